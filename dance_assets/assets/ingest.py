@@ -1,0 +1,158 @@
+"""Ingest: raw videos of one dance class to probed rows, then to per-second frames."""
+
+
+import zlib
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from dance_assets import checks
+from dance_assets.core import tables
+from dance_assets.core.frames import extract_class, remove_stale_frames
+from dance_assets.core.ingest import scan_class
+from dance_assets.core.lake import Lake
+from dance_assets.core.reports import (
+    contact_sheet,
+    markdown_image,
+    markdown_table,
+    png_bytes,
+    save_png,
+)
+from dance_assets.core.video import ExtractionParams
+from dance_assets.core.warehouse import refresh_views
+from dance_assets.partitions import dance_class_partitions
+from dance_assets.resources import FfmpegResource, LakeResource
+
+
+@dg.asset(
+    partitions_def=dance_class_partitions,
+    group_name="ingest",
+    kinds={"ffmpeg", "parquet"},
+    check_specs=checks.RAW_VIDEOS_CHECKS,
+    description="Every file under raw/<dance class>/ probed: duration, fps, size, rotation, "
+    "codec, sha256, participant, and status ok / rejected / duplicate with a reason.",
+)
+def raw_videos(
+    context: dg.AssetExecutionContext, lake: LakeResource, ffmpeg: FfmpegResource
+) -> dg.MaterializeResult:
+    the_lake = lake.lake()
+    dance_class = context.partition_key
+    previous = tables.read_table(the_lake, "videos", dance_class=dance_class)
+
+    def progress(done: int, total: int, path: str) -> None:
+        if done == total or done % 25 == 0:
+            context.log.info(f"probed {done}/{total} files of {dance_class}")
+
+    videos = scan_class(the_lake, dance_class, ffmpeg.settings(), ffmpeg.limits(), previous,
+                        tables.read_table(the_lake, "videos"), ffmpeg.parallelism(), progress)
+    if videos.empty and not (the_lake.raw / dance_class).is_dir():
+        context.log.warning(f"raw/{dance_class}/ is gone: the class now has no videos")
+    tables.write_table(the_lake, "videos", videos, dance_class=dance_class)
+    refresh_views(the_lake)
+    counts = videos["status"].value_counts().to_dict()
+    not_ok = videos[videos["status"] != "ok"][["path", "status", "reason"]]
+    for row in not_ok.itertuples():
+        context.log.warning(f"{row.status}: {row.path}: {row.reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(videos),
+            "ok": counts.get("ok", 0),
+            "rejected": counts.get("rejected", 0),
+            "duplicate": counts.get("duplicate", 0),
+            "participants": videos.loc[videos["status"] == "ok", "participant"].nunique(),
+            "total_duration_s": float(videos.loc[videos["status"] == "ok", "duration_s"].sum()),
+            "not_usable": dg.MetadataValue.md(markdown_table(not_ok)),
+        },
+        check_results=[checks.videos_readable(videos)],
+    )
+
+
+class FrameExtractionConfig(dg.Config):
+    """How frames are sampled; changing any of these re-extracts the affected videos."""
+
+    interval_s: int = Field(default=1, ge=1, description="Seconds between sampled frames.")
+    short_side: int = Field(default=256, ge=16, description="Frames are scaled down so their "
+                            "short side is at most this many pixels.")
+    jpeg_quality: int = Field(default=3, ge=2, le=31, description="ffmpeg JPEG q:v (2 best).")
+    skip_nonref_frames: bool = Field(
+        default=True,
+        description="Let the decoder skip frames no other frame depends on: much faster, "
+        "and a sampled frame is at most a few frames away from the exact second.",
+    )
+
+    def params(self) -> ExtractionParams:
+        return ExtractionParams(self.interval_s, self.short_side, self.jpeg_quality,
+                                self.skip_nonref_frames)
+
+
+@dg.asset(
+    partitions_def=dance_class_partitions,
+    deps=[raw_videos],
+    group_name="ingest",
+    kinds={"ffmpeg", "parquet"},
+    check_specs=checks.VIDEO_FRAMES_CHECKS,
+    description="One JPEG per interval for every ok video of the class, rotation applied, "
+    "with per-frame quality features; incremental by video content.",
+)
+def video_frames(
+    context: dg.AssetExecutionContext,
+    config: FrameExtractionConfig,
+    lake: LakeResource,
+    ffmpeg: FfmpegResource,
+) -> dg.MaterializeResult:
+    the_lake = lake.lake()
+    dance_class = context.partition_key
+    videos = tables.read_table(the_lake, "videos", dance_class=dance_class)
+
+    def progress(done: int, total: int, summary: dict) -> None:
+        outcome = (f"{summary['n_frames']} frames" if summary["status"] == "extracted"
+                   else f"FAILED: {summary['reason']}")
+        context.log.info(f"[{done}/{total}] {summary['path']}: {outcome} "
+                         f"in {summary['seconds']:.1f} s")
+
+    result = extract_class(
+        the_lake, dance_class, videos,
+        tables.read_table(the_lake, "frames", dance_class=dance_class),
+        tables.read_table(the_lake, "extractions", dance_class=dance_class),
+        config.params(), ffmpeg.settings(), ffmpeg.parallelism(), progress,
+    )
+    tables.write_table(the_lake, "frames", result.frames, dance_class=dance_class)
+    tables.write_table(the_lake, "extractions", result.extractions, dance_class=dance_class)
+    remove_stale_frames(the_lake, dance_class, set(result.frames["video_id"]))
+    refresh_views(the_lake)
+    context.log.info(
+        f"{dance_class}: {len(result.extracted)} extracted, {len(result.reused)} unchanged, "
+        f"{len(result.failed)} failed, {len(result.removed)} removed"
+    )
+    failed = result.extractions[result.extractions["status"] == "failed"][["path", "reason"]]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(result.frames),
+            "videos": len(result.extractions),
+            "extracted": len(result.extracted),
+            "unchanged": len(result.reused),
+            "failed": len(result.failed),
+            "removed": len(result.removed),
+            "failed_videos": dg.MetadataValue.md(markdown_table(failed)),
+            "contact_sheet": dg.MetadataValue.md(_contact_sheet(the_lake, result.frames,
+                                                                dance_class)),
+        },
+        check_results=[checks.frames_per_video(result.extractions)],
+    )
+
+
+def _contact_sheet(the_lake: Lake, frames: pd.DataFrame, dance_class: str) -> str:
+    """Sixteen frames sampled across the class, saved under reports/ and inlined."""
+    if frames.empty:
+        return "_no frames_"
+    seed = zlib.crc32(dance_class.encode())
+    sample = frames.sample(n=min(16, len(frames)), random_state=seed).sort_values(
+        ["video_id", "second"])
+    sheet = contact_sheet([the_lake.absolute(p) for p in sample["path"]],
+                          [f"{p} {s}s" for p, s in zip(sample["participant"], sample["second"],
+                                                       strict=True)],
+                          columns=8, thumb_height=80)
+    png = png_bytes(sheet)
+    save_png(the_lake.reports / "contact_sheets" / f"{dance_class}.png", png)
+    return markdown_image(png, f"frames of {dance_class}")

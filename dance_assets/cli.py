@@ -1,0 +1,161 @@
+"""The `dance-assets` command. Bad input gets one clear line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+
+from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.profiles import PROFILES, get_profile
+
+
+def _echo(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 360x640, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _generate_videos(lake_root: object, classes: int, participants: int, seconds: float,
+                     size: tuple[int, int], seed: int) -> None:
+    from pathlib import Path
+
+    from dance_assets.core.generator import DANCE_CLASSES, generate, plan_videos
+    from dance_assets.core.video import find_ffmpeg
+
+    if not 1 <= classes <= len(DANCE_CLASSES):
+        raise DanceAssetsError(f"--classes must be between 1 and {len(DANCE_CLASSES)}")
+    raw = Path(str(lake_root)) / "raw"
+    specs = plan_videos(list(DANCE_CLASSES[:classes]), participants, seconds, size, seed)
+    started = time.perf_counter()
+    _echo(f"generating {len(specs)} synthetic dance videos into {raw} (existing ones are kept)")
+
+    def progress(done: int, total: int, _path: object) -> None:
+        if done == total or done % 12 == 0:
+            _echo(f"  {done}/{total} videos written")
+
+    written = generate(raw, specs, find_ffmpeg(), progress=progress)
+    _echo(f"  {len(written)} new videos in {time.perf_counter() - started:.1f} s")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dance_assets.runs import use_lake
+
+    lake = use_lake(args.lake)
+    profile = get_profile(args.profile)
+    _generate_videos(lake.root, args.classes or profile.classes,
+                     args.participants or profile.participants, args.seconds or profile.seconds,
+                     args.size or profile.video_size, args.seed)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dance_assets.core.warehouse import format_result, query
+    from dance_assets.runs import (
+        get_instance,
+        ingest_classes,
+        require_success,
+        sync_dance_classes,
+        use_lake,
+    )
+
+    lake = use_lake(args.lake)
+    profile = get_profile(args.profile)
+    started = time.perf_counter()
+    _echo(f"dance-assets demo: profile {profile.name} ({profile.meant_for}), lake {lake.root}")
+    if not lake.raw.is_dir() or not any(lake.raw.iterdir()):
+        _echo("raw/ is empty")
+        _generate_videos(lake.root, profile.classes, profile.participants, profile.seconds,
+                         profile.video_size, args.seed)
+    instance = get_instance()
+    sync = sync_dance_classes(instance, lake)
+    for name, reason in sync.invalid.items():
+        _echo(f"skipping class folder {name!r}: {reason}")
+    for name in sync.missing:
+        _echo(f"class {name!r} is registered but raw/{name}/ is gone; its tables are kept")
+    classes = sync.added + sync.present
+    if not classes:
+        raise DanceAssetsError(f"no class folders under {lake.raw}")
+    require_success(ingest_classes(instance, sorted(classes), _echo))
+    summary = query(lake, """
+        SELECT v.dance_class,
+               count(*) FILTER (WHERE v.status = 'ok') AS ok_videos,
+               count(*) FILTER (WHERE v.status <> 'ok') AS not_usable,
+               (SELECT count(*) FROM frames f WHERE f.dance_class = v.dance_class) AS frames
+        FROM videos v GROUP BY v.dance_class ORDER BY v.dance_class""")
+    print(format_result(summary, "table"))
+    _echo(f"done in {time.perf_counter() - started:.0f} s; runs are in {os.environ['DAGSTER_HOME']}"
+          f"; query with: dance-assets sql \"SELECT * FROM frames LIMIT 5\"")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from dance_assets.core.lake import Lake
+    from dance_assets.core.warehouse import format_result, query
+
+    result = query(Lake.resolve(args.lake), args.query)
+    print(format_result(result, args.format))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lake", metavar="DIR",
+                        help="the lake folder (default: $DANCE_LAKE, else ./data_lake)")
+    parser = argparse.ArgumentParser(
+        prog="dance-assets", parents=[common],
+        description="Dance videos to frames, classifiers and reports, orchestrated by Dagster.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", parents=[common],
+                                   help="write synthetic demo dance videos into raw/")
+    generate.add_argument("--profile", default="demo", choices=sorted(PROFILES),
+                          help="sizes to start from (default: demo)")
+    generate.add_argument("--classes", type=int, help="number of dance classes (1-12)")
+    generate.add_argument("--participants", type=int, help="participants per class")
+    generate.add_argument("--seconds", type=float, help="length of each video")
+    generate.add_argument("--size", type=_size, help="frame size WIDTHxHEIGHT, e.g. 360x640")
+    generate.add_argument("--seed", type=int, default=0, help="participants' seed (default: 0)")
+    generate.set_defaults(handler=cmd_generate)
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="generate videos if raw/ is empty, then run the pipeline")
+    demo.add_argument("--profile", default="demo", choices=sorted(PROFILES))
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=cmd_demo)
+
+    sql = commands.add_parser("sql", parents=[common], help="read-only SQL over the tables")
+    sql.add_argument("query", help='e.g. "SELECT dance_class, count(*) FROM frames GROUP BY 1"')
+    sql.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    sql.set_defaults(handler=cmd_sql)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except DanceAssetsError as exc:
+        _echo(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _echo("interrupted")
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("DANCE_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _echo(f"error: unexpected {type(exc).__name__}: {first} (DANCE_DEBUG=1 shows details)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure logic on paths, DataFrames and tensors; nothing in here imports Dagster."""

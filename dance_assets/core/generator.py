@@ -1,0 +1,497 @@
+"""Synthetic dance videos with the study's structure, for demos and tests.
+
+There is no public copy of the study's videos. This generator keeps what matters
+for the pipeline: each participant keeps one body, clothing and room across all
+dances (so the background says who, never which dance); each dance is a fixed
+choreography of key poses moving on the beat, performed with the participant's own
+tempo, size, position, mirroring and sloppiness; some videos get a "clone" (tiled)
+or "disco" (flashing coloured light) filter; some start or end with a second or two
+of empty room or of static noise. A JSON sidecar next to each video records those
+bad seconds as ground truth for measuring the cleaning step.
+
+Choreographies depend only on the dance's name (a dance is the same dance whatever
+the seed); participants, filters and bad seconds depend on the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw
+
+from dance_assets.core.lake import atomic_path
+
+# Stand-ins for the study's twelve TikTok dances (its paper does not list them in
+# any copy we could reach); folder-friendly names, used as the class labels.
+DANCE_CLASSES: tuple[str, ...] = (
+    "renegade",
+    "savage",
+    "say_so",
+    "blinding_lights",
+    "toosie_slide",
+    "supalonely",
+    "laxed_siren_beat",
+    "wap",
+    "buss_it",
+    "kiss_me_more",
+    "mood",
+    "corvette_corvette",
+)
+
+FPS = 30
+SIDECAR_SUFFIX = ".truth.json"
+JOINTS = ("lean", "head", "sh_l", "el_l", "sh_r", "el_r", "hip_l", "kn_l", "hip_r", "kn_r")
+
+
+def _stable_seed(*parts: object) -> int:
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+@dataclass(frozen=True)
+class Choreography:
+    """A dance: key poses (joint angles, crouch, sideways travel) held for whole beats."""
+
+    poses: tuple[tuple[float, ...], ...]
+    crouch: tuple[float, ...]
+    travel: tuple[float, ...]
+    beats_per_pose: int
+    bounce: float
+
+
+def choreography(dance: str) -> Choreography:
+    """The fixed choreography of a dance, derived from its name alone."""
+    rng = np.random.default_rng(_stable_seed("dance", dance))
+    n_poses = int(rng.integers(4, 7))
+    poses = []
+    for _ in range(n_poses):
+        leg_lift = rng.random() < 0.3
+        poses.append(
+            (
+                rng.uniform(-0.3, 0.3),  # torso lean
+                rng.uniform(-0.35, 0.35),  # head tilt
+                rng.uniform(0.1, 3.1),  # left shoulder: 0 down, pi/2 sideways, pi up
+                rng.uniform(-1.8, 1.8),  # left elbow bend
+                rng.uniform(0.1, 3.1),
+                rng.uniform(-1.8, 1.8),
+                rng.uniform(0.6, 1.3) if leg_lift else rng.uniform(0.0, 0.45),  # hips
+                rng.uniform(0.0, 1.2) if leg_lift else rng.uniform(0.0, 0.5),  # knees
+                rng.uniform(0.0, 0.45),
+                rng.uniform(0.0, 0.5),
+            )
+        )
+    return Choreography(
+        poses=tuple(poses),
+        crouch=tuple(rng.uniform(0.0, 0.12, n_poses)),
+        travel=tuple(rng.uniform(-0.18, 0.18, n_poses)),
+        beats_per_pose=int(rng.integers(1, 3)),
+        bounce=float(rng.uniform(0.0, 0.05)),
+    )
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One dancer: body, clothes, room and personal style, the same in every dance."""
+
+    name: str
+    skin: tuple[int, int, int]
+    hair: tuple[int, int, int]
+    shirt: tuple[int, int, int]
+    pants: tuple[int, int, int]
+    shoes: tuple[int, int, int]
+    height: float  # share of the frame height, feet to top of head
+    shoulder: float  # half shoulder width, in body heights
+    hips: float
+    limb: float  # limb thickness, in body heights
+    head: float  # head radius, in body heights
+    x: float  # horizontal centre, share of frame width
+    floor: float  # feet line, share of frame height
+    tempo_bpm: float
+    mirrored: bool
+    sloppiness: float  # radians of smooth wobble on every joint
+    phase: float  # where in the dance the recording starts, in beats
+    room: int  # seed of the room's layout and colours
+
+
+_SKINS = ((255, 219, 172), (241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36),
+          (92, 58, 33))
+_HAIRS = ((20, 16, 12), (70, 45, 25), (150, 100, 50), (220, 190, 120), (120, 30, 20),
+          (60, 60, 70))
+
+
+def participant(seed: int, index: int) -> Participant:
+    rng = np.random.default_rng(_stable_seed("participant", seed, index))
+
+    def colour() -> tuple[int, int, int]:
+        return tuple(int(v) for v in rng.integers(25, 235, 3))  # type: ignore[return-value]
+
+    return Participant(
+        name=f"p{index + 1:02d}",
+        skin=_SKINS[int(rng.integers(len(_SKINS)))],
+        hair=_HAIRS[int(rng.integers(len(_HAIRS)))],
+        shirt=colour(),
+        pants=colour(),
+        shoes=tuple(int(v) for v in rng.integers(10, 90, 3)),  # type: ignore[arg-type]
+        height=float(rng.uniform(0.5, 0.68)),
+        shoulder=float(rng.uniform(0.095, 0.125)),
+        hips=float(rng.uniform(0.07, 0.09)),
+        limb=float(rng.uniform(0.05, 0.064)),
+        head=float(rng.uniform(0.058, 0.072)),
+        x=float(rng.uniform(0.4, 0.6)),
+        floor=float(rng.uniform(0.86, 0.93)),
+        tempo_bpm=float(rng.uniform(92, 128)),
+        mirrored=bool(rng.random() < 0.3),
+        sloppiness=float(rng.uniform(0.03, 0.16)),
+        phase=float(rng.uniform(0, 16)),
+        room=int(rng.integers(2**31)),
+    )
+
+
+def render_room(width: int, height: int, room: int, floor: float) -> Image.Image:
+    """A participant's room: wall and floor, a window or poster, a plant, a lamp."""
+    rng = np.random.default_rng(room)
+    wall_top = rng.integers(90, 240, 3)
+    wall_bottom = np.clip(wall_top - rng.integers(10, 60, 3), 0, 255)
+    floor_colour = rng.integers(40, 170, 3)
+    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    canvas = (wall_top * (1 - rows) + wall_bottom * rows).repeat(width, axis=1)
+    floor_y = int(height * (floor - 0.06))
+    canvas[floor_y:] = floor_colour
+    image = Image.fromarray(canvas.clip(0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    draw.line([(0, floor_y), (width, floor_y)], fill=tuple(int(v) for v in floor_colour // 2),
+              width=max(1, height // 200))
+    # A window or poster on the wall.
+    px, py = rng.uniform(0.05, 0.6) * width, rng.uniform(0.08, 0.3) * height
+    pw, ph = rng.uniform(0.2, 0.35) * width, rng.uniform(0.12, 0.22) * height
+    frame_colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+    fill_colour = tuple(int(v) for v in rng.integers(60, 255, 3))
+    draw.rectangle([px, py, px + pw, py + ph], fill=frame_colour)
+    inset = max(2, int(0.04 * width))
+    draw.rectangle([px + inset, py + inset, px + pw - inset, py + ph - inset], fill=fill_colour)
+    # A plant in a pot near the floor.
+    cx = rng.uniform(0.08, 0.92) * width
+    pot = max(4, int(0.05 * width))
+    draw.polygon([(cx - pot, floor_y), (cx + pot, floor_y), (cx + pot * 0.7, floor_y - pot * 1.6),
+                  (cx - pot * 0.7, floor_y - pot * 1.6)],
+                 fill=tuple(int(v) for v in rng.integers(90, 200, 3)))
+    green = (int(rng.integers(20, 80)), int(rng.integers(110, 190)), int(rng.integers(20, 90)))
+    for _ in range(5):
+        lx = cx + rng.uniform(-1.6, 1.6) * pot
+        ly = floor_y - pot * rng.uniform(2.0, 4.0)
+        r = pot * rng.uniform(0.6, 1.1)
+        draw.ellipse([lx - r, ly - r, lx + r, ly + r], fill=green)
+    # A floor lamp.
+    lx = rng.uniform(0.05, 0.95) * width
+    draw.line([(lx, floor_y), (lx, floor_y - 0.35 * height)], fill=(40, 40, 40),
+              width=max(1, width // 120))
+    shade = 0.05 * width
+    draw.polygon([(lx - shade, floor_y - 0.35 * height), (lx + shade, floor_y - 0.35 * height),
+                  (lx + shade * 0.6, floor_y - 0.41 * height),
+                  (lx - shade * 0.6, floor_y - 0.41 * height)], fill=(250, 235, 190))
+    return image
+
+
+def _wobble(rng: np.random.Generator, n: int) -> Callable[[float], np.ndarray]:
+    """Smooth per-joint noise: a few slow sinusoids with random phases."""
+    freqs = rng.uniform(0.2, 1.3, (3, n))
+    phases = rng.uniform(0, 2 * np.pi, (3, n))
+    weights = rng.uniform(0.4, 1.0, (3, n))
+
+    def at(t: float) -> np.ndarray:
+        return (weights * np.sin(2 * np.pi * freqs * t + phases)).sum(axis=0) / 2.0
+
+    return at
+
+
+def _smoothstep(x: float) -> float:
+    return x * x * (3 - 2 * x)
+
+
+def pose_at(dance: Choreography, dancer: Participant, t: float,
+            wobble: Callable[[float], np.ndarray]) -> tuple[np.ndarray, float, float]:
+    """Joint angles, crouch and sideways travel of `dancer` at time t seconds."""
+    beat = dancer.phase + t * dancer.tempo_bpm / 60.0
+    position = beat / dance.beats_per_pose
+    index = math.floor(position) % len(dance.poses)
+    following = (index + 1) % len(dance.poses)
+    # Hold the pose for most of its beats, then move quickly to the next: snappy, on beat.
+    local = position - math.floor(position)
+    mix = _smoothstep(min(1.0, max(0.0, (local - 0.55) / 0.45)))
+    angles = (1 - mix) * np.array(dance.poses[index]) + mix * np.array(dance.poses[following])
+    angles = angles + dancer.sloppiness * wobble(t)
+    crouch = (1 - mix) * dance.crouch[index] + mix * dance.crouch[following]
+    crouch += dance.bounce * abs(math.sin(math.pi * beat))
+    travel = (1 - mix) * dance.travel[index] + mix * dance.travel[following]
+    return angles, crouch, travel
+
+
+def _limb(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float],
+          width: float, colour: tuple[int, int, int]) -> None:
+    """A filled capsule from a to b: a thick segment with round ends."""
+    draw.line([a, b], fill=colour, width=max(1, round(width)))
+    r = width / 2
+    for x, y in (a, b):
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+
+
+def draw_dancer(image: Image.Image, dancer: Participant, angles: np.ndarray, crouch: float,
+                travel: float) -> None:
+    """Draw a filled cartoon person in the pose given by `angles`."""
+    width, height = image.size
+    unit = dancer.height * height  # one body height in pixels
+    lean, head_tilt, sh_l, el_l, sh_r, el_r, hip_l, kn_l, hip_r, kn_r = angles
+    side = -1.0 if dancer.mirrored else 1.0
+    if dancer.mirrored:  # the same dance, performed as in a mirror
+        sh_l, el_l, sh_r, el_r = sh_r, el_r, sh_l, el_l
+        hip_l, kn_l, hip_r, kn_r = hip_r, kn_r, hip_l, kn_l
+    lean, head_tilt, travel = lean * side, head_tilt * side, travel * side
+    feet_y = dancer.floor * height
+    hip = np.array([dancer.x * width + travel * width, feet_y - (0.47 - crouch) * unit])
+
+    def direction(angle: float) -> np.ndarray:
+        return np.array([math.sin(angle), -math.cos(angle)])
+
+    up = direction(lean)
+    across = np.array([-up[1], up[0]])  # points to screen right
+    neck = hip + up * 0.30 * unit
+    half_shoulders = across * dancer.shoulder * unit
+    shoulders = {-1: neck - half_shoulders, 1: neck + half_shoulders}
+    hips = {-1: hip - across * dancer.hips * unit, 1: hip + across * dancer.hips * unit}
+    limb = dancer.limb * unit
+
+    def segment(start: np.ndarray, outward: int, angle: float, length: float,
+                tilt: float) -> np.ndarray:
+        # angle 0 points down and grows outward (screen left for -1, right for +1);
+        # tilt turns the whole limb with the torso (clockwise on screen when positive).
+        turned = angle - outward * tilt
+        return start + np.array([outward * math.sin(turned), math.cos(turned)]) * length * unit
+
+    # Legs, shoes and shadow first so the torso covers the hip joints.
+    shadow = (hip[0] - 0.16 * unit, feet_y - 0.015 * unit, hip[0] + 0.16 * unit,
+              feet_y + 0.02 * unit)
+    draw = ImageDraw.Draw(image)
+    base = image.getpixel((min(width - 1, max(0, int(hip[0]))), min(height - 1, int(feet_y))))
+    draw.ellipse(shadow, fill=tuple(int(c * 0.7) for c in base))
+    # Crouching bends both knees outward just enough to keep the feet on the floor.
+    splay = math.acos(max(-1.0, min(1.0, 1 - crouch / 0.45)))
+    for outward, thigh, knee in ((-1, hip_l, kn_l), (1, hip_r, kn_r)):
+        knee_point = segment(hips[outward], outward, thigh + splay, 0.23, 0.0)
+        ankle = segment(knee_point, outward, thigh - splay - knee * 0.8, 0.22, 0.0)
+        _limb(draw, tuple(hips[outward]), tuple(knee_point), limb * 1.25, dancer.pants)
+        _limb(draw, tuple(knee_point), tuple(ankle), limb * 1.1, dancer.pants)
+        foot = ankle + np.array([outward * 0.05 * unit, 0.01 * unit])
+        _limb(draw, tuple(ankle), tuple(foot), limb * 0.9, dancer.shoes)
+    # Torso: a shirt from shoulders to hips, rounded at the shoulders.
+    torso = [tuple(shoulders[-1]), tuple(shoulders[1]), tuple(hips[1] + across * 0.01 * unit),
+             tuple(hips[-1] - across * 0.01 * unit)]
+    draw.polygon(torso, fill=dancer.shirt)
+    for point in shoulders.values():
+        r = limb * 0.75
+        draw.ellipse([point[0] - r, point[1] - r, point[0] + r, point[1] + r], fill=dancer.shirt)
+    belt = [tuple(hips[-1] - across * 0.012 * unit), tuple(hips[1] + across * 0.012 * unit)]
+    draw.line(belt, fill=dancer.pants, width=max(1, int(limb * 0.5)))
+    # Neck and head.
+    head_centre = neck + direction(lean + head_tilt) * (0.03 + dancer.head) * unit
+    _limb(draw, tuple(neck), tuple(neck + up * 0.04 * unit), limb * 0.8, dancer.skin)
+    r = dancer.head * unit
+    hair_lift = direction(lean + head_tilt) * 0.2 * r
+    hair_x, hair_y = head_centre + hair_lift
+    draw.ellipse([hair_x - r * 1.05, hair_y - r * 1.08, hair_x + r * 1.05, hair_y + r * 0.7],
+                 fill=dancer.hair)
+    draw.ellipse([head_centre[0] - r * 0.85, head_centre[1] - r * 0.8, head_centre[0] + r * 0.85,
+                  head_centre[1] + r * 1.0], fill=dancer.skin)
+    eye_y = head_centre[1] + r * 0.1
+    for dx in (-0.35, 0.35):
+        er = max(1.0, r * 0.1)
+        ex = head_centre[0] + dx * r + math.sin(lean + head_tilt) * r * 0.2
+        draw.ellipse([ex - er, eye_y - er, ex + er, eye_y + er], fill=(30, 30, 30))
+    # Arms last, so they can cross in front of the body: sleeve, forearm, hand.
+    for outward, shoulder_angle, elbow in ((-1, sh_l, el_l), (1, sh_r, el_r)):
+        elbow_point = segment(shoulders[outward], outward, shoulder_angle, 0.15, lean)
+        wrist = segment(elbow_point, outward, shoulder_angle + elbow, 0.14, lean)
+        _limb(draw, tuple(shoulders[outward]), tuple(elbow_point), limb * 1.05, dancer.shirt)
+        _limb(draw, tuple(elbow_point), tuple(wrist), limb * 0.85, dancer.skin)
+        hand = limb * 0.65
+        draw.ellipse([wrist[0] - hand, wrist[1] - hand, wrist[0] + hand, wrist[1] + hand],
+                     fill=dancer.skin)
+
+
+_DISCO = ((255, 60, 200), (60, 200, 255), (255, 230, 60), (90, 255, 110), (255, 120, 40),
+          (150, 90, 255))
+
+
+def apply_filter(image: Image.Image, kind: str, beat: float) -> Image.Image:
+    """The app-style effects the study's videos carried."""
+    if kind == "clone":
+        small = image.reduce(2)
+        tiled = Image.new("RGB", image.size)
+        for x in (0, small.width):
+            for y in (0, small.height):
+                tiled.paste(small, (x, y))
+        return tiled
+    if kind == "disco":
+        colour = np.array(_DISCO[int(beat) % len(_DISCO)], dtype=np.float32)
+        pulse = 0.75 + 0.25 * math.cos(2 * math.pi * beat)
+        tint = tuple(int(v) for v in (110 + 145 * colour / 255 * pulse).clip(0, 255))
+        return ImageChops.multiply(image, Image.new("RGB", image.size, tint))
+    return image
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything that decides one generated video's frames."""
+
+    dance: str
+    participant: Participant
+    seconds: float
+    width: int
+    height: int
+    style: str = "none"  # none | clone | disco
+    empty_seconds: tuple[int, ...] = ()
+    noise_seconds: tuple[int, ...] = ()
+    noise_seed: int = 0
+
+
+def plan_videos(dances: list[str], participants: int, seconds: float, size: tuple[int, int],
+                seed: int) -> list[VideoSpec]:
+    """The study's design: every participant performs every dance once."""
+    specs = []
+    for index in range(participants):
+        dancer = participant(seed, index)
+        for dance in dances:
+            rng = np.random.default_rng(_stable_seed("video", seed, index, dance))
+            length = seconds if seconds < 30 else float(round(seconds * rng.uniform(0.85, 1.15)))
+            style = str(rng.choice(["none", "clone", "disco"], p=[0.7, 0.15, 0.15]))
+            empty: list[int] = []
+            noise: list[int] = []
+            whole = math.floor(length)
+            if whole >= 4 and rng.random() < 0.4:
+                count = int(rng.integers(1, 3)) if whole >= 8 else 1
+                at_start = bool(rng.random() < 0.5)
+                bad = list(range(count)) if at_start else list(range(whole - count, whole))
+                (empty if rng.random() < 0.5 else noise).extend(bad)
+            specs.append(VideoSpec(dance, dancer, length, size[0], size[1], style,
+                                   tuple(empty), tuple(noise), int(rng.integers(2**31))))
+    return specs
+
+
+def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
+    """The video's frames, one PIL image per 1/30 s."""
+    dance = choreography(spec.dance)
+    dancer = spec.participant
+    room = render_room(spec.width, spec.height, dancer.room, dancer.floor)
+    wobble = _wobble(np.random.default_rng(_stable_seed("wobble", dancer.name, dancer.room,
+                                                         spec.dance)), len(JOINTS))
+    noise_rng = np.random.default_rng(spec.noise_seed)
+    for index in range(round(spec.seconds * FPS)):
+        t = index / FPS
+        second = int(t)
+        if second in spec.noise_seconds:
+            grain = noise_rng.integers(0, 256, (spec.height // 4, spec.width // 4, 3), np.uint8)
+            yield Image.fromarray(grain, "RGB").resize((spec.width, spec.height),
+                                                       Image.Resampling.NEAREST)
+            continue
+        frame = room.copy()
+        if second not in spec.empty_seconds:
+            angles, crouch, travel = pose_at(dance, dancer, t, wobble)
+            draw_dancer(frame, dancer, angles, crouch, travel)
+        yield apply_filter(frame, spec.style, dancer.phase + t * dancer.tempo_bpm / 60.0)
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """The sidecar: what a perfect cleaning step would drop from this video."""
+
+    dance: str
+    participant: str
+    seconds: float
+    fps: int
+    width: int
+    height: int
+    style: str
+    tempo_bpm: float
+    mirrored: bool
+    empty_seconds: list[int] = field(default_factory=list)
+    noise_seconds: list[int] = field(default_factory=list)
+
+
+def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
+    """Encode the frames as 9:16 H.264 MP4 at 30 fps, bit-exact, and write the sidecar."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, fsync=False) as tmp:
+        command = [
+            ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
+            "-r", str(FPS), "-i", "pipe:0",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+            "-threads", "2", "-flags", "+bitexact", "-fflags", "+bitexact",
+            "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(tmp),
+        ]
+        encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert encoder.stdin is not None
+        try:
+            for frame in render_frames(spec):
+                encoder.stdin.write(frame.tobytes())
+        finally:
+            encoder.stdin.close()
+            error = encoder.stderr.read().decode(errors="replace") if encoder.stderr else ""
+            encoder.wait()
+        if encoder.returncode != 0:
+            raise RuntimeError(f"ffmpeg could not encode {path.name}: {error.strip()}")
+    truth = GroundTruth(spec.dance, spec.participant.name, spec.seconds, FPS, spec.width,
+                        spec.height, spec.style, round(spec.participant.tempo_bpm, 2),
+                        spec.participant.mirrored, list(spec.empty_seconds),
+                        list(spec.noise_seconds))
+    sidecar = sidecar_path(path)
+    with atomic_path(sidecar, fsync=False) as tmp:
+        tmp.write_text(json.dumps(asdict(truth), indent=2) + "\n")
+    return path
+
+
+def sidecar_path(video: Path) -> Path:
+    return video.with_name(video.stem + SIDECAR_SUFFIX)
+
+
+def video_path(raw: Path, spec: VideoSpec) -> Path:
+    return raw / spec.dance / f"{spec.participant.name}.mp4"
+
+
+def _write_one(job: tuple[VideoSpec, str, str]) -> str:
+    spec, target, binary = job
+    write_video(spec, Path(target), binary)
+    return target
+
+
+def generate(raw: Path, specs: list[VideoSpec], ffmpeg_binary: str, workers: int | None = None,
+             progress: Callable[[int, int, Path], None] | None = None) -> list[Path]:
+    """Write every planned video that is not already there, in parallel processes."""
+    jobs = [(spec, str(video_path(raw, spec)), ffmpeg_binary) for spec in specs]
+    pending = [job for job in jobs if not Path(job[1]).exists()
+               or not sidecar_path(Path(job[1])).exists()]
+    workers = workers or os.cpu_count() or 1
+    written: list[Path] = []
+    if workers == 1 or len(pending) <= 1:
+        results: Iterator[str] = map(_write_one, pending)
+        for done, target in enumerate(results, 1):
+            written.append(Path(target))
+            if progress:
+                progress(done, len(pending), Path(target))
+        return written
+    import multiprocessing
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done, target in enumerate(pool.map(_write_one, pending), 1):
+            written.append(Path(target))
+            if progress:
+                progress(done, len(pending), Path(target))
+    return written

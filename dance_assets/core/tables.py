@@ -1,0 +1,180 @@
+"""The Parquet datasets under tables/: their schemas, layout and crash-safe writes.
+
+Each table is a folder of Parquet files, Hive-style where it is partitioned
+(tables/frames/dance_class=renegade/part-0.parquet). Every column, partition columns
+included, is stored inside the files, so readers never depend on parsing folder names
+(a class called "2020" stays a string).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from dance_assets.core.lake import Lake, atomic_path, sweep_stale_temps
+
+_STR = pa.string()
+_F64 = pa.float64()
+_I64 = pa.int64()
+_BOOL = pa.bool_()
+_TS = pa.timestamp("us", tz="UTC")
+
+
+def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(name, kind) for name, kind in fields])
+
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "videos": _schema(
+        ("video_id", _STR),
+        ("path", _STR),
+        ("dance_class", _STR),
+        ("participant", _STR),
+        ("status", _STR),
+        ("reason", _STR),
+        ("duration_s", _F64),
+        ("fps", _F64),
+        ("width", _I64),
+        ("height", _I64),
+        ("rotation", _I64),
+        ("codec", _STR),
+        ("size_bytes", _I64),
+        ("sha256", _STR),
+        ("mtime_ns", _I64),
+        ("probe_error", _STR),
+        ("probed_at", _TS),
+    ),
+    "extractions": _schema(
+        ("video_id", _STR),
+        ("dance_class", _STR),
+        ("participant", _STR),
+        ("path", _STR),
+        ("status", _STR),
+        ("reason", _STR),
+        ("n_frames", _I64),
+        ("expected_frames", _I64),
+        ("params", _STR),
+        ("seconds", _F64),
+        ("extracted_at", _TS),
+    ),
+    "frames": _schema(
+        ("frame_id", _STR),
+        ("video_id", _STR),
+        ("dance_class", _STR),
+        ("participant", _STR),
+        ("second", _I64),
+        ("path", _STR),
+        ("width", _I64),
+        ("height", _I64),
+        ("brightness", _F64),
+        ("contrast", _F64),
+        ("sharpness", _F64),
+        ("noise", _F64),
+        ("subject_score", _F64),
+        ("near_duplicate_of", _STR),
+    ),
+}
+
+PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "videos": ("dance_class",),
+    "extractions": ("dance_class",),
+    "frames": ("dance_class",),
+}
+
+PART_FILE = "part-0.parquet"
+
+
+def table_dir(lake: Lake, name: str) -> Path:
+    return lake.tables / name
+
+
+def partition_file(lake: Lake, name: str, **partition: str) -> Path:
+    """Where one partition of a table lives (the whole table when unpartitioned)."""
+    expected = PARTITION_COLUMNS.get(name, ())
+    if tuple(partition) != expected:
+        raise ValueError(f"table {name!r} is partitioned by {expected}, got {tuple(partition)}")
+    folder = table_dir(lake, name)
+    for column, value in partition.items():
+        folder = folder / f"{column}={value}"
+    return folder / PART_FILE
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    return SCHEMAS[name].empty_table().to_pandas()
+
+
+def to_arrow(name: str, df: pd.DataFrame) -> pa.Table:
+    """Cast a DataFrame to the table's schema; a missing or extra column is a bug."""
+    schema = SCHEMAS[name]
+    missing = set(schema.names) - set(df.columns)
+    extra = set(df.columns) - set(schema.names)
+    if missing or extra:
+        raise ValueError(f"{name}: missing columns {sorted(missing)}, extra {sorted(extra)}")
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+
+
+def write_table(lake: Lake, name: str, df: pd.DataFrame, **partition: str) -> Path:
+    """Replace one partition (or the whole unpartitioned table) in one atomic rename."""
+    target = partition_file(lake, name, **partition)
+    table = to_arrow(name, df)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    sweep_stale_temps(target.parent)
+    return target
+
+
+def delete_partition(lake: Lake, name: str, **partition: str) -> None:
+    partition_file(lake, name, **partition).unlink(missing_ok=True)
+
+
+def read_table(lake: Lake, name: str, **partition: str) -> pd.DataFrame:
+    """One partition, or with no arguments the whole table; empty with its schema if absent."""
+    schema = SCHEMAS[name]
+    if partition:
+        path = partition_file(lake, name, **partition)
+        if not path.exists():
+            return empty_frame(name)
+        return _conform(pq.read_table(path), schema).to_pandas()
+    folder = table_dir(lake, name)
+    if not folder.exists():
+        return empty_frame(name)
+    dataset = ds.dataset(folder, format="parquet", schema=schema, partitioning=None)
+    return dataset.to_table().to_pandas()
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Tolerate files written before a column was added: missing columns read as null."""
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with missing values as None (pandas reads missing strings as NaN)."""
+    return [{key: (None if _missing(value) else value) for key, value in row.items()}
+            for row in df.to_dict("records")]
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def partition_values(lake: Lake, name: str) -> list[str]:
+    """Values of the first partition column that have a file, e.g. the classes in frames."""
+    (column, *_rest) = PARTITION_COLUMNS[name]
+    folder = table_dir(lake, name)
+    if not folder.exists():
+        return []
+    prefix = f"{column}="
+    return sorted(
+        entry.name[len(prefix):]
+        for entry in folder.iterdir()
+        if entry.name.startswith(prefix) and (entry / PART_FILE).exists()
+    )

@@ -1,0 +1,80 @@
+"""Shared fixtures: real ffmpeg, a generated tiny lake, a real Dagster instance."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dance_assets.core.generator import DANCE_CLASSES, generate, plan_videos
+from dance_assets.core.lake import Lake
+from dance_assets.core.profiles import PROFILES
+from dance_assets.core.video import FfmpegSettings, find_ffmpeg
+from dance_assets.partitions import dance_class_partitions
+from dance_assets.resources import FfmpegResource, LakeResource
+from dance_assets_tests.corpus import build_awkward_corpus
+
+TINY = PROFILES["tiny"]
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_binary() -> str:
+    return find_ffmpeg()
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_settings(ffmpeg_binary: str) -> FfmpegSettings:
+    return FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=60)
+
+
+@pytest.fixture(scope="session")
+def tiny_raw(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: str) -> Path:
+    """The tiny profile's videos, generated once per session; copy before changing."""
+    raw = tmp_path_factory.mktemp("tiny_source") / "raw"
+    specs = plan_videos(list(DANCE_CLASSES[: TINY.classes]), TINY.participants, TINY.seconds,
+                        TINY.video_size, seed=0)
+    generate(raw, specs, ffmpeg_binary)
+    return raw
+
+
+@pytest.fixture
+def tiny_lake(tmp_path: Path, tiny_raw: Path) -> Lake:
+    """A fresh lake holding a copy of the tiny videos."""
+    lake = Lake.resolve(tmp_path / "lake")
+    shutil.copytree(tiny_raw, lake.raw)
+    return lake
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: str):
+    """The awkward-input corpus (see corpus.py): a lake folder and what each file must become."""
+    root = tmp_path_factory.mktemp("corpus")
+    expectations = build_awkward_corpus(ffmpeg_binary, root / "lake" / "raw", root / "outside")
+    return root / "lake", expectations
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def resources_for(lake: Lake) -> dict[str, object]:
+    return {"lake": LakeResource(root=str(lake.root)), "ffmpeg": FfmpegResource(workers=2)}
+
+
+def register_classes(instance: dg.DagsterInstance, lake: Lake) -> list[str]:
+    classes = sorted(p.name for p in lake.raw.iterdir() if p.is_dir())
+    instance.add_dynamic_partitions(dance_class_partitions.name, classes)
+    return classes
+
+
+def materialize_ingest(instance: dg.DagsterInstance, lake: Lake,
+                       dance_class: str) -> dg.ExecuteInProcessResult:
+    from dance_assets.assets.ingest import raw_videos, video_frames
+
+    return dg.materialize([raw_videos, video_frames], partition_key=dance_class,
+                          instance=instance, resources=resources_for(lake))

@@ -1,0 +1,110 @@
+"""The `dance-assets` command: demo end to end, read-only SQL, one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dance_assets.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory, tiny_raw) -> Path:
+    """A tiny lake after `dance-assets demo --profile tiny`, with its own DAGSTER_HOME."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("cli")
+    lake = root / "lake"
+    shutil.copytree(tiny_raw, lake / "raw")
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
+    try:
+        assert main(["demo", "--profile", "tiny", "--lake", str(lake)]) == 0
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+    return lake
+
+
+def _parquet_digest(lake: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((lake / "tables").rglob("*.parquet"))}
+
+
+def test_demo_then_sql_shows_every_class(demo_lake, capsys):
+    capsys.readouterr()
+    assert main(["sql", "--lake", str(demo_lake), "--format", "csv",
+                 "SELECT dance_class, count(*) AS n FROM frames GROUP BY 1 ORDER BY 1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ["dance_class,n", "renegade,12", "savage,12", "say_so,12"]
+
+
+def test_demo_runs_are_recorded_in_dagster_home(demo_lake):
+    home = demo_lake.parent / "dagster_home"
+    assert (home / "dagster.yaml").is_file()
+    assert any(home.rglob("*.db"))
+
+
+def test_sql_json_and_table_output(demo_lake, capsys):
+    capsys.readouterr()
+    main(["sql", "--lake", str(demo_lake), "--format", "json",
+          "SELECT status, count(*) AS n FROM videos GROUP BY 1"])
+    assert json.loads(capsys.readouterr().out) == [{"status": "ok", "n": 9}]
+    main(["sql", "--lake", str(demo_lake), "SELECT count(*) AS n FROM frames"])
+    assert capsys.readouterr().out.split() == ["n", "36"]
+
+
+def test_sql_works_from_any_directory(demo_lake, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["sql", "--lake", str(demo_lake), "--format", "csv",
+                 "SELECT count(*) FROM videos"]) == 0
+    assert capsys.readouterr().out.strip().endswith("9")
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO videos SELECT * FROM videos",
+    "DROP VIEW frames",
+    "COPY (SELECT * FROM frames) TO 'tables/frames/evil.parquet'",
+    "ATTACH 'other.duckdb' AS other",
+    "CREATE TABLE t AS SELECT 1",
+    "SELECT 1; DELETE FROM videos",
+])
+def test_sql_refuses_writes_and_leaves_the_truth_alone(demo_lake, capsys, statement):
+    before = _parquet_digest(demo_lake)
+    capsys.readouterr()
+    assert main(["sql", "--lake", str(demo_lake), statement]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: refused") and error.count("\n") == 1
+    assert _parquet_digest(demo_lake) == before
+
+
+def test_sql_cannot_read_outside_the_lake(demo_lake, capsys):
+    assert main(["sql", "--lake", str(demo_lake), "SELECT * FROM read_csv('/etc/passwd')"]) == 2
+    assert "error: query failed" in capsys.readouterr().err
+
+
+def test_sql_on_an_empty_lake_says_what_to_run(tmp_path, capsys):
+    assert main(["sql", "--lake", str(tmp_path), "SELECT 1"]) == 2
+    assert "dance-assets demo" in capsys.readouterr().err
+
+
+def test_errors_are_one_line_never_a_traceback(demo_lake):
+    for args in (["sql", "SELECT * FROM no_such_view"], ["sql", "SELEC oops"],
+                 ["demo", "--profile", "tiny", "--lake", "/proc/not_a_lake"],
+                 ["generate", "--classes", "13", "--lake", str(demo_lake)]):
+        lake_args = [] if "--lake" in args else ["--lake", str(demo_lake)]
+        done = subprocess.run([sys.executable, "-m", "dance_assets.cli", *args, *lake_args],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0, args
+        assert "Traceback" not in done.stderr, done.stderr
+        (line,) = done.stderr.strip().splitlines()[-1:]
+        assert line.startswith("error: ") and "unexpected" not in line, done.stderr

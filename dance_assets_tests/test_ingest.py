@@ -1,0 +1,145 @@
+"""raw_videos and video_frames run for real: ffmpeg, Parquet and a Dagster instance."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import pytest
+
+from dance_assets.core import tables
+from dance_assets.core.generator import plan_videos, video_path, write_video
+from dance_assets.core.lake import Lake
+from dance_assets_tests.conftest import TINY, materialize_ingest, register_classes
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    (materialization,) = result.asset_materializations_for_node(asset)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_tiny_lake_goes_from_videos_to_frames(instance, tiny_lake):
+    for dance_class in register_classes(instance, tiny_lake):
+        result = materialize_ingest(instance, tiny_lake, dance_class)
+        assert result.success
+        checks = _checks(result)
+        assert checks["check_videos_readable"].passed
+        assert checks["check_frames_per_video"].passed
+        frames_meta = _metadata(result, "video_frames")
+        assert frames_meta["extracted"] == TINY.participants
+        assert "data:image/png;base64," in frames_meta["contact_sheet"]
+    videos = tables.read_table(tiny_lake, "videos")
+    frames = tables.read_table(tiny_lake, "frames")
+    assert (videos["status"] == "ok").all() and len(videos) == 9
+    assert videos["video_id"].str.len().eq(16).all()
+    assert frames.groupby("video_id").size().eq(int(TINY.seconds)).all()
+    assert all((tiny_lake.root / p).is_file() for p in frames["path"])
+    assert frames["frame_id"].is_unique
+    assert {"brightness", "sharpness", "noise", "subject_score"} <= set(frames.columns)
+    assert (tiny_lake.reports / "contact_sheets" / "renegade.png").is_file()
+    assert tiny_lake.warehouse.is_file()
+
+
+def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
+    (dance_class, *_) = register_classes(instance, tiny_lake)
+    materialize_ingest(instance, tiny_lake, dance_class)
+    frames_dir = tiny_lake.frames / dance_class
+    stamps = {p: p.stat().st_mtime_ns for p in frames_dir.rglob("*.jpg")}
+
+    again = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    assert (again["extracted"], again["unchanged"], again["removed"]) == (0, 3, 0)
+    assert {p: p.stat().st_mtime_ns for p in frames_dir.rglob("*.jpg")} == stamps
+
+    newcomer = plan_videos([dance_class], 4, TINY.seconds, TINY.video_size, seed=0)[-1]
+    write_video(newcomer, video_path(tiny_lake.raw, newcomer), ffmpeg_binary)
+    added = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    assert (added["extracted"], added["unchanged"]) == (1, 3)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # older frames untouched
+
+    gone = tiny_lake.raw / dance_class / "p01.mp4"
+    gone_id = tables.read_table(tiny_lake, "videos", dance_class=dance_class).set_index(
+        "path").loc["raw/" + dance_class + "/p01.mp4", "video_id"]
+    gone.unlink()
+    removed = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    assert (removed["extracted"], removed["removed"]) == (0, 1)
+    frames = tables.read_table(tiny_lake, "frames", dance_class=dance_class)
+    assert gone_id not in set(frames["video_id"]) and frames["video_id"].nunique() == 3
+    assert not (frames_dir / gone_id).exists()
+    assert "p01" not in set(tables.read_table(tiny_lake, "videos",
+                                              dance_class=dance_class)["participant"])
+
+
+def test_renamed_video_is_not_extracted_again(instance, tiny_lake):
+    (dance_class, *_) = register_classes(instance, tiny_lake)
+    materialize_ingest(instance, tiny_lake, dance_class)
+    folder = tiny_lake.raw / dance_class
+    (folder / "p02.mp4").rename(folder / "p09__second_take.mp4")
+    meta = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    assert (meta["extracted"], meta["unchanged"]) == (0, 3)
+    frames = tables.read_table(tiny_lake, "frames", dance_class=dance_class)
+    assert "p09" in set(frames["participant"]) and "p02" not in set(frames["participant"])
+
+
+def test_new_extraction_parameters_reextract(instance, tiny_lake):
+    (dance_class, *_) = register_classes(instance, tiny_lake)
+    materialize_ingest(instance, tiny_lake, dance_class)
+    from dance_assets.assets.ingest import raw_videos, video_frames
+    from dance_assets_tests.conftest import resources_for
+
+    result = dg.materialize(
+        [raw_videos, video_frames], partition_key=dance_class, instance=instance,
+        resources=resources_for(tiny_lake),
+        run_config={"ops": {"video_frames": {"config": {"interval_s": 2}}}},
+    )
+    assert _metadata(result, "video_frames")["extracted"] == 3
+    frames = tables.read_table(tiny_lake, "frames", dance_class=dance_class)
+    assert sorted(frames["second"].unique()) == [0, 2]
+
+
+def test_awkward_files_are_accounted_for_and_never_fail_the_partition(instance, corpus, tmp_path):
+    source, expectations = corpus
+    lake = Lake.resolve(tmp_path / "lake")
+    shutil.copytree(source / "raw", lake.raw, symlinks=True)
+    for dance_class in register_classes(instance, lake):
+        result = materialize_ingest(instance, lake, dance_class)
+        assert result.success, dance_class
+        assert not _checks(result)["check_videos_readable"].passed  # rejects are listed
+        assert _checks(result)["check_frames_per_video"].passed
+    videos = tables.read_table(lake, "videos").set_index("path")
+    assert set(videos.index) == set(expectations)  # junk and sidecars ignored, rest recorded
+    frames = tables.read_table(lake, "frames")
+    for path, expected in expectations.items():
+        row = videos.loc[path]
+        assert row["status"] == expected.status, (path, row["reason"])
+        if expected.reason:
+            assert expected.reason in row["reason"], (path, row["reason"])
+        if expected.status == "ok":
+            mine = frames[frames["video_id"] == row["video_id"]]
+            assert len(mine) >= 1, path
+            assert (mine["width"] > mine["height"]).all() == expected.landscape, path
+        else:
+            assert row["video_id"] not in set(frames["video_id"]) or expected.status != "ok"
+    assert videos.loc["raw/awkward_a/with space__take 2.mp4", "participant"] == "with space"
+    assert videos.loc["raw/awkward_a/uhd_4k.mp4", "width"] == 3840
+
+
+@pytest.mark.parametrize("limit, phrase", [({"max_duration_s": 2.5}, "too long"),
+                                           ({"max_side": 1000}, "too large")])
+def test_limits_reject_with_a_reason(instance, corpus, tmp_path, limit, phrase):
+    from dance_assets.assets.ingest import raw_videos
+    from dance_assets.resources import FfmpegResource, LakeResource
+
+    source, _ = corpus
+    lake = Lake.resolve(tmp_path / "lake")
+    shutil.copytree(source / "raw" / "awkward_a", lake.raw / "awkward_a", symlinks=True)
+    register_classes(instance, lake)
+    result = dg.materialize([raw_videos], partition_key="awkward_a", instance=instance,
+                            resources={"lake": LakeResource(root=str(lake.root)),
+                                       "ffmpeg": FfmpegResource(**limit)})
+    assert result.success
+    reasons = tables.read_table(lake, "videos")["reason"].dropna()
+    assert reasons.str.contains(phrase).any()
