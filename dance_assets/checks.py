@@ -13,6 +13,10 @@ from dance_assets.core.reports import markdown_table
 
 VIDEOS_READABLE = "check_videos_readable"
 FRAMES_PER_VIDEO = "check_frames_per_video"
+CLASSES_ON_BOTH_SIDES = "check_classes_on_both_sides"
+NO_PARTICIPANT_LEAK = "check_no_participant_leak"
+DROPPED_SHARE = "check_dropped_share"
+PROTOCOL_COLUMNS = ("split_random_frames", "split_by_participant")
 
 
 def videos_readable(videos: pd.DataFrame) -> dg.AssetCheckResult:
@@ -58,4 +62,65 @@ RAW_VIDEOS_CHECKS = [
 VIDEO_FRAMES_CHECKS = [
     dg.AssetCheckSpec(FRAMES_PER_VIDEO, asset="video_frames",
                       description="floor(duration / interval) frames per video, within one."),
+]
+
+
+def classes_on_both_sides(manifest: pd.DataFrame) -> dg.AssetCheckResult:
+    """Every class needs kept frames in train and validation under both protocols."""
+    kept = manifest[manifest["keep"]]
+    classes = sorted(manifest["dance_class"].unique())
+    gaps = []
+    for protocol in PROTOCOL_COLUMNS:
+        sides = kept.groupby("dance_class")[protocol].agg(set)
+        for dance_class in classes:
+            missing = {"train", "valid"} - sides.get(dance_class, set())
+            gaps += [(protocol, dance_class, side) for side in sorted(missing)]
+    problems = pd.DataFrame(gaps, columns=["protocol", "dance_class", "missing_side"])
+    return dg.AssetCheckResult(
+        check_name=CLASSES_ON_BOTH_SIDES,
+        passed=problems.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if problems.empty else "; ".join(
+            f"{r.dance_class} has no {r.missing_side} frames under {r.protocol}"
+            for r in problems.itertuples()),
+        metadata={"classes": len(classes), "gaps": dg.MetadataValue.md(markdown_table(problems))},
+    )
+
+
+def no_participant_leak(manifest: pd.DataFrame) -> dg.AssetCheckResult:
+    """Under split_by_participant nobody may dance on both sides."""
+    kept = manifest[manifest["keep"]]
+    sides = kept.groupby("participant")["split_by_participant"].nunique()
+    leaking = sorted(sides[sides > 1].index)
+    return dg.AssetCheckResult(
+        check_name=NO_PARTICIPANT_LEAK,
+        passed=not leaking,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"on both sides: {', '.join(leaking)}" if leaking else None,
+        metadata={"participants": len(sides), "leaking": len(leaking)},
+    )
+
+
+def dropped_share(manifest: pd.DataFrame, limit: float) -> dg.AssetCheckResult:
+    """Warn, naming them, about classes that lost more than `limit` of their frames."""
+    share = (~manifest["keep"]).groupby(manifest["dance_class"]).mean()
+    over = share[share > limit].sort_values(ascending=False)
+    return dg.AssetCheckResult(
+        check_name=DROPPED_SHARE,
+        passed=over.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None if over.empty else "dropped more than {:.0%}: {}".format(
+            limit, ", ".join(f"{c} ({v:.0%})" for c, v in over.items())),
+        metadata={"limit": limit, "highest": float(share.max()) if len(share) else 0.0},
+    )
+
+
+FRAME_MANIFEST_CHECKS = [
+    dg.AssetCheckSpec(CLASSES_ON_BOTH_SIDES, asset="frame_manifest", blocking=True,
+                      description="Every class has kept train and validation frames under "
+                      "both protocols."),
+    dg.AssetCheckSpec(NO_PARTICIPANT_LEAK, asset="frame_manifest", blocking=True,
+                      description="No participant on both sides of split_by_participant."),
+    dg.AssetCheckSpec(DROPPED_SHARE, asset="frame_manifest",
+                      description="No class loses more than the configured share of frames."),
 ]

@@ -63,6 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         get_instance,
         ingest_classes,
         require_success,
+        run_job,
         sync_dance_classes,
         use_lake,
     )
@@ -85,12 +86,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not classes:
         raise DanceAssetsError(f"no class folders under {lake.raw}")
     require_success(ingest_classes(instance, sorted(classes), _echo))
+    _echo("curation: cleaning verdicts, review decisions and both split protocols")
+    require_success([run_job(instance, "curation")])
     summary = query(lake, """
         SELECT v.dance_class,
                count(*) FILTER (WHERE v.status = 'ok') AS ok_videos,
                count(*) FILTER (WHERE v.status <> 'ok') AS not_usable,
-               (SELECT count(*) FROM frames f WHERE f.dance_class = v.dance_class) AS frames
-        FROM videos v GROUP BY v.dance_class ORDER BY v.dance_class""")
+               any_value(m.frames) AS frames, any_value(m.kept) AS kept_frames
+        FROM videos v LEFT JOIN (
+            SELECT dance_class, count(*) AS frames, count(*) FILTER (WHERE keep) AS kept
+            FROM frame_manifest GROUP BY 1) m USING (dance_class)
+        GROUP BY v.dance_class ORDER BY v.dance_class""")
     print(format_result(summary, "table"))
     _echo(f"done in {time.perf_counter() - started:.0f} s; runs are in {os.environ['DAGSTER_HOME']}"
           f"; query with: dance-assets sql \"SELECT * FROM frames LIMIT 5\"")
@@ -103,6 +109,27 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     result = query(Lake.resolve(args.lake), args.query)
     print(format_result(result, args.format))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from dance_assets.core import tables
+    from dance_assets.core.curation import decisions_path, read_decisions, record_decisions
+    from dance_assets.core.lake import Lake
+    from dance_assets.core.warehouse import format_result
+
+    lake = Lake.resolve(args.lake)
+    if args.action == "list":
+        decisions = read_decisions(decisions_path(lake))
+        print(f"human decisions ({decisions_path(lake)}):")
+        print(format_result(decisions, "table"))
+        return 0
+    if not args.frame_ids:
+        raise DanceAssetsError(f"review {args.action} needs at least one FRAME_ID")
+    known = tables.read_table(lake, "frames")["frame_id"]
+    decisions = record_decisions(lake, args.frame_ids, args.action, args.note or "", known)
+    _echo(f"{args.action}d {len(args.frame_ids)} frame(s); {len(decisions)} decisions in "
+          f"{decisions_path(lake)}; the next frame_manifest applies them")
     return 0
 
 
@@ -131,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--profile", default="demo", choices=sorted(PROFILES))
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=cmd_demo)
+
+    review = commands.add_parser("review", parents=[common],
+                                 help="record human include/exclude decisions for frames")
+    review.add_argument("action", choices=["list", "include", "exclude"])
+    review.add_argument("frame_ids", nargs="*", metavar="FRAME_ID")
+    review.add_argument("--note", help="why, kept beside the decision")
+    review.set_defaults(handler=cmd_review)
 
     sql = commands.add_parser("sql", parents=[common], help="read-only SQL over the tables")
     sql.add_argument("query", help='e.g. "SELECT dance_class, count(*) FROM frames GROUP BY 1"')

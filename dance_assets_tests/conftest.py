@@ -78,3 +78,20 @@ def materialize_ingest(instance: dg.DagsterInstance, lake: Lake,
 
     return dg.materialize([raw_videos, video_frames], partition_key=dance_class,
                           instance=instance, resources=resources_for(lake))
+
+
+def materialize_manifest(instance: dg.DagsterInstance, lake: Lake,
+                         **config: object) -> dg.ExecuteInProcessResult:
+    from dance_assets.assets.curation import frame_manifest
+
+    return dg.materialize([frame_manifest], instance=instance, resources=resources_for(lake),
+                          run_config={"ops": {"frame_manifest": {"config": config}}},
+                          raise_on_error=False)
+
+
+@pytest.fixture
+def ingested_tiny_lake(instance: dg.DagsterInstance, tiny_lake: Lake) -> Lake:
+    """The tiny lake with every class ingested through the real assets."""
+    for dance_class in register_classes(instance, tiny_lake):
+        assert materialize_ingest(instance, tiny_lake, dance_class).success
+    return tiny_lake

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from dance_assets.core.lake import Lake, remove_dir, replace_dir, sweep_stale_temps, temp_sibling
-from dance_assets.core.quality import load_rgb, video_features
+from dance_assets.core.quality import FEATURES_VERSION, load_rgb, video_features
 from dance_assets.core.tables import SCHEMAS, records
 from dance_assets.core.video import (
     ExtractionParams,
@@ -29,6 +29,11 @@ from dance_assets.core.video import (
     expected_frames,
     extract_frames,
 )
+
+
+def fingerprint(params: ExtractionParams) -> str:
+    """What a video's frames were made with; a difference means extract again."""
+    return f"{params.fingerprint()};features=v{FEATURES_VERSION}"
 
 
 def frame_id(video_id: str, second: int) -> str:
@@ -64,7 +69,7 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams,
     staged = temp_sibling(final)
     summary = {
         "video_id": video["video_id"], "dance_class": video["dance_class"],
-        "participant": video["participant"], "path": video["path"], "params": params.fingerprint(),
+        "participant": video["participant"], "path": video["path"], "params": fingerprint(params),
         "expected_frames": expected_frames(video["duration_s"], params.interval_s),
     }
     try:
@@ -115,10 +120,10 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame,
     sweep_stale_temps(class_dir)
     usable = videos[videos["status"] == "ok"].drop_duplicates("video_id")
     current = {row["video_id"]: row for row in records(usable)}
-    fingerprint = params.fingerprint()
+    current_fingerprint = fingerprint(params)
     done_before = {
         row["video_id"]: row for row in records(previous_extractions)
-        if row["status"] == "extracted" and row["params"] == fingerprint
+        if row["status"] == "extracted" and row["params"] == current_fingerprint
     }
     reused = [vid for vid in current if vid in done_before
               and video_frames_dir(lake, dance_class, vid).is_dir()]

@@ -19,12 +19,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+# Bump when a feature's definition changes: frames then count as stale and re-extract.
+FEATURES_VERSION = 3
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _WORK_SHORT_SIDE = 64
 SUBJECT_DIFF = 25.0  # colour distance (max over RGB) that counts as "different"
 NEAR_DUPLICATE_SHARE = 0.005  # frames differing in fewer pixels than this look the same
 NEAR_DUPLICATE_WINDOW = 10  # how many earlier frames a frame is compared with
 _NOT_A_SCENE_SHARE = 0.5  # frames differing this much from the rest show no scene (noise)
+_FLAT_STD = 4.0  # frames with a luma spread below this show nothing
+_BLURRED_SHARE = 0.15  # frames this much less sharp than the video's median are blurred
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,18 @@ def _fill_from_surroundings(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return estimate
 
 
-def static_background(frames: np.ndarray) -> np.ndarray:
+def static_background(frames: np.ndarray, reliable: np.ndarray) -> np.ndarray:
     """The video's empty room, from its (light-normalised, downscaled) frames.
 
     The per-pixel median is the room wherever the dancer is absent most of the time;
     where the dancer stands most of the time it shows the dancer. So wherever any frame
     differs from the median, the background is the candidate (the median or an observed
     value) closest to the room around it, estimated from the undisputed pixels nearby.
-    Frames that show no scene at all (static noise) take no part.
+    Only `reliable` frames that show a scene take part: not flat or blurred ones, nor
+    static noise (which differs from everything).
     """
     median = np.median(frames, axis=0)
-    scene = _differs(frames, median).mean(axis=(1, 2)) < _NOT_A_SCENE_SHARE
+    scene = reliable & (_differs(frames, median).mean(axis=(1, 2)) < _NOT_A_SCENE_SHARE)
     if scene.sum() < 2:
         return median
     frames = frames[scene]
@@ -137,9 +142,9 @@ def static_background(frames: np.ndarray) -> np.ndarray:
     return np.where(disputed[:, :, None], chosen, median)
 
 
-def subject_scores(normalised: np.ndarray) -> list[float]:
+def subject_scores(normalised: np.ndarray, reliable: np.ndarray) -> list[float]:
     """Share of each frame that differs from the video's static background."""
-    background = static_background(normalised)
+    background = static_background(normalised, reliable)
     return [float(share) for share in _differs(normalised, background).mean(axis=(1, 2))]
 
 
@@ -165,20 +170,18 @@ def video_features(frames: Sequence[np.ndarray]) -> list[FrameFeatures]:
     """Features of every sampled frame of one video (they share one background)."""
     if not frames:
         return []
+    grays = [_luma(frame) for frame in frames]
+    brightness = [float(g.mean()) for g in grays]
+    contrast = [float(g.std()) for g in grays]
+    sharpness = [float(_laplacian(g).var()) if min(g.shape) > 2 else 0.0 for g in grays]
+    # Flat (black, white) and blurred frames say nothing reliable about the room.
+    reliable = (np.array(contrast) > _FLAT_STD) & (
+        np.array(sharpness) >= _BLURRED_SHARE * float(np.median(sharpness)))
     normalised = _light_normalised(np.stack([_downscale(frame) for frame in frames]))
-    subjects = subject_scores(normalised)
+    subjects = subject_scores(normalised, reliable)
     duplicates = near_duplicates(normalised)
-    features = []
-    for frame, subject, duplicate in zip(frames, subjects, duplicates, strict=True):
-        gray = _luma(frame)
-        features.append(
-            FrameFeatures(
-                brightness=float(gray.mean()),
-                contrast=float(gray.std()),
-                sharpness=float(_laplacian(gray).var()) if min(gray.shape) > 2 else 0.0,
-                noise=noise_sigma(gray),
-                subject_score=subject,
-                near_duplicate_of=duplicate,
-            )
-        )
-    return features
+    return [
+        FrameFeatures(brightness[i], contrast[i], sharpness[i], noise_sigma(grays[i]),
+                      subjects[i], duplicates[i])
+        for i in range(len(frames))
+    ]

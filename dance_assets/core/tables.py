@@ -77,6 +77,21 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("subject_score", _F64),
         ("near_duplicate_of", _STR),
     ),
+    "frame_manifest": _schema(
+        ("frame_id", _STR),
+        ("path", _STR),
+        ("dance_class", _STR),
+        ("participant", _STR),
+        ("video_id", _STR),
+        ("second", _I64),
+        ("keep", _BOOL),
+        ("reason", _STR),
+        ("split_random_frames", _STR),
+        ("split_by_participant", _STR),
+        ("auto_reason", _STR),
+        ("decision", _STR),
+        ("note", _STR),
+    ),
 }
 
 PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,139 @@
+"""Curation: every extracted frame, kept or dropped with a reason, and split two ways."""
+
+import time
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from dance_assets import checks
+from dance_assets.assets.ingest import video_frames
+from dance_assets.core import tables
+from dance_assets.core.curation import (
+    CleaningThresholds,
+    ManifestSettings,
+    build_manifest,
+    class_table,
+    cleaning_quality,
+    decisions_path,
+    read_decisions,
+    read_ground_truth,
+    unknown_frames,
+)
+from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.lake import Lake
+from dance_assets.core.reports import (
+    contact_sheet,
+    markdown_image,
+    markdown_table,
+    png_bytes,
+    save_png,
+)
+from dance_assets.core.warehouse import refresh_views
+from dance_assets.resources import LakeResource
+
+
+class CurationConfig(dg.Config):
+    """Cleaning thresholds (defaults tuned on the generator's ground truth) and splits."""
+
+    empty_below: float = Field(default=0.05, description="subject_score below this: empty.")
+    scene_above: float = Field(default=0.5, description="subject_score above this: no scene.")
+    noise_above: float = Field(default=2.0, description="noise (pixel std) above this: noise.")
+    dark_below: float = Field(default=25.0, description="brightness below this: too dark.")
+    bright_above: float = Field(default=235.0, description="brightness above: washed out.")
+    flat_below: float = Field(default=6.0, description="contrast below this: flat.")
+    blur_ratio: float = Field(default=0.15, description="sharpness below this share of the "
+                              "video's median: blurred.")
+    drop_near_duplicates: bool = Field(default=True, description="Drop repeats of a frame.")
+    split_seed: int = Field(default=0, description="Seed of both split protocols.")
+    valid_share: float = Field(default=0.2, gt=0, lt=1, description="Validation share.")
+    max_dropped_share: float = Field(default=0.5, description="Warn about classes dropping "
+                                     "more than this share of their frames.")
+
+    def settings(self) -> ManifestSettings:
+        thresholds = CleaningThresholds(
+            self.empty_below, self.scene_above, self.noise_above, self.dark_below,
+            self.bright_above, self.flat_below, self.blur_ratio, self.drop_near_duplicates)
+        return ManifestSettings(thresholds, self.split_seed, self.valid_share)
+
+
+@dg.asset(
+    deps=[video_frames],
+    group_name="curation",
+    kinds={"pandas", "parquet"},
+    check_specs=checks.FRAME_MANIFEST_CHECKS,
+    description="Every extracted frame with keep / reason (automatic verdicts, overridden "
+    "by review/decisions.csv) and its side under split_random_frames and split_by_participant.",
+)
+def frame_manifest(
+    context: dg.AssetExecutionContext, config: CurationConfig, lake: LakeResource
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    the_lake = lake.lake()
+    frames = tables.read_table(the_lake, "frames")
+    if frames.empty:
+        raise dg.Failure("no frames yet: materialize video_frames for at least one class first")
+    decisions = read_decisions(decisions_path(the_lake))
+    stale = unknown_frames(decisions["frame_id"], frames["frame_id"])
+    if stale:
+        context.log.warning(f"{len(stale)} decision(s) name frames that no longer exist, "
+                            f"e.g. {stale[0]}; they are ignored")
+    try:
+        manifest = build_manifest(frames, decisions, config.settings())
+    except DanceAssetsError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    tables.write_table(the_lake, "frame_manifest", manifest)
+    refresh_views(the_lake)
+    seconds = time.perf_counter() - started
+
+    table1 = class_table(manifest)
+    kept = manifest[manifest["keep"]]
+    metadata: dict[str, object] = {
+        "dagster/row_count": len(manifest),
+        "kept": int(manifest["keep"].sum()),
+        "dropped": int((~manifest["keep"]).sum()),
+        "human_decisions": len(decisions) - len(stale),
+        "stale_decisions": len(stale),
+        "build_seconds": round(seconds, 3),
+        "frames_per_class": dg.MetadataValue.md(markdown_table(table1)),
+        "validation_participants": ", ".join(sorted(
+            kept.loc[kept["split_by_participant"] == "valid", "participant"].unique())),
+        "valid_share_random_frames": _share(kept["split_random_frames"]),
+        "valid_share_by_participant": _share(kept["split_by_participant"]),
+        "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest)),
+    }
+    quality = cleaning_quality(manifest, read_ground_truth(
+        the_lake, tables.read_table(the_lake, "videos")))
+    if quality is not None:
+        metadata.update({"cleaning_precision": round(quality.precision, 4),
+                         "cleaning_recall": round(quality.recall, 4),
+                         "cleaning_vs_ground_truth": quality.as_dict()})
+        context.log.info(f"cleaning vs generator ground truth: precision "
+                         f"{quality.precision:.3f}, recall {quality.recall:.3f}")
+    return dg.MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            checks.classes_on_both_sides(manifest),
+            checks.no_participant_leak(manifest),
+            checks.dropped_share(manifest, config.max_dropped_share),
+        ],
+    )
+
+
+def _share(sides: pd.Series) -> float:
+    return round(float((sides == "valid").mean()), 4) if len(sides) else 0.0
+
+
+def _dropped_sheet(the_lake: Lake, manifest: pd.DataFrame) -> str:
+    """Up to 32 dropped frames, a few of every reason, for a person to see what went."""
+    dropped = manifest[~manifest["keep"]]
+    if dropped.empty:
+        return "_nothing dropped_"
+    why = dropped["reason"].str.replace(r":.*", "", regex=True)
+    sample = dropped.groupby(why, group_keys=False).apply(
+        lambda group: group.sample(n=min(8, len(group)), random_state=0))
+    sheet = contact_sheet([the_lake.absolute(p) for p in sample["path"]],
+                          list(why.loc[sample.index]), columns=8, thumb_height=80)
+    png = png_bytes(sheet)
+    save_png(the_lake.reports / "dropped_frames.png", png)
+    return markdown_image(png, "dropped frames")

@@ -1,0 +1,75 @@
+"""frame_manifest on a real Dagster instance over a real tiny lake."""
+
+from __future__ import annotations
+
+from dance_assets.cli import main
+from dance_assets.core import tables
+from dance_assets.core.warehouse import query
+from dance_assets_tests.conftest import materialize_ingest, materialize_manifest
+from dance_assets_tests.test_ingest import _checks, _metadata
+
+
+def test_manifest_keeps_cleans_and_splits(instance, ingested_tiny_lake):
+    lake = ingested_tiny_lake
+    result = materialize_manifest(instance, lake)
+    assert result.success
+    assert all(check.passed for name, check in _checks(result).items()
+               if name != "check_dropped_share")
+    meta = _metadata(result, "frame_manifest")
+    assert meta["dagster/row_count"] == 36
+    assert "| dance_class | frames | kept |" in meta["frames_per_class"]
+    assert "data:image/png;base64," in meta["dropped_frames"]
+    assert meta["cleaning_precision"] >= 0.9 and meta["cleaning_recall"] >= 0.9
+    manifest = query(lake, "SELECT * FROM frame_manifest")
+    kept = manifest[manifest["keep"]]
+    assert kept["split_random_frames"].isin(["train", "valid"]).all()
+    assert manifest.loc[~manifest["keep"], "reason"].notna().all()
+    assert (lake.reports / "dropped_frames.png").is_file()
+
+
+def test_blocking_check_fails_when_a_class_loses_its_validation_participant(
+        instance, ingested_tiny_lake):
+    lake = ingested_tiny_lake
+    assert materialize_manifest(instance, lake).success
+    manifest = tables.read_table(lake, "frame_manifest")
+    kept = manifest[manifest["keep"]]
+    validation = kept.loc[kept["split_by_participant"] == "valid", "participant"].unique()
+    dance_class = "savage"
+    for person in validation:
+        (lake.raw / dance_class / f"{person}.mp4").unlink()
+    assert materialize_ingest(instance, lake, dance_class).success
+    result = materialize_manifest(instance, lake)
+    assert not result.success  # the blocking check stops the run
+    check = _checks(result)["check_classes_on_both_sides"]
+    assert not check.passed
+    assert f"{dance_class} has no valid frames under split_by_participant" in check.description
+
+
+def test_review_exclusion_flows_into_the_next_manifest(instance, ingested_tiny_lake, capsys):
+    lake = ingested_tiny_lake
+    materialize_manifest(instance, lake)
+    kept = tables.read_table(lake, "frame_manifest").query("keep")
+    frame = kept["frame_id"].iloc[0]
+    assert main(["review", "exclude", frame, "--note", "two dancers", "--lake",
+                 str(lake.root)]) == 0
+    assert main(["review", "list", "--lake", str(lake.root)]) == 0
+    assert frame in capsys.readouterr().out
+    assert main(["review", "exclude", "not_a_frame", "--lake", str(lake.root)]) == 2
+    assert "not_a_frame" in capsys.readouterr().err
+    assert materialize_manifest(instance, lake).success
+    row = tables.read_table(lake, "frame_manifest").set_index("frame_id").loc[frame]
+    assert not row["keep"] and row["reason"] == "excluded by reviewer: two dancers"
+    assert _metadata(materialize_manifest(instance, lake), "frame_manifest")[
+        "human_decisions"] == 1
+
+
+def test_too_few_participants_fails_with_a_clear_message(instance, ingested_tiny_lake):
+    lake = ingested_tiny_lake
+    for dance_class in ("renegade", "savage", "say_so"):
+        for person in ("p02", "p03"):
+            (lake.raw / dance_class / f"{person}.mp4").unlink()
+        materialize_ingest(instance, lake, dance_class)
+    result = materialize_manifest(instance, lake)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "needs at least 2 participants" in failure.event_specific_data.error.message
