@@ -69,26 +69,35 @@ class Choreography:
 
 
 def choreography(dance: str) -> Choreography:
-    """The fixed choreography of a dance, derived from its name alone."""
+    """The fixed choreography of a dance, derived from its name alone.
+
+    A dance has a signature (where the arms mostly are, how the body leans, whether a
+    leg comes up) and its key poses vary around it, so two dances can share moves but
+    each has its own look, as real choreographies do.
+    """
     rng = np.random.default_rng(_stable_seed("dance", dance))
+    signature = np.array([
+        rng.uniform(-0.25, 0.25),  # torso lean
+        rng.uniform(-0.3, 0.3),  # head tilt
+        rng.uniform(0.2, 3.0),  # left shoulder: 0 down, pi/2 sideways, pi up
+        rng.uniform(-1.5, 1.5),  # left elbow bend
+        rng.uniform(0.2, 3.0),
+        rng.uniform(-1.5, 1.5),
+        rng.uniform(0.0, 0.5),  # hips
+        rng.uniform(0.0, 0.5),  # knees
+        rng.uniform(0.0, 0.5),
+        rng.uniform(0.0, 0.5),
+    ])
+    spread = np.array([0.1, 0.15, 0.7, 0.7, 0.7, 0.7, 0.2, 0.25, 0.2, 0.25])
+    lifts_leg = rng.random() < 0.35
     n_poses = int(rng.integers(4, 7))
     poses = []
     for _ in range(n_poses):
-        leg_lift = rng.random() < 0.3
-        poses.append(
-            (
-                rng.uniform(-0.3, 0.3),  # torso lean
-                rng.uniform(-0.35, 0.35),  # head tilt
-                rng.uniform(0.1, 3.1),  # left shoulder: 0 down, pi/2 sideways, pi up
-                rng.uniform(-1.8, 1.8),  # left elbow bend
-                rng.uniform(0.1, 3.1),
-                rng.uniform(-1.8, 1.8),
-                rng.uniform(0.6, 1.3) if leg_lift else rng.uniform(0.0, 0.45),  # hips
-                rng.uniform(0.0, 1.2) if leg_lift else rng.uniform(0.0, 0.5),  # knees
-                rng.uniform(0.0, 0.45),
-                rng.uniform(0.0, 0.5),
-            )
-        )
+        pose = signature + rng.uniform(-1, 1, len(signature)) * spread
+        if lifts_leg and rng.random() < 0.5:
+            side = 6 if rng.random() < 0.5 else 8
+            pose[side], pose[side + 1] = rng.uniform(0.7, 1.3), rng.uniform(0.4, 1.2)
+        poses.append(tuple(float(v) for v in np.clip(pose, -3.1, 3.1)))
     return Choreography(
         poses=tuple(poses),
         crouch=tuple(rng.uniform(0.0, 0.12, n_poses)),
