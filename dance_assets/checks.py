@@ -10,12 +10,14 @@ import dagster as dg
 import pandas as pd
 
 from dance_assets.core.reports import markdown_table
+from dance_assets.core.training import TrainResult, significantly_above_chance
 
 VIDEOS_READABLE = "check_videos_readable"
 FRAMES_PER_VIDEO = "check_frames_per_video"
 CLASSES_ON_BOTH_SIDES = "check_classes_on_both_sides"
 NO_PARTICIPANT_LEAK = "check_no_participant_leak"
 DROPPED_SHARE = "check_dropped_share"
+ACCURACY_ABOVE_CHANCE = "check_accuracy_above_chance"
 PROTOCOL_COLUMNS = ("split_random_frames", "split_by_participant")
 
 
@@ -124,3 +126,29 @@ FRAME_MANIFEST_CHECKS = [
     dg.AssetCheckSpec(DROPPED_SHARE, asset="frame_manifest",
                       description="No class loses more than the configured share of frames."),
 ]
+
+
+def accuracy_check_spec(model_key: dg.AssetKey) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        ACCURACY_ABOVE_CHANCE, asset=model_key, blocking=True,
+        description="Validation accuracy beats guessing (one-sided binomial test), so "
+        "evaluation never runs on a broken model.")
+
+
+def accuracy_above_chance(model_key: dg.AssetKey, result: TrainResult,
+                          alpha: float) -> dg.AssetCheckResult:
+    """Blocking: accuracy must be significantly above 1 / number of classes."""
+    correct = round(result.accuracy * result.n_valid)
+    passed, p_value = significantly_above_chance(correct, result.n_valid,
+                                                 len(result.classes), alpha)
+    chance = 1 / len(result.classes)
+    return dg.AssetCheckResult(
+        asset_key=model_key,
+        check_name=ACCURACY_ABOVE_CHANCE,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"accuracy {result.accuracy:.1%} vs chance {chance:.1%} on "
+        f"{result.n_valid} frames: p = {p_value:.2g} (needs < {alpha:g})",
+        metadata={"accuracy": result.accuracy, "chance": chance, "p_value": p_value,
+                  "valid_frames": result.n_valid},
+    )

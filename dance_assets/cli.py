@@ -58,6 +58,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dance_assets.core.comparison import ComparisonInputs, study_table
     from dance_assets.core.warehouse import format_result, query
     from dance_assets.runs import (
         get_instance,
@@ -65,6 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         require_success,
         run_job,
         sync_dance_classes,
+        train_models,
         use_lake,
     )
 
@@ -88,6 +90,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     require_success(ingest_classes(instance, sorted(classes), _echo))
     _echo("curation: cleaning verdicts, review decisions and both split protocols")
     require_success([run_job(instance, "curation")])
+    require_success(train_models(instance, profile.train_config(), _echo))
+    _echo("reports: the study's table beside ours, and the review queue")
+    require_success([run_job(instance, "reports")])
     summary = query(lake, """
         SELECT v.dance_class,
                count(*) FILTER (WHERE v.status = 'ok') AS ok_videos,
@@ -98,6 +103,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             FROM frame_manifest GROUP BY 1) m USING (dance_class)
         GROUP BY v.dance_class ORDER BY v.dance_class""")
     print(format_result(summary, "table"))
+    inputs = ComparisonInputs.read(lake)
+    print("\nvalidation accuracy (%), the study's protocol (random_frames) and the honest "
+          "one (by_participant):")
+    print(format_result(study_table(inputs), "table"))
+    print(f"\nreport: {lake.reports / 'index.html'}")
     _echo(f"done in {time.perf_counter() - started:.0f} s; runs are in {os.environ['DAGSTER_HOME']}"
           f"; query with: dance-assets sql \"SELECT * FROM frames LIMIT 5\"")
     return 0
@@ -120,8 +130,14 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     lake = Lake.resolve(args.lake)
     if args.action == "list":
+        queue = tables.read_table(lake, "review_queue")
         decisions = read_decisions(decisions_path(lake))
-        print(f"human decisions ({decisions_path(lake)}):")
+        pending = queue[~queue["frame_id"].isin(decisions["frame_id"])]
+        print(f"review queue: {len(pending)} frame(s) hard for several models, undecided "
+              f"(open the images under {lake.root}/):")
+        print(format_result(pending[["frame_id", "dance_class", "n_models", "mean_loss",
+                                     "models", "path"]], "table"))
+        print(f"\nhuman decisions ({decisions_path(lake)}):")
         print(format_result(decisions, "table"))
         return 0
     if not args.frame_ids:
@@ -131,6 +147,58 @@ def cmd_review(args: argparse.Namespace) -> int:
     _echo(f"{args.action}d {len(args.frame_ids)} frame(s); {len(decisions)} decisions in "
           f"{decisions_path(lake)}; the next frame_manifest applies them")
     return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dance_assets.core.lake import Lake
+    from dance_assets.core.scoring import choose_model, record, score_video
+    from dance_assets.core.video import find_ffmpeg
+    from dance_assets.core.warehouse import refresh_views
+
+    lake = Lake.resolve(args.lake)
+    video = Path(args.video)
+    if not video.is_file():
+        raise DanceAssetsError(f"no such file: {video}")
+    model = choose_model(lake, args.arch, args.protocol)
+    result = score_video(lake, video, args.dance, model, find_ffmpeg())
+    record(lake, result)
+    refresh_views(lake)
+    top = ", ".join(f"{name} {p:.0%}" for name, p in result.top)
+    weakest = ", ".join(f"{second}s ({p:.0%})" for second, p in result.weakest) or "none"
+    skipped = int((~result.per_second["scored"]).sum())
+    print(f"model: {model.arch} / {model.protocol} ({model.why})")
+    print(f"predicted dance: {result.predicted}")
+    print(f"top classes: {top}")
+    print(f"score for {result.target}: {result.score}/100 "
+          f"({int(result.per_second['scored'].sum())} seconds scored"
+          + (f", {skipped} empty or noisy seconds left out)" if skipped else ")"))
+    print(f"weakest seconds for {result.target}: {weakest}")
+    print(f"timeline: {result.timeline}")
+    _echo(f"scored in {result.elapsed_s:.1f} s; recorded in the scores view")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import socket
+    import subprocess
+
+    from dance_assets.runs import dagster_home, use_lake
+
+    lake = use_lake(args.lake)
+    home = dagster_home()
+    port = args.port
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    _echo(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={home}, lake {lake.root}); "
+          "Ctrl-C stops it")
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "dance_assets.definitions",
+               "-h", "127.0.0.1", "-p", str(port)]
+    return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home),
+                                          "DANCE_LAKE": str(lake.root)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("frame_ids", nargs="*", metavar="FRAME_ID")
     review.add_argument("--note", help="why, kept beside the decision")
     review.set_defaults(handler=cmd_review)
+
+    score = commands.add_parser("score", parents=[common],
+                                help="score a new dance video against a dance class")
+    score.add_argument("video", help="any video file ffmpeg reads")
+    score.add_argument("--dance", help="the dance you meant to perform (default: the "
+                       "predicted one)")
+    score.add_argument("--arch", help="alexnet, resnet18 or squeezenet1_0 (default: the best "
+                       "evaluated model)")
+    score.add_argument("--protocol", choices=["by_participant", "random_frames"],
+                       help="which training protocol's model (default: by_participant)")
+    score.set_defaults(handler=cmd_score)
+
+    ui = commands.add_parser("ui", parents=[common],
+                             help="start the Dagster UI on 127.0.0.1 with the project's instance")
+    ui.add_argument("--port", type=int, help="port (default: a free one)")
+    ui.set_defaults(handler=cmd_ui)
 
     sql = commands.add_parser("sql", parents=[common], help="read-only SQL over the tables")
     sql.add_argument("query", help='e.g. "SELECT dance_class, count(*) FROM frames GROUP BY 1"')

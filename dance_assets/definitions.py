@@ -3,9 +3,14 @@
 import dagster as dg
 
 from dance_assets.assets.curation import frame_manifest
+from dance_assets.assets.evaluation import evaluation_assets, model_comparison, review_queue
 from dance_assets.assets.ingest import raw_videos, video_frames
-from dance_assets.partitions import dance_class_partitions
-from dance_assets.resources import FfmpegResource, LakeResource
+from dance_assets.assets.models import model_assets
+from dance_assets.automation import automation_sensor
+from dance_assets.loggers import one_line_console
+from dance_assets.partitions import dance_class_partitions, split_protocol_partitions
+from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource
+from dance_assets.sensors import new_videos_sensor
 
 ingest_job = dg.define_asset_job(
     "ingest",
@@ -18,10 +23,26 @@ curation_job = dg.define_asset_job(
     selection=[frame_manifest],
     description="Rebuild the frame manifest: cleaning verdicts, human decisions, splits.",
 )
+training_job = dg.define_asset_job(
+    "training",
+    selection=dg.AssetSelection.assets(*model_assets, *evaluation_assets),
+    partitions_def=split_protocol_partitions,
+    description="Train the three classifiers under one split protocol and evaluate those "
+    "whose blocking accuracy check passes.",
+)
+reports_job = dg.define_asset_job(
+    "reports",
+    selection=[model_comparison, review_queue],
+    description="The comparison report and the review queue over every evaluation.",
+)
 
 defs = dg.Definitions(
-    assets=[raw_videos, video_frames, frame_manifest],
-    jobs=[ingest_job, curation_job],
-    resources={"lake": LakeResource(), "ffmpeg": FfmpegResource()},
+    assets=[raw_videos, video_frames, frame_manifest, *model_assets, *evaluation_assets,
+            model_comparison, review_queue],
+    jobs=[ingest_job, curation_job, training_job, reports_job],
+    sensors=[new_videos_sensor, automation_sensor],
+    resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(),
+               "torch_compute": TorchComputeResource()},
+    loggers={"console": one_line_console},
     executor=dg.multiprocess_executor,
 )

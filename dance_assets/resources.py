@@ -1,14 +1,16 @@
-"""Configurable resources: where the lake is and how ffmpeg runs on this machine."""
+"""Configurable resources: the lake, ffmpeg, and the torch compute a run trains on."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from dance_assets.core.ingest import ProbeLimits
 from dance_assets.core.lake import Lake
+from dance_assets.core.training import ComputeSettings
 from dance_assets.core.video import FfmpegSettings, find_ffmpeg
 
 
@@ -16,9 +18,14 @@ class LakeResource(dg.ConfigurableResource):
     """The lake's root: this setting, else $DANCE_LAKE, else ./data_lake."""
 
     root: str | None = Field(default=None, description="Lake folder; empty uses $DANCE_LAKE.")
+    min_free_gb: float = Field(default=1.0, ge=0, description="Frame extraction refuses to "
+                               "start if it would leave less free disk than this.")
 
     def lake(self) -> Lake:
         return Lake.resolve(self.root)
+
+    def reserve_bytes(self) -> int:
+        return int(self.min_free_gb * 1e9)
 
 
 class FfmpegResource(dg.ConfigurableResource):
@@ -41,3 +48,25 @@ class FfmpegResource(dg.ConfigurableResource):
 
     def parallelism(self) -> int:
         return self.workers or os.cpu_count() or 1
+
+
+class TorchComputeResource(dg.ConfigurableResource):
+    """Where training runs; set per run (e.g. device: cuda on a GPU node).
+
+    Nothing here touches torch until a step asks for settings, so loading the code
+    location never initialises CUDA.
+    """
+
+    device: str = Field(default="auto", description="auto (cuda if present), cpu or cuda.")
+    num_workers: int = Field(default=0, description="DataLoader worker processes.")
+    fast_path: bool = Field(
+        default=True, description="channels_last and bfloat16 autocast on CPUs with native "
+        "bf16 (AVX512-BF16/AMX); mixed precision on CUDA. Off: plain float32.")
+    threads: int = Field(default=0, description="torch threads on CPU; 0 = all cores.")
+    weights_dir: str | None = Field(
+        default=None, description="Folder with torchvision's pretrained weight files, e.g. "
+        "resnet18-f37072fd.pth; needed only when TrainConfig.pretrained is on.")
+
+    def settings(self) -> ComputeSettings:
+        return ComputeSettings(self.device, self.num_workers, self.fast_path, self.threads,
+                               Path(self.weights_dir) if self.weights_dir else None)

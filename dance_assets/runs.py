@@ -16,6 +16,7 @@ import dagster as dg
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.ingest import is_ignored
 from dance_assets.core.lake import Lake
+from dance_assets.partitions import invalid_partition_reason
 
 Echo = Callable[[str], None]
 _INSTANCE_CONFIG = """\
@@ -82,16 +83,6 @@ def class_folders(lake: Lake) -> list[str]:
     return sorted(p.name for p in lake.raw.iterdir() if p.is_dir() and not is_ignored(p.name))
 
 
-def invalid_partition_reason(name: str) -> str | None:
-    """Why a folder name cannot be a Dagster partition key, if it cannot."""
-    from dagster._core.definitions.partitions.utils.base import INVALID_PARTITION_SUBSTRINGS
-
-    bad = [s for s in INVALID_PARTITION_SUBSTRINGS if s in name]
-    if bad:
-        return f"folder name contains {bad[0]!r}, which a partition key cannot hold"
-    return None
-
-
 def sync_dance_classes(instance: dg.DagsterInstance, lake: Lake) -> ClassSync:
     """Register a partition for every class folder; report folders that disappeared."""
     from dance_assets.partitions import dance_class_partitions
@@ -120,6 +111,8 @@ class RunOutcome:
     success: bool
     run_id: str
     failure: str | None
+    blocked_by_check: bool = False  # a blocking asset check failed; nothing crashed
+    blocked: tuple[str, ...] = ()  # "asset: check description" for each failed blocking check
 
 
 def run_job(instance: dg.DagsterInstance, job_name: str, partition: str | None = None,
@@ -132,12 +125,18 @@ def run_job(instance: dg.DagsterInstance, job_name: str, partition: str | None =
         run_config=config, instance=instance, partition_key=partition, raise_on_error=False,
         tags={"dance_assets/launched_by": "cli", **(tags or {})},
     )
-    failure = None
+    failure, blocked = None, False
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        failure = (failures[0].event_specific_data.error.message.strip().splitlines()[0]
-                   if failures and failures[0].event_specific_data.error else "run failed")
-    return RunOutcome(job_name, partition, result.success, result.run_id, failure)
+        errors = [e.event_specific_data.error for e in result.all_events
+                  if e.is_step_failure and e.event_specific_data.error]
+        failure = errors[0].message.strip().splitlines()[0] if errors else "run failed"
+        blocked = bool(errors) and all(
+            error.cls_name == "DagsterAssetCheckFailedError" for error in errors)
+    failed_checks = tuple(
+        f"{e.asset_key.to_user_string()}: {e.description}"
+        for e in result.get_asset_check_evaluations() if e.blocking and not e.passed)
+    return RunOutcome(job_name, partition, result.success, result.run_id, failure, blocked,
+                      failed_checks)
 
 
 def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
@@ -153,8 +152,27 @@ def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
     return outcomes
 
 
+def train_models(instance: dg.DagsterInstance, train_config: dict[str, object],
+                 echo: Echo) -> list[RunOutcome]:
+    """One training run per split protocol, every architecture with the same settings."""
+    from dance_assets.core.training import ARCHITECTURES
+    from dance_assets.partitions import SPLIT_PROTOCOLS
+
+    config = {"ops": {f"models__{arch}": {"config": train_config} for arch in ARCHITECTURES}}
+    outcomes = []
+    for protocol in SPLIT_PROTOCOLS:
+        echo(f"training alexnet, resnet18, squeezenet1_0 on {protocol} "
+             f"({train_config.get('epochs')} epochs, {train_config.get('image_size')} px)")
+        outcome = run_job(instance, "training", partition=protocol, run_config=config)
+        for blocked in outcome.blocked:
+            echo(f"  blocked: {blocked}; the model is kept but will not be evaluated")
+        outcomes.append(outcome)
+    return outcomes
+
+
 def require_success(outcomes: Sequence[RunOutcome]) -> None:
-    failed = [o for o in outcomes if not o.success]
+    """Raise for runs that crashed; a run stopped by a blocking check is a result."""
+    failed = [o for o in outcomes if not o.success and not o.blocked_by_check]
     if failed:
         first = failed[0]
         where = f" ({first.partition})" if first.partition else ""

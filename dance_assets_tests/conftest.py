@@ -95,3 +95,26 @@ def ingested_tiny_lake(instance: dg.DagsterInstance, tiny_lake: Lake) -> Lake:
     for dance_class in register_classes(instance, tiny_lake):
         assert materialize_ingest(instance, tiny_lake, dance_class).success
     return tiny_lake
+
+
+TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
+              "significance": 0.99}
+
+
+def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
+                       **overrides: object) -> dg.ExecuteInProcessResult:
+    from dance_assets.assets.models import model_assets
+    from dance_assets.resources import TorchComputeResource
+
+    config = {**TINY_TRAIN, **overrides}
+    ops = {asset.op.name: {"config": config} for asset in model_assets}
+    return dg.materialize(model_assets, partition_key=protocol, instance=instance,
+                          resources={**resources_for(lake),
+                                     "torch_compute": TorchComputeResource()},
+                          run_config={"ops": ops}, raise_on_error=False)
+
+
+@pytest.fixture
+def curated_tiny_lake(instance: dg.DagsterInstance, ingested_tiny_lake: Lake) -> Lake:
+    assert materialize_manifest(instance, ingested_tiny_lake).success
+    return ingested_tiny_lake

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from dance_assets import checks
 from dance_assets.assets.ingest import video_frames
+from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
 from dance_assets.core.curation import (
     CleaningThresholds,
@@ -60,6 +61,7 @@ class CurationConfig(dg.Config):
 @dg.asset(
     deps=[video_frames],
     group_name="curation",
+    automation_condition=follow_new_frames,
     kinds={"pandas", "parquet"},
     check_specs=checks.FRAME_MANIFEST_CHECKS,
     description="Every extracted frame with keep / reason (automatic verdicts, overridden "

@@ -215,6 +215,13 @@ def build_manifest(frames: pd.DataFrame, decisions: pd.DataFrame,
     return manifest.sort_values(["dance_class", "video_id", "second"], ignore_index=True)
 
 
+def manifest_fingerprint(manifest: pd.DataFrame, protocol_column: str) -> str:
+    """A hash of exactly what a model trains on: kept frames, labels and their sides."""
+    kept = manifest.loc[manifest["keep"], ["frame_id", "dance_class", protocol_column]]
+    canonical = kept.sort_values("frame_id").to_csv(index=False, header=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def class_table(manifest: pd.DataFrame) -> pd.DataFrame:
     """The study's Table 1 and more: kept frames per class, drops by reason, split sizes."""
     table = manifest.groupby("dance_class").agg(

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from dance_assets.core.lake import Lake, remove_dir, replace_dir, sweep_stale_temps, temp_sibling
+from dance_assets.core.lake import (
+    Lake,
+    ensure_free_space,
+    remove_dir,
+    replace_dir,
+    sweep_stale_temps,
+    temp_sibling,
+)
 from dance_assets.core.quality import FEATURES_VERSION, load_rgb, video_features
 from dance_assets.core.tables import SCHEMAS, records
 from dance_assets.core.video import (
@@ -111,11 +118,23 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams,
     return summary, rows
 
 
+def estimated_bytes(videos: list[dict], params: ExtractionParams) -> int:
+    """A generous estimate of the JPEGs a set of videos will produce."""
+    per_frame = 0.5 * params.short_side * params.short_side * 16 / 9  # ~0.5 byte per pixel
+    return int(sum(expected_frames(v["duration_s"], params.interval_s) + 1
+                   for v in videos) * per_frame)
+
+
 def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame,
                   previous_frames: pd.DataFrame, previous_extractions: pd.DataFrame,
                   params: ExtractionParams, settings: FfmpegSettings, workers: int,
-                  progress: Callable[[int, int, dict], None] | None = None) -> ClassFrames:
-    """Bring one class's frames in line with its `ok` videos, doing only what changed."""
+                  progress: Callable[[int, int, dict], None] | None = None,
+                  reserve_bytes: int = 0) -> ClassFrames:
+    """Bring one class's frames in line with its `ok` videos, doing only what changed.
+
+    Raises DanceAssetsError, before writing anything, when the frames would not fit
+    on the disk with `reserve_bytes` to spare.
+    """
     class_dir = lake.frames / dance_class
     sweep_stale_temps(class_dir)
     usable = videos[videos["status"] == "ok"].drop_duplicates("video_id")
@@ -128,6 +147,7 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame,
     reused = [vid for vid in current if vid in done_before
               and video_frames_dir(lake, dance_class, vid).is_dir()]
     todo = [current[vid] for vid in current if vid not in reused]
+    ensure_free_space(lake.frames, estimated_bytes(todo, params), reserve_bytes)
 
     summaries: list[dict] = []
     frame_rows: list[dict] = []

@@ -120,6 +120,21 @@ def remove_dir(path: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
+def ensure_free_space(folder: Path, needed_bytes: int, reserve_bytes: int) -> None:
+    """Refuse to start work that would leave less than `reserve_bytes` free."""
+    from dance_assets.core.errors import DanceAssetsError
+
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free - needed_bytes < reserve_bytes:
+        raise DanceAssetsError(
+            f"not enough free disk for {folder}: {free / 1e9:.1f} GB free, about "
+            f"{needed_bytes / 1e9:.2f} GB needed and {reserve_bytes / 1e9:.1f} GB to keep free "
+            "(LakeResource.min_free_gb)")
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

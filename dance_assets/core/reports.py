@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
@@ -71,3 +73,89 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def pyplot():
+    """matplotlib without a display, imported only when a plot is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figure_png(figure) -> bytes:  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    pyplot().close(figure)
+    return png_bytes(Image.open(io.BytesIO(buffer.getvalue())), colours=64)
+
+
+def accuracy_curves_png(panels: dict[str, dict[str, pd.DataFrame]],
+                        chance: float | None = None) -> bytes:
+    """Validation accuracy by epoch: one panel per title, one line per named history."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.2), squeeze=False)
+    for axis, (title, curves) in zip(axes[0], panels.items(), strict=True):
+        for label, history in curves.items():
+            axis.plot(history["epoch"], history["accuracy"] * 100, marker="o", label=label)
+        if chance is not None:
+            axis.axhline(chance * 100, color="grey", linestyle=":", label="chance")
+        axis.set(xlabel="epoch", ylabel="validation accuracy (%)", title=title, ylim=(0, 100))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    return figure_png(figure)
+
+
+def confusion_heatmap_png(confusion: pd.DataFrame, classes: list[str], title: str) -> bytes:
+    """A labelled confusion matrix (rows: truth, columns: prediction), counts in cells."""
+    plt = pyplot()
+    matrix = (confusion.pivot(index="true_class", columns="pred_class", values="n")
+              .reindex(index=classes, columns=classes, fill_value=0).to_numpy())
+    size = 2.2 + 0.42 * len(classes)
+    figure, axis = plt.subplots(figsize=(size + 0.8, size))
+    image = axis.imshow(matrix, cmap="Blues")
+    axis.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    axis.set_yticks(range(len(classes)), classes, fontsize=8)
+    axis.set(xlabel="predicted", ylabel="true", title=title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, col), value in np.ndenumerate(matrix):
+        if value:
+            axis.text(col, row, str(value), ha="center", va="center", fontsize=7,
+                      color="white" if value > threshold else "black")
+    figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+    return figure_png(figure)
+
+
+def html_page(title: str, sections: list[tuple[str, str]]) -> str:
+    """A self-contained HTML page: each section a heading and HTML body (images inline)."""
+    body = "\n".join(f"<section><h2>{escape(heading)}</h2>\n{content}\n</section>"
+                     for heading, content in sections)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
+       color: #222; padding: 0 1rem; }}
+table {{ border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }}
+th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+th {{ background: #f2f4f7; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }}
+figure {{ margin: 0; }} figcaption {{ font-size: .85rem; color: #555; }}
+p.note {{ color: #555; font-size: .9rem; }}
+</style></head><body>
+<h1>{escape(title)}</h1>
+{body}
+</body></html>
+"""
+
+
+def html_image(png: bytes, caption: str) -> str:
+    data = base64.b64encode(png).decode()
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(caption)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def html_table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, border=0, na_rep="—", float_format=lambda v: f"{v:.4g}")

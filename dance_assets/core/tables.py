@@ -8,6 +8,8 @@ included, is stored inside the files, so readers never depend on parsing folder 
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -92,12 +94,58 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("decision", _STR),
         ("note", _STR),
     ),
+    "training_history": _schema(
+        ("arch", _STR),
+        ("protocol", _STR),
+        ("epoch", _I64),
+        ("frozen", _BOOL),
+        ("train_loss", _F64),
+        ("valid_loss", _F64),
+        ("accuracy", _F64),
+        ("seconds", _F64),
+    ),
+    "predictions": _schema(
+        ("arch", _STR), ("protocol", _STR), ("frame_id", _STR), ("video_id", _STR),
+        ("participant", _STR), ("true_class", _STR), ("pred_class", _STR),
+        ("prob_true", _F64), ("loss", _F64),
+    ),
+    "video_predictions": _schema(
+        ("arch", _STR), ("protocol", _STR), ("video_id", _STR), ("true_class", _STR),
+        ("pred_class", _STR), ("prob_true", _F64), ("n_frames", _I64), ("agreement", _F64),
+    ),
+    "confusion": _schema(
+        ("arch", _STR), ("protocol", _STR), ("true_class", _STR), ("pred_class", _STR),
+        ("n", _I64),
+    ),
+    "class_metrics": _schema(
+        ("arch", _STR), ("protocol", _STR), ("dance_class", _STR), ("precision", _F64),
+        ("recall", _F64), ("f1", _F64), ("support", _I64),
+    ),
+    "model_metrics": _schema(
+        ("arch", _STR), ("protocol", _STR), ("frame_accuracy", _F64), ("video_accuracy", _F64),
+        ("macro_f1", _F64), ("n_valid_frames", _I64), ("n_valid_videos", _I64),
+        ("epochs", _I64), ("image_size", _I64), ("device", _STR), ("pretrained", _BOOL),
+        ("model_trained_at", _STR), ("evaluated_at", _TS),
+    ),
+    "scores": _schema(
+        ("scored_at", _TS), ("path", _STR), ("arch", _STR), ("protocol", _STR),
+        ("target_dance", _STR), ("predicted_dance", _STR), ("target_score", _I64),
+        ("seconds", _I64), ("scored_seconds", _I64), ("top_classes", _STR),
+        ("timeline", _STR),
+    ),
+    "review_queue": _schema(
+        ("frame_id", _STR), ("path", _STR), ("dance_class", _STR), ("n_models", _I64),
+        ("mean_loss", _F64), ("models", _STR),
+    ),
 }
 
 PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "videos": ("dance_class",),
     "extractions": ("dance_class",),
     "frames": ("dance_class",),
+    "training_history": ("protocol", "arch"),
+    **{name: ("protocol", "arch") for name in (
+        "predictions", "video_predictions", "confusion", "class_metrics", "model_metrics")},
 }
 
 PART_FILE = "part-0.parquet"
@@ -139,6 +187,16 @@ def write_table(lake: Lake, name: str, df: pd.DataFrame, **partition: str) -> Pa
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     sweep_stale_temps(target.parent)
+    return target
+
+
+def append_rows(lake: Lake, name: str, df: pd.DataFrame) -> Path:
+    """Add rows to an append-only table as a new file, published in one rename."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = table_dir(lake, name) / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    table = to_arrow(name, df)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
     return target
 
 

@@ -27,7 +27,16 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def view_sql(lake: Lake, name: str) -> str:
+_SQL_TYPES = {"string": "VARCHAR", "double": "DOUBLE", "int64": "BIGINT", "bool": "BOOLEAN",
+              "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
+
+
+def view_sql(lake: Lake, name: str, published: bool) -> str:
+    """The view over a table's files; before its first file, an empty view of its schema."""
+    if not published:
+        columns = ", ".join(f"CAST(NULL AS {_SQL_TYPES[str(f.type)]}) AS {f.name}"
+                            for f in SCHEMAS[name])
+        return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} WHERE false"
     files = (table_dir(lake, name) / "**" / "*.parquet").as_posix()
     return (
         f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
@@ -44,17 +53,22 @@ def published_tables(lake: Lake) -> list[str]:
 
 
 def refresh_views(lake: Lake) -> list[str]:
-    """Rebuild warehouse.duckdb with one view per published table; returns their names."""
+    """Rebuild warehouse.duckdb with a view per table; returns those backed by files.
+
+    Every table has its view from the start (empty until its first file lands), so a
+    query never fails because a pipeline stage has not reached that table yet.
+    """
     names = published_tables(lake)
     lake.root.mkdir(parents=True, exist_ok=True)
     with atomic_path(lake.warehouse) as tmp:
         connection = duckdb.connect(str(tmp))
         try:
-            for name in names:
-                connection.execute(view_sql(lake, name))
+            for name in SCHEMAS:
+                connection.execute(view_sql(lake, name, name in names))
             connection.execute(
                 f"CREATE OR REPLACE VIEW {_ROOT_MARKER} AS SELECT "
-                f"{_sql_string(lake.root.as_posix())} AS root"
+                f"{_sql_string(lake.root.as_posix())} AS root, "
+                f"{_sql_string(','.join(names))} AS published"
             )
             connection.execute("CHECKPOINT")
         finally:
@@ -63,19 +77,18 @@ def refresh_views(lake: Lake) -> list[str]:
 
 
 def _is_current(lake: Lake) -> bool:
-    """Whether the warehouse exists, points at this lake and has every published table."""
+    """Whether the warehouse exists, points at this lake and backs every published table."""
     if not lake.warehouse.exists():
         return False
     connection = duckdb.connect(str(lake.warehouse), read_only=True)
     try:
-        root = connection.execute(f"SELECT root FROM {_ROOT_MARKER}").fetchone()
-        views = {row[0] for row in connection.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        marker = connection.execute(f"SELECT root, published FROM {_ROOT_MARKER}").fetchone()
     except duckdb.Error:
         return False
     finally:
         connection.close()
-    return bool(root) and root[0] == lake.root.as_posix() and set(published_tables(lake)) <= views
+    return (bool(marker) and marker[0] == lake.root.as_posix()
+            and set(published_tables(lake)) <= set(filter(None, marker[1].split(","))))
 
 
 def check_read_only(sql: str) -> None:

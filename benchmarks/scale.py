@@ -1,0 +1,147 @@
+"""Scale rehearsal without real video: the manifest and the sensor at two sizes.
+
+Manifest: synthetic `frames` tables (12 class partitions, 50 frames per video, 20
+participants) are read, curated and written exactly as frame_manifest does
+(read_table → build_manifest → write_table). Sensor: a full new_videos_sensor tick
+over empty stand-in files, cold and unchanged. Each size runs in its own process so
+its peak memory (max RSS) is its own. Cost should grow linearly: the larger size
+should take about (large / small) times as long.
+
+    python benchmarks/scale.py [--frames 1000000 5000000 --files 20000 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+FRAMES_PER_VIDEO = 50
+
+
+def synthetic_frames(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n_videos = max(1, n // FRAMES_PER_VIDEO)
+    video = np.arange(n) // FRAMES_PER_VIDEO
+    second = np.arange(n) % FRAMES_PER_VIDEO
+    video_ids = pd.Series(video).map("{:016x}".format)
+    classes = np.array([f"class_{c:02d}" for c in range(12)])[video % 12]
+    frame_ids = video_ids + "_" + pd.Series(second).map("{:05d}".format)
+    duplicate = np.where(rng.random(n) < 0.01, frame_ids.shift(1), None)
+    return pd.DataFrame({
+        "frame_id": frame_ids, "video_id": video_ids, "dance_class": classes,
+        "participant": np.array([f"p{p:02d}" for p in range(20)])[(video // 12) % 20],
+        "second": second, "path": "frames/" + pd.Series(classes) + "/" + frame_ids + ".jpg",
+        "width": 256, "height": 455,
+        "brightness": rng.uniform(30, 220, n), "contrast": rng.uniform(5, 50, n),
+        "sharpness": rng.uniform(20, 300, n), "noise": rng.uniform(0, 2.5, n),
+        "subject_score": rng.uniform(0, 0.6, n), "near_duplicate_of": duplicate,
+    }).assign(videos=n_videos)
+
+
+def manifest_run(n: int) -> dict:
+    from dance_assets.core import tables
+    from dance_assets.core.curation import CleaningThresholds, ManifestSettings, build_manifest
+    from dance_assets.core.lake import Lake
+
+    with tempfile.TemporaryDirectory() as scratch:
+        lake = Lake.resolve(scratch)
+        frames = synthetic_frames(n)
+        videos = int(frames.pop("videos").iloc[0])
+        for dance_class, part in frames.groupby("dance_class"):
+            tables.write_table(lake, "frames", part, dance_class=str(dance_class))
+        del frames, part
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        frames = tables.read_table(lake, "frames")
+        read_s = time.perf_counter() - started
+        built = build_manifest(frames, pd.DataFrame(columns=["frame_id", "decision", "note"]),
+                               ManifestSettings(CleaningThresholds()))
+        build_s = time.perf_counter() - started - read_s
+        tables.write_table(lake, "frame_manifest", built)
+        total_s = time.perf_counter() - started
+        kept = int(built["keep"].sum())
+    return {"frames": n, "videos": videos, "kept": kept, "read_s": round(read_s, 2),
+            "build_s": round(build_s, 2), "write_s": round(total_s - read_s - build_s, 2),
+            "total_s": round(total_s, 2), "us_per_frame": round(1e6 * total_s / n, 2),
+            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+            "rss_before_gb": round(before / 1e6, 2)}
+
+
+def sensor_run(n: int) -> dict:
+    import dagster as dg
+
+    from dance_assets.resources import LakeResource
+    from dance_assets.sensors import new_videos_sensor
+
+    with tempfile.TemporaryDirectory() as scratch, dg.instance_for_test() as instance:
+        root = Path(scratch)
+        for index in range(n):
+            folder = root / "raw" / f"class_{index % 12:02d}" / f"batch_{index // 2000}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"p{index:07d}.mp4").touch()
+
+        def tick(cursor: str | None) -> tuple[float, dg.SensorResult]:
+            context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                              resources={"lake": LakeResource(root=scratch)})
+            started = time.perf_counter()
+            result = new_videos_sensor(context)
+            return time.perf_counter() - started, result
+
+        cold_s, first = tick(None)
+        unchanged = [tick(first.cursor)[0] for _ in range(3)]
+    return {"files": n, "cold_tick_s": round(cold_s, 3),
+            "unchanged_tick_s": round(min(unchanged), 3),
+            "us_per_file": round(1e6 * min(unchanged) / n, 2),
+            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)}
+
+
+def in_fresh_process(kind: str, n: int) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--one", kind, str(n)], check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, nargs=2, default=[1_000_000, 5_000_000])
+    parser.add_argument("--files", type=int, nargs=2, default=[20_000, 100_000])
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
+    args = parser.parse_args()
+    if args.one:
+        kind, n = args.one
+        print(json.dumps((manifest_run if kind == "manifest" else sensor_run)(int(n))))
+        return
+    manifest = [in_fresh_process("manifest", n) for n in args.frames]
+    sensor = [in_fresh_process("sensor", n) for n in args.files]
+    report = {
+        "benchmark": "scale rehearsal (synthetic metadata, no video)",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "manifest": manifest,
+        "manifest_growth": {
+            "size_ratio": args.frames[1] / args.frames[0],
+            "time_ratio": round(manifest[1]["total_s"] / manifest[0]["total_s"], 2)},
+        "sensor": sensor,
+        "sensor_growth": {
+            "size_ratio": args.files[1] / args.files[0],
+            "time_ratio": round(sensor[1]["unchanged_tick_s"] / sensor[0]["unchanged_tick_s"],
+                                2)},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Evaluation: per-model reports, the study's comparison side by side, the review queue."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from dance_assets.automation import follow_any_evaluation, follow_passing_models
+from dance_assets.core import tables
+from dance_assets.core.comparison import (
+    ComparisonInputs,
+    comparison_markdown,
+    comparison_page,
+    study_table,
+)
+from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.evaluation import (
+    class_metrics,
+    confusion_counts,
+    frame_predictions,
+    frames_flagged_by_several,
+    load_model,
+    predict_frames,
+    summary,
+    top_losses,
+    video_predictions,
+)
+from dance_assets.core.lake import atomic_write_text
+from dance_assets.core.reports import (
+    confusion_heatmap_png,
+    contact_sheet,
+    markdown_image,
+    markdown_table,
+    png_bytes,
+    save_png,
+)
+from dance_assets.core.training import ARCHITECTURES, significantly_above_chance
+from dance_assets.core.warehouse import refresh_views
+from dance_assets.partitions import split_protocol_partitions
+from dance_assets.resources import LakeResource
+
+TOP_LOSSES_SHOWN = 12
+
+
+def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
+    """The evaluation asset for one architecture; all three come from here."""
+
+    @dg.asset(
+        key=dg.AssetKey(["evaluation", arch]),
+        deps=[dg.AssetKey(["models", arch])],
+        partitions_def=split_protocol_partitions,
+        group_name="evaluation",
+        kinds={"pytorch", "pandas"},
+        automation_condition=follow_passing_models,
+        description=f"{arch} on its protocol's validation frames: predictions, per-video "
+        "verdicts, confusion matrix, per-class precision/recall/F1, top-loss frames.",
+    )
+    def evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        the_lake = lake.lake()
+        protocol = context.partition_key
+        try:
+            model, card = load_model(the_lake.models / protocol / arch)
+        except DanceAssetsError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        _refuse_models_that_learned_nothing(card)
+        manifest = tables.read_table(the_lake, "frame_manifest")
+        valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
+        valid = valid[valid["dance_class"].isin(card["classes"])].reset_index(drop=True)
+        context.log.info(f"{arch} / {protocol}: predicting {len(valid)} validation frames")
+        classes = card["classes"]
+        image_size = card["config"]["image_size"]
+        probabilities = predict_frames(model, [the_lake.absolute(p) for p in valid["path"]],
+                                       image_size)
+        predictions = frame_predictions(valid, probabilities, classes)
+        videos = video_predictions(predictions, probabilities, classes)
+        confusion = confusion_counts(predictions, classes)
+        per_class = class_metrics(predictions, classes)
+        scores = summary(predictions, videos, per_class)
+
+        keys = {"protocol": protocol, "arch": arch}
+        for name, frame in (("predictions", predictions), ("video_predictions", videos),
+                            ("confusion", confusion), ("class_metrics", per_class)):
+            tables.write_table(the_lake, name, frame.assign(**keys), **keys)
+        metrics = pd.DataFrame([{
+            **keys, **scores, "epochs": len(card["history"]), "image_size": image_size,
+            "device": card["device"], "pretrained": bool(card["config"]["pretrained"]),
+            "model_trained_at": card["trained_at"], "evaluated_at": datetime.now(UTC)}])
+        tables.write_table(the_lake, "model_metrics", metrics, **keys)
+        refresh_views(the_lake)
+
+        folder = the_lake.reports / protocol / arch
+        heatmap = confusion_heatmap_png(confusion, classes, f"{arch}, {protocol}")
+        save_png(folder / "confusion.png", heatmap)
+        hardest = top_losses(predictions, TOP_LOSSES_SHOWN).merge(
+            valid[["frame_id", "path"]], on="frame_id")
+        losses_sheet = png_bytes(contact_sheet(
+            [the_lake.absolute(p) for p in hardest["path"]],
+            [f"{t}→{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
+                                        strict=True)], columns=6, thumb_height=96))
+        save_png(folder / "top_losses.png", losses_sheet)
+        context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "
+                         f"video accuracy {scores['video_accuracy']:.3f}, "
+                         f"macro F1 {scores['macro_f1']:.3f}")
+        return dg.MaterializeResult(metadata={
+            **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
+            "dagster/row_count": len(predictions),
+            "per_class": dg.MetadataValue.md(markdown_table(per_class)),
+            "confusion_matrix": dg.MetadataValue.md(markdown_image(heatmap, "confusion")),
+            "top_losses": dg.MetadataValue.md(
+                markdown_table(hardest[["frame_id", "true_class", "pred_class", "loss"]]) +
+                "\n\n" + markdown_image(losses_sheet, "top-loss frames")),
+        })
+
+    return evaluation
+
+
+def _refuse_models_that_learned_nothing(card: dict) -> None:
+    """The blocking check stops this within a run; this guards runs launched separately."""
+    correct = round(card["final"]["accuracy"] * card["valid_frames"])
+    passed, p_value = significantly_above_chance(
+        correct, card["valid_frames"], len(card["classes"]), card["config"]["significance"])
+    if not passed:
+        raise dg.Failure(description=(
+            f"{card['arch']} / {card['protocol']} is not clearly above chance "
+            f"(accuracy {card['final']['accuracy']:.1%}, p = {p_value:.2g}); not evaluated"))
+
+
+evaluation_assets = [build_evaluation_asset(arch) for arch in ARCHITECTURES]
+
+
+class ReviewQueueConfig(dg.Config):
+    top_k: int = Field(default=10, ge=1, description="Top-loss frames taken per model and "
+                       "protocol.")
+    min_models: int = Field(default=2, ge=1, description="Queue frames that at least this "
+                            "many architectures found among their hardest.")
+
+
+@dg.asset(
+    deps=evaluation_assets,
+    group_name="evaluation",
+    kinds={"pandas"},
+    automation_condition=follow_any_evaluation,
+    description="Frames among the top losses of several models (the study's section 3.3 "
+    "found the same noisy frames at the top for different models), for a person to review.",
+)
+def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
+                 lake: LakeResource) -> dg.MaterializeResult:
+    the_lake = lake.lake()
+    predictions = tables.read_table(the_lake, "predictions")
+    if predictions.empty:
+        context.log.warning("no evaluated model yet (none passed its accuracy check): "
+                            "the review queue is empty")
+    per_model = {
+        arch: pd.concat([top_losses(group, config.top_k)
+                         for _, group in frames.groupby("protocol")])
+        for arch, frames in predictions.groupby("arch")
+    }
+    flagged = frames_flagged_by_several(per_model, config.min_models)
+    manifest = tables.read_table(the_lake, "frame_manifest")[["frame_id", "path", "dance_class"]]
+    queue = flagged.merge(manifest, on="frame_id")
+    queue = queue[tables.SCHEMAS["review_queue"].names]
+    tables.write_table(the_lake, "review_queue", queue)
+    refresh_views(the_lake)
+    context.log.info(f"{len(queue)} frames in the review queue")
+    sheet = ""
+    if not queue.empty:
+        png = png_bytes(contact_sheet([the_lake.absolute(p) for p in queue["path"].head(24)],
+                                      list(queue["frame_id"].head(24).str[-14:]), columns=6,
+                                      thumb_height=96))
+        save_png(the_lake.reports / "review_queue.png", png)
+        sheet = markdown_image(png, "review queue")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(queue),
+        "queue": dg.MetadataValue.md(markdown_table(queue.drop(columns=["path"])) + "\n\n" +
+                                     sheet + "\n\nDecide with `dance-assets review "
+                                     "exclude|include FRAME_ID`."),
+    })
+
+
+@dg.asset(
+    deps=evaluation_assets,
+    group_name="evaluation",
+    kinds={"pandas", "html"},
+    automation_condition=follow_any_evaluation,
+    description="The study's table beside ours for all three models and both protocols, "
+    "the leak gap, accuracy by epoch: reports/comparison.md and reports/index.html.",
+)
+def model_comparison(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    the_lake = lake.lake()
+    inputs = ComparisonInputs.read(the_lake)
+    table = study_table(inputs)
+    markdown = comparison_markdown(inputs, table)
+    atomic_write_text(the_lake.reports / "comparison.md", markdown)
+    page = comparison_page(inputs, table, the_lake)
+    atomic_write_text(the_lake.reports / "index.html", page)
+    context.log.info(f"report: {the_lake.reports / 'index.html'}")
+    return dg.MaterializeResult(metadata={
+        "report": dg.MetadataValue.path(str(the_lake.reports / "index.html")),
+        "evaluated_models": int(inputs.current_metrics.shape[0]),
+        "comparison": dg.MetadataValue.md(markdown),
+    })

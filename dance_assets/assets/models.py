@@ -1,0 +1,175 @@
+"""Training: models/alexnet, models/resnet18, models/squeezenet1_0, one factory, two protocols.
+
+Each asset trains a fastai vision_learner on the kept frames of frame_manifest, split
+by its partition's protocol, and writes models/<protocol>/<arch>/ (exported learner,
+weights, model card). Training steps share the "gpu" pool, so on one machine they
+queue for the accelerator, and carry a Kubernetes request for one GPU.
+"""
+
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import dagster as dg
+from pydantic import Field
+
+from dance_assets import checks
+from dance_assets.assets.curation import frame_manifest
+from dance_assets.automation import retrain_nightly_when_upstream_changed
+from dance_assets.core import tables
+from dance_assets.core.curation import manifest_fingerprint
+from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.reports import accuracy_curves_png, markdown_image, save_png
+from dance_assets.core.training import (
+    ARCHITECTURES,
+    TrainResult,
+    TrainSettings,
+    export,
+    frame_sets,
+    train,
+)
+from dance_assets.core.warehouse import refresh_views
+from dance_assets.partitions import split_protocol_partitions
+from dance_assets.resources import LakeResource, TorchComputeResource
+
+GPU_POOL = "gpu"
+GPU_OP_TAGS = {
+    "dagster-k8s/config": {
+        "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"},
+                                           "requests": {"nvidia.com/gpu": "1"}}},
+    },
+}
+
+
+class TrainConfig(dg.Config):
+    """Hyperparameters, editable in the Launchpad. See the README for how `epochs` maps
+    onto fastai's fine_tune and fit_one_cycle."""
+
+    epochs: int = Field(default=10, ge=1, description="Epochs with every layer training "
+                        "(the study: 10).")
+    lr: float | None = Field(default=None, description="Peak learning rate; empty uses the "
+                             "architecture's default (alexnet 3e-4, resnet18 5e-3, "
+                             "squeezenet1_0 3e-3).")
+    find_lr: bool = Field(default=False, description="Pick the learning rate with lr_find.")
+    batch_size: int = Field(default=32, ge=2)
+    image_size: int = Field(default=224, ge=32, description="Frames are squished to this "
+                            "square size.")
+    augment: bool = Field(default=True, description="fastai's aug_transforms on train "
+                          "batches.")
+    seed: int = Field(default=0, description="Seeds weights, shuffling and augmentation.")
+    pretrained: bool = Field(default=False, description="Start from ImageNet weights "
+                             "(read from the torch resource's weights_dir, never "
+                             "downloaded) and fine_tune.")
+    freeze_epochs: int = Field(default=1, ge=0, description="With pretrained weights: "
+                               "head-only epochs before all layers train.")
+    significance: float = Field(default=0.01, gt=0, lt=1, description="The accuracy check "
+                                "passes when accuracy beats guessing at this p-value.")
+
+    def settings(self) -> TrainSettings:
+        return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
+                             self.image_size, self.augment, self.seed, self.pretrained,
+                             self.freeze_epochs)
+
+
+def build_model_asset(arch: str) -> dg.AssetsDefinition:
+    """The training asset for one architecture; all three come from here."""
+    key = dg.AssetKey(["models", arch])
+
+    @dg.asset(
+        key=key,
+        deps=[frame_manifest],
+        partitions_def=split_protocol_partitions,
+        group_name="training",
+        kinds={"pytorch", "fastai"},
+        pool=GPU_POOL,
+        op_tags=GPU_OP_TAGS,
+        automation_condition=retrain_nightly_when_upstream_changed(),
+        check_specs=[checks.accuracy_check_spec(key)],
+        description=f"fastai vision_learner on torchvision's {arch}, trained on the kept "
+        "frames of frame_manifest under the partition's split protocol.",
+    )
+    def model(
+        context: dg.AssetExecutionContext,
+        config: TrainConfig,
+        lake: LakeResource,
+        torch_compute: TorchComputeResource,
+    ) -> dg.MaterializeResult:
+        the_lake = lake.lake()
+        protocol = context.partition_key
+        column = f"split_{protocol}"
+        manifest = tables.read_table(the_lake, "frame_manifest")
+        if manifest.empty:
+            raise dg.Failure("frame_manifest is empty: materialize it first")
+        classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+        settings = config.settings()
+        train_set, valid_set = frame_sets(the_lake.root, manifest, column, classes,
+                                          settings.image_size)
+        context.log.info(f"{arch} / {protocol}: {len(train_set.labels)} training and "
+                         f"{len(valid_set.labels)} validation frames, {len(classes)} classes")
+        try:
+            result = train(arch, train_set, valid_set, classes, settings,
+                           torch_compute.settings(), report=context.log.info,
+                           show_progress=sys.stderr.isatty())
+        except DanceAssetsError as exc:
+            raise dg.Failure(description=str(exc)) from None
+
+        history = result.history.assign(arch=arch, protocol=protocol)
+        tables.write_table(the_lake, "training_history", history, protocol=protocol,
+                           arch=arch)
+        out_dir = the_lake.models / protocol / arch
+        card = _model_card(arch, protocol, config, result,
+                           manifest_fingerprint(manifest, column))
+        paths = export(result, out_dir, settings.image_size,
+                       the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
+        plot = accuracy_curves_png({f"{arch}, {protocol}": {arch: result.history}},
+                                   chance=1 / len(classes))
+        save_png(out_dir / "accuracy_by_epoch.png", plot)
+        refresh_views(the_lake)
+        return dg.MaterializeResult(
+            metadata={
+                "accuracy": round(result.accuracy, 4),
+                "valid_loss": round(result.valid_loss, 4),
+                "epochs": len(result.history),
+                "seconds": round(result.seconds, 1),
+                "device": result.device,
+                "fast_path": result.fast_path,
+                "lr": result.lr,
+                "train_frames": result.n_train,
+                "valid_frames": result.n_valid,
+                "first_batch_loss": result.first_batch_loss,
+                "manifest_sha256": card["manifest_sha256"],
+                "learner": dg.MetadataValue.path(str(paths["learner"])),
+                "model_card": dg.MetadataValue.path(str(paths["card"])),
+                "accuracy_by_epoch": dg.MetadataValue.md(
+                    markdown_image(plot, "accuracy by epoch")),
+            },
+            check_results=[checks.accuracy_above_chance(key, result, config.significance)],
+        )
+
+    return model
+
+
+def _model_card(arch: str, protocol: str, config: TrainConfig, result: TrainResult,
+                manifest_sha256: str) -> dict:
+    return {
+        "arch": arch,
+        "protocol": protocol,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": config.model_dump(),
+        "lr_used": result.lr,
+        "manifest_sha256": manifest_sha256,
+        "classes": result.classes,
+        "train_frames": result.n_train,
+        "valid_frames": result.n_valid,
+        "device": result.device,
+        "fast_path": result.fast_path,
+        "seconds": round(result.seconds, 2),
+        "first_batch_loss": result.first_batch_loss,
+        "final": {"accuracy": result.accuracy, "valid_loss": result.valid_loss},
+        "history": result.history.to_dict("records"),
+        "versions": {name: version(name) for name in ("fastai", "torch", "torchvision")},
+    }
+
+
+model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
+MODEL_KEYS = [dg.AssetKey(["models", arch]) for arch in ARCHITECTURES]

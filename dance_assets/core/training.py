@@ -1,0 +1,484 @@
+"""Training the study's three classifiers with fastai, fast on CPU and ready for a GPU.
+
+Frames are decoded once into a uint8 tensor, resized exactly as fastai's
+`Resize(size, method="squish")` would, so an epoch costs model compute and fastai's
+batch transforms, not JPEG decoding. The exported learner carries a standard
+image-file pipeline, so `load_learner(...).predict("frame.jpg")` works anywhere.
+
+torch and fastai are imported inside functions: importing this module (as Dagster
+does when it loads the code location) must not initialise CUDA, and the
+multiprocess executor forks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.lake import atomic_path, atomic_write_bytes, atomic_write_text
+
+# fastai's layers call torch.jit.script at import, which torch 2.14 flags as deprecated.
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated",
+                        category=FutureWarning)
+
+if TYPE_CHECKING:
+    import torch
+    from fastai.learner import Learner
+
+ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")
+# Learning rates that train each architecture well from scratch (measured on the demo
+# profile); AlexNet has no batch norm in its body and needs a gentler one.
+DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 5e-3, "squeezenet1_0": 3e-3}
+EXPORT_NAME = "learner.pkl"
+PROGRAM_NAME = "model.pt2"  # the network alone, as a torch.export program: no fastai needed
+WEIGHTS_NAME = "weights.pth"
+CARD_NAME = "model_card.json"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyperparameters; see the README for how `epochs` maps onto fastai calls."""
+
+    epochs: int = 10
+    lr: float | None = None  # None: the architecture's DEFAULT_LR
+    find_lr: bool = False  # pick the learning rate with fastai's lr_find instead
+    batch_size: int = 32
+    image_size: int = 224
+    augment: bool = True
+    seed: int = 0
+    pretrained: bool = False
+    freeze_epochs: int = 1  # only with pretrained weights: head-only epochs first
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where and how to train: resolved at run time, never at import."""
+
+    device: str = "auto"  # auto | cpu | cuda
+    num_workers: int = 0
+    fast_path: bool = True  # channels_last + bf16 autocast (CPU) / mixed precision (CUDA)
+    threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
+    weights_dir: Path | None = None
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise DanceAssetsError("device 'cuda' was requested but no CUDA GPU is available")
+    if requested not in ("cpu", "cuda"):
+        raise DanceAssetsError(f"device must be auto, cpu or cuda, got {requested!r}")
+    return requested
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
+
+
+def fast_path_mode(compute: ComputeSettings, device: str) -> str:
+    """Which fast path applies: 'cuda-amp', 'cpu-bf16' or 'off'."""
+    if not compute.fast_path:
+        return "off"
+    if device == "cuda":
+        return "cuda-amp"
+    return "cpu-bf16" if cpu_supports_bf16() else "off"
+
+
+def weights_file(arch: str, weights_dir: Path | None) -> Path:
+    """Torchvision's own file name for the ImageNet weights of `arch`, in `weights_dir`."""
+    from torchvision.models import get_model_weights
+
+    filename = Path(get_model_weights(arch).DEFAULT.url).name
+    if weights_dir is None:
+        raise DanceAssetsError(
+            f"pretrained {arch} needs {filename}: set weights_dir on the torch resource to "
+            "the folder that holds it (nothing is downloaded)")
+    path = Path(weights_dir) / filename
+    if not path.is_file():
+        raise DanceAssetsError(
+            f"pretrained {arch} needs {filename} in {weights_dir}: put torchvision's file "
+            "there (nothing is downloaded)")
+    return path
+
+
+class TorchvisionBuilder:
+    """Builds a torchvision architecture, loading weights only from a local file.
+
+    fastai would call torchvision with weights='DEFAULT', which downloads; this
+    picklable stand-in is what fastai calls instead (and what the export records).
+    """
+
+    def __init__(self, arch: str, weights_dir: Path | None):
+        self.arch, self.weights_dir = arch, weights_dir
+
+    def __call__(self, pretrained: bool = False) -> torch.nn.Module:
+        import torch
+        import torchvision
+
+        model = torchvision.models.get_model(self.arch, weights=None)
+        if pretrained:
+            state = torch.load(weights_file(self.arch, self.weights_dir), map_location="cpu",
+                               weights_only=True)
+            model.load_state_dict(state)
+        return model
+
+
+def load_images(paths: Sequence[Path], size: int, workers: int | None = None) -> torch.Tensor:
+    """Decode and squish frames to size×size, as fastai's Resize(method='squish') does."""
+    import torch
+
+    def load(path: Path) -> np.ndarray:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
+
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        arrays = list(pool.map(load, paths))
+    if not arrays:
+        return torch.empty((0, 3, size, size), dtype=torch.uint8)
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+@dataclass
+class FrameSet:
+    """Decoded frames and their class indices, one side of a split."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    frame_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[i], self.labels[i]
+
+
+def frame_sets(root: Path, manifest: pd.DataFrame, protocol_column: str, classes: list[str],
+               size: int) -> tuple[FrameSet, FrameSet]:
+    """The kept frames on each side of `protocol_column`, decoded once."""
+    import torch
+
+    kept = manifest[manifest["keep"]].sort_values("frame_id")
+    index = {name: i for i, name in enumerate(classes)}
+    sets = []
+    for side in ("train", "valid"):
+        rows = kept[kept[protocol_column] == side]
+        sets.append(FrameSet(
+            load_images([root / p for p in rows["path"]], size),
+            torch.tensor([index[c] for c in rows["dance_class"]], dtype=torch.long),
+            list(rows["frame_id"])))
+    return sets[0], sets[1]
+
+
+def _batch_loader_class():
+    """A fastai TfmdDL that fetches a whole batch with one tensor index.
+
+    fastai's default builds a batch item by item and collates it; on preloaded tensors
+    that is all overhead.
+    """
+    from fastai.data.core import TfmdDL
+    from fastai.torch_core import TensorCategory, TensorImage
+
+    class TensorBatchDL(TfmdDL):
+        def create_item(self, s: int | None) -> int:
+            return 0 if s is None else s  # fastai probes one item with None at setup
+
+        def create_batch(self, b: list[int]) -> tuple[Any, Any]:
+            import torch
+
+            index = torch.as_tensor(b)
+            return (TensorImage(self.dataset.images[index]),
+                    TensorCategory(self.dataset.labels[index]))
+
+    return TensorBatchDL
+
+
+def batch_transforms(augment: bool, image_size: int) -> list:
+    """uint8 → float, fastai's standard augmentations (train only), ImageNet statistics."""
+    from fastai.vision.all import IntToFloatTensor, Normalize, aug_transforms, imagenet_stats
+
+    augmentations = aug_transforms(size=image_size, min_scale=0.85) if augment else []
+    return [IntToFloatTensor(), *augmentations, Normalize.from_stats(*imagenet_stats)]
+
+
+def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, device: str,
+                num_workers: int):
+    from fastai.data.core import DataLoaders
+
+    loader = _batch_loader_class()
+    train_dl = loader(train, bs=settings.batch_size, shuffle=True, drop_last=True,
+                          num_workers=num_workers, device=device,
+                          after_batch=batch_transforms(settings.augment, settings.image_size))
+    valid_dl = loader(valid, bs=settings.batch_size * 2, shuffle=False,
+                          num_workers=num_workers, device=device,
+                          after_batch=batch_transforms(False, settings.image_size))
+    return DataLoaders(train_dl, valid_dl, device=device)
+
+
+def _callbacks():
+    """Callbacks defined lazily so that importing this module never imports fastai."""
+    from fastai.callback.core import Callback
+    from fastai.torch_core import to_float
+
+    class PlainTensors(Callback):
+        """Hand the model plain tensors: fastai's typed tensors route every op of the
+        forward and backward pass through Python-level dispatch."""
+
+        order = 8
+
+        def before_batch(self) -> None:
+            import torch
+
+            self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
+            self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
+
+    class ChannelsLast(Callback):
+        """NHWC memory format: the layout oneDNN and cuDNN convolutions are fastest in."""
+
+        order = 9
+
+        def before_fit(self) -> None:
+            import torch
+
+            self.learn.model.to(memory_format=torch.channels_last)
+
+        def before_batch(self) -> None:
+            import torch
+
+            self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last)
+                                  for x in self.xb)
+
+    class CpuBf16Autocast(Callback):
+        """bfloat16 autocast on CPU (fastai's MixedPrecision only autocasts CUDA)."""
+
+        order = 10
+
+        def before_batch(self) -> None:
+            import torch
+
+            self.autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+            self.autocast.__enter__()
+
+        def after_pred(self) -> None:
+            self.learn.pred = to_float(self.pred)
+
+        def after_loss(self) -> None:
+            self.autocast.__exit__(None, None, None)
+
+    class EpochReporter(Callback):
+        """One line per epoch through `report`, and the rows of the training history."""
+
+        order = 90
+
+        def __init__(self, report: Callable[[str], None], total_epochs: int):
+            self.report, self.total_epochs = report, total_epochs
+            self.rows: list[dict] = []
+            self.first_batch_loss: float | None = None
+
+        def before_epoch(self) -> None:
+            self.started = time.perf_counter()
+
+        def after_loss(self) -> None:
+            if self.training and self.first_batch_loss is None:
+                self.first_batch_loss = float(self.loss.detach().float())
+
+        def after_epoch(self) -> None:
+            values = dict(zip(self.recorder.metric_names[1:], self.recorder.log[1:],
+                              strict=False))
+            row = {
+                "epoch": len(self.rows) + 1,
+                "frozen": getattr(self.opt, "frozen_idx", 0) > 0,
+                "train_loss": float(values.get("train_loss", np.nan)),
+                "valid_loss": float(values.get("valid_loss", np.nan)),
+                "accuracy": float(values.get("accuracy", np.nan)),
+                "seconds": time.perf_counter() - self.started,
+            }
+            self.rows.append(row)
+            self.report(
+                f"epoch {row['epoch']}/{self.total_epochs}{' (head only)' if row['frozen'] else ''}"
+                f": train_loss {row['train_loss']:.4f}, valid_loss {row['valid_loss']:.4f}, "
+                f"accuracy {row['accuracy']:.4f}, {row['seconds']:.1f} s")
+
+    return PlainTensors, ChannelsLast, CpuBf16Autocast, EpochReporter
+
+
+def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
+                  compute: ComputeSettings, device: str) -> Learner:
+    """fastai's vision_learner on a torchvision architecture, weights only from disk."""
+    from functools import partial
+
+    import torch
+    import torchvision
+    from fastai.optimizer import OptimWrapper
+    from fastai.vision.all import CrossEntropyLossFlat, accuracy, model_meta, vision_learner
+
+    if arch not in ARCHITECTURES:
+        raise DanceAssetsError(f"unknown architecture {arch!r}; choose from "
+                               f"{', '.join(ARCHITECTURES)}")
+    meta = model_meta[getattr(torchvision.models, arch)]
+    learn = vision_learner(
+        dls, TorchvisionBuilder(arch, compute.weights_dir), normalize=False, n_out=n_classes,
+        pretrained=settings.pretrained, cut=meta["cut"], splitter=meta["split"],
+        loss_func=CrossEntropyLossFlat(), metrics=accuracy,
+        # torch's multi-tensor Adam: same algorithm as fastai's, much less Python per step.
+        opt_func=partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True)),
+    )
+    return learn
+
+
+@dataclass
+class TrainResult:
+    history: pd.DataFrame
+    classes: list[str]
+    device: str
+    fast_path: str
+    seconds: float
+    first_batch_loss: float | None
+    accuracy: float
+    valid_loss: float
+    n_train: int
+    n_valid: int
+    lr: float
+    learner: Any = field(repr=False, default=None)
+
+
+def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
+          settings: TrainSettings, compute: ComputeSettings,
+          report: Callable[[str], None] = print, show_progress: bool = False) -> TrainResult:
+    """Seeded fastai training: fine_tune with pretrained weights, one-cycle otherwise."""
+    import torch
+    from fastai.callback.progress import ProgressCallback
+    from fastai.torch_core import set_seed
+    from fastcore.basics import noop
+
+    device = resolve_device(compute.device)
+    if device == "cpu":
+        torch.set_num_threads(compute.threads or os.cpu_count() or 1)
+    if len(train_set.labels) < settings.batch_size:
+        raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
+                               f"{settings.batch_size}: lower batch_size")
+    set_seed(settings.seed, reproducible=True)
+    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers)
+    learn = build_learner(arch, dls, len(classes), settings, compute, device)
+    learn.logger = noop  # the reporter below speaks instead
+    if not show_progress:
+        learn.remove_cb(ProgressCallback)
+    plain_tensors, channels_last, cpu_bf16, reporter_cls = _callbacks()
+    learn.add_cb(plain_tensors())
+    mode = fast_path_mode(compute, device)
+    fast = [channels_last()]
+    if mode == "cpu-bf16":
+        fast.append(cpu_bf16())
+    elif mode == "cuda-amp":
+        learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
+    if mode != "off":
+        learn.add_cbs(fast)
+    frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
+    reporter = reporter_cls(report, frozen_epochs + settings.epochs)
+    learn.add_cb(reporter)
+    if settings.find_lr:
+        lr = float(learn.lr_find(show_plot=False).valley)
+        report(f"lr_find suggests {lr:.2e}")
+    else:
+        lr = settings.lr if settings.lr is not None else DEFAULT_LR[arch]
+    started = time.perf_counter()
+    if settings.pretrained and frozen_epochs:
+        learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
+    elif settings.pretrained:  # no head-only phase: fine_tune's second half alone
+        learn.unfreeze()
+        learn.fit_one_cycle(settings.epochs, slice(lr / 200, lr / 2))
+    else:
+        learn.fit_one_cycle(settings.epochs, lr)
+    seconds = time.perf_counter() - started
+    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (plain_tensors, channels_last,
+                                                                cpu_bf16, reporter_cls))])
+    if mode == "cuda-amp":
+        learn.to_fp32()
+    learn.model.to(memory_format=torch.contiguous_format)
+    history = pd.DataFrame(reporter.rows)
+    last = reporter.rows[-1]
+    return TrainResult(history, classes, device, mode, seconds, reporter.first_batch_loss,
+                       last["accuracy"], last["valid_loss"], len(train_set.labels),
+                       len(valid_set.labels), lr, learn)
+
+
+def export_dataloaders(classes: list[str], image_size: int, sample_image: Path):
+    """A standard file-based fastai pipeline with our vocab, for the exported learner."""
+    from fastai.vision.all import (
+        CategoryBlock,
+        ColReader,
+        DataBlock,
+        ImageBlock,
+        IntToFloatTensor,
+        Normalize,
+        Resize,
+        ResizeMethod,
+        imagenet_stats,
+    )
+
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=classes)),
+        get_x=ColReader("path"), get_y=ColReader("label"),
+        item_tfms=Resize(image_size, method=ResizeMethod.Squish),
+        batch_tfms=[IntToFloatTensor(), Normalize.from_stats(*imagenet_stats)],
+        splitter=lambda items: (list(range(len(items))), []),
+    )
+    frame = pd.DataFrame({"path": [str(sample_image)], "label": [classes[0]]})
+    return block.dataloaders(frame, bs=1, num_workers=0, device="cpu")
+
+
+def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Path,
+           card: dict) -> dict[str, Path]:
+    """learner.pkl (file-based, predicts from paths), model.pt2 (the network as a
+    torch.export program, loadable with torch alone: fast to start), weights.pth and
+    model_card.json."""
+    import torch
+
+    learn = result.learner
+    out_dir.mkdir(parents=True, exist_ok=True)
+    learn.model.to("cpu")
+    learn.dls = export_dataloaders(result.classes, image_size, sample_image)
+    with atomic_path(out_dir / EXPORT_NAME) as tmp:
+        learn.export(tmp)
+    example = torch.zeros((2, 3, image_size, image_size))
+    program = torch.export.export(learn.model.eval(), (example,), dynamic_shapes=(
+        {0: torch.export.Dim("batch", min=1, max=65536)},))
+    serialized = io.BytesIO()  # torch.export.save insists on a name ending in .pt2
+    torch.export.save(program, serialized)
+    atomic_write_bytes(out_dir / PROGRAM_NAME, serialized.getvalue())
+    with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
+        torch.save(learn.model.state_dict(), tmp)
+    atomic_write_text(out_dir / CARD_NAME, json.dumps(card, indent=2, default=str) + "\n")
+    return {"learner": out_dir / EXPORT_NAME, "program": out_dir / PROGRAM_NAME,
+            "weights": out_dir / WEIGHTS_NAME, "card": out_dir / CARD_NAME}
+
+
+def significantly_above_chance(correct: int, total: int, n_classes: int,
+                               alpha: float) -> tuple[bool, float]:
+    """One-sided binomial test against guessing: (clearly above chance?, p-value)."""
+    from scipy.stats import binomtest
+
+    if total == 0 or n_classes < 2:
+        return False, 1.0
+    p_value = float(binomtest(correct, total, 1 / n_classes, alternative="greater").pvalue)
+    return p_value < alpha, p_value

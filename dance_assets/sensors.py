@@ -1,0 +1,48 @@
+"""new_videos_sensor: new, changed or removed videos under raw/ re-run their class."""
+
+import json
+
+import dagster as dg
+
+from dance_assets.core.watch import compare, snapshot
+from dance_assets.partitions import dance_class_partitions, invalid_partition_reason
+from dance_assets.resources import LakeResource
+
+
+def _cursor(raw: str | None) -> dict:
+    return json.loads(raw) if raw else {"classes": {}, "missing": []}
+
+
+@dg.sensor(
+    job_name="ingest",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches raw/: a new class folder adds a dance_classes partition; new, "
+    "changed or removed files re-run raw_videos and video_frames for exactly their class.",
+)
+def new_videos_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
+    state = _cursor(context.cursor)
+    current = snapshot(lake.lake().raw)
+    changes = compare(state["classes"], current)
+    usable = {name for name in current if not invalid_partition_reason(name)}
+    for name in sorted(set(current) - usable):
+        context.log.warning(f"ignoring class folder {name!r}: {invalid_partition_reason(name)}")
+
+    registered = set(context.instance.get_dynamic_partitions(dance_class_partitions.name))
+    to_register = sorted(usable - registered)
+    missing = sorted(registered - set(current))
+    for name in sorted(set(missing) - set(state["missing"])):
+        context.log.warning(f"raw/{name}/ has disappeared; the dance_classes partition and its "
+                            "rows are kept until you delete the partition")
+
+    requests = [
+        dg.RunRequest(partition_key=name, run_key=f"{name}:{current[name]}",
+                      tags={"dance_assets/trigger": "new_videos_sensor"})
+        for name in changes.changed if name in usable
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=(
+            [dance_class_partitions.build_add_request(to_register)] if to_register else []),
+        cursor=json.dumps({"classes": current, "missing": missing}),
+    )

@@ -1,0 +1,165 @@
+"""Evaluation metrics against hand-computed values, and the reports built for real."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from dance_assets.core import tables
+from dance_assets.core.evaluation import (
+    class_metrics,
+    confusion_counts,
+    frame_predictions,
+    frames_flagged_by_several,
+    summary,
+    video_predictions,
+)
+from dance_assets.core.warehouse import query
+from dance_assets_tests.conftest import TINY_TRAIN, resources_for
+
+CLASSES = ["a", "b", "c"]
+# Six validation frames from three videos. By hand:
+#   predicted  a b a | b c | a      truth a a a | b b | c      → 3 of 6 frames right
+#   class a: predicted 3 times, 2 right → P 2/3; 3 true a, 2 found → R 2/3; F1 2/3
+#   class b: P 1/2, R 1/2, F1 1/2;  class c: P 0, R 0, F1 0   → macro F1 7/18
+#   video means: v1 [.567 .333 .1] → a (right, 2 of 3 frames agree)
+#                v2 [.15 .55 .3]   → b (right, 1 of 2 agree); v3 → a (wrong, 1 of 1)
+PROBABILITIES = np.array([[.7, .2, .1], [.4, .5, .1], [.6, .3, .1],
+                          [.1, .8, .1], [.2, .3, .5], [.5, .2, .3]])
+FRAMES = pd.DataFrame({
+    "frame_id": [f"f{i}" for i in range(6)],
+    "video_id": ["v1", "v1", "v1", "v2", "v2", "v3"],
+    "participant": ["p1", "p1", "p1", "p2", "p2", "p3"],
+    "dance_class": ["a", "a", "a", "b", "b", "c"],
+})
+
+
+def test_frame_predictions_and_losses():
+    predictions = frame_predictions(FRAMES, PROBABILITIES, CLASSES)
+    assert list(predictions["pred_class"]) == ["a", "b", "a", "b", "c", "a"]
+    assert predictions["prob_true"].tolist() == pytest.approx([.7, .4, .6, .8, .3, .3])
+    assert predictions.loc[0, "loss"] == pytest.approx(-math.log(0.7))
+
+
+def test_per_class_scores_and_macro_f1():
+    predictions = frame_predictions(FRAMES, PROBABILITIES, CLASSES)
+    per_class = class_metrics(predictions, CLASSES).set_index("dance_class")
+    assert per_class.loc["a", ["precision", "recall", "f1"]].tolist() == pytest.approx(
+        [2 / 3, 2 / 3, 2 / 3])
+    assert per_class.loc["b", ["precision", "recall", "f1"]].tolist() == pytest.approx(
+        [.5, .5, .5])
+    assert per_class.loc["c", ["precision", "recall", "f1"]].tolist() == [0, 0, 0]
+    assert per_class["support"].tolist() == [3, 2, 1]
+    videos = video_predictions(predictions, PROBABILITIES, CLASSES)
+    scores = summary(predictions, videos, per_class.reset_index())
+    assert scores["frame_accuracy"] == pytest.approx(0.5)
+    assert scores["macro_f1"] == pytest.approx(7 / 18)
+    assert scores["video_accuracy"] == pytest.approx(2 / 3)
+    assert (scores["n_valid_frames"], scores["n_valid_videos"]) == (6, 3)
+
+
+def test_video_aggregation_by_mean_probability():
+    predictions = frame_predictions(FRAMES, PROBABILITIES, CLASSES)
+    videos = video_predictions(predictions, PROBABILITIES, CLASSES).set_index("video_id")
+    assert videos["pred_class"].to_dict() == {"v1": "a", "v2": "b", "v3": "a"}
+    assert videos["agreement"].tolist() == pytest.approx([2 / 3, 1 / 2, 1.0])
+    assert videos["n_frames"].tolist() == [3, 2, 1]
+    assert videos.loc["v1", "prob_true"] == pytest.approx(1.7 / 3)
+
+
+def test_confusion_sums_equal_validation_counts():
+    predictions = frame_predictions(FRAMES, PROBABILITIES, CLASSES)
+    confusion = confusion_counts(predictions, CLASSES)
+    assert len(confusion) == 9 and confusion["n"].sum() == len(FRAMES)
+    rows = confusion.groupby("true_class")["n"].sum()
+    assert rows.to_dict() == {"a": 3, "b": 2, "c": 1}
+    cell = confusion.set_index(["true_class", "pred_class"])["n"]
+    assert (cell[("a", "a")], cell[("a", "b")], cell[("c", "a")]) == (2, 1, 1)
+
+
+def test_review_queue_keeps_frames_hard_for_several_models():
+    top = {
+        "alexnet": pd.DataFrame({"frame_id": ["x", "y", "z"], "loss": [3.0, 2.0, 1.0]}),
+        "resnet18": pd.DataFrame({"frame_id": ["y", "x"], "loss": [4.0, 1.0]}),
+        "squeezenet1_0": pd.DataFrame({"frame_id": ["y", "w"], "loss": [2.0, 5.0]}),
+    }
+    flagged = frames_flagged_by_several(top, minimum=2)
+    assert flagged["frame_id"].tolist() == ["y", "x"]
+    assert flagged["n_models"].tolist() == [3, 2]
+    assert flagged.loc[0, "mean_loss"] == pytest.approx(8 / 3)
+    assert flagged.loc[1, "models"] == "alexnet, resnet18"
+
+
+@pytest.fixture
+def evaluated_tiny_lake(instance, curated_tiny_lake):
+    """Models trained and evaluated on the tiny lake (check relaxed: tiny is tiny)."""
+    from dance_assets.assets.evaluation import evaluation_assets
+    from dance_assets.assets.models import model_assets
+    from dance_assets.resources import TorchComputeResource
+
+    ops = {asset.op.name: {"config": TINY_TRAIN} for asset in model_assets}
+    for protocol in ("random_frames", "by_participant"):
+        result = dg.materialize(
+            [*model_assets, *evaluation_assets], partition_key=protocol, instance=instance,
+            resources={**resources_for(curated_tiny_lake),
+                       "torch_compute": TorchComputeResource()},
+            run_config={"ops": ops})
+        assert result.success
+    return curated_tiny_lake
+
+
+def test_reports_exist_embed_their_images_and_feed_the_views(instance, evaluated_tiny_lake):
+    from dance_assets.assets.evaluation import model_comparison, review_queue
+
+    lake = evaluated_tiny_lake
+    result = dg.materialize([model_comparison, review_queue], instance=instance,
+                            resources=resources_for(lake),
+                            run_config={"ops": {"review_queue": {"config": {"top_k": 4}}}})
+    assert result.success
+    page = (lake.reports / "index.html").read_text()
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) >= 1 + 6  # Figure 4 and six confusion matrices at least
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "97.64" in page and "94.97" in page and "leak_gap_points" in page
+    markdown = (lake.reports / "comparison.md").read_text()
+    assert markdown.startswith("# Model comparison") and "data:image/png;base64," in markdown
+    for protocol in ("random_frames", "by_participant"):
+        for arch in ("alexnet", "resnet18", "squeezenet1_0"):
+            assert (lake.reports / protocol / arch / "confusion.png").is_file()
+    for view in ("predictions", "video_predictions", "confusion", "model_metrics",
+                 "review_queue", "class_metrics"):
+        assert len(query(lake, f"SELECT * FROM {view}").columns) > 3, view
+    metrics = query(lake, "SELECT * FROM model_metrics")
+    assert len(metrics) == 6 and metrics["frame_accuracy"].between(0, 1).all()
+    counts = query(lake, """SELECT p.arch, p.protocol, count(*) AS n, any_value(m.n_valid_frames)
+                            AS expected FROM predictions p JOIN model_metrics m USING (arch,
+                            protocol) GROUP BY ALL""")
+    assert (counts["n"] == counts["expected"]).all()
+    queue = tables.read_table(lake, "review_queue")
+    assert (queue["n_models"] >= 2).all()
+
+
+def test_a_model_no_better_than_guessing_is_not_evaluated(instance, curated_tiny_lake):
+    from dance_assets.assets.evaluation import evaluation_assets
+    from dance_assets.assets.models import model_assets
+    from dance_assets.resources import TorchComputeResource
+
+    lake = curated_tiny_lake
+    strict = {**TINY_TRAIN, "significance": 1e-9}
+    resources = {**resources_for(lake), "torch_compute": TorchComputeResource()}
+    trained = dg.materialize([model_assets[0]], partition_key="random_frames",
+                             instance=instance, resources=resources, raise_on_error=False,
+                             run_config={"ops": {model_assets[0].op.name: {"config": strict}}})
+    assert not trained.success  # the blocking check failed
+    # Even launched on its own, the evaluation refuses.
+    alone = dg.materialize([evaluation_assets[0]], partition_key="random_frames",
+                           instance=instance, resources=resources, raise_on_error=False)
+    assert not alone.success
+    message = next(e for e in alone.all_events if e.is_step_failure
+                   ).event_specific_data.error.message
+    assert "not clearly above chance" in message

@@ -1,0 +1,102 @@
+"""`dance-assets score` on the tiny profile's model: output, sense, and its errors."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from dance_assets.cli import main
+from dance_assets.core import tables
+from dance_assets.core.lake import Lake
+from dance_assets.core.scoring import choose_model, score_video
+from dance_assets.core.video import find_ffmpeg
+from dance_assets_tests.conftest import TINY_TRAIN, resources_for
+
+CLASSES = ["renegade", "savage", "say_so"]
+
+
+@pytest.fixture(scope="module")
+def scored_lake(tmp_path_factory, tiny_raw):
+    """A tiny lake whose resnet18 trained long enough to know the tiny dances."""
+    import shutil
+
+    from dance_assets.assets.curation import frame_manifest
+    from dance_assets.assets.evaluation import evaluation_assets
+    from dance_assets.assets.ingest import raw_videos, video_frames
+    from dance_assets.assets.models import model_assets
+    from dance_assets.partitions import dance_class_partitions
+    from dance_assets.resources import TorchComputeResource
+
+    lake = Lake.resolve(tmp_path_factory.mktemp("scoring") / "lake")
+    shutil.copytree(tiny_raw, lake.raw)
+    resources = {**resources_for(lake), "torch_compute": TorchComputeResource()}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(dance_class_partitions.name, CLASSES)
+        for dance_class in CLASSES:
+            assert dg.materialize([raw_videos, video_frames], partition_key=dance_class,
+                                  instance=instance, resources=resources).success
+        assert dg.materialize([frame_manifest], instance=instance, resources=resources).success
+        config = {**TINY_TRAIN, "epochs": 12}
+        for protocol in ("random_frames", "by_participant"):
+            assert dg.materialize(
+                [model_assets[1], evaluation_assets[1]], partition_key=protocol,
+                instance=instance, resources=resources,
+                run_config={"ops": {model_assets[1].op.name: {"config": config}}}).success
+    return lake
+
+
+def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
+    video = scored_lake.raw / "savage" / "p01.mp4"
+    assert main(["score", str(video), "--dance", "savage", "--lake", str(scored_lake.root)]) == 0
+    out = capsys.readouterr().out
+    assert "predicted dance:" in out and "score for savage:" in out
+    assert "weakest seconds for savage:" in out and "model: resnet18 / by_participant" in out
+    scores = tables.read_table(scored_lake, "scores")
+    assert len(scores) == 1 and scores.loc[0, "target_dance"] == "savage"
+    assert 0 <= scores.loc[0, "target_score"] <= 100
+    assert (scored_lake.root / scores.loc[0, "timeline"]).is_file()
+
+
+def test_score_shape(scored_lake):
+    model = choose_model(scored_lake, "resnet18", "random_frames")
+    result = score_video(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", None, model,
+                         find_ffmpeg())
+    assert list(result.per_second.columns) == ["second", "scored", "reason", "probability",
+                                               "best_class"]
+    assert len(result.per_second) == 4 and len(result.top) == 3
+    assert result.target == result.predicted and abs(sum(p for _, p in result.top) - 1) < 1e-3
+    assert len(result.weakest) == min(3, int(result.per_second["scored"].sum()))
+
+
+def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
+    model = choose_model(scored_lake, "resnet18", "random_frames")
+    own, wrong = [], []
+    for video in sorted(scored_lake.raw.glob("*/*.mp4")):
+        dance = video.parent.name
+        other = CLASSES[(CLASSES.index(dance) + 1) % len(CLASSES)]
+        own.append(score_video(scored_lake, video, dance, model, find_ffmpeg()).score)
+        wrong.append(score_video(scored_lake, video, other, model, find_ffmpeg()).score)
+    assert sum(own) / len(own) > sum(wrong) / len(wrong) + 10
+
+
+@pytest.mark.parametrize("args, message", [
+    (["score", "/no/such/video.mp4"], "no such file: /no/such/video.mp4"),
+    (["score", "{notes}"], "is not a usable video: plain text"),
+    (["score", "{video}", "--dance", "macarena"], "unknown dance 'macarena'; known dances: "
+                                                  "renegade, savage, say_so"),
+    (["score", "{video}", "--arch", "vgg16"], "unknown --arch 'vgg16'"),
+])
+def test_score_errors_are_one_clear_line(scored_lake, tmp_path, capsys, args, message):
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video\n")
+    video = scored_lake.raw / "savage" / "p01.mp4"
+    filled = [a.format(notes=notes, video=video) for a in args]
+    assert main([*filled, "--lake", str(scored_lake.root)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0]
+
+
+def test_no_trained_model_says_which_command_trains_one(tmp_path, tiny_raw, capsys):
+    video = next(tiny_raw.glob("*/*.mp4"))
+    assert main(["score", str(video), "--lake", str(tmp_path)]) == 2
+    assert "no trained model yet: run `dance-assets demo`" in capsys.readouterr().err

@@ -1,0 +1,165 @@
+"""The three classifiers train for real with fastai on CPU, and export what they promise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import torchvision
+
+from dance_assets.assets.models import GPU_POOL, model_assets
+from dance_assets.core import tables
+from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.training import (
+    ARCHITECTURES,
+    ComputeSettings,
+    TorchvisionBuilder,
+    TrainSettings,
+    build_learner,
+    dataloaders,
+    fast_path_mode,
+    frame_sets,
+    significantly_above_chance,
+    train,
+    weights_file,
+)
+from dance_assets_tests.conftest import materialize_models
+from dance_assets_tests.test_ingest import _checks
+
+TINY = TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False)
+
+
+def _sets(lake, protocol="split_random_frames"):
+    manifest = tables.read_table(lake, "frame_manifest")
+    classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+    return (*frame_sets(lake.root, manifest, protocol, classes, 64), classes)
+
+
+def test_three_architectures_train_export_and_predict(instance, curated_tiny_lake):
+    from fastai.learner import load_learner
+
+    lake = curated_tiny_lake
+    result = materialize_models(instance, lake, "random_frames")
+    assert result.success
+    checks = _checks(result)
+    assert checks["check_accuracy_above_chance"].passed is not None
+    history = tables.read_table(lake, "training_history")
+    assert sorted(history["arch"]) == sorted(ARCHITECTURES)
+    frame = tables.read_table(lake, "frame_manifest").query("keep")["path"].iloc[0]
+    for arch in ARCHITECTURES:
+        folder = lake.models / "random_frames" / arch
+        card = json.loads((folder / "model_card.json").read_text())
+        assert card["classes"] == ["renegade", "savage", "say_so"]
+        assert card["config"]["epochs"] == 1 and len(card["manifest_sha256"]) == 64
+        assert card["device"] == "cpu" and card["seconds"] > 0
+        assert set(card["final"]) == {"accuracy", "valid_loss"}
+        assert (folder / "weights.pth").stat().st_size > 0
+        assert (folder / "accuracy_by_epoch.png").is_file()
+        learner = load_learner(folder / "learner.pkl")
+        label, _index, probabilities = learner.predict(str(lake.root / frame))
+        assert label in card["classes"] and probabilities.shape == (3,)
+        assert abs(float(probabilities.sum()) - 1) < 1e-4
+
+
+def test_metadata_is_the_users_window(instance, curated_tiny_lake):
+    result = materialize_models(instance, curated_tiny_lake, "by_participant")
+    (materialization,) = [m for m in result.get_asset_materialization_events()
+                          if m.asset_key.to_user_string() == "models/resnet18"]
+    meta = materialization.step_materialization_data.materialization.metadata
+    assert {"accuracy", "epochs", "seconds", "device", "accuracy_by_epoch"} <= set(meta)
+    assert "data:image/png;base64," in meta["accuracy_by_epoch"].value
+
+
+def test_same_seed_same_first_batch_loss(curated_tiny_lake):
+    train_set, valid_set, classes = _sets(curated_tiny_lake)
+    losses = [train("resnet18", train_set, valid_set, classes, TrainSettings(
+        epochs=1, image_size=64, batch_size=8, augment=True, seed=seed), ComputeSettings(),
+        report=lambda _: None).first_batch_loss for seed in (3, 3, 4)]
+    assert losses[0] == losses[1] != losses[2]
+
+
+def test_history_rows_one_per_epoch_with_head_only_phase(tmp_path, curated_tiny_lake):
+    checkpoint_dir = tmp_path / "weights"
+    checkpoint_dir.mkdir()
+    torch.manual_seed(0)
+    torch.save(torchvision.models.squeezenet1_0(weights=None).state_dict(),
+               weights_file_path := checkpoint_dir / "squeezenet1_0-b66bff10.pth")
+    train_set, valid_set, classes = _sets(curated_tiny_lake)
+    lines = []
+    result = train("squeezenet1_0", train_set, valid_set, classes,
+                   TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False,
+                                 pretrained=True, freeze_epochs=1),
+                   ComputeSettings(weights_dir=checkpoint_dir), report=lines.append)
+    assert list(result.history["frozen"]) == [True, False]  # fine_tune(1): 1 + 1 epochs
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/2 (head only)")
+    assert weights_file_path.exists()
+
+
+def test_pretrained_weights_load_from_a_local_checkpoint(tmp_path, curated_tiny_lake):
+    torch.manual_seed(123)
+    reference = torchvision.models.resnet18(weights=None)
+    (tmp_path / "resnet18-f37072fd.pth").parent.mkdir(exist_ok=True)
+    torch.save(reference.state_dict(), tmp_path / "resnet18-f37072fd.pth")
+    built = TorchvisionBuilder("resnet18", tmp_path)(pretrained=True)
+    assert torch.equal(built.conv1.weight, reference.conv1.weight)
+    train_set, valid_set, classes = _sets(curated_tiny_lake)
+    settings = TrainSettings(epochs=1, image_size=64, batch_size=8, pretrained=True)
+    learner = build_learner("resnet18", dataloaders(train_set, valid_set, settings, "cpu", 0),
+                            len(classes), settings, ComputeSettings(weights_dir=tmp_path), "cpu")
+    assert torch.equal(learner.model[0][0].weight, reference.conv1.weight)
+
+
+def test_missing_weights_error_names_the_file_and_folder(tmp_path):
+    with pytest.raises(DanceAssetsError) as error:
+        weights_file("alexnet", tmp_path)
+    assert "alexnet-owt-7be5be79.pth" in str(error.value) and str(tmp_path) in str(error.value)
+    with pytest.raises(DanceAssetsError, match="set weights_dir"):
+        weights_file("resnet18", None)
+
+
+def test_missing_weights_fail_the_asset_with_that_message(instance, curated_tiny_lake,
+                                                          tmp_path):
+    result = materialize_models(instance, curated_tiny_lake, "random_frames", pretrained=True)
+    assert not result.success
+    messages = [e.event_specific_data.error.message for e in result.all_events
+                if e.is_step_failure]
+    assert any("needs alexnet-owt-7be5be79.pth" in m for m in messages)
+
+
+def test_training_steps_queue_for_the_gpu_pool_and_ask_kubernetes_for_one():
+    for asset in model_assets:
+        assert asset.op.pool == GPU_POOL
+        k8s = json.loads(asset.op.tags["dagster-k8s/config"])
+        limits = k8s["container_config"]["resources"]["limits"]
+        assert limits == {"nvidia.com/gpu": "1"}
+
+
+def test_loading_the_code_location_does_not_touch_cuda_or_fastai():
+    code = ("import sys, dance_assets.definitions as d; import torch; "
+            "print(torch.cuda.is_initialized(), 'fastai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_fast_path_choice():
+    assert fast_path_mode(ComputeSettings(fast_path=False), "cpu") == "off"
+    assert fast_path_mode(ComputeSettings(fast_path=True), "cuda") == "cuda-amp"
+
+
+def test_unknown_device_and_small_data_are_clear(curated_tiny_lake):
+    train_set, valid_set, classes = _sets(curated_tiny_lake)
+    with pytest.raises(DanceAssetsError, match="lower batch_size"):
+        train("alexnet", train_set, valid_set, classes, TrainSettings(batch_size=512),
+              ComputeSettings())
+    with pytest.raises(DanceAssetsError, match="device must be"):
+        train("alexnet", train_set, valid_set, classes, TINY, ComputeSettings(device="tpu"))
+
+
+def test_significance_against_guessing():
+    assert significantly_above_chance(60, 100, 12, 0.01)[0]
+    assert not significantly_above_chance(10, 100, 12, 0.01)[0]
+    assert not significantly_above_chance(0, 0, 12, 0.01)[0]

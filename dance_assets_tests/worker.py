@@ -1,0 +1,60 @@
+"""Run pipeline work in a separate process, so a test can kill it or run many at once.
+
+    python -m dance_assets_tests.worker ingest LAKE CLASS
+    python -m dance_assets_tests.worker manifest LAKE
+    python -m dance_assets_tests.worker ingest_run CLASS   # $DAGSTER_HOME, $DANCE_LAKE
+"""
+
+from __future__ import annotations
+
+import sys
+
+import dagster as dg
+
+
+def ingest(lake_root: str, dance_class: str) -> None:
+    from dance_assets.assets.ingest import raw_videos, video_frames
+    from dance_assets.partitions import dance_class_partitions
+    from dance_assets.resources import FfmpegResource, LakeResource
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(dance_class_partitions.name, [dance_class])
+        dg.materialize([raw_videos, video_frames], partition_key=dance_class, instance=instance,
+                       resources={"lake": LakeResource(root=lake_root),
+                                  "ffmpeg": FfmpegResource(workers=1)})
+
+
+def manifest(lake_root: str) -> None:
+    """The manifest's computation and its write, as frame_manifest runs them."""
+    import pandas as pd
+
+    from dance_assets.core import tables
+    from dance_assets.core.curation import CleaningThresholds, ManifestSettings, build_manifest
+    from dance_assets.core.lake import Lake
+
+    lake = Lake.resolve(lake_root)
+    frames = tables.read_table(lake, "frames")
+    no_decisions = pd.DataFrame(columns=["frame_id", "decision", "note"])
+    built = build_manifest(frames, no_decisions, ManifestSettings(CleaningThresholds()))
+    tables.write_table(lake, "frame_manifest", built)
+
+
+def ingest_job() -> dg.JobDefinition:
+    """The code location's ingest job, for dg.reconstructable (multiprocess executor)."""
+    from dance_assets.definitions import defs
+
+    return defs.resolve_job_def("ingest")
+
+
+def ingest_run(dance_class: str) -> None:
+    """One run of the ingest job, as a run worker would launch it: own process, the
+    code location's multiprocess executor, the instance in $DAGSTER_HOME."""
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(dg.reconstructable(ingest_job), instance=instance,
+                                tags={"dagster/partition": dance_class})
+    sys.exit(0 if result.success else 1)
+
+
+if __name__ == "__main__":
+    command, *arguments = sys.argv[1:]
+    {"ingest": ingest, "manifest": manifest, "ingest_run": ingest_run}[command](*arguments)
