@@ -7,6 +7,7 @@ import pandas as pd
 from pydantic import Field
 
 from dance_assets import checks
+from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.ingest import video_frames
 from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
@@ -21,7 +22,6 @@ from dance_assets.core.curation import (
     read_ground_truth,
     unknown_frames,
 )
-from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.lake import Lake
 from dance_assets.core.reports import (
     contact_sheet,
@@ -80,10 +80,8 @@ def frame_manifest(
     if stale:
         context.log.warning(f"{len(stale)} decision(s) name frames that no longer exist, "
                             f"e.g. {stale[0]}; they are ignored")
-    try:
+    with user_errors_fail_the_step():
         manifest = build_manifest(frames, decisions, config.settings())
-    except DanceAssetsError as exc:
-        raise dg.Failure(description=str(exc)) from None
     tables.write_table(the_lake, "frame_manifest", manifest)
     refresh_views(the_lake)
     seconds = time.perf_counter() - started

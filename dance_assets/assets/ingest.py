@@ -8,8 +8,8 @@ import pandas as pd
 from pydantic import Field
 
 from dance_assets import checks
+from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.core import tables
-from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.frames import extract_class, remove_stale_frames
 from dance_assets.core.ingest import scan_class
 from dance_assets.core.lake import Lake
@@ -112,7 +112,7 @@ def video_frames(
         context.log.info(f"[{done}/{total}] {summary['path']}: {outcome} "
                          f"in {summary['seconds']:.1f} s")
 
-    try:
+    with user_errors_fail_the_step():
         result = extract_class(
             the_lake, dance_class, videos,
             tables.read_table(the_lake, "frames", dance_class=dance_class),
@@ -120,8 +120,6 @@ def video_frames(
             config.params(), ffmpeg.settings(), ffmpeg.parallelism(), progress,
             reserve_bytes=lake.reserve_bytes(),
         )
-    except DanceAssetsError as exc:
-        raise dg.Failure(description=str(exc)) from None
     tables.write_table(the_lake, "frames", result.frames, dance_class=dance_class)
     tables.write_table(the_lake, "extractions", result.extractions, dance_class=dance_class)
     remove_stale_frames(the_lake, dance_class, set(result.frames["video_id"]))

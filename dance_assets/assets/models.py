@@ -15,10 +15,10 @@ from pydantic import Field
 
 from dance_assets import checks
 from dance_assets.assets.curation import frame_manifest
+from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core import tables
 from dance_assets.core.curation import manifest_fingerprint
-from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.reports import accuracy_curves_png, markdown_image, save_png
 from dance_assets.core.training import (
     ARCHITECTURES,
@@ -48,7 +48,7 @@ class TrainConfig(dg.Config):
     epochs: int = Field(default=10, ge=1, description="Epochs with every layer training "
                         "(the study: 10).")
     lr: float | None = Field(default=None, description="Peak learning rate; empty uses the "
-                             "architecture's default (alexnet 3e-4, resnet18 5e-3, "
+                             "architecture's default (alexnet 3e-4, resnet18 3e-3, "
                              "squeezenet1_0 3e-3).")
     find_lr: bool = Field(default=False, description="Pick the learning rate with lr_find.")
     batch_size: int = Field(default=32, ge=2)
@@ -106,12 +106,10 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                                           settings.image_size)
         context.log.info(f"{arch} / {protocol}: {len(train_set.labels)} training and "
                          f"{len(valid_set.labels)} validation frames, {len(classes)} classes")
-        try:
+        with user_errors_fail_the_step():
             result = train(arch, train_set, valid_set, classes, settings,
                            torch_compute.settings(), report=context.log.info,
                            show_progress=sys.stderr.isatty())
-        except DanceAssetsError as exc:
-            raise dg.Failure(description=str(exc)) from None
 
         history = result.history.assign(arch=arch, protocol=protocol)
         tables.write_table(the_lake, "training_history", history, protocol=protocol,
