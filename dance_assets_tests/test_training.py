@@ -163,3 +163,13 @@ def test_significance_against_guessing():
     assert significantly_above_chance(60, 100, 12, 0.01)[0]
     assert not significantly_above_chance(10, 100, 12, 0.01)[0]
     assert not significantly_above_chance(0, 0, 12, 0.01)[0]
+
+
+def test_find_lr_picks_a_rate_and_keeps_the_history_to_training(curated_tiny_lake):
+    train_set, valid_set, classes = _sets(curated_tiny_lake)
+    lines = []
+    result = train("alexnet", train_set, valid_set, classes,
+                   TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False,
+                                 find_lr=True), ComputeSettings(), report=lines.append)
+    assert lines[0].startswith("lr_find suggests") and result.lr > 0
+    assert len(result.history) == 1 and lines[1].startswith("epoch 1/1")

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")
 # Learning rates that train each architecture well from scratch (measured on the demo
 # profile); AlexNet has no batch norm in its body and needs a gentler one.
-DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 5e-3, "squeezenet1_0": 3e-3}
+DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 3e-3, "squeezenet1_0": 3e-3}
 EXPORT_NAME = "learner.pkl"
 PROGRAM_NAME = "model.pt2"  # the network alone, as a torch.export program: no fastai needed
 WEIGHTS_NAME = "weights.pth"
@@ -393,14 +393,14 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     if mode != "off":
         learn.add_cbs(fast)
-    frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
-    reporter = reporter_cls(report, frozen_epochs + settings.epochs)
-    learn.add_cb(reporter)
     if settings.find_lr:
         lr = float(learn.lr_find(show_plot=False).valley)
         report(f"lr_find suggests {lr:.2e}")
     else:
         lr = settings.lr if settings.lr is not None else DEFAULT_LR[arch]
+    frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
+    reporter = reporter_cls(report, frozen_epochs + settings.epochs)
+    learn.add_cb(reporter)  # after lr_find, whose batches are not training
     started = time.perf_counter()
     if settings.pretrained and frozen_epochs:
         learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
