@@ -160,7 +160,9 @@ def split_random_frames(kept: pd.DataFrame, seed: int, share: float = 0.2) -> pd
     """The study's split: each kept frame to validation with probability `share`."""
     score = pd.Series(_uniform(kept["frame_id"], seed, "frames"), index=kept.index)
     side = pd.Series(np.where(score < share, VALID, TRAIN), index=kept.index, dtype="object")
-    for members in kept.groupby("dance_class").groups.values():
+    sides = (side == VALID).groupby(kept["dance_class"]).agg(["any", "all"])
+    for dance_class in sides.index[~sides["any"] | sides["all"]]:  # one side empty: rare
+        members = kept.index[kept["dance_class"] == dance_class]
         side.loc[members] = _force_both_sides(side.loc[members], score.loc[members], share)
     return side
 
@@ -188,14 +190,22 @@ class ManifestSettings:
 
 def build_manifest(frames: pd.DataFrame, decisions: pd.DataFrame,
                    settings: ManifestSettings) -> pd.DataFrame:
-    """One row per extracted frame: keep, why not, and its side under each protocol."""
+    """One row per extracted frame: keep, why not, and its side under each protocol.
+
+    Linear in the number of frames: 5 million build in seconds (benchmarks/scale.py).
+    """
     frames = frames.reset_index(drop=True)
     manifest = frames[["frame_id", "path", "dance_class", "participant", "video_id",
                        "second"]].copy()
     manifest["auto_reason"] = automatic_verdicts(frames, settings.thresholds).values
-    by_frame = decisions.set_index("frame_id")
-    manifest["decision"] = manifest["frame_id"].map(by_frame["decision"]).astype("object")
-    manifest["note"] = manifest["frame_id"].map(by_frame["note"]).astype("object")
+    manifest["decision"] = pd.Series(None, index=manifest.index, dtype="object")
+    manifest["note"] = pd.Series(None, index=manifest.index, dtype="object")
+    decided = manifest["frame_id"].isin(decisions["frame_id"])  # few rows: map only those
+    if decided.any():
+        by_frame = decisions.set_index("frame_id")
+        for column in ("decision", "note"):
+            manifest.loc[decided, column] = manifest.loc[decided, "frame_id"].map(
+                by_frame[column]).to_numpy()
     excluded = manifest["decision"] == "exclude"
     included = manifest["decision"] == "include"
     manifest["keep"] = (manifest["auto_reason"].isna() | included) & ~excluded
@@ -212,7 +222,7 @@ def build_manifest(frames: pd.DataFrame, decisions: pd.DataFrame,
             kept, settings.seed, settings.valid_share)
         manifest.loc[kept.index, "split_by_participant"] = split_by_participant(
             kept, settings.seed, settings.valid_share)
-    return manifest.sort_values(["dance_class", "video_id", "second"], ignore_index=True)
+    return manifest  # in the frames table's order: class, video, second
 
 
 def manifest_fingerprint(manifest: pd.DataFrame, protocol_column: str) -> str:
