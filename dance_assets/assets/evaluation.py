@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.automation import follow_any_evaluation, follow_passing_models
 from dance_assets.core import tables
 from dance_assets.core.comparison import (
@@ -14,7 +15,6 @@ from dance_assets.core.comparison import (
     comparison_page,
     study_table,
 )
-from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.evaluation import (
     class_metrics,
     confusion_counts,
@@ -59,10 +59,8 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
     def evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
-        try:
+        with user_errors_fail_the_step():
             model, card = load_model(the_lake.models / protocol / arch)
-        except DanceAssetsError as exc:
-            raise dg.Failure(description=str(exc)) from None
         _refuse_models_that_learned_nothing(card)
         manifest = tables.read_table(the_lake, "frame_manifest")
         valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
@@ -96,8 +94,8 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
             valid[["frame_id", "path"]], on="frame_id")
         losses_sheet = png_bytes(contact_sheet(
             [the_lake.absolute(p) for p in hardest["path"]],
-            [f"{t}→{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
-                                        strict=True)], columns=6, thumb_height=96))
+            [f"{t}\n→{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
+                                          strict=True)], columns=6, thumb_height=128))
         save_png(folder / "top_losses.png", losses_sheet)
         context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "
                          f"video accuracy {scores['video_accuracy']:.3f}, "
@@ -165,9 +163,11 @@ def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
     context.log.info(f"{len(queue)} frames in the review queue")
     sheet = ""
     if not queue.empty:
-        png = png_bytes(contact_sheet([the_lake.absolute(p) for p in queue["path"].head(24)],
-                                      list(queue["frame_id"].head(24).str[-14:]), columns=6,
-                                      thumb_height=96))
+        shown = queue.head(24)
+        png = png_bytes(contact_sheet(
+            [the_lake.absolute(p) for p in shown["path"]],
+            [f"{c}\n{m} models" for c, m in zip(shown["dance_class"], shown["n_models"],
+                                                strict=True)], columns=6, thumb_height=128))
         save_png(the_lake.reports / "review_queue.png", png)
         sheet = markdown_image(png, "review queue")
     return dg.MaterializeResult(metadata={
@@ -179,7 +179,7 @@ def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
 
 
 @dg.asset(
-    deps=evaluation_assets,
+    deps=[*evaluation_assets, review_queue],  # the report shows the queue
     group_name="evaluation",
     kinds={"pandas", "html"},
     automation_condition=follow_any_evaluation,

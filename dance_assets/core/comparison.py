@@ -165,8 +165,12 @@ def comparison_page(inputs: ComparisonInputs, table: pd.DataFrame, lake: Lake) -
     if hardest:
         sections.append(("Top-loss frames (the study's section 3.3)",
                          f"<div class='grid'>{''.join(hardest)}</div>"))
-    queue = lake.reports / "review_queue.png"
-    if queue.is_file():
+    queue = tables.read_table(lake, "review_queue")
+    picture = lake.reports / "review_queue.png"
+    if not queue.empty and picture.is_file():
         sections.append(("Review queue: hard for several models",
-                         html_image(queue.read_bytes(), "dance-assets review list")))
+                         "<p class='note'>Decide with <code>dance-assets review exclude|include "
+                         "FRAME_ID</code>; an exclusion leaves the next frame_manifest.</p>"
+                         + html_image(picture.read_bytes(), "the first 24, in this order")
+                         + html_table(queue.drop(columns=["path"]))))
     return html_page("Dance classification: the study and this pipeline", sections)

@@ -32,7 +32,7 @@ def save_png(path: Path, png: bytes) -> Path:
 
 def contact_sheet(images: Sequence[Path], labels: Sequence[str] | None = None,
                   columns: int = 8, thumb_height: int = 96) -> Image.Image:
-    """A grid of thumbnails, each optionally captioned, for a person to eyeball."""
+    """A grid of thumbnails, each optionally captioned (a label may have several lines)."""
     thumbs = []
     for path in images:
         with Image.open(path) as image:
@@ -41,17 +41,20 @@ def contact_sheet(images: Sequence[Path], labels: Sequence[str] | None = None,
                 (max(1, round(image.width * scale)), thumb_height), Image.Resampling.BILINEAR))
     if not thumbs:
         return Image.new("RGB", (thumb_height, thumb_height), "white")
-    cell_w = max(t.width for t in thumbs)
-    caption = 12 if labels else 0
+    cell_w = max(t.width for t in thumbs) + 4
+    lines = max((label.count("\n") + 1 for label in labels), default=0) if labels else 0
+    caption = 11 * lines + 2 if lines else 0
     rows = (len(thumbs) + columns - 1) // columns
     sheet = Image.new("RGB", (cell_w * min(columns, len(thumbs)), rows * (thumb_height + caption)),
                       "white")
     draw = ImageDraw.Draw(sheet)
+    fits = max(1, (cell_w - 2) // 6)  # the default font is about 6 px wide
     for index, thumb in enumerate(thumbs):
         x, y = (index % columns) * cell_w, (index // columns) * (thumb_height + caption)
-        sheet.paste(thumb, (x, y))
+        sheet.paste(thumb, (x + 2, y))
         if labels:
-            draw.text((x + 2, y + thumb_height), labels[index][: cell_w // 6], fill=(0, 0, 0))
+            for row, text in enumerate(labels[index].split("\n")):
+                draw.text((x + 2, y + thumb_height + 1 + 11 * row), text[:fits], fill=(0, 0, 0))
     return sheet
 
 
@@ -159,3 +162,32 @@ def html_image(png: bytes, caption: str) -> str:
 
 def html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, na_rep="—", float_format=lambda v: f"{v:.4g}")
+
+
+def timeline_png(values: Sequence[float], highlighted: Sequence[bool], title: str,
+                 y_label: str) -> bytes:
+    """Bars of 0-1 values, one per second, drawn directly (no plotting library to import).
+
+    Highlighted bars are blue, the rest grey; gridlines every 25 %.
+    """
+    left, right, top, bottom, bar = 44, 12, 26, 34, 10
+    width = max(480, left + right + bar * len(values))
+    height = 230
+    plot_h = height - top - bottom
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((left, 6), title[: (width - left) // 6], fill=(0, 0, 0))
+    for percent in (0, 25, 50, 75, 100):
+        y = top + plot_h * (1 - percent / 100)
+        draw.line([(left, y), (width - right, y)], fill=(225, 225, 225))
+        draw.text((6, y - 6), f"{percent}%", fill=(80, 80, 80))
+    step = max(1, (len(values) + 11) // 12)
+    for second, (value, strong) in enumerate(zip(values, highlighted, strict=True)):
+        x = left + bar * second
+        y = top + plot_h * (1 - max(0.0, min(1.0, value)))
+        draw.rectangle([x + 1, y, x + bar - 2, top + plot_h],
+                       fill=(43, 123, 186) if strong else (187, 187, 187))
+        if second % step == 0:
+            draw.text((x, top + plot_h + 4), str(second), fill=(80, 80, 80))
+    draw.text((left, height - 14), y_label[: (width - left) // 6], fill=(80, 80, 80))
+    return png_bytes(image, colours=16)

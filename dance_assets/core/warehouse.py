@@ -141,4 +141,4 @@ def format_result(df: pd.DataFrame, fmt: str) -> str:
         return json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2)
     if df.empty:
         return "(no rows)"
-    return df.to_string(index=False, max_colwidth=60)
+    return df.to_string(index=False, max_colwidth=60, na_rep="—")
