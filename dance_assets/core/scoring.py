@@ -28,7 +28,7 @@ from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.evaluation import load_program, predict_frames
 from dance_assets.core.lake import Lake
 from dance_assets.core.quality import load_rgb, video_features
-from dance_assets.core.reports import figure_png, pyplot, save_png
+from dance_assets.core.reports import save_png, timeline_png
 from dance_assets.core.training import ARCHITECTURES
 from dance_assets.core.video import (
     ExtractionParams,
@@ -141,16 +141,12 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
 def _timeline(lake: Lake, video: Path, per_second: pd.DataFrame, target: str,
               model: ChosenModel) -> Path:
     """A bar per second: how much that second looks like the intended dance."""
-    plt = pyplot()
-    figure, axis = plt.subplots(figsize=(max(5.0, 0.12 * len(per_second) + 2), 2.6))
-    colours = ["#2b7bba" if s else "#bbbbbb" for s in per_second["scored"]]
-    axis.bar(per_second["second"], per_second["probability"] * 100, color=colours, width=0.85)
-    axis.set(xlabel="second (grey: empty or noisy, not scored)", ylabel=f"looks like {target} (%)",
-             ylim=(0, 100), title=f"{video.name}: {target} ({model.arch}, {model.protocol})")
-    axis.grid(axis="y", alpha=0.3)
+    png = timeline_png(
+        list(per_second["probability"]), list(per_second["scored"]),
+        f"{video.name}: looks like {target}, second by second ({model.arch}, {model.protocol})",
+        "seconds; grey: empty or noisy, not scored")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    path = lake.reports / "scores" / f"{video.stem}-{stamp}.png"
-    return save_png(path, figure_png(figure))
+    return save_png(lake.reports / "scores" / f"{video.stem}-{stamp}.png", png)
 
 
 def record(lake: Lake, result: Score) -> None:
