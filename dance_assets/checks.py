@@ -148,7 +148,7 @@ def accuracy_above_chance(model_key: dg.AssetKey, result: TrainResult,
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=f"accuracy {result.accuracy:.1%} vs chance {chance:.1%} on "
-        f"{result.n_valid} frames: p = {p_value:.2g} (needs < {alpha:g})",
+        f"{result.n_valid} frames: p = {p_value:.2g} (needs <= {alpha:g})",
         metadata={"accuracy": result.accuracy, "chance": chance, "p_value": p_value,
                   "valid_frames": result.n_valid},
     )

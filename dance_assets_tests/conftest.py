@@ -97,8 +97,11 @@ def ingested_tiny_lake(instance: dg.DagsterInstance, tiny_lake: Lake) -> Lake:
     return tiny_lake
 
 
+# One epoch on a few dozen frames learns next to nothing, and whether a model lands above
+# or below chance depends on the CPU's arithmetic; significance 1 lets every model through
+# to evaluation. The check itself is tested with a strict significance.
 TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
-              "significance": 0.99}
+              "significance": 1.0}
 
 
 def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,

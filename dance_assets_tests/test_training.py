@@ -163,6 +163,7 @@ def test_significance_against_guessing():
     assert significantly_above_chance(60, 100, 12, 0.01)[0]
     assert not significantly_above_chance(10, 100, 12, 0.01)[0]
     assert not significantly_above_chance(0, 0, 12, 0.01)[0]
+    assert significantly_above_chance(0, 100, 12, 1.0)[0]  # 1: every model through
 
 
 def test_find_lr_picks_a_rate_and_keeps_the_history_to_training(curated_tiny_lake):

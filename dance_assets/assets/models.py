@@ -62,8 +62,9 @@ class TrainConfig(dg.Config):
                              "downloaded) and fine_tune.")
     freeze_epochs: int = Field(default=1, ge=0, description="With pretrained weights: "
                                "head-only epochs before all layers train.")
-    significance: float = Field(default=0.01, gt=0, lt=1, description="The accuracy check "
-                                "passes when accuracy beats guessing at this p-value.")
+    significance: float = Field(default=0.01, gt=0, le=1, description="The accuracy check "
+                                "passes when accuracy beats guessing at this p-value; 1 lets "
+                                "every model through (smoke tests on a few frames).")
 
     def settings(self) -> TrainSettings:
         return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
