@@ -94,7 +94,8 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
             valid[["frame_id", "path"]], on="frame_id")
         losses_sheet = png_bytes(contact_sheet(
             [the_lake.absolute(p) for p in hardest["path"]],
-            [f"{t}\n→{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
+            # PIL's built-in font has no arrow glyph: plain ASCII draws everywhere.
+            [f"{t}\n>{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
                                           strict=True)], columns=6, thumb_height=128))
         save_png(folder / "top_losses.png", losses_sheet)
         context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "

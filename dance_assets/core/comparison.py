@@ -158,7 +158,7 @@ def comparison_page(inputs: ComparisonInputs, table: pd.DataFrame, lake: Lake) -
         f1.columns = [f"{p} {a}" for p, a in f1.columns]
         sections.append(("F1 per class", html_table(f1.reset_index())))
     hardest = [html_image((lake.reports / p / a / "top_losses.png").read_bytes(),
-                          f"hardest validation frames: {a}, {p} (true→predicted)")
+                          f"hardest validation frames: {a}, {p} (true class, then >predicted)")
                for p in PROTOCOLS for a in ARCHITECTURES
                if inputs.status(p, a) == "evaluated"
                and (lake.reports / p / a / "top_losses.png").is_file()]
