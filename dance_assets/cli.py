@@ -243,9 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "evaluated model)")
     score.add_argument("--protocol", choices=["by_participant", "random_frames"],
                        help="which training protocol's model (default: by_participant)")
-    # score's work is written and closed when it returns; skipping the interpreter's
-    # teardown (torch's alone costs about 0.7 s) keeps scoring quick.
-    score.set_defaults(handler=cmd_score, fast_exit=True)
+    score.set_defaults(handler=cmd_score)
 
     ui = commands.add_parser("ui", parents=[common],
                              help="start the Dagster UI on 127.0.0.1 with the project's instance")
@@ -262,12 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code = args.handler(args)
-        if getattr(args, "fast_exit", False) and argv is None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-        return code
+        return args.handler(args)
     except DanceAssetsError as exc:
         _echo(f"error: {exc}")
         return 2

@@ -100,3 +100,15 @@ def test_no_trained_model_says_which_command_trains_one(tmp_path, tiny_raw, caps
     video = next(tiny_raw.glob("*/*.mp4"))
     assert main(["score", str(video), "--lake", str(tmp_path)]) == 2
     assert "no trained model yet: run `dance-assets demo`" in capsys.readouterr().err
+
+
+def test_scoring_never_imports_torch_or_fastai():
+    """Importing torch costs seconds; the scoring command is a fresh process per video."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dance_assets.cli, dance_assets.core.scoring, "
+            "dance_assets.core.inference; print('torch' in sys.modules, 'fastai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]

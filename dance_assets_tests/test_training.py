@@ -13,6 +13,7 @@ import torchvision
 from dance_assets.assets.models import GPU_POOL, model_assets
 from dance_assets.core import tables
 from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.inference import load_network, predict_files
 from dance_assets.core.training import (
     ARCHITECTURES,
     ComputeSettings,
@@ -62,6 +63,9 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         label, _index, probabilities = learner.predict(str(lake.root / frame))
         assert label in card["classes"] and probabilities.shape == (3,)
         assert abs(float(probabilities.sum()) - 1) < 1e-4
+        # model.onnx, which evaluation and scoring run, predicts what the learner does.
+        onnx_probabilities = predict_files(load_network(folder), [lake.root / frame])[0]
+        assert onnx_probabilities == pytest.approx(probabilities.numpy(), abs=1e-4)
 
 
 def test_metadata_is_the_users_window(instance, curated_tiny_lake):

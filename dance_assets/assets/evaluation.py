@@ -20,12 +20,11 @@ from dance_assets.core.evaluation import (
     confusion_counts,
     frame_predictions,
     frames_flagged_by_several,
-    load_model,
-    predict_frames,
     summary,
     top_losses,
     video_predictions,
 )
+from dance_assets.core.inference import load_network, predict_files
 from dance_assets.core.lake import atomic_write_text
 from dance_assets.core.reports import (
     confusion_heatmap_png,
@@ -60,16 +59,15 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         the_lake = lake.lake()
         protocol = context.partition_key
         with user_errors_fail_the_step():
-            model, card = load_model(the_lake.models / protocol / arch)
+            network = load_network(the_lake.models / protocol / arch)
+        card = network.card
         _refuse_models_that_learned_nothing(card)
         manifest = tables.read_table(the_lake, "frame_manifest")
         valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
         valid = valid[valid["dance_class"].isin(card["classes"])].reset_index(drop=True)
         context.log.info(f"{arch} / {protocol}: predicting {len(valid)} validation frames")
-        classes = card["classes"]
-        image_size = card["config"]["image_size"]
-        probabilities = predict_frames(model, [the_lake.absolute(p) for p in valid["path"]],
-                                       image_size)
+        classes = network.classes
+        probabilities = predict_files(network, [the_lake.absolute(p) for p in valid["path"]])
         predictions = frame_predictions(valid, probabilities, classes)
         videos = video_predictions(predictions, probabilities, classes)
         confusion = confusion_counts(predictions, classes)
@@ -81,7 +79,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
                             ("confusion", confusion), ("class_metrics", per_class)):
             tables.write_table(the_lake, name, frame.assign(**keys), **keys)
         metrics = pd.DataFrame([{
-            **keys, **scores, "epochs": len(card["history"]), "image_size": image_size,
+            **keys, **scores, "epochs": len(card["history"]), "image_size": network.image_size,
             "device": card["device"], "pretrained": bool(card["config"]["pretrained"]),
             "model_trained_at": card["trained_at"], "evaluated_at": datetime.now(UTC)}])
         tables.write_table(the_lake, "model_metrics", metrics, **keys)

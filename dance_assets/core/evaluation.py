@@ -3,75 +3,17 @@
 The study reported frame accuracy. A dance is a video, so predictions are also
 aggregated per video by mean probability, with the share of the video's frames
 that agree with the verdict. Pure functions on arrays and DataFrames; inference
-lives in `predict_probabilities`.
+lives in `core.inference`.
 """
 
 from __future__ import annotations
-
-import json
-import warnings
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.training import CARD_NAME, EXPORT_NAME, PROGRAM_NAME, load_images
-
-if TYPE_CHECKING:
-    import torch
 
 _EPSILON = 1e-7
-
-
-def load_model(model_dir: Path) -> tuple[torch.nn.Module, dict]:
-    """The exported fastai model and its card, in eval mode on CPU."""
-    if not (model_dir / EXPORT_NAME).is_file():
-        raise DanceAssetsError(f"no trained model in {model_dir}")
-    from fastai.learner import load_learner
-
-    with warnings.catch_warnings():  # our own export: the pickle warning says nothing new
-        warnings.filterwarnings("ignore", message=".*insecure pickle", category=UserWarning)
-        learner = load_learner(model_dir / EXPORT_NAME)
-    card = json.loads((model_dir / CARD_NAME).read_text())
-    return learner.model.eval(), card
-
-
-def load_program(model_dir: Path) -> torch.nn.Module:
-    """The network alone from model.pt2: loads with torch only, in well under a second."""
-    import torch
-
-    path = model_dir / PROGRAM_NAME
-    if not path.is_file():
-        raise DanceAssetsError(f"no {PROGRAM_NAME} in {model_dir}: retrain this model")
-    return torch.export.load(path).module()
-
-
-def predict_probabilities(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 64,
-                          device: str = "cpu") -> np.ndarray:
-    """Softmax probabilities for uint8 N×3×S×S images, normalised as in training.
-
-    `model` must already be in inference mode on `device`.
-    """
-    import torch
-
-    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size].to(device).float() / 255
-            outputs.append(torch.softmax(model((batch - mean) / std).float(), dim=1).cpu())
-    if not outputs:
-        return np.zeros((0, 0), dtype=np.float32)
-    return torch.cat(outputs).numpy()
-
-
-def predict_frames(model: torch.nn.Module, paths: Sequence[Path], image_size: int) -> np.ndarray:
-    """Probabilities for frame files, squished to the model's training size."""
-    return predict_probabilities(model, load_images(paths, image_size))
 
 
 def frame_predictions(frames: pd.DataFrame, probabilities: np.ndarray,

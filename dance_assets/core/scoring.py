@@ -25,7 +25,7 @@ from dance_assets.core import tables
 from dance_assets.core.comparison import ComparisonInputs
 from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.evaluation import load_program, predict_frames
+from dance_assets.core.inference import load_network, predict_files
 from dance_assets.core.lake import Lake
 from dance_assets.core.quality import load_rgb, video_features
 from dance_assets.core.reports import save_png, timeline_png
@@ -61,7 +61,7 @@ def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenMo
     if arch is not None:
         if (protocol, arch) not in inputs.cards:
             raise DanceAssetsError(f"no trained {arch} under {protocol}: run `dance-assets "
-                                   "demo` (or materialize models/{arch} in the UI)")
+                                   f"demo` (or materialize models/{arch} in the UI)")
         why = f"requested ({inputs.status(protocol, arch)})"
     else:
         current = inputs.current_metrics
@@ -104,7 +104,7 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
     settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1, timeout_s=300)
     with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
             ThreadPoolExecutor(1) as loader:
-        network_loading = loader.submit(load_program, model.folder)  # while ffmpeg decodes
+        network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
         try:
             probe = probe_video(video, settings)
             frames = extract_frames(video, probe, Path(scratch), ExtractionParams(), settings)
@@ -116,7 +116,7 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
             [load_rgb(p) for p in paths])]).assign(video_id="scored")
         reasons = automatic_verdicts(features, CleaningThresholds())
         network = network_loading.result()
-        probabilities = predict_frames(network, paths, model.card["config"]["image_size"])
+        probabilities = predict_files(network, paths)
     scored = reasons.isna().to_numpy()
     if not scored.any():  # nothing usable: score every second rather than none
         scored[:] = True

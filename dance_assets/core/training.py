@@ -12,7 +12,6 @@ multiprocess executor forks.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -28,7 +27,7 @@ import pandas as pd
 from PIL import Image
 
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.lake import atomic_path, atomic_write_bytes, atomic_write_text
+from dance_assets.core.lake import atomic_path, atomic_write_text
 
 # fastai's layers call torch.jit.script at import, which torch 2.14 flags as deprecated.
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated",
@@ -43,7 +42,9 @@ ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")
 # profile); AlexNet has no batch norm in its body and needs a gentler one.
 DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 3e-3, "squeezenet1_0": 3e-3}
 EXPORT_NAME = "learner.pkl"
-PROGRAM_NAME = "model.pt2"  # the network alone, as a torch.export program: no fastai needed
+# uint8 images in, probabilities out, for ONNX Runtime: evaluation and scoring run it
+# without torch or fastai, so the scoring command starts in a fraction of a second.
+PROGRAM_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.pth"
 CARD_NAME = "model_card.json"
 
@@ -143,9 +144,9 @@ class TorchvisionBuilder:
         return model
 
 
-def load_images(paths: Sequence[Path], size: int, workers: int | None = None) -> torch.Tensor:
-    """Decode and squish frames to size×size, as fastai's Resize(method='squish') does."""
-    import torch
+def load_image_array(paths: Sequence[Path], size: int, workers: int | None = None) -> np.ndarray:
+    """Decode and squish frames to size×size (N×S×S×3 uint8), as fastai's
+    Resize(method='squish') does. No torch: the scoring command uses it too."""
 
     def load(path: Path) -> np.ndarray:
         with Image.open(path) as image:
@@ -154,8 +155,15 @@ def load_images(paths: Sequence[Path], size: int, workers: int | None = None) ->
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         arrays = list(pool.map(load, paths))
     if not arrays:
-        return torch.empty((0, 3, size, size), dtype=torch.uint8)
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+        return np.empty((0, size, size, 3), dtype=np.uint8)
+    return np.stack(arrays)
+
+
+def load_images(paths: Sequence[Path], size: int, workers: int | None = None) -> torch.Tensor:
+    """The frames as an N×3×S×S uint8 tensor, for training."""
+    import torch
+
+    return torch.from_numpy(load_image_array(paths, size, workers)).permute(0, 3, 1, 2).contiguous()
 
 
 @dataclass
@@ -447,11 +455,29 @@ def export_dataloaders(classes: list[str], image_size: int, sample_image: Path):
     return block.dataloaders(frame, bs=1, num_workers=0, device="cpu")
 
 
+def images_to_probabilities(network: torch.nn.Module) -> torch.nn.Module:
+    """The network with the input scaling of training and a softmax around it."""
+    import torch
+    from fastai.vision.all import imagenet_stats
+
+    class ImagesToProbabilities(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+            mean, std = (torch.tensor(stats).view(1, 3, 1, 1) * 255 for stats in imagenet_stats)
+            self.register_buffer("mean", mean)
+            self.register_buffer("std", std)
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.network((images.float() - self.mean) / self.std), dim=1)
+
+    return ImagesToProbabilities().eval()
+
+
 def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Path,
            card: dict) -> dict[str, Path]:
-    """learner.pkl (file-based, predicts from paths), model.pt2 (the network as a
-    torch.export program, loadable with torch alone: fast to start), weights.pth and
-    model_card.json."""
+    """learner.pkl (file-based, predicts from paths), model.onnx (images to probabilities,
+    for ONNX Runtime), weights.pth and model_card.json."""
     import torch
 
     learn = result.learner
@@ -460,12 +486,13 @@ def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Pa
     learn.dls = export_dataloaders(result.classes, image_size, sample_image)
     with atomic_path(out_dir / EXPORT_NAME) as tmp:
         learn.export(tmp)
-    example = torch.zeros((2, 3, image_size, image_size))
-    program = torch.export.export(learn.model.eval(), (example,), dynamic_shapes=(
-        {0: torch.export.Dim("batch", min=1, max=65536)},))
-    serialized = io.BytesIO()  # torch.export.save insists on a name ending in .pt2
-    torch.export.save(program, serialized)
-    atomic_write_bytes(out_dir / PROGRAM_NAME, serialized.getvalue())
+    example = torch.zeros((2, 3, image_size, image_size), dtype=torch.uint8)
+    program = torch.onnx.export(
+        images_to_probabilities(learn.model.eval()), (example,), dynamo=True, verbose=False,
+        input_names=["images"], output_names=["probabilities"],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=65536)},))
+    with atomic_path(out_dir / PROGRAM_NAME) as tmp:
+        program.save(tmp)
     with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
         torch.save(learn.model.state_dict(), tmp)
     atomic_write_text(out_dir / CARD_NAME, json.dumps(card, indent=2, default=str) + "\n")
