@@ -61,6 +61,18 @@ def test_verdicts_on_hand_made_frames():
     assert verdicts == [None] * 5 + ["too dark", "washed out", "blurred", "empty", "noise"]
 
 
+def test_empty_is_judged_against_the_videos_own_frames():
+    # Three 5-second videos: a dancer who hardly moves (every frame scores low, none
+    # empty: seen in the paper profile), a normal one with one empty second, and one
+    # showing an empty room throughout.
+    frames = _frames_table(1, 3, seconds=5)
+    frames["subject_score"] = [0.035, 0.04, 0.032, 0.045, 0.038,
+                               0.12, 0.03, 0.15, 0.10, 0.13,
+                               0.004, 0.006, 0.005, 0.004, 0.007]
+    verdicts = automatic_verdicts(frames, CleaningThresholds()).tolist()
+    assert verdicts == [None] * 5 + [None, "empty", None, None, None] + ["empty"] * 5
+
+
 def test_near_duplicates_are_dropped_unless_switched_off():
     frames = _frames_table(1, 1, seconds=3)
     frames.loc[2, "near_duplicate_of"] = frames.loc[1, "frame_id"]

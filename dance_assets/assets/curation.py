@@ -37,7 +37,12 @@ from dance_assets.resources import LakeResource
 class CurationConfig(dg.Config):
     """Cleaning thresholds (defaults tuned on the generator's ground truth) and splits."""
 
-    empty_below: float = Field(default=0.05, description="subject_score below this: empty.")
+    empty_below: float = Field(default=0.05, description="subject_score below this, and below "
+                               "empty_relative × the video's median: empty.")
+    empty_relative: float = Field(default=0.7, description="See empty_below: a dancer who "
+                                  "hardly moves makes every frame of the video score low.")
+    empty_always_below: float = Field(default=0.01, description="subject_score below this: "
+                                      "empty, whatever the video's other frames show.")
     scene_above: float = Field(default=0.5, description="subject_score above this: no scene.")
     noise_above: float = Field(default=2.0, description="noise (pixel std) above this: noise.")
     dark_below: float = Field(default=25.0, description="brightness below this: too dark.")
@@ -52,9 +57,8 @@ class CurationConfig(dg.Config):
                                      "more than this share of their frames.")
 
     def settings(self) -> ManifestSettings:
-        thresholds = CleaningThresholds(
-            self.empty_below, self.scene_above, self.noise_above, self.dark_below,
-            self.bright_above, self.flat_below, self.blur_ratio, self.drop_near_duplicates)
+        thresholds = CleaningThresholds(**{
+            name: getattr(self, name) for name in CleaningThresholds.__dataclass_fields__})
         return ManifestSettings(thresholds, self.split_seed, self.valid_share)
 
 

@@ -45,7 +45,9 @@ class CleaningThresholds:
     """When a frame is dropped automatically. Defaults are tuned on the generator's
     ground truth (see README: "How the cleaning was tuned")."""
 
-    empty_below: float = 0.05  # subject_score: less than this share of the frame is dancer
+    empty_below: float = 0.05  # subject_score: less than this share of the frame is dancer,
+    empty_relative: float = 0.7  # and less than this share of the video's median frame,
+    empty_always_below: float = 0.01  # unless below this: empty whatever the rest shows
     scene_above: float = 0.5  # subject_score: more than this differs, it shows no scene
     noise_above: float = 2.0  # noise (pixel std, 0-255): static, snow, heavy filter grain
     dark_below: float = 25.0  # brightness (mean luma)
@@ -58,13 +60,19 @@ class CleaningThresholds:
 def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.Series:
     """The reason each frame should be dropped, or None; the first reason that applies."""
     video_sharpness = frames.groupby("video_id")["sharpness"].transform("median")
+    subject = frames["subject_score"]
+    # A dancer who hardly moves becomes part of the room estimated from the video itself
+    # and every frame then scores low: "empty" is judged against the video's own frames.
+    video_subject = subject.where(subject <= limits.scene_above).groupby(
+        frames["video_id"]).transform("median")
+    empty = (subject < limits.empty_below) & (
+        (subject < limits.empty_relative * video_subject) | (subject < limits.empty_always_below))
     rules: list[tuple[str, pd.Series]] = [  # exposure first: a black frame is "too dark"
         ("too dark", frames["brightness"] < limits.dark_below),
         ("washed out", frames["brightness"] > limits.bright_above),
         ("flat", frames["contrast"] < limits.flat_below),
-        ("noise", (frames["noise"] > limits.noise_above)
-         | (frames["subject_score"] > limits.scene_above)),
-        ("empty", frames["subject_score"] < limits.empty_below),
+        ("noise", (frames["noise"] > limits.noise_above) | (subject > limits.scene_above)),
+        ("empty", empty),
         ("blurred", frames["sharpness"] < limits.blur_ratio * video_sharpness),
     ]
     if limits.drop_near_duplicates:
