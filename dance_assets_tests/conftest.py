@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +123,9 @@ def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
 def curated_tiny_lake(instance: dg.DagsterInstance, ingested_tiny_lake: Lake) -> Lake:
     assert materialize_manifest(instance, ingested_tiny_lake).success
     return ingested_tiny_lake
+
+
+def in_fresh_python(code: str) -> list[str]:
+    """What `code` prints, split into words, run in a new interpreter (clean sys.modules)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split()

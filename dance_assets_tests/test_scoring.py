@@ -10,7 +10,7 @@ from dance_assets.core import tables
 from dance_assets.core.lake import Lake
 from dance_assets.core.scoring import choose_model, score_video
 from dance_assets.core.video import find_ffmpeg
-from dance_assets_tests.conftest import TINY_TRAIN, resources_for
+from dance_assets_tests.conftest import TINY_TRAIN, in_fresh_python, resources_for
 
 CLASSES = ["renegade", "savage", "say_so"]
 
@@ -104,11 +104,7 @@ def test_no_trained_model_says_which_command_trains_one(tmp_path, tiny_raw, caps
 
 def test_scoring_never_imports_torch_or_fastai():
     """Importing torch costs seconds; the scoring command is a fresh process per video."""
-    import subprocess
-    import sys
-
-    code = ("import sys, dance_assets.cli, dance_assets.core.scoring, "
-            "dance_assets.core.inference; print('torch' in sys.modules, 'fastai' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["False", "False"]
+    assert in_fresh_python("import sys, dance_assets.cli, dance_assets.core.scoring, "
+                           "dance_assets.core.inference; "
+                           "print('torch' in sys.modules, 'fastai' in sys.modules)"
+                           ) == ["False", "False"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -27,7 +25,7 @@ from dance_assets.core.training import (
     train,
     weights_file,
 )
-from dance_assets_tests.conftest import materialize_models
+from dance_assets_tests.conftest import in_fresh_python, materialize_models
 from dance_assets_tests.test_ingest import _checks
 
 TINY = TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False)
@@ -142,11 +140,9 @@ def test_training_steps_queue_for_the_gpu_pool_and_ask_kubernetes_for_one():
 
 
 def test_loading_the_code_location_does_not_touch_cuda_or_fastai():
-    code = ("import sys, dance_assets.definitions as d; import torch; "
-            "print(torch.cuda.is_initialized(), 'fastai' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["False", "False"]
+    assert in_fresh_python("import sys, dance_assets.definitions as d; import torch; "
+                           "print(torch.cuda.is_initialized(), 'fastai' in sys.modules)"
+                           ) == ["False", "False"]
 
 
 def test_fast_path_choice():
