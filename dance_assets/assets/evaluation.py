@@ -60,13 +60,12 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         protocol = context.partition_key
         with user_errors_fail_the_step():
             network = load_network(the_lake.models / protocol / arch)
-        card = network.card
+        card, classes = network.card, network.classes
         _refuse_models_that_learned_nothing(card)
         manifest = tables.read_table(the_lake, "frame_manifest")
         valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
-        valid = valid[valid["dance_class"].isin(card["classes"])].reset_index(drop=True)
+        valid = valid[valid["dance_class"].isin(classes)].reset_index(drop=True)
         context.log.info(f"{arch} / {protocol}: predicting {len(valid)} validation frames")
-        classes = network.classes
         probabilities = predict_files(network, [the_lake.absolute(p) for p in valid["path"]])
         predictions = frame_predictions(valid, probabilities, classes)
         videos = video_predictions(predictions, probabilities, classes)
