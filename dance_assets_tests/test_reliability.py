@@ -28,7 +28,8 @@ from dance_assets.resources import FfmpegResource, LakeResource
 from dance_assets_tests.conftest import materialize_ingest, register_classes
 from dance_assets_tests.worker import ingest
 
-TIMING_COLUMNS = {"probed_at", "seconds", "extracted_at", "mtime_ns"}
+TIMING_COLUMNS = {"probed_at", "seconds", "extracted_at", "mtime_ns", "pose_seconds"}
+PER_CLASS_TABLES = ("videos", "frames", "extractions", "poses")
 
 
 def _visible(path: Path) -> bool:
@@ -42,8 +43,13 @@ def _frame_files(lake: Lake) -> dict[str, str]:
 
 
 def _stable(df: pd.DataFrame) -> pd.DataFrame:
+    """Without timings, in a fixed order, landmark lists as tuples (comparable)."""
     keep = [c for c in df.columns if c not in TIMING_COLUMNS]
-    return df[keep].sort_values(keep[0]).reset_index(drop=True)
+    df = df[keep].sort_values(keep[0]).reset_index(drop=True)
+    for column in ("x", "y", "visibility"):
+        if column in df:
+            df[column] = df[column].map(lambda v: None if v is None else tuple(v))
+    return df
 
 
 def _kill_when(command: list[str], appears: callable, timeout: float = 120) -> bool:
@@ -102,12 +108,36 @@ def test_killed_extraction_leaves_no_half_files_and_rerun_converges(tmp_path, ti
     _readers_see_only_whole_things(victim, expected)
 
     ingest(str(victim.root), "savage")  # the next run converges
+    _converged(victim, reference)
     assert _frame_files(victim) == expected
-    for name in ("videos", "frames", "extractions"):
+
+
+def _converged(victim: Lake, reference: Lake) -> None:
+    for name in PER_CLASS_TABLES:
         pd.testing.assert_frame_equal(_stable(tables.read_table(victim, name)),
                                       _stable(tables.read_table(reference, name)))
     leftovers = [p for p in victim.root.rglob("*") if ".tmp-" in p.name]
     assert leftovers == []
+
+
+def test_killed_pose_step_loses_nothing_and_rerun_converges(tmp_path, tiny_raw):
+    """New pose settings pose the frames again; a kill at any moment of it loses nothing."""
+    reference, victim = Lake.resolve(tmp_path / "reference"), Lake.resolve(tmp_path / "victim")
+    for lake in (reference, victim):
+        shutil.copytree(tiny_raw / "savage", lake.raw / "savage")
+    ingest(str(reference.root), "savage", "1")
+    ingest(str(victim.root), "savage")
+    assert len(tables.read_table(victim, "poses")) == 12
+    command = [sys.executable, "-m", "dance_assets_tests.worker", "ingest", str(victim.root),
+               "savage", "1"]
+    for delay in (4.0, 5.5, 7.0):  # start-up takes seconds; the pose step comes after it
+        started = time.monotonic()
+        _kill_when(command, lambda s=started, d=delay: time.monotonic() - s > d)
+        poses = tables.read_table(victim, "poses")  # whole, one row per frame, always
+        assert sorted(poses["frame_id"]) == sorted(tables.read_table(victim, "frames")[
+            "frame_id"])
+    ingest(str(victim.root), "savage", "1")
+    _converged(victim, reference)
 
 
 def _synthetic_frames(n: int, seed: int) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Run pipeline work in a separate process, so a test can kill it or run many at once.
 
-    python -m dance_assets_tests.worker ingest LAKE CLASS
+    python -m dance_assets_tests.worker ingest LAKE CLASS [POSE_MAX_PEOPLE]
     python -m dance_assets_tests.worker manifest LAKE
     python -m dance_assets_tests.worker ingest_run CLASS   # $DAGSTER_HOME, $DANCE_LAKE
 """
@@ -12,16 +12,17 @@ import sys
 import dagster as dg
 
 
-def ingest(lake_root: str, dance_class: str) -> None:
+def ingest(lake_root: str, dance_class: str, pose_max_people: str = "3") -> None:
     from dance_assets.assets.ingest import raw_videos, video_frames
     from dance_assets.partitions import dance_class_partitions
     from dance_assets.resources import FfmpegResource, LakeResource
 
+    config = {"ops": {"video_frames": {"config": {"pose_max_people": int(pose_max_people)}}}}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(dance_class_partitions.name, [dance_class])
         dg.materialize([raw_videos, video_frames], partition_key=dance_class, instance=instance,
                        resources={"lake": LakeResource(root=lake_root),
-                                  "ffmpeg": FfmpegResource(workers=1)})
+                                  "ffmpeg": FfmpegResource(workers=1)}, run_config=config)
 
 
 def manifest(lake_root: str) -> None:
@@ -29,11 +30,16 @@ def manifest(lake_root: str) -> None:
     import pandas as pd
 
     from dance_assets.core import tables
-    from dance_assets.core.curation import CleaningThresholds, ManifestSettings, build_manifest
+    from dance_assets.core.curation import (
+        CleaningThresholds,
+        ManifestSettings,
+        build_manifest,
+        with_poses,
+    )
     from dance_assets.core.lake import Lake
 
     lake = Lake.resolve(lake_root)
-    frames = tables.read_table(lake, "frames")
+    frames = with_poses(tables.read_table(lake, "frames"), tables.read_table(lake, "poses"))
     no_decisions = pd.DataFrame(columns=["frame_id", "decision", "note"])
     built = build_manifest(frames, no_decisions, ManifestSettings(CleaningThresholds()))
     tables.write_table(lake, "frame_manifest", built)

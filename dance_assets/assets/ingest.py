@@ -10,16 +10,12 @@ from pydantic import Field
 from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.core import tables
-from dance_assets.core.frames import extract_class, remove_stale_frames
+from dance_assets.core.frames import PreviousClass, extract_class, remove_stale_frames
 from dance_assets.core.ingest import scan_class
 from dance_assets.core.lake import Lake
-from dance_assets.core.reports import (
-    contact_sheet,
-    markdown_image,
-    markdown_table,
-    png_bytes,
-    save_png,
-)
+from dance_assets.core.pose import PoseSettings
+from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
+from dance_assets.core.skeletons import skeleton_sheet
 from dance_assets.core.video import ExtractionParams
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.partitions import dance_class_partitions
@@ -82,9 +78,27 @@ class FrameExtractionConfig(dg.Config):
         "and a sampled frame is at most a few frames away from the exact second.",
     )
 
+    pose_min_confidence: float = Field(
+        default=PoseSettings.min_detection_confidence, gt=0, lt=1,
+        description="MediaPipe's person-detection confidence needed to pose a frame. "
+        "Changing a pose setting poses the frames again without extracting them again.")
+    pose_max_people: int = Field(
+        default=PoseSettings.max_people, ge=1, le=10,
+        description="People counted per frame (each one beyond the first costs a pass "
+        "of the model); the dancer is the most central, largest of them.")
+    pose_zoom_when_missed: bool = Field(
+        default=PoseSettings.zoom_when_missed,
+        description="When nobody is found in the whole frame, look again in overlapping "
+        "windows: finds small or far dancers and tiled 'clone' filters.")
+
     def params(self) -> ExtractionParams:
         return ExtractionParams(self.interval_s, self.short_side, self.jpeg_quality,
                                 self.skip_nonref_frames)
+
+    def pose_settings(self) -> PoseSettings:
+        return PoseSettings(min_detection_confidence=self.pose_min_confidence,
+                            max_people=self.pose_max_people,
+                            zoom_when_missed=self.pose_zoom_when_missed)
 
 
 @dg.asset(
@@ -94,7 +108,8 @@ class FrameExtractionConfig(dg.Config):
     kinds={"ffmpeg", "parquet"},
     check_specs=checks.VIDEO_FRAMES_CHECKS,
     description="One JPEG per interval for every ok video of the class, rotation applied, "
-    "with per-frame quality features; incremental by video content.",
+    "with per-frame quality features and the dancer's pose (MediaPipe landmarks and box); "
+    "incremental by video content.",
 )
 def video_frames(
     context: dg.AssetExecutionContext,
@@ -109,24 +124,33 @@ def video_frames(
     def progress(done: int, total: int, summary: dict) -> None:
         outcome = (f"{summary['n_frames']} frames" if summary["status"] == "extracted"
                    else f"FAILED: {summary['reason']}")
+        posing = (f" (poses {summary['pose_seconds']:.1f} s)"
+                  if summary.get("pose_seconds") is not None else "")
         context.log.info(f"[{done}/{total}] {summary['path']}: {outcome} "
-                         f"in {summary['seconds']:.1f} s")
+                         f"in {summary['seconds']:.1f} s{posing}")
 
+    previous = PreviousClass(
+        tables.read_table(the_lake, "frames", dance_class=dance_class),
+        tables.read_table(the_lake, "extractions", dance_class=dance_class),
+        tables.read_table(the_lake, "poses", dance_class=dance_class))
     with user_errors_fail_the_step():
         result = extract_class(
-            the_lake, dance_class, videos,
-            tables.read_table(the_lake, "frames", dance_class=dance_class),
-            tables.read_table(the_lake, "extractions", dance_class=dance_class),
-            config.params(), ffmpeg.settings(), ffmpeg.parallelism(), progress,
+            the_lake, dance_class, videos, previous, config.params(), ffmpeg.settings(),
+            config.pose_settings(), ffmpeg.parallelism(), progress,
             reserve_bytes=lake.reserve_bytes(),
         )
+    # extractions is the ledger of what is done: written last, so a crash in between
+    # means the work is redone, never that a row is missing.
     tables.write_table(the_lake, "frames", result.frames, dance_class=dance_class)
+    tables.write_table(the_lake, "poses", result.poses, dance_class=dance_class)
     tables.write_table(the_lake, "extractions", result.extractions, dance_class=dance_class)
     remove_stale_frames(the_lake, dance_class, set(result.frames["video_id"]))
     refresh_views(the_lake)
+    with_pose = float(result.poses["person_found"].mean()) if len(result.poses) else 0.0
     context.log.info(
-        f"{dance_class}: {len(result.extracted)} extracted, {len(result.reused)} unchanged, "
-        f"{len(result.failed)} failed, {len(result.removed)} removed"
+        f"{dance_class}: {len(result.extracted)} extracted, {len(result.reused)} unchanged "
+        f"({len(result.reposed)} posed again), {len(result.failed)} failed, "
+        f"{len(result.removed)} removed; a pose in {with_pose:.0%} of frames"
     )
     failed = result.extractions[result.extractions["status"] == "failed"][["path", "reason"]]
     return dg.MaterializeResult(
@@ -135,27 +159,30 @@ def video_frames(
             "videos": len(result.extractions),
             "extracted": len(result.extracted),
             "unchanged": len(result.reused),
+            "posed_again": len(result.reposed),
             "failed": len(result.failed),
             "removed": len(result.removed),
+            "share_with_pose": round(with_pose, 4),
+            "frames_with_several_people": int((result.poses["people"] > 1).sum()),
             "failed_videos": dg.MetadataValue.md(markdown_table(failed)),
-            "contact_sheet": dg.MetadataValue.md(_contact_sheet(the_lake, result.frames,
-                                                                dance_class)),
+            "contact_sheet": dg.MetadataValue.md(_contact_sheet(
+                the_lake, result.frames, result.poses, dance_class)),
         },
         check_results=[checks.frames_per_video(result.extractions)],
     )
 
 
-def _contact_sheet(the_lake: Lake, frames: pd.DataFrame, dance_class: str) -> str:
-    """Sixteen frames sampled across the class, saved under reports/ and inlined."""
+def _contact_sheet(the_lake: Lake, frames: pd.DataFrame, poses: pd.DataFrame,
+                   dance_class: str) -> str:
+    """Sixteen frames sampled across the class with their skeletons, saved and inlined."""
     if frames.empty:
         return "_no frames_"
     seed = zlib.crc32(dance_class.encode())
     sample = frames.sample(n=min(16, len(frames)), random_state=seed).sort_values(
         ["video_id", "second"])
-    sheet = contact_sheet([the_lake.absolute(p) for p in sample["path"]],
-                          [f"{p} {s}s" for p, s in zip(sample["participant"], sample["second"],
-                                                       strict=True)],
-                          columns=8, thumb_height=80)
+    sheet = skeleton_sheet(the_lake, sample, poses,
+                           [f"{p} {s}s" for p, s in zip(sample["participant"], sample["second"],
+                                                        strict=True)])
     png = png_bytes(sheet)
     save_png(the_lake.reports / "contact_sheets" / f"{dance_class}.png", png)
-    return markdown_image(png, f"frames of {dance_class}")
+    return markdown_image(png, f"frames of {dance_class} with their poses")

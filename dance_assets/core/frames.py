@@ -1,9 +1,11 @@
-"""One frame per interval for every usable video of a class, with quality features.
+"""One frame per interval for every usable video of a class, with quality features and poses.
 
 Incremental by content: a video whose frames exist with the same extraction
 parameters is skipped (even if renamed); a video that left raw/ loses its frames.
-Each video's frames are written into a hidden staging folder and renamed into place
-whole, so readers see all of a video's frames or none.
+Poses have their own fingerprint: changing the pose settings poses the existing
+frames again without extracting them again. Each video's frames are written into a
+hidden staging folder and renamed into place whole, so readers see all of a video's
+frames or none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dance_assets.core.lake import (
     sweep_stale_temps,
     temp_sibling,
 )
+from dance_assets.core.pose import FramePose, PoseSettings, estimator
 from dance_assets.core.quality import FEATURES_VERSION, load_rgb, video_features
 from dance_assets.core.tables import SCHEMAS, records
 from dance_assets.core.video import (
@@ -53,14 +56,50 @@ def video_frames_dir(lake: Lake, dance_class: str, video_id: str) -> Path:
 
 @dataclass(frozen=True)
 class ClassFrames:
-    """The outcome for one class: the two tables and what changed."""
+    """The outcome for one class: the three tables and what changed."""
 
     frames: pd.DataFrame
     extractions: pd.DataFrame
+    poses: pd.DataFrame
     extracted: list[str]
     reused: list[str]
+    reposed: list[str]
     failed: list[str]
     removed: list[str]
+
+
+def pose_rows(video_id: str, dance_class: str, seconds: list[int],
+              poses: list[FramePose]) -> list[dict]:
+    """`poses` table rows for one video's frames."""
+    rows = []
+    for second, pose in zip(seconds, poses, strict=True):
+        dancer = pose.dancer
+        box = dancer.box if dancer is not None else (None,) * 4
+        rows.append({
+            "frame_id": frame_id(video_id, second), "video_id": video_id,
+            "dance_class": dance_class, "second": second, "person_found": pose.found,
+            "people": pose.people,
+            "x": None if dancer is None else dancer.x.tolist(),
+            "y": None if dancer is None else dancer.y.tolist(),
+            "visibility": None if dancer is None else dancer.visibility.tolist(),
+            "box_x0": box[0], "box_y0": box[1], "box_x1": box[2], "box_y1": box[3],
+        })
+    return rows
+
+
+def pose_video(video: dict, seconds: list[int], images: list, settings: PoseSettings | None,
+               summary: dict) -> list[dict]:
+    """Pose one video's frames; records settings and time in its `extractions` summary.
+
+    With no settings the pose step is off: no rows, and the video counts as not posed.
+    """
+    if settings is None:
+        return []
+    started = time.perf_counter()
+    poses = estimator(settings).video(images)
+    summary.update(pose_params=settings.fingerprint(),
+                   pose_seconds=time.perf_counter() - started)
+    return pose_rows(video["video_id"], video["dance_class"], seconds, poses)
 
 
 def _probe_of(video: dict) -> Probe:
@@ -68,9 +107,12 @@ def _probe_of(video: dict) -> Probe:
                  int(video["rotation"]), video["codec"])
 
 
-def extract_video(lake: Lake, video: dict, params: ExtractionParams,
-                  settings: FfmpegSettings) -> tuple[dict, list[dict]]:
-    """Extract, describe and publish one video's frames; never raises for a bad video."""
+def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: FfmpegSettings,
+                  pose_settings: PoseSettings | None) -> tuple[dict, list[dict], list[dict]]:
+    """Extract, describe, pose and publish one video's frames; never raises for a bad video.
+
+    Returns its `extractions` summary, its `frames` rows and its `poses` rows.
+    """
     started = time.perf_counter()
     final = video_frames_dir(lake, video["dance_class"], video["video_id"])
     staged = temp_sibling(final)
@@ -78,6 +120,7 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams,
         "video_id": video["video_id"], "dance_class": video["dance_class"],
         "participant": video["participant"], "path": video["path"], "params": fingerprint(params),
         "expected_frames": expected_frames(video["duration_s"], params.interval_s),
+        "pose_params": None, "pose_seconds": None,
     }
     try:
         written = extract_frames(lake.absolute(video["path"]), _probe_of(video), staged, params,
@@ -86,14 +129,16 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams,
             raise VideoError("ffmpeg produced no frames")
         images = [load_rgb(path) for _, path in written]
         features = video_features(images)
+        seconds = [second for second, _ in written]
+        poses = pose_video(video, seconds, images, pose_settings, summary)
         replace_dir(staged, final)
     except (VideoError, OSError) as exc:
         shutil.rmtree(staged, ignore_errors=True)
         summary.update(status="failed", reason=str(exc), n_frames=0,
-                       seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC))
-        return summary, []
+                       seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC),
+                       pose_params=None, pose_seconds=None)
+        return summary, [], []
     rows = []
-    seconds = [second for second, _ in written]
     for (second, _), image, feature in zip(written, images, features, strict=True):
         duplicate = feature.near_duplicate_of
         rows.append({
@@ -115,6 +160,16 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams,
         })
     summary.update(status="extracted", reason=None, n_frames=len(rows),
                    seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC))
+    return summary, rows, poses
+
+
+def repose_video(lake: Lake, summary: dict, frames: pd.DataFrame,
+                 settings: PoseSettings) -> tuple[dict, list[dict]]:
+    """Pose the published frames of an already extracted video again (new pose settings)."""
+    frames = frames.sort_values("second")
+    images = [load_rgb(lake.absolute(path)) for path in frames["path"]]
+    summary = dict(summary)
+    rows = pose_video(summary, frames["second"].tolist(), images, settings, summary)
     return summary, rows
 
 
@@ -125,12 +180,23 @@ def estimated_bytes(videos: list[dict], params: ExtractionParams) -> int:
                    for v in videos) * per_frame)
 
 
-def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame,
-                  previous_frames: pd.DataFrame, previous_extractions: pd.DataFrame,
-                  params: ExtractionParams, settings: FfmpegSettings, workers: int,
+@dataclass(frozen=True)
+class PreviousClass:
+    """What the lake already holds for one class: its frames, extractions and poses."""
+
+    frames: pd.DataFrame
+    extractions: pd.DataFrame
+    poses: pd.DataFrame
+
+
+def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
+                  params: ExtractionParams, settings: FfmpegSettings,
+                  pose_settings: PoseSettings | None, workers: int,
                   progress: Callable[[int, int, dict], None] | None = None,
                   reserve_bytes: int = 0) -> ClassFrames:
-    """Bring one class's frames in line with its `ok` videos, doing only what changed.
+    """Bring one class's frames and poses in line with its `ok` videos, doing only what changed.
+
+    `pose_settings` None leaves the pose step out (the benchmark's "without poses").
 
     Raises DanceAssetsError, before writing anything, when the frames would not fit
     on the disk with `reserve_bytes` to spare.
@@ -141,47 +207,72 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame,
     current = {row["video_id"]: row for row in records(usable)}
     current_fingerprint = fingerprint(params)
     done_before = {
-        row["video_id"]: row for row in records(previous_extractions)
+        row["video_id"]: row for row in records(previous.extractions)
         if row["status"] == "extracted" and row["params"] == current_fingerprint
     }
     reused = [vid for vid in current if vid in done_before
               and video_frames_dir(lake, dance_class, vid).is_dir()]
     todo = [current[vid] for vid in current if vid not in reused]
     ensure_free_space(lake.frames, estimated_bytes(todo, params), reserve_bytes)
+    posed_before = set(previous.poses["video_id"])
+    pose_fingerprint = pose_settings.fingerprint() if pose_settings else None
+    reposed = [vid for vid in reused if pose_settings is not None and (
+        done_before[vid]["pose_params"] != pose_fingerprint or vid not in posed_before)]
 
     summaries: list[dict] = []
-    frame_rows: list[dict] = []
     for vid in reused:  # names may have changed: refresh path and participant
-        video = current[vid]
-        summaries.append({**done_before[vid], "path": video["path"],
-                          "participant": video["participant"]})
-    kept = previous_frames[previous_frames["video_id"].isin(reused)].copy()
+        if vid not in reposed:
+            video = current[vid]
+            summaries.append({**done_before[vid], "path": video["path"],
+                              "participant": video["participant"]})
+    kept = previous.frames[previous.frames["video_id"].isin(reused)].copy()
     if not kept.empty:
         kept["participant"] = kept["video_id"].map(lambda v: current[v]["participant"])
+    kept_poses = previous.poses[previous.poses["video_id"].isin(set(reused) - set(reposed))]
+
+    frame_rows: list[dict] = []
+    new_pose_rows: list[dict] = []
+
+    def repose(vid: str) -> tuple[dict, list[dict], list[dict]]:
+        video = current[vid]
+        summary = {**done_before[vid], "path": video["path"], "participant": video["participant"]}
+        summary, rows = repose_video(lake, summary, kept[kept["video_id"] == vid], pose_settings)
+        return summary, [], rows
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = pool.map(lambda v: extract_video(lake, v, params, settings), todo)
-        for done, (summary, rows) in enumerate(jobs, 1):
+        jobs = [pool.submit(repose, vid) for vid in reposed]
+        jobs += [pool.submit(extract_video, lake, v, params, settings, pose_settings)
+                 for v in todo]
+        for done, job in enumerate(jobs, 1):
+            summary, rows, poses = job.result()
             summaries.append(summary)
             frame_rows.extend(rows)
+            new_pose_rows.extend(poses)
             if progress:
-                progress(done, len(todo), summary)
+                progress(done, len(jobs), summary)
 
-    new_frames = pd.DataFrame(frame_rows, columns=SCHEMAS["frames"].names)
-    frames = pd.concat([df for df in (kept, new_frames) if not df.empty] or [new_frames],
-                       ignore_index=True)
-    frames = frames.sort_values(["video_id", "second"], ignore_index=True)
+    frames = _combined(kept, frame_rows, "frames")
+    poses = _combined(kept_poses, new_pose_rows, "poses")
     extractions = pd.DataFrame(summaries, columns=SCHEMAS["extractions"].names)
-    previous_ids = set(previous_extractions["video_id"])
+    previous_ids = set(previous.extractions["video_id"])
     return ClassFrames(
         frames=frames,
         extractions=extractions.sort_values("path", ignore_index=True),
+        poses=poses,
         extracted=[s["video_id"] for s in summaries if s["status"] == "extracted"
                    and s["video_id"] not in reused],
         reused=reused,
+        reposed=reposed,
         failed=[s["video_id"] for s in summaries if s["status"] == "failed"],
         removed=sorted(previous_ids - set(current)),
     )
+
+
+def _combined(kept: pd.DataFrame, new_rows: list[dict], table: str) -> pd.DataFrame:
+    """Rows kept from before plus new ones, in (video, second) order."""
+    new = pd.DataFrame(new_rows, columns=SCHEMAS[table].names)
+    combined = pd.concat([df for df in (kept, new) if not df.empty] or [new], ignore_index=True)
+    return combined.sort_values(["video_id", "second"], ignore_index=True)
 
 
 def remove_stale_frames(lake: Lake, dance_class: str, keep: set[str]) -> list[str]:

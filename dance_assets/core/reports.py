@@ -30,15 +30,22 @@ def save_png(path: Path, png: bytes) -> Path:
     return atomic_write_bytes(path, png)
 
 
-def contact_sheet(images: Sequence[Path], labels: Sequence[str] | None = None,
+def thumbnail(path: Path, thumb_height: int) -> Image.Image:
+    """An image file scaled to `thumb_height` pixels high, as RGB."""
+    with Image.open(path) as image:
+        scale = thumb_height / image.height
+        return image.convert("RGB").resize(
+            (max(1, round(image.width * scale)), thumb_height), Image.Resampling.BILINEAR)
+
+
+def contact_sheet(images: Sequence[Path | Image.Image], labels: Sequence[str] | None = None,
                   columns: int = 8, thumb_height: int = 96) -> Image.Image:
-    """A grid of thumbnails, each optionally captioned (a label may have several lines)."""
-    thumbs = []
-    for path in images:
-        with Image.open(path) as image:
-            scale = thumb_height / image.height
-            thumbs.append(image.convert("RGB").resize(
-                (max(1, round(image.width * scale)), thumb_height), Image.Resampling.BILINEAR))
+    """A grid of thumbnails, each optionally captioned (a label may have several lines).
+
+    Files are scaled to `thumb_height`; images are taken as they are (same height).
+    """
+    thumbs = [image if isinstance(image, Image.Image) else thumbnail(image, thumb_height)
+              for image in images]
     if not thumbs:
         return Image.new("RGB", (thumb_height, thumb_height), "white")
     cell_w = max(t.width for t in thumbs) + 4

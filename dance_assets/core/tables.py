@@ -24,6 +24,7 @@ _F64 = pa.float64()
 _I64 = pa.int64()
 _BOOL = pa.bool_()
 _TS = pa.timestamp("us", tz="UTC")
+_F32_LIST = pa.list_(pa.float32())
 
 
 def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
@@ -62,6 +63,26 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("params", _STR),
         ("seconds", _F64),
         ("extracted_at", _TS),
+        ("pose_params", _STR),
+        ("pose_seconds", _F64),
+    ),
+    # One row per extracted frame. x, y, visibility: 33 landmarks each, in MediaPipe's
+    # order (core/pose.py LANDMARK_NAMES), normalised to the frame (0-1 inside it); null
+    # when nobody was found. box_*: the dancer's box, normalised.
+    "poses": _schema(
+        ("frame_id", _STR),
+        ("video_id", _STR),
+        ("dance_class", _STR),
+        ("second", _I64),
+        ("person_found", _BOOL),
+        ("people", _I64),
+        ("x", _F32_LIST),
+        ("y", _F32_LIST),
+        ("visibility", _F32_LIST),
+        ("box_x0", _F64),
+        ("box_y0", _F64),
+        ("box_x1", _F64),
+        ("box_y1", _F64),
     ),
     "frames": _schema(
         ("frame_id", _STR),
@@ -143,6 +164,7 @@ PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "videos": ("dance_class",),
     "extractions": ("dance_class",),
     "frames": ("dance_class",),
+    "poses": ("dance_class",),
     "training_history": ("protocol", "arch"),
     **{name: ("protocol", "arch") for name in (
         "predictions", "video_predictions", "confusion", "class_metrics", "model_metrics")},

@@ -28,7 +28,7 @@ def _sql_string(value: str) -> str:
 
 
 _SQL_TYPES = {"string": "VARCHAR", "double": "DOUBLE", "int64": "BIGINT", "bool": "BOOLEAN",
-              "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
+              "timestamp[us, tz=UTC]": "TIMESTAMPTZ", "list<item: float>": "FLOAT[]"}
 
 
 def view_sql(lake: Lake, name: str, published: bool) -> str:

@@ -1,0 +1,227 @@
+"""A skeleton for every frame: MediaPipe's offline pose model, the dancer picked among people.
+
+MediaPipe 0.10.14's wheel carries the BlazePose detector and the full landmark model, and
+its legacy `solutions.pose` API runs them without downloading anything (model
+complexity 1; the lite and heavy models are not in the wheel and would be fetched).
+
+Frames are one second apart, so each is posed on its own (static image mode): the
+tracker that MediaPipe offers for consecutive video frames carries its region from
+one frame to the next and, measured on the generated lake, drew a confident skeleton
+onto a frame of pure static noise, which cleaning must be able to trust as "nobody".
+
+The model returns one person per call. To see everyone and to find small figures:
+- after a person is found, their box is painted over and the frame is posed again,
+  up to `max_people` times, so `people` counts the distinct people seen;
+- when nobody is found in the whole frame, overlapping square windows are tried (a
+  dancer far from the camera, or a tiled "clone" filter, is too small at the
+  detector's 224-pixel input when the whole frame is squeezed into it).
+The dancer is the most central, largest of the people found.
+
+Landmarks are in the frame's normalised coordinates (x to the right, y down, 0-1 inside
+the frame, beyond it for parts out of view), in MediaPipe's order: LANDMARK_NAMES.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Bump when what a pose row means changes: every video's poses are then computed again.
+POSE_VERSION = 1
+N_LANDMARKS = 33
+LANDMARK_NAMES: tuple[str, ...] = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+# Bones to draw, as pairs of landmark indices (MediaPipe's POSE_CONNECTIONS).
+CONNECTIONS: tuple[tuple[int, int], ...] = (
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
+    (11, 12), (11, 23), (12, 24), (23, 24),
+    (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19),
+    (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
+    (23, 25), (25, 27), (27, 29), (29, 31), (27, 31),
+    (24, 26), (26, 28), (28, 30), (30, 32), (28, 32),
+)
+TORSO = (11, 12, 23, 24)  # shoulders and hips: present in every real detection
+# Landmarks are joint centres; the body reaches past them. Margins in shares of the
+# skeleton's own height (top: hair above the eyes; sides: arm and hand thickness).
+_MARGIN_TOP, _MARGIN_SIDE, _MARGIN_BOTTOM = 0.10, 0.06, 0.03
+
+
+@dataclass(frozen=True)
+class PoseSettings:
+    """How poses are found; a change re-runs the pose step (and nothing else)."""
+
+    min_detection_confidence: float = 0.5
+    min_torso_visibility: float = 0.5  # a detection whose torso is not visible is no person
+    max_people: int = 3  # people counted per frame (each beyond the first costs a pass)
+    zoom_when_missed: bool = True  # try square windows when the whole frame shows nobody
+    min_inside_share: float = 0.5  # landmarks inside the image: fewer is a ghost at its edge
+    min_height: float = 0.2  # the skeleton's in-frame height, as a share of the image's
+
+    def fingerprint(self) -> str:
+        return (f"pose=v{POSE_VERSION};det={self.min_detection_confidence:g};"
+                f"torso={self.min_torso_visibility:g};people={self.max_people};"
+                f"zoom={int(self.zoom_when_missed)};inside={self.min_inside_share:g};"
+                f"height={self.min_height:g}")
+
+
+@dataclass(frozen=True)
+class Person:
+    """One skeleton in frame coordinates: arrays of N_LANDMARKS x, y and visibility."""
+
+    x: np.ndarray
+    y: np.ndarray
+    visibility: np.ndarray
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """The body's box (x0, y0, x1, y1), normalised and clipped to the frame."""
+        x0, x1 = float(self.x.min()), float(self.x.max())
+        y0, y1 = float(self.y.min()), float(self.y.max())
+        height = max(y1 - y0, x1 - x0, 1e-3)
+        return (max(0.0, x0 - _MARGIN_SIDE * height), max(0.0, y0 - _MARGIN_TOP * height),
+                min(1.0, x1 + _MARGIN_SIDE * height), min(1.0, y1 + _MARGIN_BOTTOM * height))
+
+    def prominence(self) -> float:
+        """Largest and most central wins: box area, less for a box far from the centre."""
+        x0, y0, x1, y1 = self.box
+        off_centre = np.hypot((x0 + x1) / 2 - 0.5, (y0 + y1) / 2 - 0.5) / np.hypot(0.5, 0.5)
+        return (x1 - x0) * (y1 - y0) * (1.0 - 0.5 * off_centre)
+
+
+@dataclass(frozen=True)
+class FramePose:
+    """What the pose step saw in one frame: the dancer (if anyone) and how many people."""
+
+    dancer: Person | None
+    people: int
+
+    @property
+    def found(self) -> bool:
+        return self.dancer is not None
+
+
+NOBODY = FramePose(None, 0)
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def zoom_windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Overlapping squares (x0, y0, x1, y1) along the long side, then the four quadrants."""
+    side = min(width, height)
+    long_side = max(width, height)
+    offsets = sorted({0, (long_side - side) // 2, long_side - side})
+    squares = [(0, o, side, o + side) if height >= width else (o, 0, o + side, side)
+               for o in offsets]
+    half_w, half_h = width // 2, height // 2
+    quadrants = [(x, y, x + half_w, y + half_h) for y in (0, half_h) for x in (0, half_w)]
+    return squares + quadrants
+
+
+class PoseEstimator:
+    """MediaPipe's pose model, ready to pose frames one after another (one per thread)."""
+
+    def __init__(self, settings: PoseSettings = PoseSettings()) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+        from mediapipe.python.solutions import pose as mp_pose
+
+        self.settings = settings
+        self._model = mp_pose.Pose(
+            static_image_mode=True, model_complexity=1, smooth_landmarks=False,
+            enable_segmentation=False,
+            min_detection_confidence=settings.min_detection_confidence)
+
+    def close(self) -> None:
+        self._model.close()
+
+    def _one(self, rgb: np.ndarray) -> Person | None:
+        """The single person MediaPipe finds in `rgb`, in its coordinates, or None."""
+        with warnings.catch_warnings():  # protobuf 4 deprecation noise, once per call
+            warnings.simplefilter("ignore", UserWarning)
+            result = self._model.process(np.ascontiguousarray(rgb))
+        if result.pose_landmarks is None:
+            return None
+        values = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
+                          dtype=np.float32)
+        person = Person(values[:, 0], values[:, 1], values[:, 2])
+        return person if self._plausible(person) else None
+
+    def _plausible(self, person: Person) -> bool:
+        """A real body: torso visible, mostly inside the image, and not a sliver at its edge.
+
+        Measured on generated empty rooms, the model sometimes places a confident skeleton
+        almost wholly below the image's bottom edge; these rules turn such ghosts away.
+        """
+        settings = self.settings
+        inside = (person.x >= 0) & (person.x <= 1) & (person.y >= 0) & (person.y <= 1)
+        _, y0, _, y1 = person.box
+        return bool(person.visibility[list(TORSO)].mean() >= settings.min_torso_visibility
+                    and inside.mean() >= settings.min_inside_share
+                    and y1 - y0 >= settings.min_height)
+
+    def _people_in(self, rgb: np.ndarray) -> Iterator[Person]:
+        """People found one after another, each painted over before looking again."""
+        canvas = rgb
+        fill = np.median(rgb.reshape(-1, 3), axis=0).astype(rgb.dtype)
+        height, width = rgb.shape[:2]
+        for _ in range(self.settings.max_people):
+            person = self._one(canvas)
+            if person is None:
+                return
+            yield person
+            x0, y0, x1, y1 = person.box
+            if canvas is rgb:
+                canvas = rgb.copy()
+            canvas[int(y0 * height):int(np.ceil(y1 * height)),
+                   int(x0 * width):int(np.ceil(x1 * width))] = fill
+
+    def __call__(self, rgb: np.ndarray) -> FramePose:
+        """Pose one RGB frame (uint8, height x width x 3)."""
+        height, width = rgb.shape[:2]
+        people = list(self._people_in(rgb))
+        if not people and self.settings.zoom_when_missed:
+            for x0, y0, x1, y1 in zoom_windows(width, height):
+                for found in self._people_in(rgb[y0:y1, x0:x1]):
+                    person = Person(
+                        (found.x * (x1 - x0) + x0) / width, (found.y * (y1 - y0) + y0) / height,
+                        found.visibility)
+                    if all(_iou(person.box, other.box) < 0.3 for other in people):
+                        people.append(person)
+                if len(people) >= self.settings.max_people:
+                    break
+        if not people:
+            return NOBODY
+        return FramePose(max(people, key=Person.prominence), len(people))
+
+    def video(self, frames: Sequence[np.ndarray]) -> list[FramePose]:
+        return [self(frame) for frame in frames]
+
+
+_per_thread = threading.local()
+
+
+def estimator(settings: PoseSettings) -> PoseEstimator:
+    """This thread's estimator for `settings`, made once (a graph takes a while to start)."""
+    cached: PoseEstimator | None = getattr(_per_thread, "estimator", None)
+    if cached is None or cached.settings != settings:
+        if cached is not None:
+            cached.close()
+        cached = PoseEstimator(settings)
+        _per_thread.estimator = cached
+    return cached
