@@ -56,21 +56,36 @@ def test_verdicts_on_hand_made_frames():
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 144, 3), np.uint8))
     images = [*normal, black, white, blurred, _room(), noise]
     features = video_features([np.asarray(i) for i in images])
-    frames = pd.DataFrame([{**f.__dict__, "video_id": "v"} for f in features])
+    # What the pose step says: a person in the drawn frames, nobody in the others.
+    found = [True] * 5 + [False, False, True, False, False]
+    frames = pd.DataFrame([{**f.__dict__, "video_id": "v", "person_found": person}
+                           for f, person in zip(features, found, strict=True)])
     verdicts = automatic_verdicts(frames, CleaningThresholds()).tolist()
     assert verdicts == [None] * 5 + ["too dark", "washed out", "blurred", "empty", "noise"]
 
 
-def test_empty_is_judged_against_the_videos_own_frames():
-    # Three 5-second videos: a dancer who hardly moves (every frame scores low, none
-    # empty: seen in the paper profile), a normal one with one empty second, and one
-    # showing an empty room throughout.
-    frames = _frames_table(1, 3, seconds=5)
+def test_empty_means_nobody_found_and_the_pixels_agree():
+    # Four 5-second videos: a dancer who hardly moves (every frame scores low on pixels,
+    # but the pose model sees her), a dancer with one empty second and one second where
+    # the pose model missed her (the pixels still see her), an empty room throughout,
+    # and a video that was never posed (nobody is called missing there).
+    frames = _frames_table(1, 4, seconds=5)
     frames["subject_score"] = [0.035, 0.04, 0.032, 0.045, 0.038,
                                0.12, 0.03, 0.15, 0.10, 0.13,
-                               0.004, 0.006, 0.005, 0.004, 0.007]
+                               0.004, 0.006, 0.005, 0.004, 0.007,
+                               0.12, 0.003, 0.11, 0.12, 0.13]
+    frames["person_found"] = pd.array([True] * 5 + [True, False, False, True, True]
+                                      + [False] * 5 + [None] * 5, dtype="boolean")
     verdicts = automatic_verdicts(frames, CleaningThresholds()).tolist()
-    assert verdicts == [None] * 5 + [None, "empty", None, None, None] + ["empty"] * 5
+    assert verdicts == ([None] * 5 + [None, "empty", None, None, None] + ["empty"] * 5
+                        + [None] * 5)
+
+
+def test_grain_over_a_person_is_not_noise():
+    frames = _frames_table(1, 1, seconds=2)
+    frames["noise"] = 6.0
+    frames["person_found"] = pd.array([True, False], dtype="boolean")
+    assert automatic_verdicts(frames, CleaningThresholds()).tolist() == [None, "noise"]
 
 
 def test_near_duplicates_are_dropped_unless_switched_off():
@@ -156,7 +171,8 @@ def test_dropped_share_warning_names_the_class():
 def test_human_decisions_override_automatic_verdicts(tmp_path):
     lake = Lake.resolve(tmp_path)
     frames = _frames_table(1, 3, seconds=3)
-    frames.loc[0, "subject_score"] = 0.0  # automatically "empty"
+    frames["person_found"] = pd.array([False] + [True] * 8, dtype="boolean")
+    frames.loc[0, "subject_score"] = 0.0  # nobody there: automatically "empty"
     known = frames["frame_id"]
     record_decisions(lake, [frames.loc[0, "frame_id"]], "include", "dancer is tiny", known)
     record_decisions(lake, [frames.loc[1, "frame_id"]], "exclude", "wrong dance", known)

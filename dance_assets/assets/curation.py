@@ -20,16 +20,13 @@ from dance_assets.core.curation import (
     decisions_path,
     read_decisions,
     read_ground_truth,
+    reason_confusion,
     unknown_frames,
+    with_poses,
 )
 from dance_assets.core.lake import Lake
-from dance_assets.core.reports import (
-    contact_sheet,
-    markdown_image,
-    markdown_table,
-    png_bytes,
-    save_png,
-)
+from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
+from dance_assets.core.skeletons import skeleton_sheet
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.resources import LakeResource
 
@@ -37,14 +34,13 @@ from dance_assets.resources import LakeResource
 class CurationConfig(dg.Config):
     """Cleaning thresholds (defaults tuned on the generator's ground truth) and splits."""
 
-    empty_below: float = Field(default=0.05, description="subject_score below this, and below "
-                               "empty_relative × the video's median: empty.")
-    empty_relative: float = Field(default=0.7, description="See empty_below: a dancer who "
-                                  "hardly moves makes every frame of the video score low.")
-    empty_always_below: float = Field(default=0.01, description="subject_score below this: "
-                                      "empty, whatever the video's other frames show.")
-    scene_above: float = Field(default=0.5, description="subject_score above this: no scene.")
-    noise_above: float = Field(default=2.0, description="noise (pixel std) above this: noise.")
+    empty_relative: float = Field(
+        default=CleaningThresholds.empty_relative, gt=0,
+        description="A frame where the pose model found nobody is empty unless its pixels "
+        "differ from the room at least this share as much as the video's frames with a "
+        "person do (then the model missed a dancer, and the frame is kept).")
+    noise_above: float = Field(default=2.0, description="noise (Immerkaer's pixel noise "
+                               "std, 0-255) above this: static, snow or grain.")
     dark_below: float = Field(default=25.0, description="brightness below this: too dark.")
     bright_above: float = Field(default=235.0, description="brightness above: washed out.")
     flat_below: float = Field(default=6.0, description="contrast below this: flat.")
@@ -79,12 +75,14 @@ def frame_manifest(
     frames = tables.read_table(the_lake, "frames")
     if frames.empty:
         raise dg.Failure("no frames yet: materialize video_frames for at least one class first")
+    poses = tables.read_table(the_lake, "poses")
     decisions = read_decisions(decisions_path(the_lake))
     stale = unknown_frames(decisions["frame_id"], frames["frame_id"])
     if stale:
         context.log.warning(f"{len(stale)} decision(s) name frames that no longer exist, "
                             f"e.g. {stale[0]}; they are ignored")
     with user_errors_fail_the_step():
+        frames = with_poses(frames, poses)
         manifest = build_manifest(frames, decisions, config.settings())
     tables.write_table(the_lake, "frame_manifest", manifest)
     refresh_views(the_lake)
@@ -104,14 +102,19 @@ def frame_manifest(
             kept.loc[kept["split_by_participant"] == "valid", "participant"].unique())),
         "valid_share_random_frames": _share(kept["split_random_frames"]),
         "valid_share_by_participant": _share(kept["split_by_participant"]),
-        "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest)),
+        "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest, poses)),
     }
-    quality = cleaning_quality(manifest, read_ground_truth(
-        the_lake, tables.read_table(the_lake, "videos")))
+    truth = read_ground_truth(the_lake, tables.read_table(the_lake, "videos"))
+    graded = manifest.assign(person_found=frames["person_found"].to_numpy())
+    quality = cleaning_quality(graded, truth)
     if quality is not None:
         metadata.update({"cleaning_precision": round(quality.precision, 4),
                          "cleaning_recall": round(quality.recall, 4),
-                         "cleaning_vs_ground_truth": quality.as_dict()})
+                         "cleaning_vs_ground_truth": quality.as_dict(),
+                         "cleaning_confusion": dg.MetadataValue.md(markdown_table(
+                             reason_confusion(manifest, truth)))})
+        if quality.pose_found_on_dancers is not None:
+            metadata["pose_found_on_dancers"] = round(quality.pose_found_on_dancers, 4)
         context.log.info(f"cleaning vs generator ground truth: precision "
                          f"{quality.precision:.3f}, recall {quality.recall:.3f}")
     return dg.MaterializeResult(
@@ -128,16 +131,15 @@ def _share(sides: pd.Series) -> float:
     return round(float((sides == "valid").mean()), 4) if len(sides) else 0.0
 
 
-def _dropped_sheet(the_lake: Lake, manifest: pd.DataFrame) -> str:
-    """Up to 32 dropped frames, a few of every reason, for a person to see what went."""
+def _dropped_sheet(the_lake: Lake, manifest: pd.DataFrame, poses: pd.DataFrame) -> str:
+    """Up to 8 dropped frames of every reason with their poses, to see what went and why."""
     dropped = manifest[~manifest["keep"]]
     if dropped.empty:
         return "_nothing dropped_"
     why = dropped["reason"].str.replace(r":.*", "", regex=True)
     sample = dropped.groupby(why, group_keys=False).apply(
         lambda group: group.sample(n=min(8, len(group)), random_state=0))
-    sheet = contact_sheet([the_lake.absolute(p) for p in sample["path"]],
-                          list(why.loc[sample.index]), columns=8, thumb_height=80)
+    sheet = skeleton_sheet(the_lake, sample, poses, list(why.loc[sample.index]))
     png = png_bytes(sheet)
     save_png(the_lake.reports / "dropped_frames.png", png)
     return markdown_image(png, "dropped frames")

@@ -42,14 +42,13 @@ DECISION_COLUMNS = ("frame_id", "decision", "note")
 
 @dataclass(frozen=True)
 class CleaningThresholds:
-    """When a frame is dropped automatically. Defaults are tuned on the generator's
-    ground truth (see README: "How the cleaning was tuned")."""
+    """When a frame is dropped automatically (see README: "Cleaning")."""
 
-    empty_below: float = 0.05  # subject_score: less than this share of the frame is dancer,
-    empty_relative: float = 0.7  # and less than this share of the video's median frame,
-    empty_always_below: float = 0.01  # unless below this: empty whatever the rest shows
-    scene_above: float = 0.5  # subject_score: more than this differs, it shows no scene
-    noise_above: float = 2.0  # noise (pixel std, 0-255): static, snow, heavy filter grain
+    # Nobody found by the pose model, and the pixels agree: the frame differs from the
+    # room less than this share of what the video's frames with a person do. Both must
+    # hold, so one missed skeleton never drops a dancing second.
+    empty_relative: float = 0.7
+    noise_above: float = 2.0  # noise (Immerkaer's pixel std, 0-255) with nobody found: static
     dark_below: float = 25.0  # brightness (mean luma)
     bright_above: float = 235.0  # brightness: washed out
     flat_below: float = 6.0  # contrast (luma std): nothing to see
@@ -58,20 +57,28 @@ class CleaningThresholds:
 
 
 def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.Series:
-    """The reason each frame should be dropped, or None; the first reason that applies."""
+    """The reason each frame should be dropped, or None; the first reason that applies.
+
+    `frames` carries the pose step's `person_found` (null where the frame was not posed:
+    then nobody is called missing).
+    """
     video_sharpness = frames.groupby("video_id")["sharpness"].transform("median")
     subject = frames["subject_score"]
-    # A dancer who hardly moves becomes part of the room estimated from the video itself
-    # and every frame then scores low: "empty" is judged against the video's own frames.
-    video_subject = subject.where(subject <= limits.scene_above).groupby(
-        frames["video_id"]).transform("median")
-    empty = (subject < limits.empty_below) & (
-        (subject < limits.empty_relative * video_subject) | (subject < limits.empty_always_below))
+    person = (frames["person_found"] if "person_found" in frames
+              else pd.Series(pd.NA, index=frames.index)).astype("boolean")
+    # How much of the frame a person takes, judged on this video's frames with a person:
+    # the room estimate and the camera differ from video to video.
+    with_person = subject.where(person.fillna(False)).groupby(frames["video_id"]).transform(
+        "median")
+    nobody = (person == False).fillna(False)  # noqa: E712 (a nullable boolean)
+    empty = nobody & ~(subject >= limits.empty_relative * with_person)
     rules: list[tuple[str, pd.Series]] = [  # exposure first: a black frame is "too dark"
         ("too dark", frames["brightness"] < limits.dark_below),
         ("washed out", frames["brightness"] > limits.bright_above),
         ("flat", frames["contrast"] < limits.flat_below),
-        ("noise", (frames["noise"] > limits.noise_above) | (subject > limits.scene_above)),
+        # Static, snow or heavy grain, unless a person is plainly there (real phone
+        # footage in low light is grainy and still shows the dance).
+        ("noise", (frames["noise"] > limits.noise_above) & ~(person == True).fillna(False)),  # noqa: E712
         ("empty", empty),
         ("blurred", frames["sharpness"] < limits.blur_ratio * video_sharpness),
     ]
@@ -81,6 +88,14 @@ def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.S
     for reason, applies in reversed(rules):  # earlier rules win
         verdict[applies.fillna(False).to_numpy(dtype=bool)] = reason
     return pd.Series(verdict, index=frames.index, dtype="object")
+
+
+def with_poses(frames: pd.DataFrame, poses: pd.DataFrame) -> pd.DataFrame:
+    """Frames with the pose step's person_found and people (null where not posed)."""
+    found = poses.set_index("frame_id")[["person_found", "people"]]
+    joined = frames.join(found, on="frame_id")
+    joined["person_found"] = joined["person_found"].astype("boolean")
+    return joined
 
 
 def read_decisions(path: Path) -> pd.DataFrame:
@@ -273,7 +288,11 @@ def read_ground_truth(lake: Lake, videos: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CleaningQuality:
-    """Automatic cleaning against ground truth, over the frames of videos that have it."""
+    """Automatic cleaning against ground truth, over the frames of videos that have it.
+
+    pose_found_on_dancers: share of the frames that show a dancer (by the sidecars) in
+    which the pose step found a person; None when the frames carry no pose.
+    """
 
     frames: int
     truly_bad: int
@@ -281,26 +300,46 @@ class CleaningQuality:
     correctly_dropped: int
     precision: float
     recall: float
+    pose_found_on_dancers: float | None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
+def truth_kinds(manifest: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
+    """Per frame of the videos with a sidecar: dancer, empty or noise (others dropped)."""
+    covered = set(truth.loc[truth["kind"] == "covered", "video_id"])
+    scope = manifest[manifest["video_id"].isin(covered)]
+    bad = truth[truth["kind"] != "covered"].set_index(["video_id", "second"])["kind"]
+    keys = pd.MultiIndex.from_arrays([scope["video_id"], scope["second"]])
+    return pd.Series(bad.reindex(keys).fillna("dancer").to_numpy(), index=scope.index,
+                     dtype="object")
+
+
 def cleaning_quality(manifest: pd.DataFrame, truth: pd.DataFrame) -> CleaningQuality | None:
     """Precision and recall of the automatic verdicts for the bad seconds in the sidecars."""
-    covered = set(truth.loc[truth["kind"] == "covered", "video_id"])
-    if not covered:
+    kinds = truth_kinds(manifest, truth)
+    if kinds.empty:
         return None
-    scope = manifest[manifest["video_id"].isin(covered)]
-    bad = truth[truth["kind"] != "covered"]
-    bad_keys = set(zip(bad["video_id"], bad["second"], strict=True))
-    is_bad = pd.Series([key in bad_keys for key in zip(scope["video_id"], scope["second"],
-                                                         strict=True)], index=scope.index)
+    scope = manifest.loc[kinds.index]
+    is_bad = kinds != "dancer"
     dropped = scope["auto_reason"].notna()
     hits = int((dropped & is_bad).sum())
+    pose_found = None
+    if "person_found" in scope and scope["person_found"].notna().any():
+        pose_found = float(scope.loc[~is_bad, "person_found"].fillna(False).astype(bool).mean())
     return CleaningQuality(
         frames=len(scope), truly_bad=int(is_bad.sum()), dropped=int(dropped.sum()),
         correctly_dropped=hits,
         precision=hits / int(dropped.sum()) if dropped.any() else 1.0,
         recall=hits / int(is_bad.sum()) if is_bad.any() else 1.0,
+        pose_found_on_dancers=pose_found,
     )
+
+
+def reason_confusion(manifest: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Frames by what the sidecar says they show (rows) and the automatic verdict."""
+    kinds = truth_kinds(manifest, truth)
+    verdicts = manifest.loc[kinds.index, "auto_reason"].fillna("kept")
+    table = pd.crosstab(kinds.rename("truth"), verdicts.rename("verdict"))
+    return table.reset_index().rename_axis(columns=None)

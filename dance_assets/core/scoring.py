@@ -27,6 +27,7 @@ from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.inference import load_network, predict_files
 from dance_assets.core.lake import Lake
+from dance_assets.core.pose import PoseSettings, estimator
 from dance_assets.core.quality import load_rgb, video_features
 from dance_assets.core.reports import save_png, timeline_png
 from dance_assets.core.training import ARCHITECTURES
@@ -112,12 +113,14 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
             raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
         seconds = [second for second, _ in frames]
         paths = [path for _, path in frames]
-        features = pd.DataFrame([f.__dict__ for f in video_features(
-            [load_rgb(p) for p in paths])]).assign(video_id="scored")
+        images = [load_rgb(p) for p in paths]
+        poses = estimator(PoseSettings()).video(images)
+        features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
+            video_id="scored", person_found=[pose.found for pose in poses])
         reasons = automatic_verdicts(features, CleaningThresholds())
         network = network_loading.result()
         probabilities = predict_files(network, paths)
-    scored = reasons.isna().to_numpy()
+    scored = reasons.isna().to_numpy().copy()
     if not scored.any():  # nothing usable: score every second rather than none
         scored[:] = True
     mean = probabilities[scored].mean(axis=0)
