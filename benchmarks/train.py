@@ -33,6 +33,8 @@ from pathlib import Path
 import torch
 
 from dance_assets.core import tables
+from dance_assets.core.frame_cache import kept_frames_cache
+from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.lake import Lake
 from dance_assets.core.profiles import get_profile
 from dance_assets.core.training import (
@@ -141,6 +143,8 @@ def main() -> None:
     parser.add_argument("--accuracy", metavar="PROFILE",
                         help="also train PROFILE's settings with the fast path off and on")
     parser.add_argument("--seeds", type=int, default=3, help="seeds for --accuracy")
+    parser.add_argument("--input", default="frame", choices=INPUT_MODES,
+                        help="what the networks see (default: whole frames)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
     args = parser.parse_args()
 
@@ -152,8 +156,9 @@ def main() -> None:
     if device == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)
     classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
-    train_set, valid_set = frame_sets(lake.root, manifest, "split_random_frames", classes,
-                                      args.image_size)
+    train_set, valid_set = frame_sets(
+        kept_frames_cache(lake, manifest, args.image_size, args.input), manifest,
+        "split_random_frames", classes)
     settings = TrainSettings(image_size=args.image_size, batch_size=args.batch_size,
                              augment=False)
     results: dict[str, dict] = {}
@@ -190,8 +195,9 @@ def main() -> None:
         profile = get_profile(args.accuracy)
         full = TrainSettings(epochs=profile.epochs, image_size=profile.image_size,
                              batch_size=profile.batch_size, augment=profile.augment)
-        full_train, full_valid = frame_sets(lake.root, manifest, "split_random_frames",
-                                            classes, profile.image_size)
+        full_train, full_valid = frame_sets(
+            kept_frames_cache(lake, manifest, profile.image_size, profile.input), manifest,
+            "split_random_frames", classes)
         for arch in args.archs.split(","):
             runs: dict[str, dict] = {}
             for fast_path in (False, True):

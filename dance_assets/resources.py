@@ -65,8 +65,16 @@ class TorchComputeResource(dg.ConfigurableResource):
     threads: int = Field(default=0, description="torch threads on CPU; 0 = all cores.")
     weights_dir: str | None = Field(
         default=None, description="Folder with torchvision's pretrained weight files, e.g. "
-        "resnet18-f37072fd.pth; needed only when TrainConfig.pretrained is on.")
+        "resnet18-f37072fd.pth; looked in first when TrainConfig.pretrained is on, then "
+        "torch's hub cache ($TORCH_HOME/hub/checkpoints).")
+    allow_download: bool = Field(
+        default=True, description="When the weights are in neither place, download "
+        "torchvision's file into the hub cache, its hash checked. Off: fail with one line.")
+    weights_base_url: str | None = Field(
+        default=None, description="A mirror of torchvision's weight files (same names); "
+        "empty: torchvision's own address.")
 
     def settings(self) -> ComputeSettings:
         return ComputeSettings(self.device, self.num_workers, self.fast_path, self.threads,
-                               Path(self.weights_dir) if self.weights_dir else None)
+                               Path(self.weights_dir) if self.weights_dir else None,
+                               self.allow_download, self.weights_base_url)

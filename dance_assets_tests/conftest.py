@@ -22,6 +22,15 @@ from dance_assets_tests.corpus import build_awkward_corpus
 TINY = PROFILES["tiny"]
 
 
+@pytest.fixture(autouse=True)
+def private_torch_home(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own empty torch hub cache: none reads or fills the machine's."""
+    home = tmp_path_factory.mktemp("torch_home")
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def ffmpeg_binary() -> str:
     return find_ffmpeg()
@@ -107,6 +116,7 @@ TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
 
 
 def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
+                       compute: dict[str, object] | None = None,
                        **overrides: object) -> dg.ExecuteInProcessResult:
     from dance_assets.assets.models import model_assets
     from dance_assets.resources import TorchComputeResource
@@ -115,7 +125,7 @@ def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
     ops = {asset.op.name: {"config": config} for asset in model_assets}
     return dg.materialize(model_assets, partition_key=protocol, instance=instance,
                           resources={**resources_for(lake),
-                                     "torch_compute": TorchComputeResource()},
+                                     "torch_compute": TorchComputeResource(**(compute or {}))},
                           run_config={"ops": ops}, raise_on_error=False)
 
 

@@ -36,13 +36,33 @@ def scored_lake(tmp_path_factory, tiny_raw):
             assert dg.materialize([raw_videos, video_frames], partition_key=dance_class,
                                   instance=instance, resources=resources).success
         assert dg.materialize([frame_manifest], instance=instance, resources=resources).success
-        config = {**TINY_TRAIN, "epochs": 12}
-        for protocol in ("random_frames", "by_participant"):
+        # The by_participant model is trained with Launchpad settings other than the
+        # defaults; evaluation and score must follow its card.
+        configs = {"random_frames": {**TINY_TRAIN, "epochs": 12},
+                   "by_participant": {**TINY_TRAIN, "epochs": 12, **CARD_SETTINGS}}
+        for protocol, config in configs.items():
             assert dg.materialize(
                 [model_assets[1], evaluation_assets[1]], partition_key=protocol,
                 instance=instance, resources=resources,
                 run_config={"ops": {model_assets[1].op.name: {"config": config}}}).success
     return lake
+
+
+CARD_SETTINGS = {"input": "dancer", "image_size": 48}
+
+
+def test_evaluation_and_score_follow_the_models_card(scored_lake):
+    model = choose_model(scored_lake, "resnet18", "by_participant")
+    assert {key: model.card["config"][key] for key in CARD_SETTINGS} == CARD_SETTINGS
+    assert (model.card["input"], model.card["image_size"]) == ("dancer", 48)
+    # Evaluation read its frames from the decoded dancer crops at the card's size...
+    assert list((scored_lake.root / "cache").glob("dancer-48-*.npy"))
+    metrics = tables.read_table(scored_lake, "model_metrics").set_index("protocol")
+    assert metrics.loc["by_participant", "image_size"] == 48
+    # ...and score prepares frames the same way: the ONNX graph only takes 48 px inputs.
+    result = score_video(scored_lake, scored_lake.raw / "savage" / "p01.mp4", "savage", model,
+                         find_ffmpeg())
+    assert result.per_second["scored"].any() and 0 <= result.score <= 100
 
 
 def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):

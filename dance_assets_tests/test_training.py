@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
 import json
+import threading
 
+import dagster as dg
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torchvision
 
 from dance_assets.assets.models import GPU_POOL, model_assets
+from dance_assets.checks import accuracy_above_chance
 from dance_assets.core import tables
 from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.frame_cache import kept_frames_cache
 from dance_assets.core.inference import load_network, predict_files
 from dance_assets.core.training import (
     ARCHITECTURES,
     ComputeSettings,
     TorchvisionBuilder,
+    TrainResult,
     TrainSettings,
     build_learner,
     dataloaders,
@@ -23,18 +33,20 @@ from dance_assets.core.training import (
     frame_sets,
     significantly_above_chance,
     train,
-    weights_file,
+    videos_correct,
 )
+from dance_assets.core.weights import WeightsPlaces, hub_checkpoints, pretrained_weights
 from dance_assets_tests.conftest import in_fresh_python, materialize_models
 from dance_assets_tests.test_ingest import _checks
 
 TINY = TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False)
 
 
-def _sets(lake, protocol="split_random_frames"):
+def _sets(lake, protocol="split_random_frames", mode="frame"):
     manifest = tables.read_table(lake, "frame_manifest")
     classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
-    return (*frame_sets(lake.root, manifest, protocol, classes, 64), classes)
+    cache = kept_frames_cache(lake, manifest, 64, mode)
+    return (*frame_sets(cache, manifest, protocol, classes), classes)
 
 
 def test_three_architectures_train_export_and_predict(instance, curated_tiny_lake):
@@ -54,7 +66,9 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         assert card["classes"] == ["renegade", "savage", "say_so"]
         assert card["config"]["epochs"] == 1 and len(card["manifest_sha256"]) == 64
         assert card["device"] == "cpu" and card["seconds"] > 0
-        assert set(card["final"]) == {"accuracy", "valid_loss"}
+        assert set(card["final"]) == {"accuracy", "valid_loss", "video_accuracy",
+                                      "video_correct", "valid_videos"}
+        assert card["input"] == "frame" and card["image_size"] == 64
         assert (folder / "weights.pth").stat().st_size > 0
         assert (folder / "accuracy_by_epoch.png").is_file()
         learner = load_learner(folder / "learner.pkl")
@@ -94,7 +108,8 @@ def test_history_rows_one_per_epoch_with_head_only_phase(tmp_path, curated_tiny_
     result = train("squeezenet1_0", train_set, valid_set, classes,
                    TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False,
                                  pretrained=True, freeze_epochs=1),
-                   ComputeSettings(weights_dir=checkpoint_dir), report=lines.append)
+                   ComputeSettings(weights_dir=checkpoint_dir, allow_download=False),
+                   report=lines.append)
     assert list(result.history["frozen"]) == [True, False]  # fine_tune(1): 1 + 1 epochs
     assert len(lines) == 2 and lines[0].startswith("epoch 1/2 (head only)")
     assert weights_file_path.exists()
@@ -103,28 +118,84 @@ def test_history_rows_one_per_epoch_with_head_only_phase(tmp_path, curated_tiny_
 def test_pretrained_weights_load_from_a_local_checkpoint(tmp_path, curated_tiny_lake):
     torch.manual_seed(123)
     reference = torchvision.models.resnet18(weights=None)
-    (tmp_path / "resnet18-f37072fd.pth").parent.mkdir(exist_ok=True)
     torch.save(reference.state_dict(), tmp_path / "resnet18-f37072fd.pth")
-    built = TorchvisionBuilder("resnet18", tmp_path)(pretrained=True)
+    built = TorchvisionBuilder("resnet18", WeightsPlaces(tmp_path, False))(pretrained=True)
     assert torch.equal(built.conv1.weight, reference.conv1.weight)
     train_set, valid_set, classes = _sets(curated_tiny_lake)
     settings = TrainSettings(epochs=1, image_size=64, batch_size=8, pretrained=True)
     learner = build_learner("resnet18", dataloaders(train_set, valid_set, settings, "cpu", 0),
-                            len(classes), settings, ComputeSettings(weights_dir=tmp_path), "cpu")
+                            len(classes), settings,
+                            ComputeSettings(weights_dir=tmp_path, allow_download=False), "cpu")
     assert torch.equal(learner.model[0][0].weight, reference.conv1.weight)
 
 
-def test_missing_weights_error_names_the_file_and_folder(tmp_path):
+def test_weights_come_from_torchs_hub_cache_when_weights_dir_lacks_them(tmp_path):
+    torch.manual_seed(7)
+    reference = torchvision.models.alexnet(weights=None)
+    hub_checkpoints().mkdir(parents=True)
+    torch.save(reference.state_dict(), hub_checkpoints() / "alexnet-owt-7be5be79.pth")
+    places = WeightsPlaces(weights_dir=tmp_path / "empty", allow_download=False)
+    assert pretrained_weights("alexnet", places) == hub_checkpoints() / "alexnet-owt-7be5be79.pth"
+    built = TorchvisionBuilder("alexnet", places)(pretrained=True)
+    assert torch.equal(built.features[0].weight, reference.features[0].weight)
+
+
+def test_offline_and_missing_names_the_file_and_both_places(tmp_path):
     with pytest.raises(DanceAssetsError) as error:
-        weights_file("alexnet", tmp_path)
-    assert "alexnet-owt-7be5be79.pth" in str(error.value) and str(tmp_path) in str(error.value)
-    with pytest.raises(DanceAssetsError, match="set weights_dir"):
-        weights_file("resnet18", None)
+        pretrained_weights("alexnet", WeightsPlaces(tmp_path, allow_download=False))
+    message = str(error.value)
+    assert "alexnet-owt-7be5be79.pth" in message and str(tmp_path) in message
+    assert str(hub_checkpoints()) in message and "\n" not in message
 
 
-def test_missing_weights_fail_the_asset_with_that_message(instance, curated_tiny_lake,
-                                                          tmp_path):
-    result = materialize_models(instance, curated_tiny_lake, "random_frames", pretrained=True)
+@pytest.fixture
+def weights_server(tmp_path):
+    """torchvision's file names served from 127.0.0.1, as a mirror would."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    thread.join()
+
+
+def test_download_lands_in_the_hub_cache_only_when_the_hash_matches(weights_server):
+    folder, url = weights_server
+    name = "squeezenet1_0-b66bff10.pth"
+    torch.save(torchvision.models.squeezenet1_0(weights=None).state_dict(), folder / name)
+    places = WeightsPlaces(allow_download=True, base_url=url)
+    # Any checkpoint we can write has another sha256 than torchvision's: it is refused.
+    with pytest.raises(DanceAssetsError, match="is not torchvision's file"):
+        pretrained_weights("squeezenet1_0", places)
+    assert not (hub_checkpoints() / name).exists()
+    assert list(hub_checkpoints().iterdir()) == []  # no partial download left behind
+    # Nothing served at all: the error names the file, the places and the address.
+    with pytest.raises(DanceAssetsError, match=r"resnet18-f37072fd\.pth.*127\.0\.0\.1"):
+        pretrained_weights("resnet18", places)
+
+
+def test_a_download_with_torchvisions_hash_convention_is_kept(weights_server, monkeypatch):
+    """The file name carries the start of the file's sha256: a file that matches is kept."""
+    folder, url = weights_server
+    payload = folder / "payload.pth"
+    torch.save(torchvision.models.squeezenet1_0(weights=None).state_dict(), payload)
+    digest = hashlib.sha256(payload.read_bytes()).hexdigest()[:8]
+    name = f"squeezenet1_0-{digest}.pth"
+    payload.rename(folder / name)
+    monkeypatch.setattr("dance_assets.core.weights.torchvision_file",
+                        lambda arch: (name, url + name))
+    lines = []
+    path = pretrained_weights("squeezenet1_0", WeightsPlaces(allow_download=True), lines.append)
+    assert path == hub_checkpoints() / name and path.is_file()
+    assert lines == [f"downloading {name} from {url + name} into {hub_checkpoints()}"]
+
+
+def test_missing_weights_fail_the_asset_with_that_message(instance, curated_tiny_lake):
+    result = materialize_models(instance, curated_tiny_lake, "random_frames",
+                                compute={"allow_download": False}, pretrained=True)
     assert not result.success
     messages = [e.event_specific_data.error.message for e in result.all_events
                 if e.is_step_failure]
@@ -174,3 +245,21 @@ def test_find_lr_picks_a_rate_and_keeps_the_history_to_training(curated_tiny_lak
                                  find_lr=True), ComputeSettings(), report=lines.append)
     assert lines[0].startswith("lr_find suggests") and result.lr > 0
     assert len(result.history) == 1 and lines[1].startswith("epoch 1/1")
+
+
+def test_the_gate_counts_videos_not_frames():
+    # 100 frames of one video right, four other videos wrong: 71 % of frames, 1 of 5 videos.
+    frame_ids = [f"{'a' * 16}_{s:05d}" for s in range(100)]
+    frame_ids += [f"{v * 16}_{s:05d}" for v in "bcde" for s in range(10)]
+    labels = np.array([0] * 100 + [1] * 10 + [2] * 10 + [0] * 10 + [1] * 10)
+    probabilities = np.zeros((140, 3))
+    probabilities[:100, 0] = 1
+    probabilities[100:, 2] = 1  # b (1) wrong, c (2) right, d (0) wrong, e (1) wrong
+    correct, videos = videos_correct(probabilities, labels, frame_ids)
+    assert (correct, videos) == (2, 5)
+    result = TrainResult(pd.DataFrame(), ["x", "y", "z"], "cpu", "off", 1.0, None,
+                         accuracy=110 / 140, valid_loss=1.0, n_train=10, n_valid=140, lr=1e-3,
+                         video_correct=correct, n_valid_videos=videos)
+    assert significantly_above_chance(110, 140, 3, 0.01)[0]  # frames alone would pass
+    check = accuracy_above_chance(dg.AssetKey(["models", "resnet18"]), result, 0.01)
+    assert not check.passed and "2 of 5 validation videos" in check.description

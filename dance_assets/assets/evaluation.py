@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -24,7 +25,8 @@ from dance_assets.core.evaluation import (
     top_losses,
     video_predictions,
 )
-from dance_assets.core.inference import load_network, predict_files
+from dance_assets.core.frame_cache import kept_frames_cache
+from dance_assets.core.inference import load_network, predict_images
 from dance_assets.core.lake import atomic_write_text
 from dance_assets.core.reports import (
     confusion_heatmap_png,
@@ -65,8 +67,12 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         manifest = tables.read_table(the_lake, "frame_manifest")
         valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
         valid = valid[valid["dance_class"].isin(classes)].reset_index(drop=True)
-        context.log.info(f"{arch} / {protocol}: predicting {len(valid)} validation frames")
-        probabilities = predict_files(network, [the_lake.absolute(p) for p in valid["path"]])
+        context.log.info(f"{arch} / {protocol}: predicting {len(valid)} validation frames "
+                         f"({network.input_mode}, {network.image_size} px, from the card)")
+        cache = kept_frames_cache(the_lake, manifest, network.image_size, network.input_mode,
+                                  context.log.info)
+        images = np.asarray(cache.images[cache.rows(list(valid["frame_id"]))])
+        probabilities = predict_images(network, images)
         predictions = frame_predictions(valid, probabilities, classes)
         videos = video_predictions(predictions, probabilities, classes)
         confusion = confusion_counts(predictions, classes)
@@ -113,9 +119,13 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
 
 def _refuse_models_that_learned_nothing(card: dict) -> None:
     """The blocking check stops this within a run; this guards runs launched separately."""
-    correct = round(card["final"]["accuracy"] * card["valid_frames"])
+    final = card["final"]
+    if "video_correct" in final:  # the check's own test: videos
+        correct, total = final["video_correct"], final["valid_videos"]
+    else:  # cards from before the video-level check
+        correct, total = round(final["accuracy"] * card["valid_frames"]), card["valid_frames"]
     passed, p_value = significantly_above_chance(
-        correct, card["valid_frames"], len(card["classes"]), card["config"]["significance"])
+        correct, total, len(card["classes"]), card["config"]["significance"])
     if not passed:
         raise dg.Failure(description=(
             f"{card['arch']} / {card['protocol']} is not clearly above chance "

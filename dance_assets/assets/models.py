@@ -9,8 +9,11 @@ queue for the accelerator, and carry a Kubernetes request for one GPU.
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
+from typing import Literal
 
 import dagster as dg
+import numpy as np
+from PIL import Image
 from pydantic import Field
 
 from dance_assets import checks
@@ -19,7 +22,15 @@ from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core import tables
 from dance_assets.core.curation import manifest_fingerprint
-from dance_assets.core.reports import accuracy_curves_png, markdown_image, save_png
+from dance_assets.core.frame_cache import CachedFrames, kept_frames_cache
+from dance_assets.core.lake import Lake
+from dance_assets.core.reports import (
+    accuracy_curves_png,
+    contact_sheet,
+    markdown_image,
+    png_bytes,
+    save_png,
+)
 from dance_assets.core.training import (
     ARCHITECTURES,
     TrainResult,
@@ -65,11 +76,15 @@ class TrainConfig(dg.Config):
     significance: float = Field(default=0.01, gt=0, le=1, description="The accuracy check "
                                 "passes when accuracy beats guessing at this p-value; 1 lets "
                                 "every model through (smoke tests on a few frames).")
+    input: Literal["frame", "dancer"] = Field(
+        default="frame", description="frame: the whole frame (the study's input); dancer: a "
+        "square around the dancer's box from the pose step (the whole frame where no pose "
+        "was found). Evaluation and score prepare frames the same way, from the card.")
 
     def settings(self) -> TrainSettings:
         return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
                              self.image_size, self.augment, self.seed, self.pretrained,
-                             self.freeze_epochs)
+                             self.freeze_epochs, self.input)
 
 
 def build_model_asset(arch: str) -> dg.AssetsDefinition:
@@ -103,8 +118,9 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
             raise dg.Failure("frame_manifest is empty: materialize it first")
         classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
         settings = config.settings()
-        train_set, valid_set = frame_sets(the_lake.root, manifest, column, classes,
-                                          settings.image_size)
+        cache = kept_frames_cache(the_lake, manifest, settings.image_size, settings.input,
+                                  context.log.info)
+        train_set, valid_set = frame_sets(cache, manifest, column, classes)
         context.log.info(f"{arch} / {protocol}: {len(train_set.labels)} training and "
                          f"{len(valid_set.labels)} validation frames, {len(classes)} classes")
         with user_errors_fail_the_step():
@@ -116,8 +132,9 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         tables.write_table(the_lake, "training_history", history, protocol=protocol,
                            arch=arch)
         out_dir = the_lake.models / protocol / arch
+        extraction = sorted(set(tables.read_table(the_lake, "extractions")["params"].dropna()))
         card = _model_card(arch, protocol, config, result,
-                           manifest_fingerprint(manifest, column))
+                           manifest_fingerprint(manifest, column), extraction)
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
         plot = accuracy_curves_png({f"{arch}, {protocol}": {arch: result.history}},
@@ -127,6 +144,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "accuracy": round(result.accuracy, 4),
+                "video_accuracy": round(result.video_accuracy, 4),
                 "valid_loss": round(result.valid_loss, 4),
                 "epochs": len(result.history),
                 "seconds": round(result.seconds, 1),
@@ -141,6 +159,10 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                 "model_card": dg.MetadataValue.path(str(paths["card"])),
                 "accuracy_by_epoch": dg.MetadataValue.md(
                     markdown_image(plot, "accuracy by epoch")),
+                "input": settings.input,
+                "frame_cache": dg.MetadataValue.path(str(cache.path)),
+                "what_the_model_sees": dg.MetadataValue.md(
+                    _input_sheet(the_lake, cache, settings.input)),
             },
             check_results=[checks.accuracy_above_chance(key, result, config.significance)],
         )
@@ -148,8 +170,18 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
     return model
 
 
+def _input_sheet(the_lake: Lake, cache: CachedFrames, mode: str) -> str:
+    """Sixteen of the prepared inputs, as the network receives them."""
+    picks = np.linspace(0, len(cache.frame_ids) - 1, num=min(16, len(cache.frame_ids)))
+    images = [Image.fromarray(np.asarray(cache.images[int(i)])).resize((96, 96))
+              for i in picks]
+    png = png_bytes(contact_sheet(images, columns=8, thumb_height=96))
+    save_png(the_lake.reports / "inputs" / f"{mode}-{cache.images.shape[1]}.png", png)
+    return markdown_image(png, f"inputs ({mode})")
+
+
 def _model_card(arch: str, protocol: str, config: TrainConfig, result: TrainResult,
-                manifest_sha256: str) -> dict:
+                manifest_sha256: str, extraction: list[str]) -> dict:
     return {
         "arch": arch,
         "protocol": protocol,
@@ -164,8 +196,15 @@ def _model_card(arch: str, protocol: str, config: TrainConfig, result: TrainResu
         "fast_path": result.fast_path,
         "seconds": round(result.seconds, 2),
         "first_batch_loss": result.first_batch_loss,
-        "final": {"accuracy": result.accuracy, "valid_loss": result.valid_loss},
+        "final": {"accuracy": result.accuracy, "valid_loss": result.valid_loss,
+                  "video_accuracy": result.video_accuracy,
+                  "video_correct": result.video_correct,
+                  "valid_videos": result.n_valid_videos},
         "history": result.history.to_dict("records"),
+        # Everything prediction depends on: evaluation and score read these, never defaults.
+        "input": config.input,
+        "image_size": config.image_size,
+        "extraction": extraction,
         "versions": {name: version(name) for name in ("fastai", "torch", "torchvision")},
     }
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.training import CARD_NAME, PROGRAM_NAME, load_image_array
+from dance_assets.core.frame_images import Box, prepare_files
+from dance_assets.core.training import CARD_NAME, PROGRAM_NAME
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -37,6 +38,11 @@ class Network:
     @property
     def image_size(self) -> int:
         return int(self.card["config"]["image_size"])
+
+    @property
+    def input_mode(self) -> str:
+        """How frames were prepared in training (cards from before it: whole frames)."""
+        return str(self.card["config"].get("input", "frame"))
 
 
 def load_network(model_dir: Path) -> Network:
@@ -61,6 +67,9 @@ def predict_images(network: Network, images: np.ndarray, batch_size: int = 64) -
     return np.concatenate(outputs)
 
 
-def predict_files(network: Network, paths: Sequence[Path]) -> np.ndarray:
-    """Class probabilities for frame files, squished to the model's training size."""
-    return predict_images(network, load_image_array(paths, network.image_size))
+def predict_files(network: Network, paths: Sequence[Path],
+                  boxes: Sequence[Box | None] | None = None) -> np.ndarray:
+    """Class probabilities for frame files, prepared as the model's card says (input mode,
+    size); `boxes` are the dancer's boxes, needed by `dancer` models."""
+    images = prepare_files(paths, network.image_size, network.input_mode, boxes)
+    return predict_images(network, images)

@@ -119,7 +119,8 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
             video_id="scored", person_found=[pose.found for pose in poses])
         reasons = automatic_verdicts(features, CleaningThresholds())
         network = network_loading.result()
-        probabilities = predict_files(network, paths)
+        boxes = [pose.dancer.box if pose.found else None for pose in poses]
+        probabilities = predict_files(network, paths, boxes)
     scored = reasons.isna().to_numpy().copy()
     if not scored.any():  # nothing usable: score every second rather than none
         scored[:] = True

@@ -1,8 +1,8 @@
 """Training the study's three classifiers with fastai, fast on CPU and ready for a GPU.
 
-Frames are decoded once into a uint8 tensor, resized exactly as fastai's
-`Resize(size, method="squish")` would, so an epoch costs model compute and fastai's
-batch transforms, not JPEG decoding. The exported learner carries a standard
+Frames are decoded once into a uint8 array in the lake's cache (core/frame_cache.py),
+the whole frame squished or a square around the dancer, so an epoch costs model
+compute and fastai's batch transforms, not JPEG decoding. The exported learner carries a standard
 image-file pipeline, so `load_learner(...).predict("frame.jpg")` works anywhere.
 
 torch and fastai are imported inside functions: importing this module (as Dagster
@@ -16,18 +16,18 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.frame_cache import CachedFrames
 from dance_assets.core.lake import atomic_path, atomic_write_text
+from dance_assets.core.weights import WeightsPlaces, pretrained_weights
 
 # fastai's layers call torch.jit.script at import, which torch 2.14 flags as deprecated.
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated",
@@ -62,6 +62,7 @@ class TrainSettings:
     seed: int = 0
     pretrained: bool = False
     freeze_epochs: int = 1  # only with pretrained weights: head-only epochs first
+    input: str = "frame"  # frame | dancer (core/frame_images.py)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class ComputeSettings:
     fast_path: bool = True  # channels_last + bf16 autocast (CPU) / mixed precision (CUDA)
     threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
     weights_dir: Path | None = None
+    allow_download: bool = True  # fetch missing ImageNet weights into torch's hub cache
+    weights_base_url: str | None = None  # a mirror of torchvision's weight files
+
+    def weights_places(self) -> WeightsPlaces:
+        return WeightsPlaces(self.weights_dir, self.allow_download, self.weights_base_url)
 
 
 def resolve_device(requested: str) -> str:
@@ -105,32 +111,17 @@ def fast_path_mode(compute: ComputeSettings, device: str) -> str:
     return "cpu-bf16" if cpu_supports_bf16() else "off"
 
 
-def weights_file(arch: str, weights_dir: Path | None) -> Path:
-    """Torchvision's own file name for the ImageNet weights of `arch`, in `weights_dir`."""
-    from torchvision.models import get_model_weights
-
-    filename = Path(get_model_weights(arch).DEFAULT.url).name
-    if weights_dir is None:
-        raise DanceAssetsError(
-            f"pretrained {arch} needs {filename}: set weights_dir on the torch resource to "
-            "the folder that holds it (nothing is downloaded)")
-    path = Path(weights_dir) / filename
-    if not path.is_file():
-        raise DanceAssetsError(
-            f"pretrained {arch} needs {filename} in {weights_dir}: put torchvision's file "
-            "there (nothing is downloaded)")
-    return path
-
-
 class TorchvisionBuilder:
-    """Builds a torchvision architecture, loading weights only from a local file.
+    """Builds a torchvision architecture with ImageNet weights found as core/weights.py says.
 
-    fastai would call torchvision with weights='DEFAULT', which downloads; this
-    picklable stand-in is what fastai calls instead (and what the export records).
+    fastai would call torchvision with weights='DEFAULT', which looks only in the hub
+    cache and downloads without asking; this picklable stand-in is what fastai calls
+    instead (and what the export records).
     """
 
-    def __init__(self, arch: str, weights_dir: Path | None):
-        self.arch, self.weights_dir = arch, weights_dir
+    def __init__(self, arch: str, places: WeightsPlaces,
+                 report: Callable[[str], None] | None = None):
+        self.arch, self.places, self.report = arch, places, report
 
     def __call__(self, pretrained: bool = False) -> torch.nn.Module:
         import torch
@@ -138,32 +129,12 @@ class TorchvisionBuilder:
 
         model = torchvision.models.get_model(self.arch, weights=None)
         if pretrained:
-            state = torch.load(weights_file(self.arch, self.weights_dir), map_location="cpu",
-                               weights_only=True)
-            model.load_state_dict(state)
+            path = pretrained_weights(self.arch, self.places, self.report or print)
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model
 
-
-def load_image_array(paths: Sequence[Path], size: int, workers: int | None = None) -> np.ndarray:
-    """Decode and squish frames to size×size (N×S×S×3 uint8), as fastai's
-    Resize(method='squish') does. No torch: the scoring command uses it too."""
-
-    def load(path: Path) -> np.ndarray:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
-
-    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        arrays = list(pool.map(load, paths))
-    if not arrays:
-        return np.empty((0, size, size, 3), dtype=np.uint8)
-    return np.stack(arrays)
-
-
-def load_images(paths: Sequence[Path], size: int, workers: int | None = None) -> torch.Tensor:
-    """The frames as an N×3×S×S uint8 tensor, for training."""
-    import torch
-
-    return torch.from_numpy(load_image_array(paths, size, workers)).permute(0, 3, 1, 2).contiguous()
+    def __getstate__(self) -> dict:  # the exported learner keeps no logger
+        return {**self.__dict__, "report": None}
 
 
 @dataclass
@@ -181,9 +152,9 @@ class FrameSet:
         return self.images[i], self.labels[i]
 
 
-def frame_sets(root: Path, manifest: pd.DataFrame, protocol_column: str, classes: list[str],
-               size: int) -> tuple[FrameSet, FrameSet]:
-    """The kept frames on each side of `protocol_column`, decoded once."""
+def frame_sets(cache: CachedFrames, manifest: pd.DataFrame, protocol_column: str,
+               classes: list[str]) -> tuple[FrameSet, FrameSet]:
+    """The kept frames on each side of `protocol_column`, taken from the decoded cache."""
     import torch
 
     kept = manifest[manifest["keep"]].sort_values("frame_id")
@@ -191,8 +162,9 @@ def frame_sets(root: Path, manifest: pd.DataFrame, protocol_column: str, classes
     sets = []
     for side in ("train", "valid"):
         rows = kept[kept[protocol_column] == side]
+        images = np.ascontiguousarray(cache.images[cache.rows(list(rows["frame_id"]))])
         sets.append(FrameSet(
-            load_images([root / p for p in rows["path"]], size),
+            torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
             torch.tensor([index[c] for c in rows["dance_class"]], dtype=torch.long),
             list(rows["frame_id"])))
     return sets[0], sets[1]
@@ -222,10 +194,27 @@ def _batch_loader_class():
 
 
 def batch_transforms(augment: bool, image_size: int) -> list:
-    """uint8 → float, fastai's standard augmentations (train only), ImageNet statistics."""
-    from fastai.vision.all import IntToFloatTensor, Normalize, aug_transforms, imagenet_stats
+    """uint8 → float, augmentations (train only), ImageNet statistics.
 
-    augmentations = aug_transforms(size=image_size, min_scale=0.85) if augment else []
+    Augment what varies between dancers and not between dances: mirrored dancers (flip),
+    light and colour (an outfit's colours say who, never which dance: hue turns all the
+    way round), a little scale, shift and warp. Rotation stays within 3 degrees: how a
+    body leans and where the arms point is the signal.
+    """
+    from fastai.vision.all import (
+        Hue,
+        IntToFloatTensor,
+        Normalize,
+        Saturation,
+        aug_transforms,
+        imagenet_stats,
+    )
+
+    augmentations = [
+        *aug_transforms(size=image_size, min_scale=0.85, max_rotate=3.0, max_warp=0.05,
+                        max_lighting=0.3),
+        Hue(max_hue=0.5, p=0.9), Saturation(max_lighting=0.5, p=0.75),
+    ] if augment else []
     return [IntToFloatTensor(), *augmentations, Normalize.from_stats(*imagenet_stats)]
 
 
@@ -331,23 +320,31 @@ def _callbacks():
 
 
 def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
-                  compute: ComputeSettings, device: str) -> Learner:
-    """fastai's vision_learner on a torchvision architecture, weights only from disk."""
+                  compute: ComputeSettings, device: str,
+                  report: Callable[[str], None] | None = None) -> Learner:
+    """fastai's vision_learner on a torchvision architecture (weights: core/weights.py)."""
     from functools import partial
 
     import torch
     import torchvision
     from fastai.optimizer import OptimWrapper
-    from fastai.vision.all import CrossEntropyLossFlat, accuracy, model_meta, vision_learner
+    from fastai.vision.all import (
+        LabelSmoothingCrossEntropyFlat,
+        accuracy,
+        model_meta,
+        vision_learner,
+    )
 
     if arch not in ARCHITECTURES:
         raise DanceAssetsError(f"unknown architecture {arch!r}; choose from "
                                f"{', '.join(ARCHITECTURES)}")
     meta = model_meta[getattr(torchvision.models, arch)]
     learn = vision_learner(
-        dls, TorchvisionBuilder(arch, compute.weights_dir), normalize=False, n_out=n_classes,
+        dls, TorchvisionBuilder(arch, compute.weights_places(), report), normalize=False,
+        n_out=n_classes,
         pretrained=settings.pretrained, cut=meta["cut"], splitter=meta["split"],
-        loss_func=CrossEntropyLossFlat(), metrics=accuracy,
+        # Label smoothing: a frame caught between two moves is not a certain label.
+        loss_func=LabelSmoothingCrossEntropyFlat(), metrics=accuracy,
         # torch's multi-tensor Adam: same algorithm as fastai's, much less Python per step.
         opt_func=partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True)),
     )
@@ -367,7 +364,30 @@ class TrainResult:
     n_train: int
     n_valid: int
     lr: float
+    video_correct: int  # validation videos whose mean probability picks the right class
+    n_valid_videos: int
     learner: Any = field(repr=False, default=None)
+
+    @property
+    def video_accuracy(self) -> float:
+        return self.video_correct / self.n_valid_videos if self.n_valid_videos else 0.0
+
+
+def video_of(frame_id: str) -> str:
+    """A frame id is <video_id>_<second>."""
+    return frame_id.rsplit("_", 1)[0]
+
+
+def videos_correct(probabilities: np.ndarray, labels: np.ndarray,
+                   frame_ids: list[str]) -> tuple[int, int]:
+    """(videos right, videos) when each video's frames vote by their mean probability."""
+    videos = pd.Series([video_of(f) for f in frame_ids])
+    if videos.empty:
+        return 0, 0
+    mean = pd.DataFrame(probabilities).groupby(videos.to_numpy()).mean()
+    truth = pd.Series(labels).groupby(videos.to_numpy()).first()
+    return int((mean.to_numpy().argmax(axis=1) == truth.loc[mean.index].to_numpy()).sum()), \
+        len(mean)
 
 
 def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
@@ -387,7 +407,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
                                f"{settings.batch_size}: lower batch_size")
     set_seed(settings.seed, reproducible=True)
     dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers)
-    learn = build_learner(arch, dls, len(classes), settings, compute, device)
+    learn = build_learner(arch, dls, len(classes), settings, compute, device, report)
     learn.logger = noop  # the reporter below speaks instead
     if not show_progress:
         learn.remove_cb(ProgressCallback)
@@ -420,6 +440,10 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     seconds = time.perf_counter() - started
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (plain_tensors, channels_last,
                                                                 cpu_bf16, reporter_cls))])
+    # After the reporter is gone: get_preds runs epoch events of its own.
+    probabilities = learn.get_preds(dl=dls.valid, reorder=False)[0].float().numpy()
+    video_correct, n_videos = videos_correct(probabilities, valid_set.labels.numpy(),
+                                             valid_set.frame_ids)
     if mode == "cuda-amp":
         learn.to_fp32()
     learn.model.to(memory_format=torch.contiguous_format)
@@ -427,7 +451,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     last = reporter.rows[-1]
     return TrainResult(history, classes, device, mode, seconds, reporter.first_batch_loss,
                        last["accuracy"], last["valid_loss"], len(train_set.labels),
-                       len(valid_set.labels), lr, learn)
+                       len(valid_set.labels), lr, video_correct, n_videos, learn)
 
 
 def export_dataloaders(classes: list[str], image_size: int, sample_image: Path):

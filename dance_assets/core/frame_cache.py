@@ -1,0 +1,121 @@
+"""Decode once: the kept frames as one uint8 array in cache/, shared by every model.
+
+Six training steps (three architectures, two protocols) and their evaluations read
+the same frames. Decoding, cropping and resizing them is done once per (frames and
+their boxes, image size, input mode) into cache/<mode>-<size>-<key>.npy, written
+under a temporary name and renamed into place, and read memory-mapped. The key hashes
+every frame's id, file and box, so a changed manifest or pose gives a new file; older
+files of the same mode and size are swept when a new one is written. The folder is
+derived data: deleting it only costs one decode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dance_assets.core import tables
+from dance_assets.core.frame_images import prepare_files
+from dance_assets.core.lake import Lake, atomic_path, sweep_stale_temps
+
+BOX_COLUMNS = ("box_x0", "box_y0", "box_x1", "box_y1")
+_CHUNK = 512  # frames decoded per step: bounds the memory beside the array
+
+
+@dataclass(frozen=True)
+class CachedFrames:
+    """Frames (N × S × S × 3 uint8, memory-mapped) and the frame id of each row."""
+
+    images: np.ndarray
+    frame_ids: list[str]
+    path: Path
+    built: bool  # decoded now (False: read from an earlier run)
+
+    def rows(self, frame_ids: list[str]) -> np.ndarray:
+        """Positions of `frame_ids` in the array."""
+        position = {frame_id: i for i, frame_id in enumerate(self.frame_ids)}
+        return np.array([position[frame_id] for frame_id in frame_ids], dtype=np.int64)
+
+
+def frames_with_boxes(frames: pd.DataFrame, poses: pd.DataFrame) -> pd.DataFrame:
+    """frame_id, path and the dancer's box (null without a pose), sorted by frame id."""
+    boxes = poses.set_index("frame_id")[list(BOX_COLUMNS)] if not poses.empty else None
+    table = frames[["frame_id", "path"]].drop_duplicates("frame_id")
+    if boxes is not None:
+        table = table.join(boxes, on="frame_id")
+    else:
+        table = table.assign(**{column: np.nan for column in BOX_COLUMNS})
+    return table.sort_values("frame_id", ignore_index=True)
+
+
+def cache_key(table: pd.DataFrame, size: int, mode: str) -> str:
+    """What the array depends on: frames, their files and boxes, size and mode."""
+    columns = ["frame_id", "path"] + ([*BOX_COLUMNS] if mode == "dancer" else [])
+    text = table[columns].round(6).to_csv(index=False, header=False)
+    return hashlib.sha256(f"{mode};{size};{text}".encode()).hexdigest()[:20]
+
+
+def cached_frames(lake: Lake, table: pd.DataFrame, size: int, mode: str,
+                  report: Callable[[str], None] = print) -> CachedFrames:
+    """The array for `table` (from frames_with_boxes), decoded now or reused."""
+    folder = lake.root / "cache"
+    target = folder / f"{mode}-{size}-{cache_key(table, size, mode)}.npy"
+    frame_ids = list(table["frame_id"])
+    built = not target.exists()
+    if built:
+        report(f"decoding {len(table)} frames once ({mode}, {size} px) into {target.name}")
+        _build(lake, table, size, mode, target)
+        _sweep(folder, keep=target)
+    images = np.load(target, mmap_mode="r")
+    if images.shape[0] != len(frame_ids):  # not ours: a foreign or damaged file
+        target.unlink()
+        return cached_frames(lake, table, size, mode, report)
+    return CachedFrames(images, frame_ids, target, built)
+
+
+def _build(lake: Lake, table: pd.DataFrame, size: int, mode: str, target: Path) -> None:
+    paths = [lake.absolute(p) for p in table["path"]]
+    boxes = [None if pd.isna(row[0]) else tuple(row)
+             for row in table[list(BOX_COLUMNS)].itertuples(index=False)]
+    with atomic_path(target) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                        shape=(len(paths), size, size, 3))
+        with ThreadPoolExecutor(1) as ahead:  # decode the next chunk while writing this one
+            chunks = range(0, len(paths), _CHUNK)
+
+            def decode(start: int) -> np.ndarray:
+                return prepare_files(paths[start:start + _CHUNK], size, mode,
+                                     boxes[start:start + _CHUNK])
+
+            pending = ahead.submit(decode, 0) if len(paths) else None
+            for start in chunks:
+                chunk = pending.result()
+                following = start + _CHUNK
+                pending = ahead.submit(decode, following) if following < len(paths) else None
+                out[start:start + len(chunk)] = chunk
+        out.flush()
+        del out
+
+
+def _sweep(folder: Path, keep: Path) -> None:
+    """Remove older arrays of the same mode and size, and dead writers' temporaries."""
+    sweep_stale_temps(folder)
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    for old in folder.glob(f"{prefix}*.npy"):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+def kept_frames_cache(lake: Lake, manifest: pd.DataFrame, size: int, mode: str,
+                      report: Callable[[str], None] = print) -> CachedFrames:
+    """The manifest's kept frames, decoded: one array for every model and evaluation that
+    uses this size and mode, whatever the protocol."""
+    kept = manifest[manifest["keep"]]
+    return cached_frames(lake, frames_with_boxes(kept, tables.read_table(lake, "poses")),
+                         size, mode, report)
