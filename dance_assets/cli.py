@@ -59,6 +59,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dance_assets.core.comparison import ComparisonInputs, study_table
+    from dance_assets.core.training import ARCHITECTURES
     from dance_assets.core.warehouse import format_result, query
     from dance_assets.runs import (
         get_instance,
@@ -90,7 +91,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     require_success(ingest_classes(instance, sorted(classes), _echo))
     _echo("curation: cleaning verdicts, review decisions and both split protocols")
     require_success([run_job(instance, "curation")])
-    require_success(train_models(instance, profile.train_config(), _echo))
+    require_success(train_models(
+        instance, {arch: profile.train_config(arch) for arch in ARCHITECTURES}, _echo))
     _echo("reports: the study's table beside ours, and the review queue")
     require_success([run_job(instance, "reports")])
     summary = query(lake, """

@@ -152,17 +152,18 @@ def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
     return outcomes
 
 
-def train_models(instance: dg.DagsterInstance, train_config: dict[str, object],
+def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, object]],
                  echo: Echo) -> list[RunOutcome]:
-    """One training run per split protocol, every architecture with the same settings."""
-    from dance_assets.core.training import ARCHITECTURES
+    """One training run per split protocol; `configs` holds each architecture's settings."""
     from dance_assets.partitions import SPLIT_PROTOCOLS
 
-    config = {"ops": {f"models__{arch}": {"config": train_config} for arch in ARCHITECTURES}}
+    config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
+    described = ", ".join(f"{arch} {values.get('image_size')} px"
+                          for arch, values in configs.items())
+    epochs = {values.get("epochs") for values in configs.values()}
     outcomes = []
     for protocol in SPLIT_PROTOCOLS:
-        echo(f"training alexnet, resnet18, squeezenet1_0 on {protocol} "
-             f"({train_config.get('epochs')} epochs, {train_config.get('image_size')} px)")
+        echo(f"training on {protocol}: {described}, {'/'.join(map(str, epochs))} epochs")
         outcome = run_job(instance, "training", partition=protocol, run_config=config)
         for blocked in outcome.blocked:
             echo(f"  blocked: {blocked}; the model is kept but will not be evaluated")
