@@ -20,7 +20,8 @@ from dance_assets.checks import accuracy_above_chance
 from dance_assets.core import tables
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.inference import load_network, predict_files
+from dance_assets.core.frame_images import prepare_files
+from dance_assets.core.inference import load_network, predict_images
 from dance_assets.core.training import (
     ARCHITECTURES,
     ComputeSettings,
@@ -76,7 +77,9 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         assert label in card["classes"] and probabilities.shape == (3,)
         assert abs(float(probabilities.sum()) - 1) < 1e-4
         # model.onnx, which evaluation and scoring run, predicts what the learner does.
-        onnx_probabilities = predict_files(load_network(folder), [lake.root / frame])[0]
+        network = load_network(folder)
+        onnx_probabilities = predict_images(network, prepare_files(
+            [lake.root / frame], network.image_size, network.input_mode))[0]
         assert onnx_probabilities == pytest.approx(probabilities.numpy(), abs=1e-4)
 
 

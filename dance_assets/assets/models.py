@@ -23,6 +23,7 @@ from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core import tables
 from dance_assets.core.curation import manifest_fingerprint
 from dance_assets.core.frame_cache import CachedFrames, kept_frames_cache
+from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.lake import Lake
 from dance_assets.core.reports import (
     accuracy_curves_png,
@@ -76,7 +77,7 @@ class TrainConfig(dg.Config):
     significance: float = Field(default=0.01, gt=0, le=1, description="The accuracy check "
                                 "passes when accuracy beats guessing at this p-value; 1 lets "
                                 "every model through (smoke tests on a few frames).")
-    input: Literal["frame", "dancer"] = Field(
+    input: Literal[INPUT_MODES] = Field(  # type: ignore[valid-type]
         default="frame", description="frame: the whole frame (the study's input); dancer: a "
         "square around the dancer's box from the pose step (the whole frame where no pose "
         "was found). Evaluation and score prepare frames the same way, from the card.")

@@ -70,7 +70,8 @@ def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.S
     # the room estimate and the camera differ from video to video.
     with_person = subject.where(person.fillna(False)).groupby(frames["video_id"]).transform(
         "median")
-    nobody = (person == False).fillna(False)  # noqa: E712 (a nullable boolean)
+    nobody = person.eq(False).fillna(False)  # not posed (null) is not "nobody"
+    somebody = person.eq(True).fillna(False)
     empty = nobody & ~(subject >= limits.empty_relative * with_person)
     rules: list[tuple[str, pd.Series]] = [  # exposure first: a black frame is "too dark"
         ("too dark", frames["brightness"] < limits.dark_below),
@@ -78,7 +79,7 @@ def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.S
         ("flat", frames["contrast"] < limits.flat_below),
         # Static, snow or heavy grain, unless a person is plainly there (real phone
         # footage in low light is grainy and still shows the dance).
-        ("noise", (frames["noise"] > limits.noise_above) & ~(person == True).fillna(False)),  # noqa: E712
+        ("noise", (frames["noise"] > limits.noise_above) & ~somebody),
         ("empty", empty),
         ("blurred", frames["sharpness"] < limits.blur_ratio * video_sharpness),
     ]

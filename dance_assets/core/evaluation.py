@@ -8,6 +8,8 @@ lives in `core.inference`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -36,12 +38,18 @@ def frame_predictions(frames: pd.DataFrame, probabilities: np.ndarray,
     })
 
 
+def mean_by_video(probabilities: np.ndarray, video_ids: Sequence[str],
+                  classes: Sequence[object]) -> pd.DataFrame:
+    """Each video's mean class probabilities over its frames: how a video votes."""
+    frame = pd.DataFrame(probabilities, columns=list(classes))
+    return frame.groupby(np.asarray(video_ids)).mean()
+
+
 def video_predictions(predictions: pd.DataFrame, probabilities: np.ndarray,
                       classes: list[str]) -> pd.DataFrame:
     """Per video: the class of highest mean probability, and how many frames agree."""
-    frame = pd.DataFrame(probabilities, columns=classes)
-    frame["video_id"] = predictions["video_id"].to_numpy()
-    mean = frame.groupby("video_id")[classes].mean()
+    mean = mean_by_video(probabilities, predictions["video_id"].to_numpy(), classes)
+    mean.index.name = "video_id"
     verdict = mean.idxmax(axis=1)
     grouped = predictions.groupby("video_id")
     agreement = predictions.assign(verdict=predictions["video_id"].map(verdict)).pipe(

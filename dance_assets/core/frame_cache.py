@@ -35,7 +35,6 @@ class CachedFrames:
     images: np.ndarray
     frame_ids: list[str]
     path: Path
-    built: bool  # decoded now (False: read from an earlier run)
 
     def rows(self, frame_ids: list[str]) -> np.ndarray:
         """Positions of `frame_ids` in the array."""
@@ -67,8 +66,7 @@ def cached_frames(lake: Lake, table: pd.DataFrame, size: int, mode: str,
     folder = lake.root / "cache"
     target = folder / f"{mode}-{size}-{cache_key(table, size, mode)}.npy"
     frame_ids = list(table["frame_id"])
-    built = not target.exists()
-    if built:
+    if not target.exists():
         report(f"decoding {len(table)} frames once ({mode}, {size} px) into {target.name}")
         _build(lake, table, size, mode, target)
         _sweep(folder, keep=target)
@@ -76,7 +74,7 @@ def cached_frames(lake: Lake, table: pd.DataFrame, size: int, mode: str,
     if images.shape[0] != len(frame_ids):  # not ours: a foreign or damaged file
         target.unlink()
         return cached_frames(lake, table, size, mode, report)
-    return CachedFrames(images, frame_ids, target, built)
+    return CachedFrames(images, frame_ids, target)
 
 
 def _build(lake: Lake, table: pd.DataFrame, size: int, mode: str, target: Path) -> None:

@@ -53,6 +53,14 @@ def _missing(value: float | None) -> bool:
     return value is None or value != value
 
 
+def prepare_images(images: Sequence[np.ndarray], size: int, mode: str,
+                   boxes: Sequence[Box | None]) -> np.ndarray:
+    """Decoded RGB frames as an N × size × size × 3 uint8 array."""
+    prepared = [prepare(Image.fromarray(image), size, mode, box)
+                for image, box in zip(images, boxes, strict=True)]
+    return np.stack(prepared) if prepared else np.empty((0, size, size, 3), dtype=np.uint8)
+
+
 def prepare_files(paths: Sequence[Path], size: int, mode: str,
                   boxes: Sequence[Box | None] | None = None,
                   workers: int | None = None) -> np.ndarray:

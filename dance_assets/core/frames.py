@@ -219,12 +219,11 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: 
     reposed = [vid for vid in reused if pose_settings is not None and (
         done_before[vid]["pose_params"] != pose_fingerprint or vid not in posed_before)]
 
-    summaries: list[dict] = []
-    for vid in reused:  # names may have changed: refresh path and participant
-        if vid not in reposed:
-            video = current[vid]
-            summaries.append({**done_before[vid], "path": video["path"],
-                              "participant": video["participant"]})
+    def refreshed(vid: str) -> dict:  # names may have changed: path and participant
+        video = current[vid]
+        return {**done_before[vid], "path": video["path"], "participant": video["participant"]}
+
+    summaries = [refreshed(vid) for vid in reused if vid not in reposed]
     kept = previous.frames[previous.frames["video_id"].isin(reused)].copy()
     if not kept.empty:
         kept["participant"] = kept["video_id"].map(lambda v: current[v]["participant"])
@@ -234,9 +233,8 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: 
     new_pose_rows: list[dict] = []
 
     def repose(vid: str) -> tuple[dict, list[dict], list[dict]]:
-        video = current[vid]
-        summary = {**done_before[vid], "path": video["path"], "participant": video["participant"]}
-        summary, rows = repose_video(lake, summary, kept[kept["video_id"] == vid], pose_settings)
+        summary, rows = repose_video(lake, refreshed(vid), kept[kept["video_id"] == vid],
+                                     pose_settings)
         return summary, [], rows
 
     with ThreadPoolExecutor(max(1, workers)) as pool:

@@ -9,7 +9,6 @@ evaluation thereby measures exactly the artifact that scores dancers.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.frame_images import Box, prepare_files
 from dance_assets.core.training import CARD_NAME, PROGRAM_NAME
 
 if TYPE_CHECKING:
@@ -65,11 +63,3 @@ def predict_images(network: Network, images: np.ndarray, batch_size: int = 64) -
     if not outputs:
         return np.zeros((0, len(network.classes)), dtype=np.float32)
     return np.concatenate(outputs)
-
-
-def predict_files(network: Network, paths: Sequence[Path],
-                  boxes: Sequence[Box | None] | None = None) -> np.ndarray:
-    """Class probabilities for frame files, prepared as the model's card says (input mode,
-    size); `boxes` are the dancer's boxes, needed by `dancer` models."""
-    images = prepare_files(paths, network.image_size, network.input_mode, boxes)
-    return predict_images(network, images)

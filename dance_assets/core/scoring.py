@@ -25,7 +25,8 @@ from dance_assets.core import tables
 from dance_assets.core.comparison import ComparisonInputs
 from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.inference import load_network, predict_files
+from dance_assets.core.frame_images import prepare_images
+from dance_assets.core.inference import load_network, predict_images
 from dance_assets.core.lake import Lake
 from dance_assets.core.pose import PoseSettings, estimator
 from dance_assets.core.quality import load_rgb, video_features
@@ -120,7 +121,8 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
         reasons = automatic_verdicts(features, CleaningThresholds())
         network = network_loading.result()
         boxes = [pose.dancer.box if pose.found else None for pose in poses]
-        probabilities = predict_files(network, paths, boxes)
+        probabilities = predict_images(network, prepare_images(
+            images, network.image_size, network.input_mode, boxes))
     scored = reasons.isna().to_numpy().copy()
     if not scored.any():  # nothing usable: score every second rather than none
         scored[:] = True

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.evaluation import mean_by_video
 from dance_assets.core.frame_cache import CachedFrames
 from dance_assets.core.lake import atomic_path, atomic_write_text
 from dance_assets.core.weights import WeightsPlaces, pretrained_weights
@@ -381,13 +382,12 @@ def video_of(frame_id: str) -> str:
 def videos_correct(probabilities: np.ndarray, labels: np.ndarray,
                    frame_ids: list[str]) -> tuple[int, int]:
     """(videos right, videos) when each video's frames vote by their mean probability."""
-    videos = pd.Series([video_of(f) for f in frame_ids])
-    if videos.empty:
+    videos = [video_of(f) for f in frame_ids]
+    if not videos:
         return 0, 0
-    mean = pd.DataFrame(probabilities).groupby(videos.to_numpy()).mean()
-    truth = pd.Series(labels).groupby(videos.to_numpy()).first()
-    return int((mean.to_numpy().argmax(axis=1) == truth.loc[mean.index].to_numpy()).sum()), \
-        len(mean)
+    mean = mean_by_video(probabilities, videos, range(probabilities.shape[1]))
+    truth = pd.Series(labels).groupby(np.asarray(videos)).first().loc[mean.index]
+    return int((mean.to_numpy().argmax(axis=1) == truth.to_numpy()).sum()), len(mean)
 
 
 def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
