@@ -170,13 +170,13 @@ def main() -> None:
         model = build_learner(arch, dataloaders(train_set, valid_set, settings, device, 0),
                               len(classes), settings, ComputeSettings(device=device),
                               device).model
-        bare_runs = [bare_loop(copy.deepcopy(model), train_set.images, train_set.labels,
+        bare_runs = [bare_loop(copy.deepcopy(model), train_set.inputs, train_set.labels,
                                args.batch_size, DEFAULT_LR[arch], device, args.epochs)]
         fp32 = ours(arch, train_set, valid_set, len(classes), settings,
                     ComputeSettings(device=device, fast_path=False), device, args.epochs)
         fast = ours(arch, train_set, valid_set, len(classes), settings,
                     ComputeSettings(device=device, fast_path=True), device, args.epochs)
-        bare_runs.append(bare_loop(copy.deepcopy(model), train_set.images, train_set.labels,
+        bare_runs.append(bare_loop(copy.deepcopy(model), train_set.inputs, train_set.labels,
                                    args.batch_size, DEFAULT_LR[arch], device, args.epochs))
         bare = max(bare_runs)
         results[arch] = {

@@ -59,6 +59,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dance_assets.core.comparison import ComparisonInputs, study_table
+    from dance_assets.core.pose_model import POSE_MODEL
     from dance_assets.core.training import ARCHITECTURES
     from dance_assets.core.warehouse import format_result, query
     from dance_assets.runs import (
@@ -92,7 +93,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _echo("curation: cleaning verdicts, review decisions and both split protocols")
     require_success([run_job(instance, "curation")])
     require_success(train_models(
-        instance, {arch: profile.train_config(arch) for arch in ARCHITECTURES}, _echo))
+        instance, {**{arch: profile.train_config(arch) for arch in ARCHITECTURES},
+                   POSE_MODEL: profile.pose_config()}, _echo))
     _echo("reports: the study's table beside ours, and the review queue")
     require_success([run_job(instance, "reports")])
     summary = query(lake, """
@@ -168,15 +170,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     record(lake, result)
     refresh_views(lake)
     top = ", ".join(f"{name} {p:.0%}" for name, p in result.top)
-    weakest = ", ".join(f"{second}s ({p:.0%})" for second, p in result.weakest) or "none"
     skipped = int((~result.per_second["scored"]).sum())
-    print(f"model: {model.arch} / {model.protocol} ({model.why})")
-    print(f"predicted dance: {result.predicted}")
-    print(f"top classes: {top}")
-    print(f"score for {result.target}: {result.score}/100 "
+    print(f"looks like: {result.predicted} ({top}; {model.arch} / {model.protocol}, "
+          f"{model.why})")
+    print(f"score for {result.target}: {result.score}/100 against its choreography "
           f"({int(result.per_second['scored'].sum())} seconds scored"
-          + (f", {skipped} empty or noisy seconds left out)" if skipped else ")"))
-    print(f"weakest seconds for {result.target}: {weakest}")
+          + (f", {skipped} without a dancer or empty or noisy left out" if skipped else "")
+          + (", danced as in a mirror" if result.mirrored else "") + ")")
+    weakest = "; ".join(f"{m.second} s ({m.body_part})" for m in result.weakest) or "none"
+    print(f"weakest moments: {weakest}")
     print(f"timeline: {result.timeline}")
     _echo(f"scored in {result.elapsed_s:.1f} s; recorded in the scores view")
     return 0
@@ -241,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("video", help="any video file ffmpeg reads")
     score.add_argument("--dance", help="the dance you meant to perform (default: the "
                        "predicted one)")
-    score.add_argument("--arch", help="alexnet, resnet18 or squeezenet1_0 (default: the best "
-                       "evaluated model)")
+    score.add_argument("--arch", help="the classifier whose verdict is shown beside the "
+                       "score: alexnet, resnet18, squeezenet1_0 or pose_sequence (default: "
+                       "the best evaluated one)")
     score.add_argument("--protocol", choices=["by_participant", "random_frames"],
                        help="which training protocol's model (default: by_participant)")
     score.set_defaults(handler=cmd_score)

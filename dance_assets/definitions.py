@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from dance_assets.assets.choreography import choreography
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.evaluation import evaluation_assets, model_comparison, review_queue
 from dance_assets.assets.ingest import raw_videos, video_frames
-from dance_assets.assets.models import model_assets
+from dance_assets.assets.models import model_assets, pose_sequence_model
 from dance_assets.automation import automation_sensor
 from dance_assets.loggers import one_line_console
 from dance_assets.partitions import dance_class_partitions, split_protocol_partitions
@@ -20,15 +21,16 @@ ingest_job = dg.define_asset_job(
 )
 curation_job = dg.define_asset_job(
     "curation",
-    selection=[frame_manifest],
-    description="Rebuild the frame manifest: cleaning verdicts, human decisions, splits.",
+    selection=[frame_manifest, choreography],
+    description="Rebuild the frame manifest (cleaning verdicts, human decisions, splits) "
+    "and the choreography references built from it.",
 )
 training_job = dg.define_asset_job(
     "training",
-    selection=dg.AssetSelection.assets(*model_assets, *evaluation_assets),
+    selection=dg.AssetSelection.assets(*model_assets, pose_sequence_model, *evaluation_assets),
     partitions_def=split_protocol_partitions,
-    description="Train the three classifiers under one split protocol and evaluate those "
-    "whose blocking accuracy check passes.",
+    description="Train the three CNNs and the pose model under one split protocol and "
+    "evaluate those whose blocking accuracy check passes.",
 )
 reports_job = dg.define_asset_job(
     "reports",
@@ -37,8 +39,8 @@ reports_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_videos, video_frames, frame_manifest, *model_assets, *evaluation_assets,
-            model_comparison, review_queue],
+    assets=[raw_videos, video_frames, frame_manifest, choreography, *model_assets,
+            pose_sequence_model, *evaluation_assets, model_comparison, review_queue],
     jobs=[ingest_job, curation_job, training_job, reports_job],
     sensors=[new_videos_sensor, automation_sensor],
     resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(),

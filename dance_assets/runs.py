@@ -158,12 +158,13 @@ def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, obje
     from dance_assets.partitions import SPLIT_PROTOCOLS
 
     config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
-    described = ", ".join(f"{arch} {values.get('image_size')} px"
-                          for arch, values in configs.items())
-    epochs = {values.get("epochs") for values in configs.values()}
+    described = ", ".join(
+        f"{name} ({values['image_size']} px, {values.get('epochs')} epochs)"
+        if "image_size" in values else f"{name} ({values.get('epochs')} epochs)"
+        for name, values in configs.items())
     outcomes = []
     for protocol in SPLIT_PROTOCOLS:
-        echo(f"training on {protocol}: {described}, {'/'.join(map(str, epochs))} epochs")
+        echo(f"training on {protocol}: {described}")
         outcome = run_job(instance, "training", partition=protocol, run_config=config)
         for blocked in outcome.blocked:
             echo(f"  blocked: {blocked}; the model is kept but will not be evaluated")

@@ -97,15 +97,17 @@ def test_review_queue_keeps_frames_hard_for_several_models():
 
 @pytest.fixture
 def evaluated_tiny_lake(instance, curated_tiny_lake):
-    """Models trained and evaluated on the tiny lake (check relaxed: tiny is tiny)."""
+    """All four models trained and evaluated on the tiny lake (check relaxed: tiny is tiny)."""
     from dance_assets.assets.evaluation import evaluation_assets
-    from dance_assets.assets.models import model_assets
+    from dance_assets.assets.models import model_assets, pose_sequence_model
     from dance_assets.resources import TorchComputeResource
 
     ops = {asset.op.name: {"config": TINY_TRAIN} for asset in model_assets}
+    ops[pose_sequence_model.op.name] = {"config": {"epochs": 10, "significance": 1.0}}
     for protocol in ("random_frames", "by_participant"):
         result = dg.materialize(
-            [*model_assets, *evaluation_assets], partition_key=protocol, instance=instance,
+            [*model_assets, pose_sequence_model, *evaluation_assets], partition_key=protocol,
+            instance=instance,
             resources={**resources_for(curated_tiny_lake),
                        "torch_compute": TorchComputeResource()},
             run_config={"ops": ops})
@@ -123,19 +125,20 @@ def test_reports_exist_embed_their_images_and_feed_the_views(instance, evaluated
     assert result.success
     page = (lake.reports / "index.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) >= 1 + 6  # Figure 4 and six confusion matrices at least
+    assert len(images) >= 1 + 8  # Figure 4 and eight confusion matrices at least
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "97.64" in page and "94.97" in page and "leak_gap_points" in page
+    assert "pose_sequence" in page and "mean of the three" in page
     markdown = (lake.reports / "comparison.md").read_text()
     assert markdown.startswith("# Model comparison") and "data:image/png;base64," in markdown
     for protocol in ("random_frames", "by_participant"):
-        for arch in ("alexnet", "resnet18", "squeezenet1_0"):
+        for arch in ("alexnet", "resnet18", "squeezenet1_0", "pose_sequence"):
             assert (lake.reports / protocol / arch / "confusion.png").is_file()
     for view in ("predictions", "video_predictions", "confusion", "model_metrics",
                  "review_queue", "class_metrics"):
         assert len(query(lake, f"SELECT * FROM {view}").columns) > 3, view
     metrics = query(lake, "SELECT * FROM model_metrics")
-    assert len(metrics) == 6 and metrics["frame_accuracy"].between(0, 1).all()
+    assert len(metrics) == 8 and metrics["frame_accuracy"].between(0, 1).all()
     counts = query(lake, """SELECT p.arch, p.protocol, count(*) AS n, any_value(m.n_valid_frames)
                             AS expected FROM predictions p JOIN model_metrics m USING (arch,
                             protocol) GROUP BY ALL""")

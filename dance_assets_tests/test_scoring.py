@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
 from dance_assets.cli import main
 from dance_assets.core import tables
 from dance_assets.core.lake import Lake
+from dance_assets.core.pose_features import BODY_PARTS
 from dance_assets.core.scoring import choose_model, score_video
 from dance_assets.core.video import find_ffmpeg
 from dance_assets_tests.conftest import TINY_TRAIN, in_fresh_python, resources_for
@@ -20,6 +23,7 @@ def scored_lake(tmp_path_factory, tiny_raw):
     """A tiny lake whose resnet18 trained long enough to know the tiny dances."""
     import shutil
 
+    from dance_assets.assets.choreography import choreography
     from dance_assets.assets.curation import frame_manifest
     from dance_assets.assets.evaluation import evaluation_assets
     from dance_assets.assets.ingest import raw_videos, video_frames
@@ -35,7 +39,8 @@ def scored_lake(tmp_path_factory, tiny_raw):
         for dance_class in CLASSES:
             assert dg.materialize([raw_videos, video_frames], partition_key=dance_class,
                                   instance=instance, resources=resources).success
-        assert dg.materialize([frame_manifest], instance=instance, resources=resources).success
+        assert dg.materialize([frame_manifest, choreography], instance=instance,
+                              resources=resources).success
         # The by_participant model is trained with Launchpad settings other than the
         # defaults; evaluation and score must follow its card.
         configs = {"random_frames": {**TINY_TRAIN, "epochs": 12},
@@ -69,11 +74,15 @@ def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
     video = scored_lake.raw / "savage" / "p01.mp4"
     assert main(["score", str(video), "--dance", "savage", "--lake", str(scored_lake.root)]) == 0
     out = capsys.readouterr().out
-    assert "predicted dance:" in out and "score for savage:" in out
-    assert "weakest seconds for savage:" in out and "model: resnet18 / by_participant" in out
+    assert "looks like:" in out and "resnet18 / by_participant" in out
+    assert "score for savage:" in out and "against its choreography" in out
+    assert "weakest moments: " in out and " s (" in out
     scores = tables.read_table(scored_lake, "scores")
     assert len(scores) == 1 and scores.loc[0, "target_dance"] == "savage"
     assert 0 <= scores.loc[0, "target_score"] <= 100
+    assert scores.loc[0, "posed_seconds"] >= 2
+    weakest = json.loads(scores.loc[0, "weakest"])
+    assert weakest and {"second", "step", "distance", "body_part"} == set(weakest[0])
     assert (scored_lake.root / scores.loc[0, "timeline"]).is_file()
 
 
@@ -81,11 +90,13 @@ def test_score_shape(scored_lake):
     model = choose_model(scored_lake, "resnet18", "random_frames")
     result = score_video(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", None, model,
                          find_ffmpeg())
-    assert list(result.per_second.columns) == ["second", "scored", "reason", "probability",
+    assert list(result.per_second.columns) == ["second", "scored", "reason", "match",
                                                "best_class"]
     assert len(result.per_second) == 4 and len(result.top) == 3
     assert result.target == result.predicted and abs(sum(p for _, p in result.top) - 1) < 1e-3
     assert len(result.weakest) == min(3, int(result.per_second["scored"].sum()))
+    assert {m.body_part for m in result.weakest} <= set(BODY_PARTS)
+    assert set(result.per_second.loc[result.per_second["scored"], "match"].between(0, 100))
 
 
 def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
@@ -114,6 +125,19 @@ def test_score_errors_are_one_clear_line(scored_lake, tmp_path, capsys, args, me
     assert main([*filled, "--lake", str(scored_lake.root)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and message in error[0]
+
+
+def test_a_video_without_a_dancer_gets_one_clear_line(scored_lake, tmp_path, capsys):
+    import subprocess
+
+    room = tmp_path / "empty_room.mp4"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=0x8a7f70:s=180x320:d=4", "-pix_fmt", "yuv420p", str(room)],
+                   check=True)
+    assert main(["score", str(room), "--lake", str(scored_lake.root)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert "no dancer found in most seconds of empty_room.mp4 (a pose in 0 of 4)" in error[0]
 
 
 def test_no_trained_model_says_which_command_trains_one(tmp_path, tiny_raw, capsys):

@@ -26,8 +26,10 @@ from dance_assets.core.evaluation import (
     video_predictions,
 )
 from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.inference import load_network, predict_images
-from dance_assets.core.lake import atomic_write_text
+from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
+from dance_assets.core.lake import Lake, atomic_write_text
+from dance_assets.core.pose_features import frame_windows, skeletons_of
+from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
 from dance_assets.core.reports import (
     confusion_heatmap_png,
     contact_sheet,
@@ -36,7 +38,7 @@ from dance_assets.core.reports import (
     png_bytes,
     save_png,
 )
-from dance_assets.core.training import ARCHITECTURES, significantly_above_chance
+from dance_assets.core.training import significantly_above_chance
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource
@@ -45,7 +47,7 @@ TOP_LOSSES_SHOWN = 12
 
 
 def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
-    """The evaluation asset for one architecture; all three come from here."""
+    """The evaluation asset for one model; all four come from here."""
 
     @dg.asset(
         key=dg.AssetKey(["evaluation", arch]),
@@ -67,12 +69,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         manifest = tables.read_table(the_lake, "frame_manifest")
         valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
         valid = valid[valid["dance_class"].isin(classes)].reset_index(drop=True)
-        context.log.info(f"{arch} / {protocol}: predicting {len(valid)} validation frames "
-                         f"({network.input_mode}, {network.image_size} px, from the card)")
-        cache = kept_frames_cache(the_lake, manifest, network.image_size, network.input_mode,
-                                  context.log.info)
-        images = np.asarray(cache.images[cache.rows(list(valid["frame_id"]))])
-        probabilities = predict_images(network, images)
+        probabilities = _validation_probabilities(context, the_lake, manifest, valid, network)
         predictions = frame_predictions(valid, probabilities, classes)
         videos = video_predictions(predictions, probabilities, classes)
         confusion = confusion_counts(predictions, classes)
@@ -84,8 +81,8 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
                             ("confusion", confusion), ("class_metrics", per_class)):
             tables.write_table(the_lake, name, frame.assign(**keys), **keys)
         metrics = pd.DataFrame([{
-            **keys, **scores, "epochs": len(card["history"]), "image_size": network.image_size,
-            "device": card["device"], "pretrained": bool(card["config"]["pretrained"]),
+            **keys, **scores, "epochs": len(card["history"]), "image_size": card.get("image_size"),
+            "device": card["device"], "pretrained": bool(card["config"].get("pretrained")),
             "model_trained_at": card["trained_at"], "evaluated_at": datetime.now(UTC)}])
         tables.write_table(the_lake, "model_metrics", metrics, **keys)
         refresh_views(the_lake)
@@ -117,6 +114,25 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
     return evaluation
 
 
+def _validation_probabilities(context: dg.AssetExecutionContext, the_lake: Lake,
+                              manifest: pd.DataFrame, valid: pd.DataFrame,
+                              network: Network) -> np.ndarray:
+    """The model's probabilities for the validation frames, its inputs prepared as its card
+    says: skeleton windows for the pose model, decoded frames for the CNNs."""
+    name = f"{network.card['arch']} / {network.card['protocol']}"
+    if network.input_mode == POSE_INPUT:
+        context.log.info(f"{name}: predicting {len(valid)} validation seconds "
+                         f"({network.window}-second skeleton windows, from the card)")
+        skeletons = skeletons_of(tables.read_table(the_lake, "poses"),
+                                 tables.read_table(the_lake, "frames"))
+        return predict_windows(network, frame_windows(skeletons, valid, network.window))
+    context.log.info(f"{name}: predicting {len(valid)} validation frames "
+                     f"({network.input_mode}, {network.image_size} px, from the card)")
+    cache = kept_frames_cache(the_lake, manifest, network.image_size, network.input_mode,
+                              context.log.info)
+    return predict_images(network, np.asarray(cache.images[cache.rows(list(valid["frame_id"]))]))
+
+
 def _refuse_models_that_learned_nothing(card: dict) -> None:
     """The blocking check stops this within a run; this guards runs launched separately."""
     final = card["final"]
@@ -132,7 +148,7 @@ def _refuse_models_that_learned_nothing(card: dict) -> None:
             f"(accuracy {card['final']['accuracy']:.1%}, p = {p_value:.2g}); not evaluated"))
 
 
-evaluation_assets = [build_evaluation_asset(arch) for arch in ARCHITECTURES]
+evaluation_assets = [build_evaluation_asset(name) for name in MODEL_NAMES]
 
 
 class ReviewQueueConfig(dg.Config):

@@ -1,14 +1,17 @@
-"""Training: models/alexnet, models/resnet18, models/squeezenet1_0, one factory, two protocols.
+"""Training: the study's three CNNs and the pose model, under two split protocols.
 
-Each asset trains a fastai vision_learner on the kept frames of frame_manifest, split
-by its partition's protocol, and writes models/<protocol>/<arch>/ (exported learner,
-weights, model card). Training steps share the "gpu" pool, so on one machine they
-queue for the accelerator, and carry a Kubernetes request for one GPU.
+models/alexnet, models/resnet18 and models/squeezenet1_0 (one factory) train a fastai
+vision_learner on the kept frames of frame_manifest, split by the partition's protocol;
+their steps share the "gpu" pool, so on one machine they queue for the accelerator,
+and carry a Kubernetes request for one GPU. models/pose_sequence trains a small network
+on the same frames' skeletons, on the CPU in seconds. Each writes
+models/<protocol>/<name>/ (model.onnx, weights, model card, plots).
 """
 
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
@@ -25,6 +28,15 @@ from dance_assets.core.curation import manifest_fingerprint
 from dance_assets.core.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.lake import Lake
+from dance_assets.core.pose_features import skeletons_of
+from dance_assets.core.pose_model import (
+    POSE_INPUT,
+    POSE_MODEL,
+    PoseModelSettings,
+    export_pose_model,
+    pose_sets,
+    train_pose_model,
+)
 from dance_assets.core.reports import (
     accuracy_curves_png,
     contact_sheet,
@@ -32,6 +44,7 @@ from dance_assets.core.reports import (
     png_bytes,
     save_png,
 )
+from dance_assets.core.skeletons import skeleton_sheet
 from dance_assets.core.training import (
     ARCHITECTURES,
     TrainResult,
@@ -129,44 +142,23 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                            torch_compute.settings(), report=context.log.info,
                            show_progress=sys.stderr.isatty())
 
-        history = result.history.assign(arch=arch, protocol=protocol)
-        tables.write_table(the_lake, "training_history", history, protocol=protocol,
-                           arch=arch)
         out_dir = the_lake.models / protocol / arch
-        extraction = sorted(set(tables.read_table(the_lake, "extractions")["params"].dropna()))
-        card = _model_card(arch, protocol, config, result,
-                           manifest_fingerprint(manifest, column), extraction)
+        card = _model_card(arch, protocol, config.model_dump(), result,
+                           manifest_fingerprint(manifest, column),
+                           _extraction_settings(the_lake), input=settings.input,
+                           image_size=settings.image_size,
+                           versions=("fastai", "torch", "torchvision"))
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
-        plot = accuracy_curves_png({f"{arch}, {protocol}": {arch: result.history}},
-                                   chance=1 / len(classes))
-        save_png(out_dir / "accuracy_by_epoch.png", plot)
-        refresh_views(the_lake)
-        return dg.MaterializeResult(
-            metadata={
-                "accuracy": round(result.accuracy, 4),
-                "video_accuracy": round(result.video_accuracy, 4),
-                "valid_loss": round(result.valid_loss, 4),
-                "epochs": len(result.history),
-                "seconds": round(result.seconds, 1),
-                "device": result.device,
-                "fast_path": result.fast_path,
-                "lr": result.lr,
-                "train_frames": result.n_train,
-                "valid_frames": result.n_valid,
-                "first_batch_loss": result.first_batch_loss,
-                "manifest_sha256": card["manifest_sha256"],
-                "learner": dg.MetadataValue.path(str(paths["learner"])),
-                "model_card": dg.MetadataValue.path(str(paths["card"])),
-                "accuracy_by_epoch": dg.MetadataValue.md(
-                    markdown_image(plot, "accuracy by epoch")),
-                "input": settings.input,
-                "frame_cache": dg.MetadataValue.path(str(cache.path)),
-                "what_the_model_sees": dg.MetadataValue.md(
-                    _input_sheet(the_lake, cache, settings.input)),
-            },
-            check_results=[checks.accuracy_above_chance(key, result, config.significance)],
-        )
+        return _published(context, the_lake, key, arch, protocol, result, card, paths, out_dir,
+                          config.significance, {
+                              "fast_path": result.fast_path,
+                              "learner": dg.MetadataValue.path(str(paths["learner"])),
+                              "input": settings.input,
+                              "frame_cache": dg.MetadataValue.path(str(cache.path)),
+                              "what_the_model_sees": dg.MetadataValue.md(
+                                  _input_sheet(the_lake, cache, settings.input)),
+                          })
 
     return model
 
@@ -181,13 +173,19 @@ def _input_sheet(the_lake: Lake, cache: CachedFrames, mode: str) -> str:
     return markdown_image(png, f"inputs ({mode})")
 
 
-def _model_card(arch: str, protocol: str, config: TrainConfig, result: TrainResult,
-                manifest_sha256: str, extraction: list[str]) -> dict:
+def _extraction_settings(the_lake: Lake) -> list[str]:
+    """The extraction settings the lake's frames came from, for the card."""
+    return sorted(set(tables.read_table(the_lake, "extractions")["params"].dropna()))
+
+
+def _model_card(name: str, protocol: str, config: dict, result: TrainResult,
+                manifest_sha256: str, extraction: list[str], input: str,
+                versions: tuple[str, ...], image_size: int | None = None) -> dict:
     return {
-        "arch": arch,
+        "arch": name,
         "protocol": protocol,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": config.model_dump(),
+        "config": config,
         "lr_used": result.lr,
         "manifest_sha256": manifest_sha256,
         "classes": result.classes,
@@ -203,12 +201,120 @@ def _model_card(arch: str, protocol: str, config: TrainConfig, result: TrainResu
                   "valid_videos": result.n_valid_videos},
         "history": result.history.to_dict("records"),
         # Everything prediction depends on: evaluation and score read these, never defaults.
-        "input": config.input,
-        "image_size": config.image_size,
+        "input": input,
+        "image_size": image_size,
         "extraction": extraction,
-        "versions": {name: version(name) for name in ("fastai", "torch", "torchvision")},
+        "versions": {package: version(package) for package in versions},
     }
 
 
+def _published(context: dg.AssetExecutionContext, the_lake: Lake, key: dg.AssetKey, name: str,
+               protocol: str, result: TrainResult, card: dict, paths: dict[str, Path],
+               out_dir: Path, significance: float, extra: dict) -> dg.MaterializeResult:
+    """The training history table, the accuracy plot, the metadata and the blocking check
+    of a trained model, CNN or pose."""
+    tables.write_table(the_lake, "training_history",
+                       result.history.assign(arch=name, protocol=protocol), protocol=protocol,
+                       arch=name)
+    plot = accuracy_curves_png({f"{name}, {protocol}": {name: result.history}},
+                               chance=1 / len(result.classes))
+    save_png(out_dir / "accuracy_by_epoch.png", plot)
+    refresh_views(the_lake)
+    return dg.MaterializeResult(
+        metadata={
+            "accuracy": round(result.accuracy, 4),
+            "video_accuracy": round(result.video_accuracy, 4),
+            "valid_loss": round(result.valid_loss, 4),
+            "epochs": len(result.history),
+            "seconds": round(result.seconds, 1),
+            "device": result.device,
+            "lr": result.lr,
+            "train_frames": result.n_train,
+            "valid_frames": result.n_valid,
+            "first_batch_loss": result.first_batch_loss,
+            "manifest_sha256": card["manifest_sha256"],
+            "model_card": dg.MetadataValue.path(str(paths["card"])),
+            "model_onnx": dg.MetadataValue.path(str(paths["program"])),
+            "accuracy_by_epoch": dg.MetadataValue.md(markdown_image(plot, "accuracy by epoch")),
+            **extra,
+        },
+        check_results=[checks.accuracy_above_chance(key, result, significance)],
+    )
+
+
 model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
-MODEL_KEYS = [dg.AssetKey(["models", arch]) for arch in ARCHITECTURES]
+
+
+class PoseModelConfig(dg.Config):
+    """Hyperparameters of the pose model, editable in the Launchpad."""
+
+    epochs: int = Field(default=60, ge=1)
+    lr: float = Field(default=3e-3, gt=0, description="Peak learning rate of the one cycle.")
+    batch_size: int = Field(default=64, ge=2, description="Shrunk to the training set when "
+                            "it has fewer seconds.")
+    window: int = Field(default=3, ge=1, description="Seconds of skeletons per input, "
+                        "centred on the second classified.")
+    step_dropout: float = Field(default=0.3, ge=0, lt=1, description="Training blanks each "
+                                "neighbouring second with this probability.")
+    augment: bool = Field(default=True, description="Mirror, size and joint jitter, blanked "
+                          "neighbours.")
+    seed: int = 0
+    significance: float = Field(default=0.01, gt=0, le=1, description="As for the CNNs: the "
+                                "video-level accuracy check's p-value.")
+
+    def settings(self) -> PoseModelSettings:
+        return PoseModelSettings(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+                                 window=self.window, step_dropout=self.step_dropout,
+                                 augment=self.augment, seed=self.seed)
+
+
+POSE_MODEL_KEY = dg.AssetKey(["models", POSE_MODEL])
+
+
+@dg.asset(
+    key=POSE_MODEL_KEY,
+    deps=[frame_manifest],
+    partitions_def=split_protocol_partitions,
+    group_name="training",
+    kinds={"pytorch", "fastai"},
+    automation_condition=retrain_nightly_when_upstream_changed(),
+    check_specs=[checks.accuracy_check_spec(POSE_MODEL_KEY)],
+    description="A small network on windows of normalised skeletons (hip-centred, in torso "
+    "lengths, mirror-averaged): the model that sees neither rooms nor outfits. Trains in "
+    "seconds on a CPU.",
+)
+def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConfig,
+                        lake: LakeResource) -> dg.MaterializeResult:
+    the_lake = lake.lake()
+    protocol = context.partition_key
+    column = f"split_{protocol}"
+    manifest = tables.read_table(the_lake, "frame_manifest")
+    if manifest.empty:
+        raise dg.Failure("frame_manifest is empty: materialize it first")
+    classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+    settings = config.settings()
+    poses = tables.read_table(the_lake, "poses")
+    skeletons = skeletons_of(poses, tables.read_table(the_lake, "frames"))
+    train_set, valid_set = pose_sets(skeletons, manifest, column, classes, settings.window)
+    context.log.info(f"{POSE_MODEL} / {protocol}: {len(train_set)} training and "
+                     f"{len(valid_set)} validation seconds, {len(classes)} classes, "
+                     f"{settings.window}-second windows")
+    with user_errors_fail_the_step():
+        result = train_pose_model(train_set, valid_set, classes, settings,
+                                  report=context.log.info, show_progress=sys.stderr.isatty())
+    out_dir = the_lake.models / protocol / POSE_MODEL
+    card = _model_card(POSE_MODEL, protocol, config.model_dump(), result,
+                       manifest_fingerprint(manifest, column), _extraction_settings(the_lake),
+                       input=POSE_INPUT, versions=("fastai", "torch"))
+    paths = export_pose_model(result, settings.window, out_dir, card)
+    kept = manifest[manifest["keep"]]
+    shown = kept.iloc[np.linspace(0, len(kept) - 1, num=min(16, len(kept))).astype(int)]
+    sheet = png_bytes(skeleton_sheet(the_lake, shown, poses, list(shown["dance_class"]),
+                                     thumb_height=128))
+    save_png(the_lake.reports / "inputs" / "pose.png", sheet)
+    return _published(context, the_lake, POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
+                      paths, out_dir, config.significance, {
+                          "window_seconds": settings.window,
+                          "what_the_model_sees": dg.MetadataValue.md(
+                              markdown_image(sheet, "skeletons the model reads")),
+                      })

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dance_assets.core import tables
 from dance_assets.core.lake import Lake
+from dance_assets.core.pose_model import MODEL_NAMES, POSE_MODEL
 from dance_assets.core.reports import (
     accuracy_curves_png,
     html_image,
@@ -45,7 +46,7 @@ class ComparisonInputs:
     def read(cls, lake: Lake) -> ComparisonInputs:
         cards = {}
         for protocol in PROTOCOLS:
-            for arch in ARCHITECTURES:
+            for arch in MODEL_NAMES:
                 path = lake.models / protocol / arch / CARD_NAME
                 if path.is_file():
                     cards[(protocol, arch)] = json.loads(path.read_text())
@@ -76,28 +77,30 @@ def _metric(metrics: pd.DataFrame, protocol: str, arch: str, column: str) -> flo
     return float(row[column].iloc[0]) * 100 if len(row) else np.nan
 
 
+def _row(current: pd.DataFrame, name: str) -> dict[str, object]:
+    row: dict[str, object] = {"model": name, "study_%": STUDY_ACCURACY.get(name, np.nan)}
+    for protocol in PROTOCOLS:
+        for column, label in (("frame_accuracy", "frame"), ("video_accuracy", "video")):
+            row[f"{protocol}_{label}_%"] = _metric(current, protocol, name, column)
+    row["leak_gap_points"] = row["random_frames_frame_%"] - row["by_participant_frame_%"]
+    return row
+
+
 def study_table(inputs: ComparisonInputs) -> pd.DataFrame:
-    """Per model and their mean: the study's accuracy, ours under both protocols, the gap."""
+    """The study's three CNNs and their mean (the study's accuracy beside ours under both
+    protocols, the leak gap), then the pose model, which the study did not have."""
     current = inputs.current_metrics
-    rows = []
-    for arch in ARCHITECTURES:
-        row = {"model": arch, "study_%": STUDY_ACCURACY.get(arch, np.nan)}
-        for protocol in PROTOCOLS:
-            for column, label in (("frame_accuracy", "frame"), ("video_accuracy", "video")):
-                row[f"{protocol}_{label}_%"] = _metric(current, protocol, arch, column)
-        row["leak_gap_points"] = row["random_frames_frame_%"] - row["by_participant_frame_%"]
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame([_row(current, arch) for arch in ARCHITECTURES])
     mean = table.drop(columns=["model"]).mean(skipna=False)
     mean["study_%"] = STUDY_ACCURACY["average"]
-    return pd.concat([table, pd.DataFrame([{"model": "mean of the three", **mean}])],
-                     ignore_index=True).round(2)
+    return pd.concat([table, pd.DataFrame([{"model": "mean of the three", **mean}]),
+                      pd.DataFrame([_row(current, POSE_MODEL)])], ignore_index=True).round(2)
 
 
 def _status_table(inputs: ComparisonInputs) -> pd.DataFrame:
     return pd.DataFrame([
         {"model": arch, **{protocol: inputs.status(protocol, arch) for protocol in PROTOCOLS}}
-        for arch in ARCHITECTURES])
+        for arch in MODEL_NAMES])
 
 
 def _figure4(inputs: ComparisonInputs) -> bytes | None:
@@ -119,7 +122,8 @@ _EXPLANATION = (
     "scoring a new dancer needs. Video accuracy takes the class of highest mean "
     "probability over a video's validation frames. The study's figures are for "
     "`random_frames` (its protocol); the copy of the paper available to us gives "
-    "ResNet18's and the mean only.")
+    "ResNet18's and the mean only. `pose_sequence` goes beyond the study: it reads only "
+    "the dancer's normalised skeleton, never the room or the outfit.")
 
 
 def comparison_markdown(inputs: ComparisonInputs, table: pd.DataFrame) -> str:
@@ -144,7 +148,7 @@ def comparison_page(inputs: ComparisonInputs, table: pd.DataFrame, lake: Lake) -
     for protocol in PROTOCOLS:
         images = [html_image((lake.reports / protocol / arch / "confusion.png").read_bytes(),
                              f"{arch}, {protocol}")
-                  for arch in ARCHITECTURES
+                  for arch in MODEL_NAMES
                   if inputs.status(protocol, arch) == "evaluated"
                   and (lake.reports / protocol / arch / "confusion.png").is_file()]
         if images:
@@ -159,7 +163,7 @@ def comparison_page(inputs: ComparisonInputs, table: pd.DataFrame, lake: Lake) -
         sections.append(("F1 per class", html_table(f1.reset_index())))
     hardest = [html_image((lake.reports / p / a / "top_losses.png").read_bytes(),
                           f"hardest validation frames: {a}, {p} (true class, then >predicted)")
-               for p in PROTOCOLS for a in ARCHITECTURES
+               for p in PROTOCOLS for a in MODEL_NAMES
                if inputs.status(p, a) == "evaluated"
                and (lake.reports / p / a / "top_losses.png").is_file()]
     if hardest:

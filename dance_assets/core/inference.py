@@ -39,8 +39,14 @@ class Network:
 
     @property
     def input_mode(self) -> str:
-        """How frames were prepared in training (cards from before it: whole frames)."""
-        return str(self.card["config"].get("input", "frame"))
+        """What the model reads: frame or dancer images, or pose windows (pose_sequence);
+        cards from before input modes: whole frames."""
+        return str(self.card.get("input", self.card["config"].get("input", "frame")))
+
+    @property
+    def window(self) -> int:
+        """Seconds per input window of a pose model."""
+        return int(self.card["config"]["window"])
 
 
 def load_network(model_dir: Path) -> Network:
@@ -60,6 +66,17 @@ def predict_images(network: Network, images: np.ndarray, batch_size: int = 64) -
     channels_first = np.ascontiguousarray(images.transpose(0, 3, 1, 2))
     outputs = [network.session.run(None, {"images": channels_first[i:i + batch_size]})[0]
                for i in range(0, len(channels_first), batch_size)]
+    if not outputs:
+        return np.zeros((0, len(network.classes)), dtype=np.float32)
+    return np.concatenate(outputs)
+
+
+def predict_windows(network: Network, windows: np.ndarray,
+                    batch_size: int = 4096) -> np.ndarray:
+    """Class probabilities (N × classes) for N skeleton windows of a pose model."""
+    name = network.session.get_inputs()[0].name
+    outputs = [network.session.run(None, {name: windows[i:i + batch_size]})[0]
+               for i in range(0, len(windows), batch_size)]
     if not outputs:
         return np.zeros((0, len(network.classes)), dtype=np.float32)
     return np.concatenate(outputs)

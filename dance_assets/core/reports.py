@@ -171,8 +171,8 @@ def html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, na_rep="—", float_format=lambda v: f"{v:.4g}")
 
 
-def timeline_png(values: Sequence[float], highlighted: Sequence[bool], title: str,
-                 y_label: str) -> bytes:
+def timeline_image(values: Sequence[float], highlighted: Sequence[bool], title: str,
+                   y_label: str) -> Image.Image:
     """Bars of 0-1 values, one per second, drawn directly (no plotting library to import).
 
     Highlighted bars are blue, the rest grey; gridlines every 25 %.
@@ -197,4 +197,4 @@ def timeline_png(values: Sequence[float], highlighted: Sequence[bool], title: st
         if second % step == 0:
             draw.text((x, top + plot_h + 4), str(second), fill=(80, 80, 80))
     draw.text((left, height - 14), y_label[: (width - left) // 6], fill=(80, 80, 80))
-    return png_bytes(image, colours=16)
+    return image

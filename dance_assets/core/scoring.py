@@ -1,10 +1,14 @@
-"""The dancer's score: how close is a new video to a dance class, second by second.
+"""The dancer's score: how close is a new video to a dance, and where it drifts.
 
 The video goes through the same path as the lake's: ffmpeg extracts one frame per
-second, the quality features and cleaning verdicts set aside empty or noisy seconds,
-and a trained classifier gives each remaining second a probability per dance. The
-score for the intended dance is 100 × its mean probability over the scored seconds;
-the weakest seconds are those where the frames look least like it.
+second, the pose step finds the dancer, and the cleaning verdicts set aside empty or
+noisy seconds. Two answers come out, side by side:
+
+- the score: the dancer's normalised pose sequence aligned to the target dance's
+  choreography reference with dynamic time warping (core/choreography.py), 0-100, with
+  the three weakest moments and the body part that drifted most at each;
+- the classifier's verdict: which dance the video looks like, from the best evaluated
+  model (or the one asked for), reading its inputs as its model card says.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,16 +26,26 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core import tables
+from dance_assets.core.choreography import (
+    Alignment,
+    Moment,
+    Reference,
+    align,
+    references_from_table,
+    weakest_moments,
+)
 from dance_assets.core.comparison import ComparisonInputs
 from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.frame_images import prepare_images
-from dance_assets.core.inference import load_network, predict_images
+from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
 from dance_assets.core.lake import Lake
-from dance_assets.core.pose import PoseSettings, estimator
+from dance_assets.core.pose import FramePose, PoseSettings, estimator
+from dance_assets.core.pose_features import mirror, normalise, windows
+from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
 from dance_assets.core.quality import load_rgb, video_features
-from dance_assets.core.reports import save_png, timeline_png
-from dance_assets.core.training import ARCHITECTURES
+from dance_assets.core.reports import png_bytes, save_png, timeline_image
+from dance_assets.core.skeletons import dancer_beside_reference
 from dance_assets.core.video import (
     ExtractionParams,
     FfmpegSettings,
@@ -55,8 +69,8 @@ class ChosenModel:
 def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenModel:
     """The requested model, else the best video accuracy among evaluated ones."""
     protocol = protocol or DEFAULT_PROTOCOL
-    if arch is not None and arch not in ARCHITECTURES:
-        raise DanceAssetsError(f"unknown --arch {arch!r}; choose from {', '.join(ARCHITECTURES)}")
+    if arch is not None and arch not in MODEL_NAMES:
+        raise DanceAssetsError(f"unknown --arch {arch!r}; choose from {', '.join(MODEL_NAMES)}")
     inputs = ComparisonInputs.read(lake)
     if not inputs.cards:
         raise DanceAssetsError("no trained model yet: run `dance-assets demo` to train one")
@@ -85,22 +99,36 @@ class Score:
     video: Path
     model: ChosenModel
     target: str
-    predicted: str
-    score: int
-    top: list[tuple[str, float]]
-    per_second: pd.DataFrame  # second, scored, reason, probability of target, best class
-    weakest: list[tuple[int, float]]
+    predicted: str  # the classifier's verdict
+    score: int  # 0-100: the dance aligned to the target's choreography reference
+    top: list[tuple[str, float]]  # the classifier's three likeliest dances
+    per_second: pd.DataFrame  # second, scored, reason, match, best_class
+    weakest: list[Moment]
+    mirrored: bool  # danced as in a mirror of the reference
     timeline: Path
     elapsed_s: float
 
 
+def load_references(lake: Lake) -> dict[str, Reference]:
+    references = references_from_table(tables.read_table(lake, "choreography"))
+    if not references:
+        raise DanceAssetsError("no choreography reference yet: run `dance-assets demo` (or "
+                               "materialize choreography in the UI)")
+    return references
+
+
 def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
                 ffmpeg_binary: str) -> Score:
-    """Extract, clean, classify and score one video; raises DanceAssetsError on bad input."""
+    """Extract, pose, clean, classify, align and score one video.
+
+    Raises DanceAssetsError, one line for the user, on bad input or when the video shows
+    nobody in most seconds.
+    """
     started = time.perf_counter()
     if not video.is_file():
         raise DanceAssetsError(f"no such file: {video}")
     classes = model.card["classes"]
+    references = load_references(lake)
     if dance is not None and dance not in classes:
         raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(classes)}")
     settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1, timeout_s=300)
@@ -112,47 +140,97 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
             frames = extract_frames(video, probe, Path(scratch), ExtractionParams(), settings)
         except VideoError as exc:
             raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
-        seconds = [second for second, _ in frames]
-        paths = [path for _, path in frames]
-        images = [load_rgb(p) for p in paths]
+        seconds = np.array([second for second, _ in frames], dtype=int)
+        images = [load_rgb(path) for _, path in frames]
         poses = estimator(PoseSettings()).video(images)
+        found = np.array([pose.found for pose in poses], dtype=bool)
+        if found.sum() < max(2, (len(frames) + 1) // 2):
+            raise DanceAssetsError(
+                f"no dancer found in most seconds of {video.name} (a pose in {found.sum()} of "
+                f"{len(frames)}): film the whole body, in good light, and score again")
         features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
-            video_id="scored", person_found=[pose.found for pose in poses])
+            video_id="scored", person_found=found)
         reasons = automatic_verdicts(features, CleaningThresholds())
-        network = network_loading.result()
-        boxes = [pose.dancer.box if pose.found else None for pose in poses]
-        probabilities = predict_images(network, prepare_images(
-            images, network.image_size, network.input_mode, boxes))
-    scored = reasons.isna().to_numpy().copy()
-    if not scored.any():  # nothing usable: score every second rather than none
-        scored[:] = True
-    mean = probabilities[scored].mean(axis=0)
+        usable = found & reasons.isna().to_numpy()
+        if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
+            usable = found.copy()
+        skeletons = _skeletons(poses, usable, images)
+        probabilities = _classify(network_loading.result(), images, poses, seconds, usable,
+                                  skeletons)
+    mean = probabilities.mean(axis=0)
     order = np.argsort(mean)[::-1]
     predicted = classes[int(order[0])]
     target = dance or predicted
-    target_index = classes.index(target)
+    if target not in references:
+        raise DanceAssetsError(f"no choreography reference for {target}: materialize "
+                               "choreography again")
+    reference = references[target]
+    alignment = align(skeletons, reference.skeletons)
+    match = np.full(len(seconds), np.nan)
+    match[usable] = [reference.score(d) for d in alignment.distances.mean(axis=1)]
     per_second = pd.DataFrame({
-        "second": seconds, "scored": scored, "reason": reasons.to_numpy(),
-        "probability": probabilities[:, target_index],
-        "best_class": np.array(classes)[probabilities.argmax(axis=1)],
+        "second": seconds, "scored": usable,
+        "reason": np.where(found, reasons.to_numpy(dtype=object), "nobody found"),
+        "match": match,
+        "best_class": pd.Series(np.array(classes)[probabilities.argmax(axis=1)],
+                                index=np.flatnonzero(usable)).reindex(range(len(seconds))),
     })
-    weakest = per_second[per_second["scored"]].nsmallest(3, "probability")
-    timeline = _timeline(lake, video, per_second, target, model)
-    return Score(video, model, target, predicted, round(100 * float(mean[target_index])),
-                 [(classes[i], float(mean[i])) for i in order[:3]], per_second,
-                 list(zip(weakest["second"].astype(int), weakest["probability"], strict=True)),
-                 timeline, time.perf_counter() - started)
+    weakest = weakest_moments(alignment, seconds[usable])
+    timeline = _timeline(lake, video, per_second, target, weakest, skeletons,
+                         seconds[usable], reference, alignment)
+    return Score(video, model, target, predicted, reference.score(alignment.cost),
+                 [(classes[i], float(mean[i])) for i in order[:3]], per_second, weakest,
+                 alignment.mirrored, timeline, time.perf_counter() - started)
+
+
+def _skeletons(poses: list[FramePose], usable: np.ndarray,
+               images: list[np.ndarray]) -> np.ndarray:
+    """The dancer's normalised skeletons in the usable seconds, in time order."""
+    height, width = images[0].shape[:2]
+    dancers = [pose.dancer for pose, use in zip(poses, usable, strict=True) if use]
+    return normalise(np.stack([d.x for d in dancers]), np.stack([d.y for d in dancers]),
+                     width, height)
+
+
+def _classify(network: Network, images: list[np.ndarray], poses: list[FramePose],
+              seconds: np.ndarray, usable: np.ndarray, skeletons: np.ndarray) -> np.ndarray:
+    """The classifier's probabilities for the usable seconds, inputs as its card says."""
+    if network.input_mode == POSE_INPUT:
+        return predict_windows(network, windows(seconds[usable], skeletons, seconds[usable],
+                                                network.window))
+    boxes = [pose.dancer.box if pose.found else None for pose in poses]
+    kept = [i for i in range(len(images)) if usable[i]]
+    return predict_images(network, prepare_images(
+        [images[i] for i in kept], network.image_size, network.input_mode,
+        [boxes[i] for i in kept]))
 
 
 def _timeline(lake: Lake, video: Path, per_second: pd.DataFrame, target: str,
-              model: ChosenModel) -> Path:
-    """A bar per second: how much that second looks like the intended dance."""
-    png = timeline_png(
-        list(per_second["probability"]), list(per_second["scored"]),
-        f"{video.name}: looks like {target}, second by second ({model.arch}, {model.protocol})",
-        "seconds; grey: empty or noisy, not scored")
+              weakest: list[Moment], skeletons: np.ndarray, posed_seconds: np.ndarray,
+              reference: Reference, alignment: Alignment) -> Path:
+    """A bar per second (how well it matches the reference), and beneath, at each of the
+    weakest moments, the reference's skeleton beside the dancer's."""
+    from PIL import Image
+
+    bars = timeline_image(
+        list(per_second["match"].fillna(0) / 100), list(per_second["scored"]),
+        f"{video.name}: {target}, second by second against its choreography",
+        "seconds; grey: nobody, empty or noisy, not scored")
+    row_of = {int(s): i for i, s in enumerate(posed_seconds)}
+    pairs = []
+    for moment in weakest:
+        step = reference.skeletons[moment.step]
+        pairs.append((f"{moment.second} s: {moment.body_part}",
+                      skeletons[row_of[moment.second]],
+                      mirror(step) if alignment.mirrored else step))
+    figures = dancer_beside_reference(pairs)
+    sheet = Image.new("RGB", (max(bars.width, figures.width), bars.height + figures.height),
+                      "white")
+    sheet.paste(bars, (0, 0))
+    sheet.paste(figures, (0, bars.height))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return save_png(lake.reports / "scores" / f"{video.stem}-{stamp}.png", png)
+    return save_png(lake.reports / "scores" / f"{video.stem}-{stamp}.png",
+                    png_bytes(sheet, colours=32))
 
 
 def record(lake: Lake, result: Score) -> None:
@@ -165,5 +243,9 @@ def record(lake: Lake, result: Score) -> None:
         "scored_seconds": int(result.per_second["scored"].sum()),
         "top_classes": json.dumps({name: round(p, 4) for name, p in result.top}),
         "timeline": lake.relative(result.timeline),
+        "posed_seconds": int((result.per_second["reason"] != "nobody found").sum()),
+        "mirrored": result.mirrored,
+        "weakest": json.dumps([{**asdict(m), "distance": round(m.distance, 3)}
+                               for m in result.weakest]),
     }
     tables.append_rows(lake, "scores", pd.DataFrame([row]))

@@ -1,14 +1,20 @@
-"""Frames with their skeleton and the dancer's box drawn over them, for a person to check."""
+"""Skeletons drawn for people: over their frames, and as normalised stick figures.
+
+Drawn with PIL only: the scoring command draws its timeline and cannot afford to
+import a plotting library.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
 from dance_assets.core.lake import Lake
 from dance_assets.core.pose import CONNECTIONS
+from dance_assets.core.pose_features import BONES
 from dance_assets.core.reports import contact_sheet, thumbnail
 
 _BONE = (255, 255, 0)
@@ -49,3 +55,62 @@ def skeleton_sheet(lake: Lake, frames: pd.DataFrame, poses: pd.DataFrame,
         pose = by_frame.loc[frame_id].to_dict() if frame_id in by_frame.index else None
         images.append(draw_pose(thumbnail(lake.absolute(path), thumb_height), pose))
     return contact_sheet(images, list(labels), columns=8, thumb_height=thumb_height)
+
+
+_REFERENCE = (200, 40, 40)
+_DANCER = (30, 90, 200)
+
+
+def _stick_figure(draw: ImageDraw.ImageDraw, skeleton: np.ndarray, centre: tuple[float, float],
+                  scale: float, colour: tuple[int, int, int]) -> None:
+    """A normalised skeleton (13 × 2, torso lengths from the hips) around `centre`."""
+    points = [(centre[0] + x * scale, centre[1] + y * scale) for x, y in skeleton]
+    for a, b in BONES:
+        draw.line([points[a], points[b]], fill=colour, width=3)
+    head = points[0]
+    draw.ellipse([head[0] - 5, head[1] - 5, head[0] + 5, head[1] + 5], outline=colour, width=2)
+
+
+def figures_panel(figures: Sequence[tuple[str, Sequence[tuple[np.ndarray, tuple[int, int, int]]]]],
+                  cell: tuple[int, int] = (130, 170)) -> Image.Image:
+    """A row of cells, each a label over one or more normalised skeletons side by side."""
+    width, height = cell
+    label_height = 14
+    image = Image.new("RGB", (max(1, len(figures)) * width, height), "white")
+    draw = ImageDraw.Draw(image)
+    # A body spans about 1.6 torso lengths above the hips to 2.1 below: fit that in.
+    scale = (height - label_height) / 4.2
+    for column, (label, skeletons) in enumerate(figures):
+        slot = width / max(1, len(skeletons))
+        for i, (skeleton, colour) in enumerate(skeletons):
+            _stick_figure(draw, skeleton, (column * width + slot * (i + 0.5),
+                                           label_height + 1.8 * scale), min(scale, slot / 3.2),
+                          colour)
+        draw.text((column * width + 4, 1), label[: width // 6], fill=(0, 0, 0))
+    return image
+
+
+def references_sheet(references: dict[str, np.ndarray], max_steps: int = 10) -> Image.Image:
+    """One row per dance: its reference's first steps as stick figures."""
+    rows = [figures_panel([(f"{dance}: {step}" if step == 0 else str(step),
+                            [(skeletons[step], _REFERENCE)])
+                           for step in range(min(max_steps, len(skeletons)))],
+                          cell=(80, 110))
+            for dance, skeletons in references.items()]
+    sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
+    top = 0
+    for row in rows:
+        sheet.paste(row, (0, top))
+        top += row.height
+    return sheet
+
+
+def dancer_beside_reference(moments: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Image.Image:
+    """For each (label, dancer, reference): the reference (red) beside the dancer (blue)."""
+    figures = figures_panel([(label, [(reference, _REFERENCE), (dancer, _DANCER)])
+                             for label, dancer, reference in moments], cell=(200, 170))
+    panel = Image.new("RGB", (max(figures.width, 400), figures.height + 20), "white")
+    ImageDraw.Draw(panel).text((4, 4), "weakest moments: the reference (red) beside you "
+                               "(blue)", fill=(0, 0, 0))
+    panel.paste(figures, (0, 20))
+    return panel

@@ -148,11 +148,22 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("epochs", _I64), ("image_size", _I64), ("device", _STR), ("pretrained", _BOOL),
         ("model_trained_at", _STR), ("evaluated_at", _TS),
     ),
+    # target_score: the dancer's pose sequence aligned to the target dance's reference
+    # (core/choreography.py); arch and predicted_dance: the classifier's verdict beside it;
+    # weakest: JSON list of {second, body_part, distance}.
     "scores": _schema(
         ("scored_at", _TS), ("path", _STR), ("arch", _STR), ("protocol", _STR),
         ("target_dance", _STR), ("predicted_dance", _STR), ("target_score", _I64),
         ("seconds", _I64), ("scored_seconds", _I64), ("top_classes", _STR),
-        ("timeline", _STR),
+        ("timeline", _STR), ("posed_seconds", _I64), ("mirrored", _BOOL), ("weakest", _STR),
+    ),
+    # One row per dance and reference step: the typical normalised skeleton (x, y: the
+    # 13 joints of core/pose_features.JOINT_NAMES, in torso lengths from the hip centre)
+    # and the spread of the training performances there; own_cost and other_cost anchor
+    # the 0-100 score.
+    "choreography": _schema(
+        ("dance_class", _STR), ("step", _I64), ("x", _F32_LIST), ("y", _F32_LIST),
+        ("spread", _F32_LIST), ("own_cost", _F64), ("other_cost", _F64), ("n_videos", _I64),
     ),
     "review_queue": _schema(
         ("frame_id", _STR), ("path", _STR), ("dance_class", _STR), ("n_models", _I64),

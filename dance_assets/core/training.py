@@ -140,9 +140,10 @@ class TorchvisionBuilder:
 
 @dataclass
 class FrameSet:
-    """Decoded frames and their class indices, one side of a split."""
+    """One side of a split: a tensor of inputs per kept frame (its decoded image, or its
+    skeleton window for the pose model) and their class indices."""
 
-    images: torch.Tensor
+    inputs: torch.Tensor
     labels: torch.Tensor
     frame_ids: list[str]
 
@@ -150,7 +151,7 @@ class FrameSet:
         return len(self.labels)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[i], self.labels[i]
+        return self.inputs[i], self.labels[i]
 
 
 def frame_sets(cache: CachedFrames, manifest: pd.DataFrame, protocol_column: str,
@@ -171,11 +172,12 @@ def frame_sets(cache: CachedFrames, manifest: pd.DataFrame, protocol_column: str
     return sets[0], sets[1]
 
 
-def _batch_loader_class():
-    """A fastai TfmdDL that fetches a whole batch with one tensor index.
+def tensor_batch_loader(images: bool = True):
+    """A fastai TfmdDL over a FrameSet that fetches a whole batch with one tensor index.
 
     fastai's default builds a batch item by item and collates it; on preloaded tensors
-    that is all overhead.
+    that is all overhead. With `images`, batches are fastai's typed image tensors, which
+    its batch transforms (augmentation, normalisation) dispatch on.
     """
     from fastai.data.core import TfmdDL
     from fastai.torch_core import TensorCategory, TensorImage
@@ -188,8 +190,8 @@ def _batch_loader_class():
             import torch
 
             index = torch.as_tensor(b)
-            return (TensorImage(self.dataset.images[index]),
-                    TensorCategory(self.dataset.labels[index]))
+            inputs, labels = self.dataset.inputs[index], self.dataset.labels[index]
+            return (TensorImage(inputs), TensorCategory(labels)) if images else (inputs, labels)
 
     return TensorBatchDL
 
@@ -223,7 +225,7 @@ def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, devic
                 num_workers: int):
     from fastai.data.core import DataLoaders
 
-    loader = _batch_loader_class()
+    loader = tensor_batch_loader()
     train_dl = loader(train, bs=settings.batch_size, shuffle=True, drop_last=True,
                           num_workers=num_workers, device=device,
                           after_batch=batch_transforms(settings.augment, settings.image_size))
