@@ -127,6 +127,17 @@ def test_a_dance_scores_highest_against_its_own_reference(dances, references):
             assert scores[name] >= 60
 
 
+def test_a_long_video_goes_round_the_reference_as_often_as_it_needs(dances, references):
+    rng = np.random.default_rng(12)
+    short = _performance(dances["three"], rng, seconds=12)
+    long = _performance(dances["three"], rng, seconds=90)
+    reference = references["three"]
+    assert len(long) > 4 * len(reference.skeletons)
+    short_score = reference.score(align(short, reference.skeletons).cost)
+    long_score = reference.score(align(long, reference.skeletons).cost)
+    assert long_score >= 60 and abs(long_score - short_score) <= 10
+
+
 def test_the_same_poses_in_the_wrong_order_score_lower(dances, references):
     rng = np.random.default_rng(10)
     lower = []

@@ -9,8 +9,9 @@ Alignment is dynamic time warping with a step pattern that consumes one second o
 dancer's video per step and moves 0, 1 or 2 steps along the reference: a dancer may be
 up to twice as fast as the reference, or slower, at a small cost per second off its
 pace, and every second of her video is judged exactly once. Dances repeat their
-routine, and a video may start anywhere in it, so the reference is matched as a loop
-(it is tiled twice and the alignment may start and end anywhere). Each performance is
+routine, and a video may start anywhere in it and go round it many times, so the
+reference is matched as a loop: the alignment starts and ends anywhere and steps from
+the reference's last pose back to its first. Each performance is
 aligned as filmed and as in a mirror, and the closer one counts.
 
 The score maps the mean aligned distance onto 0-100 with two anchors taken from the
@@ -74,26 +75,24 @@ def joint_distances(dancer: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def _align_one_way(dancer: np.ndarray, reference: np.ndarray) -> tuple[float, np.ndarray]:
-    """(mean cost, matched step per second) against the reference tiled twice."""
-    length = len(reference)
-    tiled = np.concatenate([reference, reference])
-    n_steps = len(tiled)
-    pose_cost = joint_distances(dancer, tiled).mean(axis=-1)
+    """(mean cost, matched step per second), the reference looping round."""
+    pose_cost = joint_distances(dancer, reference).mean(axis=-1)
     total = np.empty_like(pose_cost)
     came_from = np.zeros(pose_cost.shape, dtype=np.int64)
     total[0] = pose_cost[0]
+    penalty = np.array([0.0 if advance == 1 else OFF_TEMPO_PENALTY
+                        for advance in range(MAX_ADVANCE + 1)])[:, None]
     for i in range(1, len(dancer)):
-        options = np.full((MAX_ADVANCE + 1, n_steps), np.inf)
-        for advance in range(MAX_ADVANCE + 1):
-            off_tempo = 0.0 if advance == 1 else OFF_TEMPO_PENALTY
-            options[advance, advance:] = total[i - 1, :n_steps - advance] + off_tempo
+        # options[a, j]: arriving at step j from step j - a (round the loop).
+        options = np.stack([np.roll(total[i - 1], advance)
+                            for advance in range(MAX_ADVANCE + 1)]) + penalty
         came_from[i] = options.argmin(axis=0)
         total[i] = pose_cost[i] + options.min(axis=0)
     steps = np.empty(len(dancer), dtype=np.int64)
     steps[-1] = int(total[-1].argmin())
     for i in range(len(dancer) - 1, 0, -1):
-        steps[i - 1] = steps[i] - came_from[i, steps[i]]
-    return float(total[-1, steps[-1]] / len(dancer)), steps % length
+        steps[i - 1] = (steps[i] - came_from[i, steps[i]]) % len(reference)
+    return float(total[-1, steps[-1]] / len(dancer)), steps
 
 
 def align(dancer: np.ndarray, reference: np.ndarray) -> Alignment:
