@@ -1,9 +1,10 @@
 """Declarative automation: which assets follow their upstream, and when.
 
 - frame_manifest follows new frames eagerly: curation is cheap and keeps SQL current.
-- models retrain on a nightly cron, and only if frame_manifest changed since the
-  model last ran: training is the expensive step, so it is batched to the night and
-  never repeated on unchanged data.
+- models retrain on a nightly cron, and only if frame_manifest's data version (a hash
+  of its content) changed since the model last ran: training is the expensive step, so
+  it is batched to the night and never repeated on unchanged data, even when the
+  manifest was rebuilt.
 - evaluations follow new models eagerly, but only once the model's blocking
   accuracy check has passed.
 - model_comparison and review_queue follow any new evaluation; unlike `eager()` they
@@ -20,14 +21,16 @@ follow_new_frames = dg.AutomationCondition.eager()
 
 def retrain_nightly_when_upstream_changed(cron: str = NIGHTLY,
                                           timezone: str = "UTC") -> dg.AutomationCondition:
-    """True on the first evaluation after each tick, if upstream changed since the last run.
+    """True on the first evaluation after each tick, if an upstream data version changed
+    since the last run.
 
     A change during the day waits for the next tick; a night without changes trains
-    nothing.
+    nothing, and neither does a rebuilt manifest with the same content.
     """
     return (
         dg.AutomationCondition.cron_tick_passed(cron, timezone)
-        & dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & dg.AutomationCondition.any_deps_match(
+            dg.AutomationCondition.data_version_changed()).since_last_handled()
         & ~dg.AutomationCondition.any_deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()

@@ -4,13 +4,18 @@ import json
 
 import dagster as dg
 
-from dance_assets.core.watch import compare, snapshot
+from dance_assets.core import tables
+from dance_assets.core.watch import compare, recorded_snapshot, snapshot
 from dance_assets.partitions import dance_class_partitions, invalid_partition_reason
 from dance_assets.resources import LakeResource
 
 
-def _cursor(raw: str | None) -> dict:
-    return json.loads(raw) if raw else {"classes": {}, "missing": []}
+def _cursor(raw: str | None, lake: LakeResource) -> dict:
+    """The previous tick's state; on the first tick, what the lake already ingested."""
+    if raw:
+        return json.loads(raw)
+    return {"classes": recorded_snapshot(tables.read_table(lake.lake(), "videos")),
+            "missing": []}
 
 
 @dg.sensor(
@@ -18,10 +23,11 @@ def _cursor(raw: str | None) -> dict:
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Watches raw/: a new class folder adds a dance_classes partition; new, "
-    "changed or removed files re-run raw_videos and video_frames for exactly their class.",
+    "changed or removed files re-run raw_videos and video_frames for exactly their class. "
+    "Its first tick compares with what the lake already ingested.",
 )
 def new_videos_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
-    state = _cursor(context.cursor)
+    state = _cursor(context.cursor, lake)
     current = snapshot(lake.lake().raw)
     changes = compare(state["classes"], current)
     usable = {name for name in current if not invalid_partition_reason(name)}

@@ -9,14 +9,16 @@ import dagster as dg
 from dance_assets.definitions import defs
 
 MANIFEST = dg.AssetKey("frame_manifest")
-MODELS = [dg.AssetKey(["models", a]) for a in ("alexnet", "resnet18", "squeezenet1_0")]
+MODELS = [dg.AssetKey(["models", a])
+          for a in ("alexnet", "resnet18", "squeezenet1_0", "pose_sequence")]
 COMPARISON = dg.AssetKey("model_comparison")
 
 
 def _materialized(instance: dg.DagsterInstance, key: dg.AssetKey,
-                  partition: str | None = None) -> None:
+                  partition: str | None = None, data_version: str | None = None) -> None:
+    tags = {"dagster/data_version": data_version} if data_version else None
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key,
-                                                                partition=partition))
+                                                                partition=partition, tags=tags))
 
 
 class Clock:
@@ -42,19 +44,22 @@ def _requested_models(result: dg.EvaluateAutomationConditionsResult) -> dict[str
 def test_models_retrain_at_night_and_only_on_changed_data(instance):
     clock = Clock(instance, dg.AssetSelection.assets(*MODELS))
     clock.at(1, 10)
-    _materialized(instance, MANIFEST)
+    _materialized(instance, MANIFEST, data_version="first")
     for key in MODELS:
         for protocol in ("random_frames", "by_participant"):
             _materialized(instance, key, protocol)
     assert _requested_models(clock.at(1, 12)) == {}  # daytime: never
     assert _requested_models(clock.at(2, 2, 5)) == {}  # the tick, but nothing changed
+    _materialized(instance, MANIFEST, data_version="first")  # rebuilt, same content
+    assert _requested_models(clock.at(2, 10)) == {}
+    assert _requested_models(clock.at(3, 2, 5)) == {}  # nothing to learn from
 
-    _materialized(instance, MANIFEST)  # new videos curated during the day
-    assert _requested_models(clock.at(2, 10)) == {}  # waits for the night
-    night = _requested_models(clock.at(3, 2, 5))
+    _materialized(instance, MANIFEST, data_version="second")  # new videos curated
+    assert _requested_models(clock.at(3, 10)) == {}  # waits for the night
+    night = _requested_models(clock.at(4, 2, 5))
     assert night == {key.to_user_string(): {"random_frames", "by_participant"}
                      for key in MODELS}
-    assert _requested_models(clock.at(3, 2, 35)) == {}  # once per night
+    assert _requested_models(clock.at(4, 2, 35)) == {}  # once per night
 
 
 def test_manifest_follows_new_frames(instance):

@@ -45,9 +45,19 @@ def test_blocking_check_fails_when_a_class_loses_its_validation_participant(
     assert f"{dance_class} has no valid frames under split_by_participant" in check.description
 
 
+def _data_version(instance) -> str:
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("frame_manifest"))
+    return event.asset_materialization.tags["dagster/data_version"]
+
+
 def test_review_exclusion_flows_into_the_next_manifest(instance, ingested_tiny_lake, capsys):
     lake = ingested_tiny_lake
     materialize_manifest(instance, lake)
+    unchanged = _data_version(instance)
+    materialize_manifest(instance, lake)  # rebuilt on the same frames: the same version
+    assert _data_version(instance) == unchanged
     kept = tables.read_table(lake, "frame_manifest").query("keep")
     frame = kept["frame_id"].iloc[0]
     assert main(["review", "exclude", frame, "--note", "two dancers", "--lake",
@@ -59,6 +69,7 @@ def test_review_exclusion_flows_into_the_next_manifest(instance, ingested_tiny_l
     assert materialize_manifest(instance, lake).success
     row = tables.read_table(lake, "frame_manifest").set_index("frame_id").loc[frame]
     assert not row["keep"] and row["reason"] == "excluded by reviewer: two dancers"
+    assert _data_version(instance) != unchanged  # so the models retrain on the next night
     assert _metadata(materialize_manifest(instance, lake), "frame_manifest")[
         "human_decisions"] == 1
 

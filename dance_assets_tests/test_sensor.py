@@ -95,3 +95,15 @@ def test_vanished_class_folder_is_reported_and_kept(instance, tiny_lake):
     assert "savage" in instance.get_dynamic_partitions(dance_class_partitions.name)
     quiet = _tick(instance, tiny_lake, after.cursor)  # reported once, not every tick
     assert json.loads(quiet.cursor)["missing"] == ["savage"] and quiet.run_requests == []
+
+
+def test_first_tick_after_the_lake_was_filled_launches_nothing(instance, ingested_tiny_lake,
+                                                               ffmpeg_binary):
+    """Opening the UI after `demo`: the sensor has no cursor yet, but the lake has every
+    video; only a video added since then starts a run."""
+    lake = ingested_tiny_lake
+    first = _tick(instance, lake)
+    assert first.run_requests == [] and first.dynamic_partitions_requests == []
+    spec = plan_videos(["say_so"], 4, TINY.seconds, TINY.video_size, seed=0)[-1]
+    write_video(spec, video_path(lake.raw, spec), ffmpeg_binary)
+    assert _requested(_tick(instance, lake)) == ["say_so"]

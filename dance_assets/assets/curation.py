@@ -18,6 +18,7 @@ from dance_assets.core.curation import (
     class_table,
     cleaning_quality,
     decisions_path,
+    manifest_version,
     read_decisions,
     read_ground_truth,
     reason_confusion,
@@ -117,8 +118,10 @@ def frame_manifest(
             metadata["pose_found_on_dancers"] = round(quality.pose_found_on_dancers, 4)
         context.log.info(f"cleaning vs generator ground truth: precision "
                          f"{quality.precision:.3f}, recall {quality.recall:.3f}")
+    pose_params = tables.read_table(the_lake, "extractions")["pose_params"].dropna()
     return dg.MaterializeResult(
         metadata=metadata,
+        data_version=dg.DataVersion(manifest_version(manifest, sorted(set(pose_params)))),
         check_results=[
             checks.classes_on_both_sides(manifest),
             checks.no_participant_leak(manifest),

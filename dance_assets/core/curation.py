@@ -256,6 +256,17 @@ def manifest_fingerprint(manifest: pd.DataFrame, protocol_column: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def manifest_version(manifest: pd.DataFrame, pose_params: list[str]) -> str:
+    """frame_manifest's data version: a hash of its content and of how its frames were posed.
+
+    A rebuild that changes nothing (new ingest runs over the same videos, a repeated
+    curation) keeps the version, so nothing downstream retrains on unchanged data.
+    """
+    columns = [c for c in manifest.columns if c != "note"]  # a note changes no frame
+    canonical = manifest[columns].sort_values("frame_id").to_csv(index=False)
+    return hashlib.sha256("\n".join([canonical, *sorted(pose_params)]).encode()).hexdigest()[:24]
+
+
 def class_table(manifest: pd.DataFrame) -> pd.DataFrame:
     """The study's Table 1 and more: kept frames per class, drops by reason, split sizes."""
     table = manifest.groupby("dance_class").agg(

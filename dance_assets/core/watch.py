@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
 
 from dance_assets.core.ingest import is_ignored
 
@@ -50,6 +52,29 @@ def snapshot(raw: Path) -> dict[str, str]:
             digest = hashlib.sha256()
             files = _walk(Path(entry.path), raw, digest)
             classes[entry.name] = f"{files}-{digest.hexdigest()[:16]}"
+    return classes
+
+
+def recorded_snapshot(videos: pd.DataFrame) -> dict[str, str]:
+    """The snapshot raw/ had when it was last ingested, rebuilt from the `videos` table.
+
+    The same digests as `snapshot` (same files, sizes, modification times, same order),
+    so a sensor with no cursor yet (a new instance, or the UI opened after `demo`) sees
+    only what changed since the lake was filled, not every class as new.
+    """
+    classes: dict[str, str] = {}
+    rows = videos.dropna(subset=["size_bytes", "mtime_ns"])
+    relative = [PurePosixPath(path).relative_to("raw") for path in rows["path"]]
+    order = sorted(range(len(rows)), key=lambda i: relative[i].parts)
+    digests: dict[str, tuple[int, hashlib._Hash]] = {}
+    for i in order:
+        name = relative[i].parts[0]
+        count, digest = digests.setdefault(name, (0, hashlib.sha256()))
+        digest.update(f"{relative[i]}\0{int(rows['size_bytes'].iloc[i])}\0"
+                      f"{int(rows['mtime_ns'].iloc[i])}\n".encode("utf-8", "surrogateescape"))
+        digests[name] = (count + 1, digest)
+    for name, (count, digest) in sorted(digests.items()):
+        classes[name] = f"{count}-{digest.hexdigest()[:16]}"
     return classes
 
 
