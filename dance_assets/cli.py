@@ -188,6 +188,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import socket
     import subprocess
 
+    from dance_assets.core.processes import sigterm_interrupts, stop_group
     from dance_assets.runs import dagster_home, use_lake
 
     lake = use_lake(args.lake)
@@ -201,8 +202,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
           "Ctrl-C stops it")
     command = [sys.executable, "-m", "dagster", "dev", "-m", "dance_assets.definitions",
                "-h", "127.0.0.1", "-p", str(port)]
-    return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home),
-                                          "DANCE_LAKE": str(lake.root)})
+    # Its own process group, so that stopping this command stops everything dagster dev
+    # started (webserver, daemon, code server), whoever sends the signal.
+    process = subprocess.Popen(command, env={**os.environ, "DAGSTER_HOME": str(home),
+                                             "DANCE_LAKE": str(lake.root)},
+                               start_new_session=True)
+    try:
+        with sigterm_interrupts():
+            return process.wait()
+    except KeyboardInterrupt:
+        _echo("stopping the Dagster UI and the processes it started")
+        stop_group(process)
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

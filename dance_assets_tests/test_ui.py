@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,21 +35,57 @@ def _asset_keys(port: int, deadline: float) -> set[str]:
             time.sleep(1)
 
 
-def test_ui_serves_the_asset_graph_over_graphql(tmp_path):
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc (children of children included)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ui_serves_the_asset_graph_and_sigterm_stops_everything_it_started(tmp_path):
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    # As a process manager starts it: its own session, so its group is not ours.
     process = subprocess.Popen(
         [sys.executable, "-m", "dance_assets.cli", "ui", "--lake", str(tmp_path / "lake"),
          "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
+    started: set[int] = set()
     try:
         keys = _asset_keys(port, time.monotonic() + 180)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        started = _descendants(process.pid)
+        assert len(started) >= 3  # dagster dev, the webserver, the daemon, code servers
+        process.send_signal(signal.SIGTERM)  # to the command only, as a process manager does
+        process.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while any(_running(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in started if _running(pid)]
+    finally:  # whatever the outcome, leave nothing running
+        for pid in started | _descendants(process.pid) | {process.pid}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     assert {"raw_videos", "video_frames", "frame_manifest", "models/resnet18",
-            "evaluation/alexnet", "model_comparison", "review_queue"} <= keys
+            "models/pose_sequence", "choreography", "evaluation/alexnet",
+            "model_comparison", "review_queue"} <= keys
     assert (tmp_path / "home" / "dagster.yaml").is_file()
