@@ -248,7 +248,7 @@ model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
 class PoseModelConfig(dg.Config):
     """Hyperparameters of the pose model, editable in the Launchpad."""
 
-    epochs: int = Field(default=60, ge=1)
+    epochs: int = Field(default=30, ge=1)
     lr: float = Field(default=3e-3, gt=0, description="Peak learning rate of the one cycle.")
     batch_size: int = Field(default=64, ge=2, description="Shrunk to the training set when "
                             "it has fewer seconds.")

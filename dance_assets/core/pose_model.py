@@ -50,7 +50,7 @@ class PoseModelSettings:
     """Hyperparameters; the defaults were measured on demo lakes of two generator seeds
     (README, "The pose model")."""
 
-    epochs: int = 60
+    epochs: int = 30
     lr: float = 3e-3
     batch_size: int = 64
     window: int = 3  # seconds per input, centred on the second classified

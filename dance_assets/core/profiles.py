@@ -25,7 +25,7 @@ class Profile:
     # stride-4 stem leaves next to nothing of a 64-pixel input).
     image_size_for: tuple[tuple[str, int], ...] = ()
 
-    pose_epochs: int = 60  # the pose model: seconds of CPU at any profile's size
+    pose_epochs: int = 30  # the pose model: seconds of CPU at any profile's size
 
     def pose_config(self) -> dict[str, object]:
         """PoseModelConfig values this profile trains pose_sequence with."""
