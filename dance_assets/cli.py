@@ -171,8 +171,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     refresh_views(lake)
     top = ", ".join(f"{name} {p:.0%}" for name, p in result.top)
     skipped = int((~result.per_second["scored"]).sum())
-    print(f"looks like: {result.predicted} ({top}; {model.arch} / {model.protocol}, "
-          f"{model.why})")
+    verdict = f"({top}; {model.arch} / {model.protocol}, {model.why})"
+    if result.recognised:
+        print(f"looks like: {result.predicted} {verdict}")
+    else:
+        name, best = result.nearest
+        print(f"looks like: no dance recognised: no choreography matches better than halfway "
+              f"to another dance (nearest: {name}, {best}/100); the classifier's pick: "
+              f"{result.predicted} {verdict}")
     print(f"score for {result.target}: {result.score}/100 against its choreography "
           f"({int(result.per_second['scored'].sum())} seconds scored"
           + (f", {skipped} without a dancer or empty or noisy left out" if skipped else "")

@@ -12,8 +12,10 @@ import torch
 from dance_assets.core import tables
 from dance_assets.core.choreography import (
     Reference,
+    RECOGNISED_FROM,
     align,
     barycentre,
+    nearest_dance,
     references_from_table,
     references_table,
     weakest_moments,
@@ -125,6 +127,15 @@ def test_a_dance_scores_highest_against_its_own_reference(dances, references):
                       for other, ref in references.items()}
             assert max(scores, key=scores.get) == name, scores
             assert scores[name] >= 60
+
+
+def test_standing_still_is_no_dance_and_a_dance_is_recognised(dances, references):
+    rng = np.random.default_rng(13)
+    still = STANDING[None] + rng.normal(0, 0.03, (12, *STANDING.shape)).astype(np.float32)
+    name, score = nearest_dance(still, references)
+    assert score < RECOGNISED_FROM, (name, score)
+    assert nearest_dance(_performance(dances["four"], rng), references)[0] == "four"
+    assert nearest_dance(_performance(dances["four"], rng), references)[1] >= RECOGNISED_FROM
 
 
 def test_a_long_video_goes_round_the_reference_as_often_as_it_needs(dances, references):

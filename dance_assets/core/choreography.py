@@ -31,6 +31,9 @@ import pandas as pd
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.pose_features import BODY_PARTS, mirror, sequence
 
+# A performance that no reference scores at least this high (halfway between the dance's
+# own performances and other dances') is no dance the lake knows.
+RECOGNISED_FROM = 50
 MAX_ADVANCE = 2  # reference steps per second of the dancer's video: up to twice as fast
 # Cost, in torso lengths, of a second that holds (0 steps) or hurries (2 steps) instead
 # of keeping the reference's pace: without it, the right poses in the wrong order would
@@ -189,6 +192,14 @@ def references_from_table(table: pd.DataFrame) -> dict[str, Reference]:
             np.stack([np.asarray(s) for s in rows["spread"]]).astype(np.float32),
             float(first["own_cost"]), float(first["other_cost"]), int(first["n_videos"]))
     return references
+
+
+def nearest_dance(skeletons: np.ndarray, references: dict[str, Reference]) -> tuple[str, int]:
+    """The reference this performance scores highest against, and that score."""
+    scores = {name: ref.score(align(skeletons, ref.skeletons).cost)
+              for name, ref in references.items()}
+    best = max(scores, key=scores.get)
+    return best, scores[best]
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,12 @@ import pandas as pd
 
 from dance_assets.core import tables
 from dance_assets.core.choreography import (
+    RECOGNISED_FROM,
     Alignment,
     Moment,
     Reference,
     align,
+    nearest_dance,
     references_from_table,
     weakest_moments,
 )
@@ -105,8 +107,14 @@ class Score:
     per_second: pd.DataFrame  # second, scored, reason, match, best_class
     weakest: list[Moment]
     mirrored: bool  # danced as in a mirror of the reference
+    nearest: tuple[str, int]  # the choreography it scores highest against, and that score
     timeline: Path
     elapsed_s: float
+
+    @property
+    def recognised(self) -> bool:
+        """Whether any dance's choreography matches better than halfway to another dance."""
+        return self.nearest[1] >= RECOGNISED_FROM
 
 
 def load_references(lake: Lake) -> dict[str, Reference]:
@@ -180,7 +188,8 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
                          seconds[usable], reference, alignment)
     return Score(video, model, target, predicted, reference.score(alignment.cost),
                  [(classes[i], float(mean[i])) for i in order[:3]], per_second, weakest,
-                 alignment.mirrored, timeline, time.perf_counter() - started)
+                 alignment.mirrored, nearest_dance(skeletons, references), timeline,
+                 time.perf_counter() - started)
 
 
 def _skeletons(poses: list[FramePose], usable: np.ndarray,
@@ -245,6 +254,7 @@ def record(lake: Lake, result: Score) -> None:
         "timeline": lake.relative(result.timeline),
         "posed_seconds": int((result.per_second["reason"] != "nobody found").sum()),
         "mirrored": result.mirrored,
+        "recognised": result.recognised,
         "weakest": json.dumps([{**asdict(m), "distance": round(m.distance, 3)}
                                for m in result.weakest]),
     }

@@ -156,6 +156,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("target_dance", _STR), ("predicted_dance", _STR), ("target_score", _I64),
         ("seconds", _I64), ("scored_seconds", _I64), ("top_classes", _STR),
         ("timeline", _STR), ("posed_seconds", _I64), ("mirrored", _BOOL), ("weakest", _STR),
+        ("recognised", _BOOL),
     ),
     # One row per dance and reference step: the typical normalised skeleton (x, y: the
     # 13 joints of core/pose_features.JOINT_NAMES, in torso lengths from the hip centre)
