@@ -39,8 +39,10 @@ reports_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_videos, video_frames, frame_manifest, choreography, *model_assets,
-            pose_sequence_model, *evaluation_assets, model_comparison, review_queue],
+    # Code references: the UI links each asset to the file and line that defines it.
+    assets=dg.with_source_code_references([
+        raw_videos, video_frames, frame_manifest, choreography, *model_assets,
+        pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
     jobs=[ingest_job, curation_job, training_job, reports_job],
     sensors=[new_videos_sensor, automation_sensor],
     resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(),

@@ -21,3 +21,21 @@ def test_workspace_points_at_the_definitions_module():
     workspace = yaml.safe_load((Path(__file__).parents[1] / "workspace.yaml").read_text())
     (entry,) = workspace["load_from"]
     assert entry["python_module"]["module_name"] == "dance_assets.definitions"
+
+
+def test_the_ui_shows_each_tables_columns_and_where_each_asset_is_defined():
+    from dance_assets.core.tables import SCHEMAS
+
+    graph = defs.resolve_asset_graph()
+    writes = {"raw_videos": "videos", "video_frames": "frames",
+              "frame_manifest": "frame_manifest", "choreography": "choreography",
+              "models/resnet18": "training_history", "models/pose_sequence":
+              "training_history", "evaluation/pose_sequence": "predictions",
+              "review_queue": "review_queue"}
+    for key, table in writes.items():
+        metadata = graph.get(dg.AssetKey.from_user_string(key)).metadata
+        columns = [c.name for c in metadata["dagster/column_schema"].columns]
+        assert columns == SCHEMAS[table].names, key
+    for key in graph.get_all_asset_keys():
+        references = graph.get(key).metadata["dagster/code_references"].code_references
+        assert references and Path(references[0].file_path).is_file(), key

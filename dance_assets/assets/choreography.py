@@ -6,6 +6,7 @@ from pydantic import Field
 
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
 from dance_assets.core.choreography import build_references, references_table
@@ -27,7 +28,8 @@ class ChoreographyConfig(dg.Config):
 @dg.asset(
     deps=[frame_manifest],
     group_name="training",
-    kinds={"numpy", "pandas"},
+    kinds={"numpy", "parquet"},
+    metadata=column_schema("choreography"),
     automation_condition=follow_new_frames,
     description="Per dance, the typical normalised pose sequence of its training "
     "performances (by_participant's training side), by DTW barycentre averaging, with "

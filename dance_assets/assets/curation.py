@@ -9,6 +9,7 @@ from pydantic import Field
 from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.ingest import video_frames
+from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
 from dance_assets.core.curation import (
@@ -64,6 +65,7 @@ class CurationConfig(dg.Config):
     group_name="curation",
     automation_condition=follow_new_frames,
     kinds={"pandas", "parquet"},
+    metadata=column_schema("frame_manifest"),
     check_specs=checks.FRAME_MANIFEST_CHECKS,
     description="Every extracted frame with keep / reason (automatic verdicts, overridden "
     "by review/decisions.csv) and its side under split_random_frames and split_by_participant.",

@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_any_evaluation, follow_passing_models
 from dance_assets.core import tables
 from dance_assets.core.comparison import (
@@ -54,7 +55,8 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         deps=[dg.AssetKey(["models", arch])],
         partitions_def=split_protocol_partitions,
         group_name="evaluation",
-        kinds={"pytorch", "pandas"},
+        kinds={"onnx", "parquet"},
+        metadata=column_schema("predictions"),
         automation_condition=follow_passing_models,
         description=f"{arch} on its protocol's validation frames: predictions, per-video "
         "verdicts, confusion matrix, per-class precision/recall/F1, top-loss frames.",
@@ -161,7 +163,8 @@ class ReviewQueueConfig(dg.Config):
 @dg.asset(
     deps=evaluation_assets,
     group_name="evaluation",
-    kinds={"pandas"},
+    kinds={"pandas", "parquet"},
+    metadata=column_schema("review_queue"),
     automation_condition=follow_any_evaluation,
     description="Frames among the top losses of several models (the study's section 3.3 "
     "found the same noisy frames at the top for different models), for a person to review.",

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.schemas import column_schema
 from dance_assets.core import tables
 from dance_assets.core.frames import PreviousClass, extract_class, remove_stale_frames
 from dance_assets.core.ingest import scan_class
@@ -26,6 +27,7 @@ from dance_assets.resources import FfmpegResource, LakeResource
     partitions_def=dance_class_partitions,
     group_name="ingest",
     kinds={"ffmpeg", "parquet"},
+    metadata=column_schema("videos"),
     check_specs=checks.RAW_VIDEOS_CHECKS,
     description="Every file under raw/<dance class>/ probed: duration, fps, size, rotation, "
     "codec, sha256, participant, and status ok / rejected / duplicate with a reason.",
@@ -106,6 +108,7 @@ class FrameExtractionConfig(dg.Config):
     deps=[raw_videos],
     group_name="ingest",
     kinds={"ffmpeg", "parquet"},
+    metadata=column_schema("frames"),
     check_specs=checks.VIDEO_FRAMES_CHECKS,
     description="One JPEG per interval for every ok video of the class, rotation applied, "
     "with per-frame quality features and the dancer's pose (MediaPipe landmarks and box); "

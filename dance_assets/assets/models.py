@@ -22,6 +22,7 @@ from pydantic import Field
 from dance_assets import checks
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core import tables
 from dance_assets.core.curation import manifest_fingerprint
@@ -111,6 +112,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         partitions_def=split_protocol_partitions,
         group_name="training",
         kinds={"pytorch", "fastai"},
+        metadata=column_schema("training_history"),
         pool=GPU_POOL,
         op_tags=GPU_OP_TAGS,
         automation_condition=retrain_nightly_when_upstream_changed(),
@@ -277,6 +279,7 @@ POSE_MODEL_KEY = dg.AssetKey(["models", POSE_MODEL])
     partitions_def=split_protocol_partitions,
     group_name="training",
     kinds={"pytorch", "fastai"},
+    metadata=column_schema("training_history"),
     automation_condition=retrain_nightly_when_upstream_changed(),
     check_specs=[checks.accuracy_check_spec(POSE_MODEL_KEY)],
     description="A small network on windows of normalised skeletons (hip-centred, in torso "
