@@ -1,5 +1,7 @@
 """The one Definitions object of the dance_assets code location."""
 
+import warnings
+
 import dagster as dg
 
 from dance_assets.assets.choreography import choreography
@@ -38,9 +40,16 @@ reports_job = dg.define_asset_job(
     description="The comparison report and the review queue over every evaluation.",
 )
 
+def _with_code_references(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The UI links each asset to the file and line that defines it (a beta API of
+    Dagster's, whose warnings would otherwise greet every command and run)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return list(dg.with_source_code_references(assets))
+
+
 defs = dg.Definitions(
-    # Code references: the UI links each asset to the file and line that defines it.
-    assets=dg.with_source_code_references([
+    assets=_with_code_references([
         raw_videos, video_frames, frame_manifest, choreography, *model_assets,
         pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
     jobs=[ingest_job, curation_job, training_job, reports_job],

@@ -16,6 +16,7 @@ from typing import Literal
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 from PIL import Image
 from pydantic import Field
 
@@ -102,21 +103,35 @@ class TrainConfig(dg.Config):
                              self.freeze_epochs, self.input)
 
 
+def _trained_on_the_manifest(key: dg.AssetKey) -> dict[str, object]:
+    """What every model asset declares: partitions, group, schedule, its blocking check."""
+    return {
+        "key": key,
+        "deps": [frame_manifest],
+        "partitions_def": split_protocol_partitions,
+        "group_name": "training",
+        "kinds": {"pytorch", "fastai"},
+        "metadata": column_schema("training_history"),
+        "automation_condition": retrain_nightly_when_upstream_changed(),
+        "check_specs": [checks.accuracy_check_spec(key)],
+    }
+
+
+def _manifest_and_classes(the_lake: Lake) -> tuple[pd.DataFrame, list[str]]:
+    manifest = tables.read_table(the_lake, "frame_manifest")
+    if manifest.empty:
+        raise dg.Failure("frame_manifest is empty: materialize it first")
+    return manifest, sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+
+
 def build_model_asset(arch: str) -> dg.AssetsDefinition:
     """The training asset for one architecture; all three come from here."""
     key = dg.AssetKey(["models", arch])
 
     @dg.asset(
-        key=key,
-        deps=[frame_manifest],
-        partitions_def=split_protocol_partitions,
-        group_name="training",
-        kinds={"pytorch", "fastai"},
-        metadata=column_schema("training_history"),
+        **_trained_on_the_manifest(key),
         pool=GPU_POOL,
         op_tags=GPU_OP_TAGS,
-        automation_condition=retrain_nightly_when_upstream_changed(),
-        check_specs=[checks.accuracy_check_spec(key)],
         description=f"fastai vision_learner on torchvision's {arch}, trained on the kept "
         "frames of frame_manifest under the partition's split protocol.",
     )
@@ -129,10 +144,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         the_lake = lake.lake()
         protocol = context.partition_key
         column = f"split_{protocol}"
-        manifest = tables.read_table(the_lake, "frame_manifest")
-        if manifest.empty:
-            raise dg.Failure("frame_manifest is empty: materialize it first")
-        classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+        manifest, classes = _manifest_and_classes(the_lake)
         settings = config.settings()
         cache = kept_frames_cache(the_lake, manifest, settings.image_size, settings.input,
                                   context.log.info)
@@ -274,14 +286,7 @@ POSE_MODEL_KEY = dg.AssetKey(["models", POSE_MODEL])
 
 
 @dg.asset(
-    key=POSE_MODEL_KEY,
-    deps=[frame_manifest],
-    partitions_def=split_protocol_partitions,
-    group_name="training",
-    kinds={"pytorch", "fastai"},
-    metadata=column_schema("training_history"),
-    automation_condition=retrain_nightly_when_upstream_changed(),
-    check_specs=[checks.accuracy_check_spec(POSE_MODEL_KEY)],
+    **_trained_on_the_manifest(POSE_MODEL_KEY),
     description="A small network on windows of normalised skeletons (hip-centred, in torso "
     "lengths, mirror-averaged): the model that sees neither rooms nor outfits. Trains in "
     "seconds on a CPU.",
@@ -291,10 +296,7 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
     the_lake = lake.lake()
     protocol = context.partition_key
     column = f"split_{protocol}"
-    manifest = tables.read_table(the_lake, "frame_manifest")
-    if manifest.empty:
-        raise dg.Failure("frame_manifest is empty: materialize it first")
-    classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+    manifest, classes = _manifest_and_classes(the_lake)
     settings = config.settings()
     poses = tables.read_table(the_lake, "poses")
     skeletons = skeletons_of(poses, tables.read_table(the_lake, "frames"))
