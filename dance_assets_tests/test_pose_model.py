@@ -11,8 +11,8 @@ import torch
 
 from dance_assets.core import tables
 from dance_assets.core.choreography import (
-    Reference,
     RECOGNISED_FROM,
+    Reference,
     align,
     barycentre,
     nearest_dance,

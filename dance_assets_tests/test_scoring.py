@@ -152,3 +152,22 @@ def test_scoring_never_imports_torch_or_fastai():
                            "dance_assets.core.inference; "
                            "print('torch' in sys.modules, 'fastai' in sys.modules)"
                            ) == ["False", "False"]
+
+
+def test_score_never_crashes_on_awkward_input(scored_lake, corpus, capsys):
+    """Every file of the awkward corpus (codecs, rotations, audio only, empty, truncated,
+    not a video, strange names): a score, or one clear line and exit code 2."""
+    corpus_lake, expectations = corpus
+    outcomes = {}
+    for relative in sorted(expectations):
+        code = main(["score", str(corpus_lake / relative), "--dance", "savage", "--lake",
+                     str(scored_lake.root)])
+        captured = capsys.readouterr()
+        error = captured.err.strip().splitlines()
+        assert code in (0, 2), (relative, captured.err)
+        if code == 2:
+            assert len(error) == 1 and "Traceback" not in captured.err, (relative, error)
+        else:
+            assert "score for savage:" in captured.out, relative
+        outcomes[relative] = code
+    assert 2 in outcomes.values()  # test patterns and broken files show no dancer
