@@ -40,16 +40,21 @@ reports_job = dg.define_asset_job(
     description="The comparison report and the review queue over every evaluation.",
 )
 
-def _with_code_references(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """The UI links each asset to the file and line that defines it (a beta API of
-    Dagster's, whose warnings would otherwise greet every command and run)."""
+# Who to ask about an asset, shown and filterable in the UI; a deployment sets its team.
+OWNERS = ["team:dance-ml"]
+
+
+def _for_the_ui(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Owners on every asset, and a link from each to the file and line that defines it
+    (a beta API of Dagster's, whose warnings would otherwise greet every command)."""
+    owned = dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=OWNERS), assets)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return list(dg.with_source_code_references(assets))
+        return list(dg.with_source_code_references(owned))
 
 
 defs = dg.Definitions(
-    assets=_with_code_references([
+    assets=_for_the_ui([
         raw_videos, video_frames, frame_manifest, choreography, *model_assets,
         pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
     jobs=[ingest_job, curation_job, training_job, reports_job],

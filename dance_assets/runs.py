@@ -129,7 +129,7 @@ def run_job(instance: dg.DagsterInstance, job_name: str, partition: str | None =
     if not result.success:
         errors = [e.event_specific_data.error for e in result.all_events
                   if e.is_step_failure and e.event_specific_data.error]
-        failure = errors[0].message.strip().splitlines()[0] if errors else "run failed"
+        failure = one_line(errors[0]) if errors else "run failed"
         blocked = bool(errors) and all(
             error.cls_name == "DagsterAssetCheckFailedError" for error in errors)
     failed_checks = tuple(
@@ -137,6 +137,24 @@ def run_job(instance: dg.DagsterInstance, job_name: str, partition: str | None =
         for e in result.get_asset_check_evaluations() if e.blocking and not e.passed)
     return RunOutcome(job_name, partition, result.success, result.run_id, failure, blocked,
                       failed_checks)
+
+
+def one_line(error: object) -> str:
+    """A step failure as one sentence: its innermost cause, and for a setting the
+    Launchpad accepted but the Config class refused, which field and why."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    lines = [line.strip() for line in str(getattr(error, "message", error)).strip().splitlines()]
+    if getattr(error, "cls_name", "") == "ValidationError" and len(lines) >= 3:
+        # pydantic: "1 validation error for TrainConfig" / "epochs" / "Input should be ..."
+        owner = lines[0].rsplit(" ", 1)[-1]
+        return f"{owner}.{lines[1]}: {lines[2].split(' [type=')[0]}"
+    if not lines:
+        return "run failed"
+    # "dagster._core.definitions.events.Failure: the sentence" → the sentence
+    qualified, _, rest = lines[0].partition(": ")
+    named = getattr(error, "cls_name", None)
+    return rest if named and rest and qualified.split(".")[-1] == named else lines[0]
 
 
 def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],

@@ -39,3 +39,4 @@ def test_the_ui_shows_each_tables_columns_and_where_each_asset_is_defined():
     for key in graph.get_all_asset_keys():
         references = graph.get(key).metadata["dagster/code_references"].code_references
         assert references and Path(references[0].file_path).is_file(), key
+        assert graph.get(key).owners == ["team:dance-ml"], key

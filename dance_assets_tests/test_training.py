@@ -266,3 +266,22 @@ def test_the_gate_counts_videos_not_frames():
     assert significantly_above_chance(110, 140, 3, 0.01)[0]  # frames alone would pass
     check = accuracy_above_chance(dg.AssetKey(["models", "resnet18"]), result, 0.01)
     assert not check.passed and "2 of 5 validation videos" in check.description
+
+
+def test_refused_settings_say_which_field_and_why_in_one_sentence(instance, curated_tiny_lake):
+    from dance_assets.runs import one_line
+
+    def failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+        return {e.step_key: one_line(e.event_specific_data.error)
+                for e in result.all_events if e.is_step_failure}
+
+    negative = failures(materialize_models(instance, curated_tiny_lake, "random_frames",
+                                           epochs=-1))
+    assert negative["models__resnet18"] == (
+        "TrainConfig.epochs: Input should be greater than or equal to 1")
+    small = failures(materialize_models(instance, curated_tiny_lake, "random_frames",
+                                        image_size=32))
+    assert small["models__alexnet"] == (
+        "image_size 32 is too small for alexnet: its layers shrink the input to nothing "
+        "below 63 px; set image_size to at least 63")
+    assert "models__resnet18" not in small  # 32 px is enough for ResNet18

@@ -51,6 +51,7 @@ from dance_assets.core.training import (
     ARCHITECTURES,
     TrainResult,
     TrainSettings,
+    check_image_size,
     export,
     frame_sets,
     train,
@@ -78,7 +79,8 @@ class TrainConfig(dg.Config):
                              "architecture's default (alexnet 3e-4, resnet18 3e-3, "
                              "squeezenet1_0 3e-3).")
     find_lr: bool = Field(default=False, description="Pick the learning rate with lr_find.")
-    batch_size: int = Field(default=32, ge=2)
+    batch_size: int = Field(default=32, ge=2, description="Frames per training step (at "
+                            "least 2, at most the training frames).")
     image_size: int = Field(default=224, ge=32, description="Frames are squished to this "
                             "square size.")
     augment: bool = Field(default=True, description="fastai's aug_transforms on train "
@@ -146,6 +148,8 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         column = f"split_{protocol}"
         manifest, classes = _manifest_and_classes(the_lake)
         settings = config.settings()
+        with user_errors_fail_the_step():
+            check_image_size(arch, settings.image_size)
         cache = kept_frames_cache(the_lake, manifest, settings.image_size, settings.input,
                                   context.log.info)
         train_set, valid_set = frame_sets(cache, manifest, column, classes)
@@ -262,7 +266,8 @@ model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
 class PoseModelConfig(dg.Config):
     """Hyperparameters of the pose model, editable in the Launchpad."""
 
-    epochs: int = Field(default=30, ge=1)
+    epochs: int = Field(default=30, ge=1, description="Passes over the training seconds "
+                        "(at least 1).")
     lr: float = Field(default=3e-3, gt=0, description="Peak learning rate of the one cycle.")
     batch_size: int = Field(default=64, ge=2, description="Shrunk to the training set when "
                             "it has fewer seconds.")
@@ -272,7 +277,7 @@ class PoseModelConfig(dg.Config):
                                 "neighbouring second with this probability.")
     augment: bool = Field(default=True, description="Mirror, size and joint jitter, blanked "
                           "neighbours.")
-    seed: int = 0
+    seed: int = Field(default=0, description="Seeds weights, shuffling and augmentation.")
     significance: float = Field(default=0.01, gt=0, le=1, description="As for the CNNs: the "
                                 "video-level accuracy check's p-value.")
 
