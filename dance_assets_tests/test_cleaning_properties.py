@@ -1,0 +1,93 @@
+"""Properties of the cleaning rules, checked by hypothesis over generated cases."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageChops, ImageEnhance
+
+from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
+from dance_assets.core.generator import (
+    DANCE_CLASSES,
+    choreography,
+    draw_dancer,
+    participant,
+    pose_at,
+    render_room,
+)
+from dance_assets.core.pose import PoseSettings, estimator
+from dance_assets.core.quality import video_features
+
+REASONS = {"too dark", "washed out", "flat", "noise", "empty", "blurred", "near duplicate"}
+LIMITS = CleaningThresholds()
+
+frame_rows = st.fixed_dictionaries({
+    "brightness": st.floats(0, 255), "contrast": st.floats(0, 120),
+    "sharpness": st.floats(0, 5000), "noise": st.floats(0, 30),
+    "subject_score": st.floats(0, 1),
+    "near_duplicate_of": st.one_of(st.none(), st.integers(0, 5)),
+    "person_found": st.one_of(st.none(), st.booleans()),
+})
+
+
+def _frames(rows: list[dict]) -> pd.DataFrame:
+    frames = pd.DataFrame(rows).assign(video_id="v")
+    frames["person_found"] = frames["person_found"].astype("boolean")
+    return frames
+
+
+@given(st.lists(frame_rows, min_size=1, max_size=12))
+def test_every_frame_gets_one_verdict_at_most(rows):
+    verdicts = automatic_verdicts(_frames(rows), LIMITS)
+    assert len(verdicts) == len(rows)
+    assert all(v is None or v in REASONS for v in verdicts)
+
+
+@given(st.lists(frame_rows, min_size=1, max_size=12), st.data())
+def test_a_frame_with_a_person_is_never_empty_or_noise(rows, data):
+    seen = data.draw(st.integers(0, len(rows) - 1))
+    rows[seen]["person_found"] = True
+    verdict = automatic_verdicts(_frames(rows), LIMITS).iloc[seen]
+    assert verdict not in ("empty", "noise")
+
+
+@cache
+def _dancing_video() -> tuple[np.ndarray, ...]:
+    """Four seconds of a generated dancer in her room, 360×640."""
+    dancer, dance = participant(0, 0), choreography(DANCE_CLASSES[0])
+    room = render_room(360, 640, dancer.room, dancer.floor)
+    frames = []
+    for second in range(4):
+        frame = room.copy()
+        draw_dancer(frame, dancer, *pose_at(dance, dancer, float(second),
+                                            lambda _t: np.zeros(10)))
+        frames.append(np.asarray(frame))
+    return tuple(frames)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(brightness=st.floats(0.6, 1.4), dx=st.integers(-25, 25), dy=st.integers(-40, 40))
+def test_light_and_camera_shake_never_make_a_dancing_second_empty(brightness, dx, dy):
+    video = list(_dancing_video())
+    shaken = ImageChops.offset(Image.fromarray(video[1]), dx, dy)  # the camera moved
+    video[1] = np.asarray(ImageEnhance.Brightness(shaken).enhance(brightness))
+    poses = estimator(PoseSettings()).video(video)
+    frames = pd.DataFrame([f.__dict__ for f in video_features(video)]).assign(
+        video_id="v", person_found=[pose.found for pose in poses])
+    frames["person_found"] = frames["person_found"].astype("boolean")
+    assert automatic_verdicts(frames, LIMITS).iloc[1] != "empty"
+
+
+@settings(max_examples=15, deadline=None)
+@given(colour=st.tuples(*[st.integers(0, 255)] * 3), at=st.integers(0, 4))
+def test_a_constant_frame_is_never_kept(colour, at):
+    video = list(_dancing_video())
+    video.insert(at, np.full_like(video[0], colour, dtype=np.uint8))
+    frames = pd.DataFrame([f.__dict__ for f in video_features(video)]).assign(
+        video_id="v", person_found=pd.NA)
+    frames["person_found"] = frames["person_found"].astype("boolean")
+    assert automatic_verdicts(frames, LIMITS).iloc[at] is not None
