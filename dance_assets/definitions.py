@@ -1,5 +1,6 @@
 """The one Definitions object of the dance_assets code location."""
 
+import os
 import warnings
 
 import dagster as dg
@@ -10,6 +11,7 @@ from dance_assets.assets.evaluation import evaluation_assets, model_comparison, 
 from dance_assets.assets.ingest import raw_videos, video_frames
 from dance_assets.assets.models import model_assets, pose_sequence_model
 from dance_assets.automation import automation_sensor
+from dance_assets.core.errors import DanceAssetsError
 from dance_assets.loggers import one_line_console
 from dance_assets.partitions import dance_class_partitions, split_protocol_partitions
 from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource
@@ -53,6 +55,25 @@ def _for_the_ui(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
         return list(dg.with_source_code_references(owned))
 
 
+EXECUTOR_VAR = "DANCE_ASSETS_EXECUTOR"
+
+
+def executor() -> dg.ExecutorDefinition:
+    """multiprocess on one machine (the default); k8s_job_executor, a pod per step, when the
+    deployment sets DANCE_ASSETS_EXECUTOR=k8s (deploy/helm/values.yaml)."""
+    choice = os.environ.get(EXECUTOR_VAR, "multiprocess")
+    if choice == "multiprocess":
+        return dg.multiprocess_executor
+    if choice == "k8s":
+        try:
+            from dagster_k8s import k8s_job_executor
+        except ImportError:
+            raise DanceAssetsError(f"{EXECUTOR_VAR}=k8s needs dagster-k8s: pip install "
+                                   "-e '.[deploy]'") from None
+        return k8s_job_executor
+    raise DanceAssetsError(f"{EXECUTOR_VAR} must be multiprocess or k8s, got {choice!r}")
+
+
 defs = dg.Definitions(
     assets=_for_the_ui([
         raw_videos, video_frames, frame_manifest, choreography, *model_assets,
@@ -62,5 +83,5 @@ defs = dg.Definitions(
     resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(),
                "torch_compute": TorchComputeResource()},
     loggers={"console": one_line_console},
-    executor=dg.multiprocess_executor,
+    executor=executor(),
 )

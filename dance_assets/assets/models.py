@@ -8,6 +8,8 @@ on the same frames' skeletons, on the CPU in seconds. Each writes
 models/<protocol>/<name>/ (model.onnx, weights, model card, plots).
 """
 
+import json
+import os
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -61,12 +63,26 @@ from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
 
 GPU_POOL = "gpu"
-GPU_OP_TAGS = {
-    "dagster-k8s/config": {
+# Where GPU nodes are, as the cluster says (JSON, read when the code location loads):
+# e.g. DANCE_GPU_NODE_SELECTOR='{"nvidia.com/gpu.present": "true"}' and
+# DANCE_GPU_TOLERATIONS='[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]'.
+GPU_NODE_SELECTOR_VAR = "DANCE_GPU_NODE_SELECTOR"
+GPU_TOLERATIONS_VAR = "DANCE_GPU_TOLERATIONS"
+
+
+def gpu_op_tags() -> dict[str, object]:
+    """The Kubernetes request for one GPU, on the GPU nodes the deployment names."""
+    pod_spec: dict[str, object] = {}
+    if os.environ.get(GPU_NODE_SELECTOR_VAR):
+        pod_spec["node_selector"] = json.loads(os.environ[GPU_NODE_SELECTOR_VAR])
+    if os.environ.get(GPU_TOLERATIONS_VAR):
+        pod_spec["tolerations"] = json.loads(os.environ[GPU_TOLERATIONS_VAR])
+    config: dict[str, object] = {
         "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"},
-                                           "requests": {"nvidia.com/gpu": "1"}}},
-    },
-}
+                                           "requests": {"nvidia.com/gpu": "1"}}}}
+    if pod_spec:
+        config["pod_spec_config"] = pod_spec
+    return {"dagster-k8s/config": config}
 
 
 class TrainConfig(dg.Config):
@@ -133,7 +149,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
     @dg.asset(
         **_trained_on_the_manifest(key),
         pool=GPU_POOL,
-        op_tags=GPU_OP_TAGS,
+        op_tags=gpu_op_tags(),
         description=f"fastai vision_learner on torchvision's {arch}, trained on the kept "
         "frames of frame_manifest under the partition's split protocol.",
     )

@@ -1,0 +1,95 @@
+"""deploy/: the executor choice, the GPU requests, and files that name what exists."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from dance_assets.assets.models import GPU_NODE_SELECTOR_VAR, GPU_POOL, GPU_TOLERATIONS_VAR
+from dance_assets.definitions import EXECUTOR_VAR
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+# Which steps asked for what, as the code location loads with the environment given.
+_STEP_TAGS = """
+import json
+from dance_assets.definitions import defs
+graph = defs.resolve_asset_graph()
+tags = {}
+for key in graph.get_all_asset_keys():
+    node = graph.get(key)
+    op = node.assets_def.op
+    tags[key.to_user_string()] = {"k8s": op.tags.get("dagster-k8s/config"),
+                                  "pools": sorted(node.pools or [])}
+print(json.dumps({"executor": defs.executor.name, "tags": tags}))
+"""
+
+
+def _load(**env: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", _STEP_TAGS], capture_output=True, text=True,
+                          env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_definitions_load_with_either_executor():
+    assert _load()["executor"] == "multiprocess"
+    assert _load(**{EXECUTOR_VAR: "k8s"})["executor"] == "k8s"
+    wrong = subprocess.run([sys.executable, "-c", "import dance_assets.definitions"],
+                           capture_output=True, text=True, env={**os.environ, EXECUTOR_VAR: "ray"})
+    assert wrong.returncode != 0
+    assert "DANCE_ASSETS_EXECUTOR must be multiprocess or k8s, got 'ray'" in wrong.stderr
+
+
+def test_only_the_gpu_training_steps_ask_kubernetes_for_a_gpu_on_gpu_nodes():
+    selector = {"nvidia.com/gpu.present": "true"}
+    tolerations = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    loaded = _load(**{GPU_NODE_SELECTOR_VAR: json.dumps(selector),
+                      GPU_TOLERATIONS_VAR: json.dumps(tolerations)})["tags"]
+    gpu_steps = {f"models/{arch}" for arch in ("alexnet", "resnet18", "squeezenet1_0")}
+    for key, step in loaded.items():
+        if key in gpu_steps:
+            config = json.loads(step["k8s"])
+            assert config["container_config"]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+            assert config["pod_spec_config"] == {"node_selector": selector,
+                                                 "tolerations": tolerations}
+            assert step["pools"] == [GPU_POOL]
+        else:  # extraction, curation, the CPU pose model, evaluation, reports
+            assert step["k8s"] is None and GPU_POOL not in step["pools"], key
+
+
+def test_dagster_yaml_is_a_valid_postgres_instance_with_the_gpu_pool_limit():
+    from dagster._core.instance.config import dagster_instance_config
+
+    config, _custom_class = dagster_instance_config(str(DEPLOY))
+    database = config["storage"]["postgres"]["postgres_db"]
+    assert {field["env"] for field in database.values()} == {
+        "DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME",
+        "DAGSTER_PG_PASSWORD"}
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+
+
+def test_helm_values_name_the_module_volume_and_variables_the_code_reads():
+    import importlib
+
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    module = deployment["dagsterApiGrpcArgs"][deployment["dagsterApiGrpcArgs"].index("-m") + 1]
+    assert importlib.import_module(module).defs is not None
+    env = {item["name"]: item["value"] for item in deployment["env"]}
+    assert set(env) == {"DANCE_LAKE", EXECUTOR_VAR, GPU_NODE_SELECTOR_VAR, GPU_TOLERATIONS_VAR}
+    assert isinstance(json.loads(env[GPU_NODE_SELECTOR_VAR]), dict)
+    assert isinstance(json.loads(env[GPU_TOLERATIONS_VAR]), list)
+    mounts = {m["name"]: m["mountPath"] for m in deployment["volumeMounts"]}
+    assert mounts["lake"] == env["DANCE_LAKE"]
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    assert f"DANCE_LAKE={env['DANCE_LAKE']}" in launcher["envVars"]
+    assert {m["mountPath"] for m in launcher["volumeMounts"]} == {env["DANCE_LAKE"]}
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "ffmpeg" in dockerfile and "USER dance" in dockerfile
+    assert f"ENV DANCE_LAKE={env['DANCE_LAKE']}" in dockerfile
