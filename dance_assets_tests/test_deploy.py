@@ -67,6 +67,7 @@ def test_dagster_yaml_is_a_valid_postgres_instance_with_the_gpu_pool_limit():
 
     config, _custom_class = dagster_instance_config(str(DEPLOY))
     database = config["storage"]["postgres"]["postgres_db"]
+    assert database.pop("scheme") == "postgresql+psycopg2"
     assert {field["env"] for field in database.values()} == {
         "DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME",
         "DAGSTER_PG_PASSWORD"}

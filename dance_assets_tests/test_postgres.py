@@ -1,0 +1,167 @@
+"""The pipeline against a real Postgres-backed instance (deploy/dagster.yaml), for real.
+
+A PostgreSQL server from the machine's Debian package is started for the session as an
+unprivileged user on a free loopback port, and stopped afterwards. Ingest, curation, one
+model and its evaluation run with the multiprocess executor (steps in their own
+processes); a second process then reads runs, materializations, check results and the
+sensor's cursor back from Postgres.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dance_assets_tests.conftest import TINY_TRAIN
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+CLASSES = ["renegade", "savage", "say_so"]
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not found and shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], env=env,
+                       capture_output=True)
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(found[-1]).parent if found else None
+
+
+def _as_unprivileged(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as the package's postgres user."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str]]:
+    """A running PostgreSQL server and its connection settings as DAGSTER_PG_* variables."""
+    binaries = _postgres_bin()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql); "
+                    "the Postgres instance tests need it")
+    # Outside pytest's own temporary folder, which only root may enter.
+    root = Path(tempfile.mkdtemp(prefix="dance-assets-postgres-"))
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    run = {"capture_output": True, "text": True}
+    initdb = subprocess.run(_as_unprivileged([
+        str(binaries / "initdb"), "-D", str(data), "-U", "dagster", "--auth=trust"]), **run)
+    if initdb.returncode != 0:
+        pytest.skip(f"PostgreSQL could not be initialised: {initdb.stderr.strip()[:200]}")
+    started = subprocess.run(_as_unprivileged([
+        str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+        "-o", f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1", "start"]), **run)
+    if started.returncode != 0:
+        pytest.skip(f"PostgreSQL could not be started: {started.stderr.strip()[:200]}")
+    try:
+        subprocess.run([str(binaries.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p",
+                        port, "-U", "dagster", "dagster"], check=True, **run)
+        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": port,
+               "DAGSTER_PG_DB": "dagster", "DAGSTER_PG_USERNAME": "dagster",
+               "DAGSTER_PG_PASSWORD": "unused-with-trust-auth"}
+    finally:
+        subprocess.run(_as_unprivileged([str(binaries / "pg_ctl"), "-D", str(data), "-m",
+                                         "fast", "stop"]), **run)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_home(postgres: dict[str, str], tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    for name, value in postgres.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def _job(name: str):  # type: ignore[no-untyped-def]
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module("dance_assets.definitions", "defs",
+                                                      working_directory=os.getcwd())
+    return repository.get_reconstructable_job(name)
+
+
+_READ_BACK = """
+import json
+import dagster as dg
+instance = dg.DagsterInstance.get()
+records = instance.get_run_records()
+frames = instance.fetch_materializations(dg.AssetKey("video_frames"), limit=100).records
+checks = instance.event_log_storage.get_asset_check_execution_history(
+    dg.AssetCheckKey(dg.AssetKey(["models", "resnet18"]), "check_accuracy_above_chance"),
+    limit=10)
+states = [s for s in instance.all_instigator_state()
+          if s.instigator_name == "new_videos_sensor"]
+print(json.dumps({
+    "storage": type(instance.run_storage).__name__,
+    "runs": len(records),
+    "succeeded": sum(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records),
+    "frame_partitions": sorted({r.partition_key for r in frames}),
+    "checks": [c.status.value for c in checks],
+    "cursor": states[0].instigator_data.cursor if states else None,
+}))
+"""
+
+
+def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_back(
+        postgres_home: Path, tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch):
+    from dance_assets.resources import LakeResource
+    from dance_assets.sensors import new_videos_sensor
+
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_raw, lake / "raw")
+    monkeypatch.setenv("DANCE_LAKE", str(lake))
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        instance.add_dynamic_partitions("dance_classes", CLASSES)
+        for dance_class in CLASSES:  # multiprocess: each step in a process of its own
+            with dg.execute_job(_job("ingest"), instance,
+                                tags={"dagster/partition": dance_class}) as result:
+                assert result.success
+        with dg.execute_job(_job("curation"), instance) as result:
+            assert result.success
+        model = dg.AssetKey(["models", "resnet18"])
+        with dg.execute_job(
+                _job("training"), instance, tags={"dagster/partition": "random_frames"},
+                asset_selection=[model, dg.AssetKey(["evaluation", "resnet18"])],
+                run_config={"ops": {"models__resnet18": {"config": TINY_TRAIN}}}) as result:
+            assert result.success
+        # The sensor's cursor, as a daemon tick stores it (a new video since).
+        tick = new_videos_sensor(dg.build_sensor_context(
+            instance=instance, resources={"lake": LakeResource(root=str(lake))}))
+        subprocess.run([sys.executable, "-m", "dagster", "sensor", "cursor",
+                        "new_videos_sensor", "-m", "dance_assets.definitions", "--set",
+                        tick.cursor], check=True, capture_output=True,
+                       env={**os.environ})
+    done = subprocess.run([sys.executable, "-c", _READ_BACK], capture_output=True, text=True,
+                          env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    read = json.loads(done.stdout.strip().splitlines()[-1])
+    assert read["storage"] == "PostgresRunStorage"
+    assert read["runs"] == read["succeeded"] == 5
+    assert read["frame_partitions"] == CLASSES
+    assert read["checks"] == ["SUCCEEDED"]
+    assert json.loads(read["cursor"]) == json.loads(tick.cursor)
+
