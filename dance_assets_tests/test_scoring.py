@@ -171,3 +171,17 @@ def test_score_never_crashes_on_awkward_input(scored_lake, corpus, capsys):
             assert "score for savage:" in captured.out, relative
         outcomes[relative] = code
     assert 2 in outcomes.values()  # test patterns and broken files show no dancer
+
+
+def test_score_tells_the_dancer_nothing_but_the_answer(scored_lake):
+    """MediaPipe's native start-up lines (TFLite, absl) stay out of the terminal."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "dance_assets.cli", "score",
+                           str(scored_lake.raw / "say_so" / "p01.mp4"), "--lake",
+                           str(scored_lake.root)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        line for line in done.stderr.strip().splitlines() if line.startswith("scored in")]
+    assert len(done.stderr.strip().splitlines()) == 1

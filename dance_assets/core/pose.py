@@ -23,7 +23,9 @@ the frame, beyond it for parts out of view), in MediaPipe's order: LANDMARK_NAME
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -134,6 +136,26 @@ def zoom_windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return squares + quadrants
 
 
+_native_stderr = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_start_up_quiet() -> Iterator[None]:
+    """Silence what MediaPipe's C++ side (TFLite, absl) writes to file descriptor 2 while a
+    graph starts: lines such as "Created TensorFlow Lite XNNPACK delegate" are noise to a
+    dancer running `score`. One graph at a time, since the descriptor is the process's."""
+    with _native_stderr:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 class PoseEstimator:
     """MediaPipe's pose model, ready to pose frames one after another (one per thread)."""
 
@@ -142,10 +164,12 @@ class PoseEstimator:
         from mediapipe.python.solutions import pose as mp_pose
 
         self.settings = settings
-        self._model = mp_pose.Pose(
-            static_image_mode=True, model_complexity=1, smooth_landmarks=False,
-            enable_segmentation=False,
-            min_detection_confidence=settings.min_detection_confidence)
+        with _native_start_up_quiet():
+            self._model = mp_pose.Pose(
+                static_image_mode=True, model_complexity=1, smooth_landmarks=False,
+                enable_segmentation=False,
+                min_detection_confidence=settings.min_detection_confidence)
+            self._one(np.zeros((64, 64, 3), np.uint8))  # the graph starts on its first frame
 
     def close(self) -> None:
         self._model.close()
