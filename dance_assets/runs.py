@@ -178,7 +178,7 @@ def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, obje
     config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
     described = ", ".join(
         f"{name} ({values['image_size']} px, {values.get('epochs')} epochs)"
-        if "image_size" in values else f"{name} ({values.get('epochs')} epochs)"
+        if "image_size" in values else f"{name} ({values.get('epochs', 'default')} epochs)"
         for name, values in configs.items())
     outcomes = []
     for protocol in SPLIT_PROTOCOLS:

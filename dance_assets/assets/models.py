@@ -279,21 +279,27 @@ def _published(context: dg.AssetExecutionContext, the_lake: Lake, key: dg.AssetK
 model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
 
 
-class PoseModelConfig(dg.Config):
-    """Hyperparameters of the pose model, editable in the Launchpad."""
+_POSE = PoseModelSettings()
 
-    epochs: int = Field(default=30, ge=1, description="Passes over the training seconds "
-                        "(at least 1).")
-    lr: float = Field(default=3e-3, gt=0, description="Peak learning rate of the one cycle.")
-    batch_size: int = Field(default=64, ge=2, description="Shrunk to the training set when "
-                            "it has fewer seconds.")
-    window: int = Field(default=3, ge=1, description="Seconds of skeletons per input, "
-                        "centred on the second classified.")
-    step_dropout: float = Field(default=0.3, ge=0, lt=1, description="Training blanks each "
-                                "neighbouring second with this probability.")
-    augment: bool = Field(default=True, description="Mirror, size and joint jitter, blanked "
-                          "neighbours.")
-    seed: int = Field(default=0, description="Seeds weights, shuffling and augmentation.")
+
+class PoseModelConfig(dg.Config):
+    """Hyperparameters of the pose model, editable in the Launchpad; defaults are
+    PoseModelSettings' (core/pose_model.py)."""
+
+    epochs: int = Field(default=_POSE.epochs, ge=1,
+                        description="Passes over the training seconds (at least 1).")
+    lr: float = Field(default=_POSE.lr, gt=0,
+                      description="Peak learning rate of the one cycle.")
+    batch_size: int = Field(default=_POSE.batch_size, ge=2,
+                            description="Shrunk to the training set when it has fewer seconds.")
+    window: int = Field(default=_POSE.window, ge=1, description="Seconds of skeletons per "
+                        "input, centred on the second classified.")
+    step_dropout: float = Field(default=_POSE.step_dropout, ge=0, lt=1, description="Training "
+                                "blanks each neighbouring second with this probability.")
+    augment: bool = Field(default=_POSE.augment,
+                          description="Mirror, size and joint jitter, blanked neighbours.")
+    seed: int = Field(default=_POSE.seed,
+                      description="Seeds weights, shuffling and augmentation.")
     significance: float = Field(default=0.01, gt=0, le=1, description="As for the CNNs: the "
                                 "video-level accuracy check's p-value.")
 

@@ -25,12 +25,6 @@ class Profile:
     # stride-4 stem leaves next to nothing of a 64-pixel input).
     image_size_for: tuple[tuple[str, int], ...] = ()
 
-    pose_epochs: int = 30  # the pose model: seconds of CPU at any profile's size
-
-    def pose_config(self) -> dict[str, object]:
-        """PoseModelConfig values this profile trains pose_sequence with."""
-        return {"epochs": self.pose_epochs}
-
     def train_config(self, arch: str) -> dict[str, object]:
         """TrainConfig values this profile trains `arch` with."""
         return {"epochs": self.epochs,
