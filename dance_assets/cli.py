@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 
 from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.lake import PROTOCOLS
 from dance_assets.core.profiles import PROFILES, get_profile
 
 
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--arch", help="the classifier whose verdict is shown beside the "
                        "score: alexnet, resnet18, squeezenet1_0 or pose_sequence (default: "
                        "the best evaluated one)")
-    score.add_argument("--protocol", choices=["by_participant", "random_frames"],
+    score.add_argument("--protocol", choices=sorted(PROTOCOLS),
                        help="which training protocol's model (default: by_participant)")
     score.set_defaults(handler=cmd_score)
 

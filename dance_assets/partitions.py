@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from dance_assets.core.lake import PROTOCOLS
+
 dance_class_partitions = dg.DynamicPartitionsDefinition(name="dance_classes")
 
-SPLIT_PROTOCOLS = ("random_frames", "by_participant")
-split_protocol_partitions = dg.StaticPartitionsDefinition(list(SPLIT_PROTOCOLS))
+split_protocol_partitions = dg.StaticPartitionsDefinition(list(PROTOCOLS))
 
 
 def invalid_partition_reason(name: str) -> str | None:

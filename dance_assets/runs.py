@@ -173,7 +173,7 @@ def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
 def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, object]],
                  echo: Echo) -> list[RunOutcome]:
     """One training run per split protocol; `configs` holds each architecture's settings."""
-    from dance_assets.partitions import SPLIT_PROTOCOLS
+    from dance_assets.core.lake import PROTOCOLS
 
     config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
     described = ", ".join(
@@ -181,7 +181,7 @@ def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, obje
         if "image_size" in values else f"{name} ({values.get('epochs', 'default')} epochs)"
         for name, values in configs.items())
     outcomes = []
-    for protocol in SPLIT_PROTOCOLS:
+    for protocol in PROTOCOLS:
         echo(f"training on {protocol}: {described}")
         outcome = run_job(instance, "training", partition=protocol, run_config=config)
         for blocked in outcome.blocked:

@@ -82,6 +82,12 @@ def build_awkward_corpus(ffmpeg: str, raw: Path, outside: Path) -> dict[str, Exp
     add(a / "zero_bytes.mp4", Expectation("rejected", "empty file"))
     (a / "notes.mp4").write_text("this is not a video\n")
     add(a / "notes.mp4", Expectation("rejected", "plain text"))
+    # Pictures dropped among the videos, one named as if it were a video.
+    for still in ("photo.jpg", "screenshot.png", "sticker.gif", "frame_grab.mp4"):
+        _ffmpeg(ffmpeg, *_source("180x320", 1), "-frames:v", "1",
+                *(["-f", "image2", "-c:v", "png"] if still.endswith(".mp4") else []),
+                str(a / still))
+        add(a / still, Expectation("rejected", "a still image, not a video"))
     _ffmpeg(ffmpeg, *_source("180x320", 3), *h264, "-movflags", "+faststart", str(b / "whole.mp4"))
     data = (b / "whole.mp4").read_bytes()
     (a / "truncated.mp4").write_bytes(data[: len(data) // 3])

@@ -19,6 +19,7 @@ from dance_assets.core.evaluation import (
     summary,
     video_predictions,
 )
+from dance_assets.core.registry import current_evaluations, model_status, of_current_models
 from dance_assets.core.warehouse import query
 from dance_assets_tests.conftest import TINY_TRAIN, resources_for
 
@@ -93,6 +94,23 @@ def test_review_queue_keeps_frames_hard_for_several_models():
     assert flagged["n_models"].tolist() == [3, 2]
     assert flagged.loc[0, "mean_loss"] == pytest.approx(8 / 3)
     assert flagged.loc[1, "models"] == "alexnet, resnet18"
+
+
+def test_only_the_current_models_evaluations_count():
+    """A retrain blocked by its check leaves a new card beside the old model's rows."""
+    metrics = pd.DataFrame({"protocol": ["by_participant"] * 2, "arch": ["alexnet", "resnet18"],
+                            "model_trained_at": ["old", "t2"]})
+    cards = {("by_participant", "alexnet"): {"trained_at": "new"},
+             ("by_participant", "resnet18"): {"trained_at": "t2"}}
+    current = current_evaluations(metrics, cards)
+    assert current["arch"].tolist() == ["resnet18"]
+    predictions = pd.DataFrame({"protocol": ["by_participant"] * 3, "frame_id": ["a", "b", "c"],
+                                "arch": ["alexnet", "resnet18", "resnet18"]})
+    kept = of_current_models(predictions, current)
+    assert kept["frame_id"].tolist() == ["b", "c"]
+    assert list(kept.columns) == list(predictions.columns)
+    assert model_status(cards, current, "by_participant", "alexnet").startswith("not evaluated")
+    assert model_status(cards, current, "random_frames", "alexnet") == "not trained"
 
 
 @pytest.fixture

@@ -29,6 +29,10 @@ def test_probe_reads_a_good_video(tiny_raw, ffmpeg_settings):
     ("cut_short.mp4", "moov atom not found"),
     ("song.m4a", "audio only"),
     ("audio_in.mp4", "audio only"),
+    ("photo.jpg", "a still image"),
+    ("screenshot.png", "a still image"),
+    ("sticker.gif", "a still image"),
+    ("frame_grab.mp4", "a still image"),
 ])
 def test_probe_rejects_broken_files_with_a_reason(corpus, ffmpeg_settings, name, phrase):
     lake, _ = corpus

@@ -31,6 +31,7 @@ from dance_assets.core.inference import Network, load_network, predict_images, p
 from dance_assets.core.lake import Lake, atomic_write_text
 from dance_assets.core.pose_features import frame_windows, skeletons_of
 from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
+from dance_assets.core.registry import current_models, of_current_models
 from dance_assets.core.reports import (
     confusion_heatmap_png,
     contact_sheet,
@@ -65,7 +66,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         the_lake = lake.lake()
         protocol = context.partition_key
         with user_errors_fail_the_step():
-            network = load_network(the_lake.models / protocol / arch)
+            network = load_network(the_lake.model_dir(protocol, arch))
         card, classes = network.card, network.classes
         _refuse_models_that_learned_nothing(card)
         manifest = tables.read_table(the_lake, "frame_manifest")
@@ -172,7 +173,10 @@ class ReviewQueueConfig(dg.Config):
 def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
                  lake: LakeResource) -> dg.MaterializeResult:
     the_lake = lake.lake()
-    predictions = tables.read_table(the_lake, "predictions")
+    # Only the models as they are now: a retrain its check blocked leaves the old
+    # model's predictions in the table.
+    predictions = of_current_models(tables.read_table(the_lake, "predictions"),
+                                    current_models(the_lake))
     if predictions.empty:
         context.log.warning("no evaluated model yet (none passed its accuracy check): "
                             "the review queue is empty")

@@ -176,7 +176,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                            torch_compute.settings(), report=context.log.info,
                            show_progress=sys.stderr.isatty())
 
-        out_dir = the_lake.models / protocol / arch
+        out_dir = the_lake.model_dir(protocol, arch)
         card = _model_card(arch, protocol, config.model_dump(), result,
                            manifest_fingerprint(manifest, column),
                            _extraction_settings(the_lake), input=settings.input,
@@ -334,7 +334,7 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
     with user_errors_fail_the_step():
         result = train_pose_model(train_set, valid_set, classes, settings,
                                   report=context.log.info, show_progress=sys.stderr.isatty())
-    out_dir = the_lake.models / protocol / POSE_MODEL
+    out_dir = the_lake.model_dir(protocol, POSE_MODEL)
     card = _model_card(POSE_MODEL, protocol, config.model_dump(), result,
                        manifest_fingerprint(manifest, column), _extraction_settings(the_lake),
                        input=POSE_INPUT, versions=("fastai", "torch"))

@@ -8,7 +8,6 @@ and the leak gap (random frames minus by participant) per model.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core import tables
-from dance_assets.core.lake import Lake
+from dance_assets.core.lake import PROTOCOLS, Lake
 from dance_assets.core.pose_model import MODEL_NAMES, POSE_MODEL
+from dance_assets.core.registry import current_evaluations, model_status, read_cards
 from dance_assets.core.reports import (
     accuracy_curves_png,
     html_image,
@@ -26,9 +26,8 @@ from dance_assets.core.reports import (
     markdown_image,
     markdown_table,
 )
-from dance_assets.core.training import ARCHITECTURES, CARD_NAME
+from dance_assets.core.training import ARCHITECTURES
 
-PROTOCOLS = ("random_frames", "by_participant")
 STUDY_ACCURACY = {"resnet18": 97.64, "average": 94.97}  # % (the study's abstract and text)
 
 
@@ -44,32 +43,17 @@ class ComparisonInputs:
 
     @classmethod
     def read(cls, lake: Lake) -> ComparisonInputs:
-        cards = {}
-        for protocol in PROTOCOLS:
-            for arch in MODEL_NAMES:
-                path = lake.models / protocol / arch / CARD_NAME
-                if path.is_file():
-                    cards[(protocol, arch)] = json.loads(path.read_text())
-        return cls(cards, tables.read_table(lake, "model_metrics"),
+        return cls(read_cards(lake), tables.read_table(lake, "model_metrics"),
                    tables.read_table(lake, "training_history"),
                    tables.read_table(lake, "class_metrics"), lake.reports)
 
     @property
     def current_metrics(self) -> pd.DataFrame:
         """Evaluations of the models as they are now (not of an earlier training)."""
-        if self.metrics.empty:
-            return self.metrics
-        trained = self.metrics.apply(
-            lambda r: self.cards.get((r["protocol"], r["arch"]), {}).get("trained_at"), axis=1)
-        return self.metrics[self.metrics["model_trained_at"] == trained]
+        return current_evaluations(self.metrics, self.cards)
 
     def status(self, protocol: str, arch: str) -> str:
-        if (protocol, arch) not in self.cards:
-            return "not trained"
-        current = self.current_metrics
-        if ((current["protocol"] == protocol) & (current["arch"] == arch)).any():
-            return "evaluated"
-        return "not evaluated (accuracy not clearly above chance)"
+        return model_status(self.cards, self.current_metrics, protocol, arch)
 
 
 def _metric(metrics: pd.DataFrame, protocol: str, arch: str, column: str) -> float:

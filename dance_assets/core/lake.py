@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LAKE = "data_lake"
+# The two split protocols: the study's random frame split and the participant-disjoint
+# one. Each names a column of frame_manifest (split_<protocol>) and a folder of models.
+PROTOCOLS = ("random_frames", "by_participant")
 _TEMP_PATTERN = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
 
@@ -48,6 +51,10 @@ class Lake:
     @property
     def models(self) -> Path:
         return self.root / "models"
+
+    def model_dir(self, protocol: str, arch: str) -> Path:
+        """Where one trained model lives: models/<protocol>/<arch>/."""
+        return self.models / protocol / arch
 
     @property
     def reports(self) -> Path:

@@ -36,7 +36,6 @@ from dance_assets.core.choreography import (
     references_from_table,
     weakest_moments,
 )
-from dance_assets.core.comparison import ComparisonInputs
 from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.frame_images import prepare_images
@@ -46,6 +45,7 @@ from dance_assets.core.pose import FramePose, PoseSettings, estimator
 from dance_assets.core.pose_features import mirror, normalise, windows
 from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
 from dance_assets.core.quality import load_rgb, video_features
+from dance_assets.core.registry import current_models, model_status, read_cards
 from dance_assets.core.reports import png_bytes, save_png, timeline_image
 from dance_assets.core.skeletons import dancer_beside_reference
 from dance_assets.core.video import (
@@ -73,16 +73,16 @@ def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenMo
     protocol = protocol or DEFAULT_PROTOCOL
     if arch is not None and arch not in MODEL_NAMES:
         raise DanceAssetsError(f"unknown --arch {arch!r}; choose from {', '.join(MODEL_NAMES)}")
-    inputs = ComparisonInputs.read(lake)
-    if not inputs.cards:
+    cards = read_cards(lake)
+    current = current_models(lake)
+    if not cards:
         raise DanceAssetsError("no trained model yet: run `dance-assets demo` to train one")
     if arch is not None:
-        if (protocol, arch) not in inputs.cards:
+        if (protocol, arch) not in cards:
             raise DanceAssetsError(f"no trained {arch} under {protocol}: run `dance-assets "
                                    f"demo` (or materialize models/{arch} in the UI)")
-        why = f"requested ({inputs.status(protocol, arch)})"
+        why = f"requested ({model_status(cards, current, protocol, arch)})"
     else:
-        current = inputs.current_metrics
         candidates = current[current["protocol"] == protocol].sort_values(
             ["video_accuracy", "frame_accuracy"], ascending=False)
         if candidates.empty:
@@ -92,8 +92,8 @@ def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenMo
         best = candidates.iloc[0]
         arch = str(best["arch"])
         why = f"best video accuracy under {protocol} ({best['video_accuracy']:.0%})"
-    return ChosenModel(arch, protocol, lake.models / protocol / arch,
-                       inputs.cards[(protocol, arch)], why)
+    return ChosenModel(arch, protocol, lake.model_dir(protocol, arch),
+                       cards[(protocol, arch)], why)
 
 
 @dataclass

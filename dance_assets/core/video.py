@@ -74,6 +74,15 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.MULTILINE)
 _FRAMES_OUT = re.compile(r"frame=\s*(\d+)")
 _TIME_OUT = re.compile(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)")
 _OPEN_ERROR = re.compile(r"Error opening input(?: file)?[^:]*: (.+)")
+_INPUT_FORMAT = re.compile(r"^Input #0, ([\w,]+), from ", re.MULTILINE)
+STILL_IMAGE = "a still image, not a video"
+
+
+def _is_image_format(stderr: str) -> bool:
+    """ffmpeg reads single pictures (JPEG, PNG, WebP, BMP...) through image2 or *_pipe."""
+    found = _INPUT_FORMAT.search(stderr)
+    return bool(found) and any(name == "image2" or name.endswith("_pipe")
+                               for name in found.group(1).split(","))
 
 
 def _hms(match: re.Match[str]) -> float:
@@ -128,6 +137,8 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
                 section.append(follow)
     if video_line is None:
         raise VideoError("no video stream (audio only)" if has_audio else "no video stream")
+    if _is_image_format(stderr):
+        raise VideoError(STILL_IMAGE)
     size = _SIZE.search(video_line)
     if not size:
         raise VideoError("video stream has no frame size")
@@ -169,6 +180,8 @@ def probe_video(path: Path, settings: FfmpegSettings) -> Probe:
     probe = parse_header(result.stderr, head)
     if math.isnan(probe.duration_s):
         probe = _with_decoded_duration(path, probe, settings)
+    if probe.fps and probe.duration_s * probe.fps < 1.5:  # one picture, e.g. a GIF
+        raise VideoError(STILL_IMAGE)
     decoded = _FRAMES_OUT.findall(result.stderr)
     if result.returncode != 0 or not decoded or int(decoded[-1]) < 1:
         raise VideoError("no decodable frame near the end (truncated or corrupt video)")
@@ -187,6 +200,9 @@ def _with_decoded_duration(path: Path, probe: Probe, settings: FfmpegSettings) -
     times = _TIME_OUT.findall(result.stderr)
     if not times:
         raise VideoError("duration unknown and the stream does not decode")
+    frames = _FRAMES_OUT.findall(result.stderr)
+    if frames and int(frames[-1]) <= 1:  # a one-frame GIF states no duration either
+        raise VideoError(STILL_IMAGE)
     hours, minutes, seconds = times[-1]
     duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     return Probe(duration, probe.fps, probe.width, probe.height, probe.rotation, probe.codec)

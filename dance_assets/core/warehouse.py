@@ -135,8 +135,8 @@ def query(lake: Lake, sql: str) -> pd.DataFrame:
 
 
 def format_result(df: pd.DataFrame, fmt: str) -> str:
-    if fmt == "csv":
-        return df.to_csv(index=False)
+    if fmt == "csv":  # print() ends the last line; no blank line after it
+        return df.to_csv(index=False).removesuffix("\n")
     if fmt == "json":
         return json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2)
     if df.empty:
