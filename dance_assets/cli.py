@@ -26,16 +26,23 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _generate_videos(lake_root: object, classes: int, participants: int, seconds: float,
-                     size: tuple[int, int], seed: int) -> None:
+                     size: tuple[int, int], seed: int, phone_hard: bool = False) -> None:
     from pathlib import Path
 
-    from dance_assets.core.generator import DANCE_CLASSES, generate, plan_videos
+    from dance_assets.core.generator import (
+        DANCE_CLASSES,
+        PHONE_HARD,
+        PhoneShares,
+        generate,
+        plan_videos,
+    )
     from dance_assets.core.video import find_ffmpeg
 
     if not 1 <= classes <= len(DANCE_CLASSES):
         raise DanceAssetsError(f"--classes must be between 1 and {len(DANCE_CLASSES)}")
     raw = Path(str(lake_root)) / "raw"
-    specs = plan_videos(list(DANCE_CLASSES[:classes]), participants, seconds, size, seed)
+    specs = plan_videos(list(DANCE_CLASSES[:classes]), participants, seconds, size, seed,
+                        PHONE_HARD if phone_hard else PhoneShares())
     started = time.perf_counter()
     _echo(f"generating {len(specs)} synthetic dance videos into {raw} (existing ones are kept)")
 
@@ -54,7 +61,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     _generate_videos(lake.root, args.classes or profile.classes,
                      args.participants or profile.participants, args.seconds or profile.seconds,
-                     args.size or profile.video_size, args.seed)
+                     args.size or profile.video_size, args.seed, args.phone_hard)
     return 0
 
 
@@ -242,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seconds", type=float, help="length of each video")
     generate.add_argument("--size", type=_size, help="frame size WIDTHxHEIGHT, e.g. 360x640")
     generate.add_argument("--seed", type=int, default=0, help="participants' seed (default: 0)")
+    generate.add_argument("--phone-hard", action="store_true",
+                          help="every video handheld, and many frame-filling or group videos "
+                          "(a lake to test cleaning against; see README)")
     generate.set_defaults(handler=cmd_generate)
 
     demo = commands.add_parser("demo", parents=[common],

@@ -22,13 +22,14 @@ from dance_assets.core.generator import (
 from dance_assets.core.pose import PoseSettings, estimator
 from dance_assets.core.quality import video_features
 
-REASONS = {"too dark", "washed out", "flat", "noise", "empty", "blurred", "near duplicate"}
+REASONS = {"too dark", "washed out", "flat", "card", "noise", "empty", "blurred",
+           "near duplicate"}
 LIMITS = CleaningThresholds()
 
 frame_rows = st.fixed_dictionaries({
     "brightness": st.floats(0, 255), "contrast": st.floats(0, 120),
     "sharpness": st.floats(0, 5000), "noise": st.floats(0, 30),
-    "subject_score": st.floats(0, 1),
+    "subject_score": st.floats(0, 1), "uniform_share": st.floats(0, 1),
     "near_duplicate_of": st.one_of(st.none(), st.integers(0, 5)),
     "person_found": st.one_of(st.none(), st.booleans()),
 })

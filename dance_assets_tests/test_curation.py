@@ -43,7 +43,7 @@ def _frames_table(n_classes: int, n_people: int, n_videos_each: int = 1, seconds
                         "path": f"frames/class{c}/{video_id}/{s:05d}.jpg", "width": 144,
                         "height": 256, "brightness": 120.0, "contrast": 30.0,
                         "sharpness": 100.0, "noise": 0.3, "subject_score": 0.12,
-                        "near_duplicate_of": None})
+                        "near_duplicate_of": None, "uniform_share": 0.2})
     return pd.DataFrame(rows)
 
 
@@ -86,6 +86,22 @@ def test_grain_over_a_person_is_not_noise():
     frames["noise"] = 6.0
     frames["person_found"] = pd.array([True, False], dtype="boolean")
     assert automatic_verdicts(frames, CleaningThresholds()).tolist() == [None, "noise"]
+
+
+def test_phone_footage_cards_and_smoothed_static_are_told_from_a_missed_dancer():
+    # One handheld video at a phone's bitrate: three seconds with the dancer found, then
+    # one where the pose model missed her (as grainy and as far from the room as the
+    # others), a title card, and static that the encoder smoothed below noise_above.
+    frames = _frames_table(1, 1, seconds=6)
+    frames["subject_score"] = [0.30, 0.35, 0.32, 0.33, 0.40, 0.85]
+    frames["noise"] = [0.30, 0.25, 0.28, 0.33, 0.05, 0.90]
+    frames["uniform_share"] = [0.3, 0.3, 0.4, 0.35, 0.99, 0.15]
+    frames["person_found"] = pd.array([True] * 3 + [False] * 3, dtype="boolean")
+    verdicts = automatic_verdicts(frames, CleaningThresholds()).tolist()
+    assert verdicts == [None] * 4 + ["card", "noise"]
+    # Were the pose model to see somebody in them, neither would be dropped.
+    frames["person_found"] = True
+    assert automatic_verdicts(frames, CleaningThresholds()).isna().all()
 
 
 def test_near_duplicates_are_dropped_unless_switched_off():

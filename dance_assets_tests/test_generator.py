@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from dance_assets.core.generator import (
     DANCE_CLASSES,
+    FILLS_FRAME,
     FPS,
+    PHONE_HARD,
+    VideoSpec,
     choreography,
+    dancing_friends,
     plan_videos,
     render_frames,
     render_room,
     sidecar_path,
     write_video,
 )
+from dance_assets.core.quality import uniform_share
 from dance_assets.core.video import probe_video
 
 
@@ -34,6 +40,9 @@ def test_same_seed_same_bytes_other_seed_other_video(tmp_path, ffmpeg_binary):
     first = write_video(spec, tmp_path / "a" / "p01.mp4", ffmpeg_binary)
     second = write_video(spec, tmp_path / "b" / "p01.mp4", ffmpeg_binary)
     assert _sha(first) == _sha(second)
+    phone = replace(spec, bitrate_kbps=60, handheld=True)  # a bitrate too gives the same bytes
+    assert _sha(write_video(phone, tmp_path / "d" / "p01.mp4", ffmpeg_binary)) == _sha(
+        write_video(phone, tmp_path / "e" / "p01.mp4", ffmpeg_binary))
     other = plan_videos(["renegade"], 1, 2, (180, 320), seed=6)[0]
     assert _sha(write_video(other, tmp_path / "c" / "p01.mp4", ffmpeg_binary)) != _sha(first)
 
@@ -52,7 +61,9 @@ def test_video_is_vertical_h264_at_30_fps_with_a_sidecar(tmp_path, ffmpeg_binary
 
 def test_participant_keeps_body_clothes_and_room_across_dances():
     specs = plan_videos(list(DANCE_CLASSES), 2, 4, (180, 320), seed=0)
-    first = [s.participant for s in specs if s.participant.name == "p01"]
+    # Filmed closer or further away, so only the size and place in the frame change.
+    first = [replace(s.participant, height=0, floor=0, x=0) for s in specs
+             if s.participant.name == "p01"]
     assert len(first) == 12 and all(p == first[0] for p in first)
     assert first[0] != next(s.participant for s in specs if s.participant.name == "p02")
 
@@ -100,3 +111,67 @@ def test_empty_and_noise_seconds_render_as_promised():
     assert np.abs(frames[15] - room).max() == 0  # second 0: the empty room
     assert np.abs(frames[3 * FPS + 15] - room).mean() > 40  # second 3: static noise
     assert np.abs(frames[FPS + 15] - room).max() > 0  # second 1: someone dancing
+
+
+def test_phone_traits_reach_their_share_of_videos():
+    specs = plan_videos(list(DANCE_CLASSES), 8, 10, (180, 320), seed=3)
+    shares = {
+        "handheld": np.mean([s.handheld for s in specs]),
+        "group": np.mean([bool(s.others) for s in specs]),
+        "card": np.mean([bool(s.card_seconds) for s in specs]),
+        "still": np.mean([bool(s.still_seconds) for s in specs]),
+        "blur": np.mean([s.motion_blur for s in specs]),
+        "bitrate": np.mean([s.bitrate_kbps is not None for s in specs]),
+        "fills": np.mean([s.participant.height >= FILLS_FRAME for s in specs]),
+    }
+    assert all(0.05 < share < 0.5 for share in shares.values()), shares
+    for spec in specs:  # the bad seconds never overlap, and stills come first
+        seconds = [*spec.empty_seconds, *spec.noise_seconds, *spec.card_seconds,
+                   *spec.still_seconds]
+        assert len(seconds) == len(set(seconds))
+        assert not spec.still_seconds or min(spec.still_seconds) <= 1
+    hard = plan_videos(list(DANCE_CLASSES), 4, 10, (180, 320), seed=3, phone=PHONE_HARD)
+    assert all(s.handheld for s in hard) and any(s.others for s in hard)
+
+
+def _solo(seconds: float = 4) -> VideoSpec:
+    spec = plan_videos(["wap"], 1, seconds, (180, 320), seed=0)[0]
+    return replace(spec, style="none", empty_seconds=(), noise_seconds=(), card_seconds=(),
+                   still_seconds=(), handheld=False, others=(), motion_blur=False)
+
+
+def test_phone_traits_render_as_promised():
+    solo = _solo()
+    plain = [np.asarray(f, dtype=np.int16) for f in render_frames(solo)]
+    handheld = [np.asarray(f, dtype=np.int16) for f in render_frames(replace(solo, handheld=True))]
+    room = np.asarray(render_room(180, 320, solo.participant.room, solo.participant.floor),
+                      dtype=np.int16)
+    # The camera moves the room itself, and never shows a black border.
+    assert np.abs(handheld[0] - plain[0]).mean() > 5
+    assert np.abs(handheld[60] - handheld[0]).mean() > 2
+    for frame in handheld[::10]:
+        edges = np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]])
+        assert (edges.sum(axis=1) == 0).mean() < 0.01
+    card = [np.asarray(f) for f in render_frames(replace(solo, card_seconds=(3,)))]
+    assert uniform_share(np.asarray(card[3 * FPS + 5], np.float32).mean(axis=2)) > 0.9
+    # Standing still: barely moving while waiting, then dancing.
+    waiting = replace(solo, still_seconds=(0,))
+    still = [np.asarray(f, dtype=np.int16) for f in render_frames(waiting)]
+    assert np.abs(still[20] - still[5]).mean() < np.abs(plain[50] - plain[35]).mean()
+    assert np.abs(still[5] - room).max() > 0  # somebody is there
+    friends = replace(solo, others=dancing_friends(np.random.default_rng(1), solo.participant, 2))
+    crowd = np.asarray(next(iter(render_frames(friends))), dtype=np.int16)
+    assert (np.abs(crowd - room).max(axis=2) > 20).mean() > (
+        np.abs(plain[0] - room).max(axis=2) > 20).mean() * 1.3
+
+
+def test_phone_traits_are_in_the_sidecar(tmp_path, ffmpeg_binary, ffmpeg_settings):
+    spec = replace(_solo(3), handheld=True, card_seconds=(2,), still_seconds=(0,),
+                   motion_blur=True, bitrate_kbps=60)
+    path = write_video(spec, tmp_path / "p01.mp4", ffmpeg_binary)
+    truth = json.loads(sidecar_path(path).read_text())
+    assert (truth["handheld"], truth["card_seconds"], truth["still_seconds"],
+            truth["motion_blur"], truth["bitrate_kbps"], truth["dancers"]) == (
+        True, [2], [0], True, 60, 1)
+    assert probe_video(path, ffmpeg_settings).codec == "h264"
+    assert path.stat().st_size < 3 * 60_000 / 8 * 1.5  # about the bitrate asked for

@@ -10,6 +10,7 @@ sensor's cursor back from Postgres.
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import os
 import shutil
@@ -72,8 +73,6 @@ def postgres() -> Iterator[dict[str, str]]:
     if started.returncode != 0:
         pytest.skip(f"PostgreSQL could not be started: {started.stderr.strip()[:200]}")
     try:
-        subprocess.run([str(binaries.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p",
-                        port, "-U", "dagster", "dagster"], check=True, **run)
         yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": port,
                "DAGSTER_PG_DB": "dagster", "DAGSTER_PG_USERNAME": "dagster",
                "DAGSTER_PG_PASSWORD": "unused-with-trust-auth"}
@@ -86,10 +85,16 @@ def postgres() -> Iterator[dict[str, str]]:
 @pytest.fixture
 def postgres_home(postgres: dict[str, str], tmp_path: Path,
                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DAGSTER_HOME with deploy/dagster.yaml, on a database of the test's own."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
-    for name, value in postgres.items():
+    database = f"dagster_{tmp_path.name.lower()}"[:60]
+    subprocess.run(["createdb", "-h", postgres["DAGSTER_PG_HOST"], "-p",
+                    postgres["DAGSTER_PG_PORT"], "-U", postgres["DAGSTER_PG_USERNAME"],
+                    database], check=True, capture_output=True,
+                   env={**os.environ, "PATH": f"{_postgres_bin()}:{os.environ['PATH']}"})
+    for name, value in {**postgres, "DAGSTER_PG_DB": database}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
@@ -165,3 +170,75 @@ def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_
     assert read["checks"] == ["SUCCEEDED"]
     assert json.loads(read["cursor"]) == json.loads(tick.cursor)
 
+
+
+_ONE_RUN = """
+import json, sys
+import dagster as dg
+from dance_assets_tests.test_postgres import _job
+job, partition, assets, config = json.loads(sys.argv[1])
+with dg.DagsterInstance.get() as instance:
+    selection = [dg.AssetKey(a) for a in assets] if assets else None
+    with dg.execute_job(_job(job), instance, tags={"dagster/partition": partition},
+                        asset_selection=selection, run_config=config) as result:
+        print(json.dumps({"run_id": result.run_id, "success": result.success}))
+"""
+
+
+def _step_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, list[float]]:
+    """Each step's start and end time in one run, from the event log."""
+    times: dict[str, list[float]] = {}
+    for event in instance.all_logs(run_id):
+        if event.step_key and event.dagster_event_type in (dg.DagsterEventType.STEP_START,
+                                                           dg.DagsterEventType.STEP_SUCCESS):
+            times.setdefault(event.step_key, []).append(event.timestamp)
+    return times
+
+
+def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_gpu_pool(
+        postgres_home: Path, tmp_path: Path, tiny_raw: Path, ffmpeg_binary: str,
+        monkeypatch: pytest.MonkeyPatch):
+    from dance_assets.core.generator import DANCE_CLASSES, generate, plan_videos
+
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_raw, lake / "raw")
+    newcomers = list(DANCE_CLASSES[3:6])
+    generate(lake / "raw", plan_videos(newcomers, 3, 4, (180, 320), seed=0), ffmpeg_binary)
+    monkeypatch.setenv("DANCE_LAKE", str(lake))
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions("dance_classes", CLASSES + newcomers)
+        for dance_class in CLASSES:
+            with dg.execute_job(_job("ingest"), instance,
+                                tags={"dagster/partition": dance_class}) as result:
+                assert result.success
+        with dg.execute_job(_job("curation"), instance) as result:
+            assert result.success
+    # Ten at once: new classes to ingest, known ones again (nothing to do), and four
+    # trainings that must queue for the one slot of the gpu pool.
+    trainings = [("resnet18", "random_frames"), ("resnet18", "by_participant"),
+                 ("alexnet", "random_frames"), ("squeezenet1_0", "by_participant")]
+    requests = [("ingest", c, None, {}) for c in newcomers + CLASSES] + [
+        ("training", protocol, [["models", arch]],
+         {"ops": {f"models__{arch}": {"config": TINY_TRAIN}}}) for arch, protocol in trainings]
+    assert len(requests) == 10
+    workers = [subprocess.Popen([sys.executable, "-c", _ONE_RUN, json.dumps(r)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ}) for r in requests]
+    outcomes = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err[-2000:]
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    assert all(o["success"] for o in outcomes)
+    with dg.DagsterInstance.get() as instance:
+        training_steps = []
+        for outcome in outcomes:
+            run = instance.get_run_by_id(outcome["run_id"])
+            assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+            times = _step_times(instance, outcome["run_id"])
+            assert times and all(len(t) == 2 for t in times.values()), times  # none lost
+            training_steps += [t for key, t in times.items() if key.startswith("models__")]
+    assert len(training_steps) == len(trainings)
+    training_steps.sort()
+    for (_, end), (start, _) in itertools.pairwise(training_steps):
+        assert start >= end, "two training steps held the gpu pool at once"

@@ -41,14 +41,30 @@ class CurationConfig(dg.Config):
         description="A frame where the pose model found nobody is empty unless its pixels "
         "differ from the room at least this share as much as the video's frames with a "
         "person do (then the model missed a dancer, and the frame is kept).")
-    noise_above: float = Field(default=2.0, description="noise (Immerkaer's pixel noise "
-                               "std, 0-255) above this: static, snow or grain.")
-    dark_below: float = Field(default=25.0, description="brightness below this: too dark.")
-    bright_above: float = Field(default=235.0, description="brightness above: washed out.")
-    flat_below: float = Field(default=6.0, description="contrast below this: flat.")
-    blur_ratio: float = Field(default=0.15, description="sharpness below this share of the "
-                              "video's median: blurred.")
-    drop_near_duplicates: bool = Field(default=True, description="Drop repeats of a frame.")
+    noise_above: float = Field(
+        default=CleaningThresholds.noise_above,
+        description="noise (Immerkaer's pixel noise std, 0-255) above this, with nobody "
+        "found: static, snow or grain.")
+    static_relative: float = Field(
+        default=CleaningThresholds.static_relative, gt=1,
+        description="A frame where the pose model found nobody is static (smoothed by a "
+        "low bitrate) when its pixel noise exceeds this many times that of the video's "
+        "frames with a person, and it differs more from the room than they do.")
+    dark_below: float = Field(default=CleaningThresholds.dark_below,
+                              description="brightness below this: too dark.")
+    bright_above: float = Field(default=CleaningThresholds.bright_above,
+                                description="brightness above: washed out.")
+    flat_below: float = Field(default=CleaningThresholds.flat_below,
+                              description="contrast below this: flat.")
+    card_above: float = Field(
+        default=CleaningThresholds.card_above, gt=0, le=1,
+        description="A frame where the pose model found nobody is a title or outro card "
+        "when more than this share of it is one flat colour (one band of 8 luma levels).")
+    blur_ratio: float = Field(default=CleaningThresholds.blur_ratio,
+                              description="sharpness below this share of the video's "
+                              "median: blurred.")
+    drop_near_duplicates: bool = Field(default=CleaningThresholds.drop_near_duplicates,
+                                       description="Drop repeats of a frame.")
     split_seed: int = Field(default=0, description="Seed of both split protocols.")
     valid_share: float = Field(default=0.2, gt=0, lt=1, description="Validation share.")
     max_dropped_share: float = Field(default=0.5, description="Warn about classes dropping "

@@ -49,9 +49,15 @@ class CleaningThresholds:
     # hold, so one missed skeleton never drops a dancing second.
     empty_relative: float = 0.7
     noise_above: float = 2.0  # noise (Immerkaer's pixel std, 0-255) with nobody found: static
+    # Static that a phone's low bitrate has smoothed falls below noise_above, yet with
+    # nobody found it is this many times grainier than the video's frames with a person,
+    # and further from the room than they are; a missed dancer is about as grainy.
+    static_relative: float = 2.0
     dark_below: float = 25.0  # brightness (mean luma)
     bright_above: float = 235.0  # brightness: washed out
     flat_below: float = 6.0  # contrast (luma std): nothing to see
+    # Nobody found and most of the frame one flat colour: a title or outro card.
+    card_above: float = 0.6  # uniform_share (share of the frame in one luma band)
     blur_ratio: float = 0.15  # sharpness below this share of the video's median: blurred
     drop_near_duplicates: bool = True  # keep only the first frame of a run of look-alikes
 
@@ -68,19 +74,25 @@ def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.S
               else pd.Series(pd.NA, index=frames.index)).astype("boolean")
     # How much of the frame a person takes, judged on this video's frames with a person:
     # the room estimate and the camera differ from video to video.
-    with_person = subject.where(person.fillna(False)).groupby(frames["video_id"]).transform(
+    by_video = frames["video_id"]
+    with_person = subject.where(person.fillna(False)).groupby(by_video).transform("median")
+    noise_with_person = frames["noise"].where(person.fillna(False)).groupby(by_video).transform(
         "median")
     nobody = person.eq(False).fillna(False)  # not posed (null) is not "nobody"
     somebody = person.eq(True).fillna(False)
     empty = nobody & ~(subject >= limits.empty_relative * with_person)
+    smoothed_static = ((frames["noise"] > limits.static_relative * noise_with_person)
+                       & (subject > with_person))
     rules: list[tuple[str, pd.Series]] = [  # exposure first: a black frame is "too dark"
         ("too dark", frames["brightness"] < limits.dark_below),
         ("washed out", frames["brightness"] > limits.bright_above),
         ("flat", frames["contrast"] < limits.flat_below),
         # Static, snow or heavy grain, unless a person is plainly there (real phone
         # footage in low light is grainy and still shows the dance).
-        ("noise", (frames["noise"] > limits.noise_above) & ~somebody),
-        ("empty", empty),
+        ("noise", ((frames["noise"] > limits.noise_above) & ~somebody)
+         | (smoothed_static & nobody)),
+        ("empty", empty),  # before "card": an empty room with a plain wall is empty
+        ("card", nobody & (frames["uniform_share"] > limits.card_above)),
         ("blurred", frames["sharpness"] < limits.blur_ratio * video_sharpness),
     ]
     if limits.drop_near_duplicates:
@@ -283,6 +295,12 @@ def class_table(manifest: pd.DataFrame) -> pd.DataFrame:
     return table.fillna(0).astype(int).reset_index()
 
 
+# What the generator's sidecars list as seconds a perfect cleaning drops; a "still"
+# second (somebody standing, waiting to dance) must be kept.
+BAD_SECONDS = ("empty", "noise", "card")
+GOOD_KINDS = ("dancer", "still")
+
+
 def read_ground_truth(lake: Lake, videos: pd.DataFrame) -> pd.DataFrame:
     """The generator's sidecars as (video_id, second, kind) rows for the videos present."""
     rows = []
@@ -292,7 +310,7 @@ def read_ground_truth(lake: Lake, videos: pd.DataFrame) -> pd.DataFrame:
         if not sidecar.is_file():
             continue
         truth = json.loads(sidecar.read_text())
-        for kind in ("empty", "noise"):
+        for kind in (*BAD_SECONDS, "still"):
             rows += [(video.video_id, s, kind) for s in truth.get(f"{kind}_seconds", [])]
         rows.append((video.video_id, -1, "covered"))
     return pd.DataFrame(rows, columns=["video_id", "second", "kind"])
@@ -319,7 +337,8 @@ class CleaningQuality:
 
 
 def truth_kinds(manifest: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
-    """Per frame of the videos with a sidecar: dancer, empty or noise (others dropped)."""
+    """Per frame of the videos with a sidecar: dancer, still, or a kind of BAD_SECONDS
+    (frames of videos without a sidecar are left out)."""
     covered = set(truth.loc[truth["kind"] == "covered", "video_id"])
     scope = manifest[manifest["video_id"].isin(covered)]
     bad = truth[truth["kind"] != "covered"].set_index(["video_id", "second"])["kind"]
@@ -334,7 +353,7 @@ def cleaning_quality(manifest: pd.DataFrame, truth: pd.DataFrame) -> CleaningQua
     if kinds.empty:
         return None
     scope = manifest.loc[kinds.index]
-    is_bad = kinds != "dancer"
+    is_bad = ~kinds.isin(GOOD_KINDS)
     dropped = scope["auto_reason"].notna()
     hits = int((dropped & is_bad).sum())
     pose_found = None

@@ -157,6 +157,7 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: F
             "subject_score": feature.subject_score,
             "near_duplicate_of": None if duplicate is None
             else frame_id(video["video_id"], seconds[duplicate]),
+            "uniform_share": feature.uniform_share,
         })
     summary.update(status="extracted", reason=None, n_frames=len(rows),
                    seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC))

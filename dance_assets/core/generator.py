@@ -9,6 +9,12 @@ or "disco" (flashing coloured light) filter; some start or end with a second or 
 of empty room or of static noise. A JSON sidecar next to each video records those
 bad seconds as ground truth for measuring the cleaning step.
 
+Phone footage is not filmed from a tripod in an empty room, so some videos also get
+what real clips have (see PhoneShares): a handheld camera that drifts, shakes and
+zooms; a dancer who fills the frame; two or three people dancing the same dance; a
+title or outro card; a person standing still before the dance starts; motion blur;
+and a phone's low bitrate. The sidecar records each.
+
 Choreographies depend only on the dance's name (a dance is the same dance whatever
 the seed); participants, filters and bad seconds depend on the seed.
 """
@@ -22,7 +28,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -369,10 +375,36 @@ class VideoSpec:
     empty_seconds: tuple[int, ...] = ()
     noise_seconds: tuple[int, ...] = ()
     noise_seed: int = 0
+    handheld: bool = False  # the camera drifts, shakes, rolls and zooms
+    others: tuple[Participant, ...] = ()  # people dancing the same dance beside the dancer
+    card_seconds: tuple[int, ...] = ()  # a title or outro card: no scene at all
+    still_seconds: tuple[int, ...] = ()  # the dancer stands still, waiting to start
+    motion_blur: bool = False  # fast limbs smear over the shutter time
+    bitrate_kbps: int | None = None  # a phone's bitrate instead of constant quality
+
+
+@dataclass(frozen=True)
+class PhoneShares:
+    """Which share of videos gets each of real phone footage's traits (independently)."""
+
+    handheld: float = 0.3
+    fills_frame: float = 0.15  # body height at least FILLS_FRAME of the frame
+    group: float = 0.15
+    card: float = 0.15
+    still_start: float = 0.15
+    motion_blur: float = 0.2
+    phone_bitrate: float = 0.3
+
+
+FILLS_FRAME = 0.8
+
+# A lake where every video is hard for pixel rules: the camera always moves, and many
+# dancers fill the frame or dance with others (`generate --phone-hard`).
+PHONE_HARD = PhoneShares(handheld=1.0, fills_frame=0.4, group=0.4)
 
 
 def plan_videos(dances: list[str], participants: int, seconds: float, size: tuple[int, int],
-                seed: int) -> list[VideoSpec]:
+                seed: int, phone: PhoneShares = PhoneShares()) -> list[VideoSpec]:
     """The study's design: every participant performs every dance once."""
     specs = []
     for index in range(participants):
@@ -389,19 +421,95 @@ def plan_videos(dances: list[str], participants: int, seconds: float, size: tupl
                 at_start = bool(rng.random() < 0.5)
                 bad = list(range(count)) if at_start else list(range(whole - count, whole))
                 (empty if rng.random() < 0.5 else noise).extend(bad)
-            specs.append(VideoSpec(dance, dancer, length, size[0], size[1], style,
-                                   tuple(empty), tuple(noise), int(rng.integers(2**31))))
+            spec = VideoSpec(dance, dancer, length, size[0], size[1], style, tuple(empty),
+                             tuple(noise), int(rng.integers(2**31)))
+            specs.append(_filmed_on_a_phone(spec, phone, seed, index))
     return specs
+
+
+def _filmed_on_a_phone(spec: VideoSpec, shares: PhoneShares, seed: int, index: int) -> VideoSpec:
+    """The spec with phone footage's traits drawn from their own random stream, so the
+    study-shaped variations above stay as they were for every seed."""
+    rng = np.random.default_rng(_stable_seed("phone", seed, index, spec.dance))
+    draws = {name: bool(rng.random() < share) for name, share in asdict(shares).items()}
+    dancer, others = spec.participant, ()
+    if draws["fills_frame"]:  # filmed close: head near the top, feet near the bottom
+        dancer = replace(dancer, height=float(rng.uniform(FILLS_FRAME, 0.9)),
+                         floor=float(rng.uniform(0.95, 0.99)), x=0.5)
+    if draws["group"]:
+        others = dancing_friends(rng, dancer, count=int(rng.integers(1, 3)))
+    whole = math.floor(spec.seconds)
+    taken = set(spec.empty_seconds) | set(spec.noise_seconds)
+    start_free, end_free = 0 not in taken, whole - 1 not in taken
+    cards: tuple[int, ...] = ()
+    if draws["card"] and whole >= 4 and (start_free or end_free):
+        at_start = start_free and (not end_free or rng.random() < 0.5)
+        cards = (0,) if at_start else (whole - 1,)
+        taken |= set(cards)
+    still: tuple[int, ...] = ()
+    if draws["still_start"] and whole >= 4:
+        first = next(s for s in range(whole) if s not in taken)  # after a title card
+        if first <= 1:
+            still = tuple(range(first, first + int(rng.integers(1, 3))))
+    return replace(
+        spec, participant=dancer, handheld=draws["handheld"], others=others,
+        card_seconds=cards, still_seconds=still, motion_blur=draws["motion_blur"],
+        bitrate_kbps=_phone_bitrate(spec.width, spec.height) if draws["phone_bitrate"] else None)
+
+
+def dancing_friends(rng: np.random.Generator, dancer: Participant,
+                    count: int) -> tuple[Participant, ...]:
+    """Friends dancing along, a step behind the dancer: smaller, to either side, with
+    their own body and clothes, slightly off the dancer's timing."""
+    sides = (-1, 1) if count == 2 else (int(rng.choice([-1, 1])),)
+    friends = []
+    for side in sides:
+        body = participant(int(rng.integers(2**31)), 99)
+        friends.append(replace(
+            body, name=f"{dancer.name}-friend", room=dancer.room, tempo_bpm=dancer.tempo_bpm,
+            phase=dancer.phase + float(rng.uniform(-0.3, 0.3)), mirrored=dancer.mirrored,
+            height=dancer.height * float(rng.uniform(0.7, 0.85)),
+            floor=dancer.floor - float(rng.uniform(0.03, 0.07)),
+            x=float(np.clip(dancer.x + side * rng.uniform(0.3, 0.36), 0.12, 0.88))))
+    return tuple(friends)
+
+
+def _phone_bitrate(width: int, height: int) -> int:
+    """What a sharing app leaves per pixel (about 1.5 Mbit/s at 1080x1920), in kbit/s."""
+    return max(60, round(1500 * width * height / (1080 * 1920)))
+
+
+_STANDING = np.array([0.0, 0.0, 0.15, 0.1, 0.15, 0.1, 0.05, 0.0, 0.05, 0.0])  # arms down
 
 
 def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
     """The video's frames, one PIL image per 1/30 s."""
     dance = choreography(spec.dance)
-    dancer = spec.participant
-    room = render_room(spec.width, spec.height, dancer.room, dancer.floor)
-    wobble = _wobble(np.random.default_rng(_stable_seed("wobble", dancer.name, dancer.room,
-                                                         spec.dance)), len(JOINTS))
+    room = render_room(spec.width, spec.height, spec.participant.room, spec.participant.floor)
+    people = (*spec.others, spec.participant)  # the dancer in front
+    wobbles = [_wobble(np.random.default_rng(_stable_seed("wobble", p.name, p.room, spec.dance,
+                                                          p.x)), len(JOINTS)) for p in people]
+    wobbles[-1] = _wobble(np.random.default_rng(_stable_seed(
+        "wobble", spec.participant.name, spec.participant.room, spec.dance)), len(JOINTS))
     noise_rng = np.random.default_rng(spec.noise_seed)
+    camera = _handheld_camera(spec) if spec.handheld else None
+    card = _card(spec) if spec.card_seconds else None
+    # Motion blur: the mean of three instants over a 1/60 s shutter.
+    instants = (-1 / 90, -1 / 180, 0.0) if spec.motion_blur else (0.0,)
+
+    def scene(t: float) -> Image.Image:
+        frame = room.copy()
+        if int(t) in spec.empty_seconds:
+            return frame
+        for person, wobble in zip(people, wobbles, strict=True):
+            if int(t) in spec.still_seconds:  # waiting: standing, shifting weight a little
+                angles, crouch = _STANDING + 0.1 * wobble(t), 0.0
+                travel = 0.015 * math.sin(2 * math.pi * t / 3)
+            else:
+                angles, crouch, travel = pose_at(dance, person, t, wobble)
+            draw_dancer(frame, person, angles, crouch, travel)
+        return frame
+
     for index in range(round(spec.seconds * FPS)):
         t = index / FPS
         second = int(t)
@@ -410,11 +518,61 @@ def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
             yield Image.fromarray(grain, "RGB").resize((spec.width, spec.height),
                                                        Image.Resampling.NEAREST)
             continue
-        frame = room.copy()
-        if second not in spec.empty_seconds:
-            angles, crouch, travel = pose_at(dance, dancer, t, wobble)
-            draw_dancer(frame, dancer, angles, crouch, travel)
-        yield apply_filter(frame, spec.style, dancer.phase + t * dancer.tempo_bpm / 60.0)
+        if card is not None and second in spec.card_seconds:
+            yield card
+            continue
+        if len(instants) > 1:
+            shots = np.mean([np.asarray(scene(max(0.0, t + dt)), np.float32) for dt in instants],
+                            axis=0)
+            frame = Image.fromarray(shots.round().astype(np.uint8), "RGB")
+        else:
+            frame = scene(t)
+        if camera is not None:
+            frame = camera(frame, t)
+        yield apply_filter(frame, spec.style, spec.participant.phase
+                           + t * spec.participant.tempo_bpm / 60.0)
+
+
+def _handheld_camera(spec: VideoSpec) -> Callable[[Image.Image, float], Image.Image]:
+    """A phone in someone's hand: slow drift and roll, a little shake, a slow zoom.
+
+    The view is always zoomed in at least as far as the drift reaches, so no border
+    of nothing ever shows (a phone films a full frame however it moves).
+    """
+    rng = np.random.default_rng(_stable_seed("camera", spec.noise_seed))
+    drift, shake = _wobble(rng, 3), _wobble(rng, 3)
+    fast = float(rng.uniform(4.0, 7.0))  # shake frequency relative to the drift's
+    zoom_from, zoom_to = sorted(rng.uniform(1.14, 1.28, 2))
+    if rng.random() < 0.5:
+        zoom_from, zoom_to = zoom_to, zoom_from
+    cx, cy = spec.width / 2, spec.height / 2
+
+    def film(frame: Image.Image, t: float) -> Image.Image:
+        dx, dy, roll = 0.02 * drift(t) + 0.005 * shake(t * fast)
+        zoom = zoom_from + (zoom_to - zoom_from) * min(1.0, t / max(spec.seconds, 1e-6))
+        angle = 0.02 * roll  # radians: under 2 degrees
+        cos, sin = math.cos(angle) / zoom, math.sin(angle) / zoom
+        # Output pixel (x, y) shows the scene at centre + rotation/zoom of (x, y) - centre.
+        ox, oy = cx + dx * spec.width, cy + dy * spec.height
+        return frame.transform(frame.size, Image.Transform.AFFINE,
+                               (cos, -sin, ox - cos * cx + sin * cy,
+                                sin, cos, oy - sin * cx - cos * cy),
+                               resample=Image.Resampling.BILINEAR)
+
+    return film
+
+
+def _card(spec: VideoSpec) -> Image.Image:
+    """A title or outro card: a flat colour, a user name and a line of text."""
+    rng = np.random.default_rng(_stable_seed("card", spec.noise_seed))
+    background = tuple(int(v) for v in rng.integers(20, 235, 3))
+    ink = tuple(255 - v for v in background)
+    card = Image.new("RGB", (spec.width, spec.height), background)
+    draw = ImageDraw.Draw(card)
+    draw.text((spec.width * 0.2, spec.height * 0.42), f"@{spec.participant.name}_dances",
+              fill=ink)
+    draw.text((spec.width * 0.2, spec.height * 0.5), f"#{spec.dance} challenge", fill=ink)
+    return card
 
 
 @dataclass(frozen=True)
@@ -432,6 +590,13 @@ class GroundTruth:
     mirrored: bool
     empty_seconds: list[int] = field(default_factory=list)
     noise_seconds: list[int] = field(default_factory=list)
+    card_seconds: list[int] = field(default_factory=list)  # bad: no scene
+    still_seconds: list[int] = field(default_factory=list)  # good: somebody is there
+    handheld: bool = False
+    dancers: int = 1
+    fills_frame: bool = False
+    motion_blur: bool = False
+    bitrate_kbps: int | None = None
 
 
 def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
@@ -442,8 +607,8 @@ def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
             ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
             "-r", str(FPS), "-i", "pipe:0",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-            "-threads", "2", "-flags", "+bitexact", "-fflags", "+bitexact",
+            "-c:v", "libx264", "-preset", "veryfast", *_rate_control(spec), "-pix_fmt", "yuv420p",
+            "-flags", "+bitexact", "-fflags", "+bitexact",
             "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(tmp),
         ]
         encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -460,11 +625,27 @@ def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
     truth = GroundTruth(spec.dance, spec.participant.name, spec.seconds, FPS, spec.width,
                         spec.height, spec.style, round(spec.participant.tempo_bpm, 2),
                         spec.participant.mirrored, list(spec.empty_seconds),
-                        list(spec.noise_seconds))
+                        list(spec.noise_seconds), list(spec.card_seconds),
+                        list(spec.still_seconds), spec.handheld, 1 + len(spec.others),
+                        spec.participant.height >= FILLS_FRAME, spec.motion_blur,
+                        spec.bitrate_kbps)
     sidecar = sidecar_path(path)
     with atomic_path(sidecar, fsync=False) as tmp:
         tmp.write_text(json.dumps(asdict(truth), indent=2) + "\n")
     return path
+
+
+def _rate_control(spec: VideoSpec) -> list[str]:
+    """Constant quality, or a phone app's bitrate with its usual buffer.
+
+    x264's bitrate control depends on thread timing, so a bitrate is encoded on one
+    thread: the same spec must give the same bytes.
+    """
+    if spec.bitrate_kbps is None:
+        return ["-crf", "23", "-threads", "2"]
+    rate = f"{spec.bitrate_kbps}k"
+    return ["-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.bitrate_kbps}k",
+            "-threads", "1"]
 
 
 def sidecar_path(video: Path) -> Path:

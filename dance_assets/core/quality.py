@@ -7,6 +7,8 @@ All features are on a 0-255 luma scale unless said otherwise:
 - subject_score: share of pixels that differ from the video's static background (see
   static_background) after undoing a global colour cast such as a disco light; roughly
   how much of the frame is dancer, near 0 for an empty room, high for noise.
+- uniform_share: share of the frame in its most common band of 8 luma levels; near 1
+  for a title card or a flat colour, low for a room, a person, or static.
 - near_duplicate_of: the earliest earlier frame of the same video that looks the same.
 """
 
@@ -20,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 # Bump when a feature's definition changes: frames then count as stale and re-extract.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _WORK_SHORT_SIDE = 64
 SUBJECT_DIFF = 25.0  # colour distance (max over RGB) that counts as "different"
@@ -39,6 +41,7 @@ class FrameFeatures:
     noise: float
     subject_score: float
     near_duplicate_of: int | None
+    uniform_share: float
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -67,6 +70,14 @@ def noise_sigma(gray: np.ndarray) -> float:
         + gray[2:, :-2] - 2 * gray[2:, 1:-1] + gray[2:, 2:]
     )
     return float(np.sqrt(np.pi / 2) * np.abs(response).mean() / 6)
+
+
+def uniform_share(small_gray: np.ndarray) -> float:
+    """Share of pixels in the most common band of 8 luma levels (bands overlap by half,
+    so a flat colour on a band's edge still counts as one)."""
+    counts = np.bincount(np.clip(small_gray, 0, 255).astype(np.int64).ravel() // 4,
+                         minlength=64)
+    return float((counts[:-1] + counts[1:]).max() / max(1, small_gray.size))
 
 
 def _downscale(rgb: np.ndarray) -> np.ndarray:
@@ -177,11 +188,12 @@ def video_features(frames: Sequence[np.ndarray]) -> list[FrameFeatures]:
     # Flat (black, white) and blurred frames say nothing reliable about the room.
     reliable = (np.array(contrast) > _FLAT_STD) & (
         np.array(sharpness) >= _BLURRED_SHARE * float(np.median(sharpness)))
-    normalised = _light_normalised(np.stack([_downscale(frame) for frame in frames]))
+    small = np.stack([_downscale(frame) for frame in frames])
+    normalised = _light_normalised(small)
     subjects = subject_scores(normalised, reliable)
     duplicates = near_duplicates(normalised)
     return [
         FrameFeatures(brightness[i], contrast[i], sharpness[i], noise_sigma(grays[i]),
-                      subjects[i], duplicates[i])
+                      subjects[i], duplicates[i], uniform_share(_luma(small[i])))
         for i in range(len(frames))
     ]

@@ -99,6 +99,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("noise", _F64),
         ("subject_score", _F64),
         ("near_duplicate_of", _STR),
+        ("uniform_share", _F64),
     ),
     "frame_manifest": _schema(
         ("frame_id", _STR),
