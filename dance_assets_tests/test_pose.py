@@ -152,3 +152,28 @@ def test_new_pose_settings_pose_again_without_extracting_again(tmp_path, tiny_ra
     assert (changed.poses["people"] <= 1).all()
     assert set(changed.extractions["pose_params"]) == {PoseSettings(max_people=1).fingerprint()}
     assert (changed.poses["frame_id"] == first.poses["frame_id"]).all()
+
+
+def test_in_a_group_the_dancer_in_front_is_the_one_picked(poser):
+    """The generator's groups: friends a step behind on either side; the crop and the
+    pose model must follow the dancer (largest, in front), wherever she travels."""
+    from dance_assets.core.generator import dancing_friends, plan_videos, render_frames
+
+    solo = plan_videos(["savage"], 1, 3, SIZE, seed=0)[0]
+    dancer = solo.participant
+    group = VideoSpec("savage", dancer, 3, *SIZE,
+                      others=dancing_friends(np.random.default_rng(4), dancer, count=2))
+    alone = VideoSpec("savage", dancer, 3, *SIZE)
+    room = np.asarray(render_room(*SIZE, dancer.room, dancer.floor), dtype=np.int16)
+    for index, (crowd, by_herself) in enumerate(zip(render_frames(group), render_frames(alone),
+                                                     strict=True)):
+        if index % 15:
+            continue
+        figure = np.abs(np.asarray(by_herself, dtype=np.int16) - room).max(axis=2) > 20
+        columns = np.nonzero(figure)[1] / SIZE[0]
+        left, right = columns.min(), columns.max()  # where she is, across the frame
+        pose = poser(np.asarray(crowd))
+        assert pose.found
+        x0, _, x1, _ = pose.dancer.box
+        overlap = (min(x1, right) - max(x0, left)) / (max(x1, right) - min(x0, left))
+        assert overlap > 0.6, (index, (x0, x1), (left, right))
