@@ -45,6 +45,10 @@ class CurationConfig(dg.Config):
         default=CleaningThresholds.noise_above,
         description="noise (Immerkaer's pixel noise std, 0-255) above this, with nobody "
         "found: static, snow or grain.")
+    empty_below_without_anyone: float = Field(
+        default=CleaningThresholds.empty_below_without_anyone, ge=0, le=1,
+        description="In a video where the pose model found nobody in any frame, a frame is "
+        "empty when less than this share of it differs from the room.")
     static_relative: float = Field(
         default=CleaningThresholds.static_relative, gt=1,
         description="A frame where the pose model found nobody is static (smoothed by a "

@@ -48,6 +48,9 @@ class CleaningThresholds:
     # room less than this share of what the video's frames with a person do. Both must
     # hold, so one missed skeleton never drops a dancing second.
     empty_relative: float = 0.7
+    # In a video where the pose model found nobody at all there is no such yardstick:
+    # there a frame is empty when less than this share of it differs from the room.
+    empty_below_without_anyone: float = 0.1
     noise_above: float = 2.0  # noise (Immerkaer's pixel std, 0-255) with nobody found: static
     # Static that a phone's low bitrate has smoothed falls below noise_above, yet with
     # nobody found it is this many times grainier than the video's frames with a person,
@@ -80,7 +83,9 @@ def automatic_verdicts(frames: pd.DataFrame, limits: CleaningThresholds) -> pd.S
         "median")
     nobody = person.eq(False).fillna(False)  # not posed (null) is not "nobody"
     somebody = person.eq(True).fillna(False)
-    empty = nobody & ~(subject >= limits.empty_relative * with_person)
+    yardstick = (limits.empty_relative * with_person).fillna(
+        limits.empty_below_without_anyone)
+    empty = nobody & (subject < yardstick)
     smoothed_static = ((frames["noise"] > limits.static_relative * noise_with_person)
                        & (subject > with_person))
     rules: list[tuple[str, pd.Series]] = [  # exposure first: a black frame is "too dark"

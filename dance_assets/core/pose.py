@@ -12,9 +12,11 @@ onto a frame of pure static noise, which cleaning must be able to trust as "nobo
 The model returns one person per call. To see everyone and to find small figures:
 - after a person is found, their box is painted over and the frame is posed again,
   up to `max_people` times, so `people` counts the distinct people seen;
-- when nobody is found in the whole frame, overlapping square windows are tried (a
-  dancer far from the camera, or a tiled "clone" filter, is too small at the
-  detector's 224-pixel input when the whole frame is squeezed into it).
+- when nobody is found in the whole frame, the frame is first set in a wider border
+  of its own median colour (a dancer filmed close, cut off by the frame's edges, is too
+  large for the detector, which looks for whole bodies), then overlapping square
+  windows are tried (a dancer far from the camera, or a tiled "clone" filter, is too
+  small at the detector's 224-pixel input when the whole frame is squeezed into it).
 The dancer is the most central, largest of the people found.
 
 Landmarks are in the frame's normalised coordinates (x to the right, y down, 0-1 inside
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # Bump when what a pose row means changes: every video's poses are then computed again.
-POSE_VERSION = 1
+POSE_VERSION = 2
 N_LANDMARKS = 33
 LANDMARK_NAMES: tuple[str, ...] = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
@@ -215,10 +217,27 @@ class PoseEstimator:
             canvas[int(y0 * height):int(np.ceil(y1 * height)),
                    int(x0 * width):int(np.ceil(x1 * width))] = fill
 
+    def _zoomed_out(self, rgb: np.ndarray) -> list[Person]:
+        """People found in the frame set in a border of half its size on every side."""
+        height, width = rgb.shape[:2]
+        pad_y, pad_x = height // 2, width // 2
+        canvas = np.empty((height + 2 * pad_y, width + 2 * pad_x, 3), rgb.dtype)
+        canvas[:] = np.median(rgb.reshape(-1, 3), axis=0).astype(rgb.dtype)
+        canvas[pad_y:pad_y + height, pad_x:pad_x + width] = rgb
+        found = []
+        for person in self._people_in(canvas):
+            inside = Person((person.x * canvas.shape[1] - pad_x) / width,
+                            (person.y * canvas.shape[0] - pad_y) / height, person.visibility)
+            if self._plausible(inside):  # judged again in the frame's own coordinates
+                found.append(inside)
+        return found
+
     def __call__(self, rgb: np.ndarray) -> FramePose:
         """Pose one RGB frame (uint8, height x width x 3)."""
         height, width = rgb.shape[:2]
         people = list(self._people_in(rgb))
+        if not people and self.settings.zoom_when_missed:
+            people = self._zoomed_out(rgb)
         if not people and self.settings.zoom_when_missed:
             for x0, y0, x1, y1 in zoom_windows(width, height):
                 for found in self._people_in(rgb[y0:y1, x0:x1]):
