@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
 from dance_assets.definitions import defs
@@ -40,3 +43,36 @@ def test_the_ui_shows_each_tables_columns_and_where_each_asset_is_defined():
         references = graph.get(key).metadata["dagster/code_references"].code_references
         assert references and Path(references[0].file_path).is_file(), key
         assert graph.get(key).owners == ["team:dance-ml"], key
+
+
+def _core_defaults(settings: type) -> dict[str, object]:
+    return {f.name: f.default for f in dataclasses.fields(settings)
+            if f.default is not dataclasses.MISSING}
+
+
+@pytest.mark.parametrize(("config", "settings", "renamed"), [
+    ("dance_assets.assets.models:TrainConfig", "dance_assets.core.training:TrainSettings", {}),
+    ("dance_assets.assets.models:PoseModelConfig",
+     "dance_assets.core.pose_model:PoseModelSettings", {}),
+    ("dance_assets.assets.curation:CurationConfig",
+     "dance_assets.core.curation:CleaningThresholds", {}),
+    ("dance_assets.assets.curation:CurationConfig",
+     "dance_assets.core.curation:ManifestSettings", {"seed": "split_seed"}),
+    ("dance_assets.assets.ingest:FrameExtractionConfig",
+     "dance_assets.core.video:ExtractionParams", {"skip_nonref": "skip_nonref_frames"}),
+    ("dance_assets.assets.ingest:FrameExtractionConfig", "dance_assets.core.pose:PoseSettings",
+     {"min_detection_confidence": "pose_min_confidence", "max_people": "pose_max_people",
+      "zoom_when_missed": "pose_zoom_when_missed"}),
+])
+def test_launchpad_defaults_are_the_core_defaults(config, settings, renamed):
+    """A Config class shows the Launchpad what its core settings would do by default."""
+    def load(spec: str) -> type:
+        module, name = spec.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    fields = load(config).model_fields
+    shared = {renamed.get(name, name): default
+              for name, default in _core_defaults(load(settings)).items()
+              if renamed.get(name, name) in fields}
+    assert shared, "nothing in common: the pairing is wrong"
+    assert {name: fields[name].default for name in shared} == shared

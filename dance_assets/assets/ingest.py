@@ -67,15 +67,20 @@ def raw_videos(
     )
 
 
+_EXTRACTION = ExtractionParams()
+
+
 class FrameExtractionConfig(dg.Config):
     """How frames are sampled; changing any of these re-extracts the affected videos."""
 
-    interval_s: int = Field(default=1, ge=1, description="Seconds between sampled frames.")
-    short_side: int = Field(default=256, ge=16, description="Frames are scaled down so their "
-                            "short side is at most this many pixels.")
-    jpeg_quality: int = Field(default=3, ge=2, le=31, description="ffmpeg JPEG q:v (2 best).")
+    interval_s: int = Field(default=_EXTRACTION.interval_s, ge=1,
+                            description="Seconds between sampled frames.")
+    short_side: int = Field(default=_EXTRACTION.short_side, ge=16, description="Frames are "
+                            "scaled down so their short side is at most this many pixels.")
+    jpeg_quality: int = Field(default=_EXTRACTION.jpeg_quality, ge=2, le=31,
+                              description="ffmpeg JPEG q:v (2 best).")
     skip_nonref_frames: bool = Field(
-        default=True,
+        default=_EXTRACTION.skip_nonref,
         description="Let the decoder skip frames no other frame depends on: much faster, "
         "and a sampled frame is at most a few frames away from the exact second.",
     )

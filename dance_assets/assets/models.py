@@ -51,6 +51,7 @@ from dance_assets.core.reports import (
 from dance_assets.core.skeletons import skeleton_sheet
 from dance_assets.core.training import (
     ARCHITECTURES,
+    DEFAULT_LR,
     TrainResult,
     TrainSettings,
     check_image_size,
@@ -85,35 +86,42 @@ def gpu_op_tags() -> dict[str, object]:
     return {"dagster-k8s/config": config}
 
 
-class TrainConfig(dg.Config):
-    """Hyperparameters, editable in the Launchpad. See the README for how `epochs` maps
-    onto fastai's fine_tune and fit_one_cycle."""
+_TRAIN = TrainSettings()
 
-    epochs: int = Field(default=10, ge=1, description="Epochs with every layer training "
-                        "(the study: 10).")
-    lr: float | None = Field(default=None, description="Peak learning rate; empty uses the "
-                             "architecture's default (alexnet 3e-4, resnet18 3e-3, "
-                             "squeezenet1_0 3e-3).")
-    find_lr: bool = Field(default=False, description="Pick the learning rate with lr_find.")
-    batch_size: int = Field(default=32, ge=2, description="Frames per training step (at "
-                            "least 2, at most the training frames).")
-    image_size: int = Field(default=224, ge=32, description="Frames are squished to this "
-                            "square size.")
-    augment: bool = Field(default=True, description="fastai's aug_transforms on train "
-                          "batches.")
-    seed: int = Field(default=0, description="Seeds weights, shuffling and augmentation.")
-    pretrained: bool = Field(default=False, description="Start from ImageNet weights "
-                             "(read from the torch resource's weights_dir, never "
-                             "downloaded) and fine_tune.")
-    freeze_epochs: int = Field(default=1, ge=0, description="With pretrained weights: "
-                               "head-only epochs before all layers train.")
+
+class TrainConfig(dg.Config):
+    """Hyperparameters, editable in the Launchpad; defaults are TrainSettings'
+    (core/training.py). See the README for how `epochs` maps onto fastai's fine_tune and
+    fit_one_cycle."""
+
+    epochs: int = Field(default=_TRAIN.epochs, ge=1,
+                        description="Epochs with every layer training (the study: 10).")
+    lr: float | None = Field(
+        default=_TRAIN.lr, description="Peak learning rate; empty uses the architecture's "
+        "default (" + ", ".join(f"{arch} {lr:g}" for arch, lr in DEFAULT_LR.items()) + ").")
+    find_lr: bool = Field(default=_TRAIN.find_lr,
+                          description="Pick the learning rate with lr_find.")
+    batch_size: int = Field(default=_TRAIN.batch_size, ge=2, description="Frames per "
+                            "training step (at least 2, at most the training frames).")
+    image_size: int = Field(default=_TRAIN.image_size, ge=32,
+                            description="Frames are squished to this square size.")
+    augment: bool = Field(default=_TRAIN.augment,
+                          description="fastai's aug_transforms on train batches.")
+    seed: int = Field(default=_TRAIN.seed,
+                      description="Seeds weights, shuffling and augmentation.")
+    pretrained: bool = Field(
+        default=_TRAIN.pretrained, description="Start from ImageNet weights (the torch "
+        "resource's weights_dir, else torch's hub cache, else a hash-checked download when "
+        "allowed) and fine_tune.")
+    freeze_epochs: int = Field(default=_TRAIN.freeze_epochs, ge=0, description="With "
+                               "pretrained weights: head-only epochs before all layers train.")
     significance: float = Field(default=0.01, gt=0, le=1, description="The accuracy check "
                                 "passes when accuracy beats guessing at this p-value; 1 lets "
                                 "every model through (smoke tests on a few frames).")
     input: Literal[INPUT_MODES] = Field(  # type: ignore[valid-type]
-        default="frame", description="frame: the whole frame (the study's input); dancer: a "
-        "square around the dancer's box from the pose step (the whole frame where no pose "
-        "was found). Evaluation and score prepare frames the same way, from the card.")
+        default=_TRAIN.input, description="frame: the whole frame (the study's input); "
+        "dancer: a square around the dancer's box from the pose step (the whole frame where "
+        "no pose was found). Evaluation and score prepare frames the same way, from the card.")
 
     def settings(self) -> TrainSettings:
         return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
