@@ -92,7 +92,7 @@ def ours(arch: str, train_set, valid_set, n_classes: int, settings: TrainSetting
     from fastai.callback.core import Callback
     from fastai.callback.progress import ProgressCallback
 
-    from dance_assets.core.training import _callbacks
+    from dance_assets.core.callbacks import speed_callbacks
 
     class TimeTraining(Callback):
         order = 95
@@ -117,13 +117,9 @@ def ours(arch: str, train_set, valid_set, n_classes: int, settings: TrainSetting
     learn = build_learner(arch, dls, n_classes, settings, compute, device)
     learn.remove_cb(ProgressCallback)
     learn.logger = lambda *_: None
-    plain_tensors, channels_last, cpu_bf16, _ = _callbacks()
-    learn.add_cb(plain_tensors())
     mode = fast_path_mode(compute, device)
-    if mode == "cpu-bf16":
-        learn.add_cbs([channels_last(), cpu_bf16()])
-    elif mode == "cuda-amp":
-        learn.add_cb(channels_last())
+    learn.add_cbs(speed_callbacks(mode))
+    if mode == "cuda-amp":
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     timer = TimeTraining()
     learn.add_cb(timer)

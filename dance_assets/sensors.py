@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from dance_assets.core import tables
-from dance_assets.core.watch import compare, recorded_snapshot, snapshot
+from dance_assets.core.watch import changed_classes, recorded_snapshot, snapshot
 from dance_assets.partitions import dance_class_partitions, invalid_partition_reason
 from dance_assets.resources import LakeResource
 
@@ -29,7 +29,6 @@ def _cursor(raw: str | None, lake: LakeResource) -> dict:
 def new_videos_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
     state = _cursor(context.cursor, lake)
     current = snapshot(lake.lake().raw)
-    changes = compare(state["classes"], current)
     usable = {name for name in current if not invalid_partition_reason(name)}
     for name in sorted(set(current) - usable):
         context.log.warning(f"ignoring class folder {name!r}: {invalid_partition_reason(name)}")
@@ -44,7 +43,7 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -
     requests = [
         dg.RunRequest(partition_key=name, run_key=f"{name}:{current[name]}",
                       tags={"dance_assets/trigger": "new_videos_sensor"})
-        for name in changes.changed if name in usable
+        for name in changed_classes(state["classes"], current) if name in usable
     ]
     return dg.SensorResult(
         run_requests=requests,

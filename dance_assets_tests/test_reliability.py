@@ -254,7 +254,7 @@ def test_a_video_over_the_time_limit_fails_alone(instance, tiny_lake):
     (dance_class, *_) = register_classes(instance, tiny_lake)
     assert materialize_ingest(instance, tiny_lake, dance_class).success  # probed normally
     shutil.rmtree(tiny_lake.frames)
-    tables.delete_partition(tiny_lake, "extractions", dance_class=dance_class)
+    tables.partition_file(tiny_lake, "extractions", dance_class=dance_class).unlink()
     result = dg.materialize(
         [video_frames], partition_key=dance_class, instance=instance,
         resources={"lake": LakeResource(root=str(tiny_lake.root)),

@@ -259,68 +259,113 @@ def _limb(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, flo
         draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
 
 
+def _direction(angle: float) -> np.ndarray:
+    """A unit vector on screen: angle 0 points up, growing clockwise."""
+    return np.array([math.sin(angle), -math.cos(angle)])
+
+
+@dataclass(frozen=True)
+class _Figure:
+    """Where a dancer's body is on screen for one pose: its frame of reference."""
+
+    dancer: Participant
+    unit: float  # one body height in pixels
+    feet_y: float
+    hip: np.ndarray
+    lean: float
+    head_tilt: float
+
+    @property
+    def up(self) -> np.ndarray:
+        return _direction(self.lean)
+
+    @property
+    def across(self) -> np.ndarray:  # points to screen right
+        return np.array([-self.up[1], self.up[0]])
+
+    @property
+    def neck(self) -> np.ndarray:
+        return self.hip + self.up * 0.30 * self.unit
+
+    @property
+    def limb(self) -> float:
+        return self.dancer.limb * self.unit
+
+    def shoulder(self, outward: int) -> np.ndarray:
+        return self.neck + outward * self.across * self.dancer.shoulder * self.unit
+
+    def hip_joint(self, outward: int) -> np.ndarray:
+        return self.hip + outward * self.across * self.dancer.hips * self.unit
+
+    def segment(self, start: np.ndarray, outward: int, angle: float, length: float,
+                tilt: float) -> np.ndarray:
+        """The far end of a limb: angle 0 points down and grows outward (screen left for
+        -1, right for +1); tilt turns the limb with the torso (clockwise when positive)."""
+        turned = angle - outward * tilt
+        return start + np.array([outward * math.sin(turned),
+                                 math.cos(turned)]) * length * self.unit
+
+
 def draw_dancer(image: Image.Image, dancer: Participant, angles: np.ndarray, crouch: float,
                 travel: float) -> None:
-    """Draw a filled cartoon person in the pose given by `angles`."""
+    """Draw a filled cartoon person in the pose given by `angles`: legs first, so the
+    torso covers the hip joints, then torso and head, arms last so they can cross in
+    front of the body."""
     width, height = image.size
-    unit = dancer.height * height  # one body height in pixels
+    unit = dancer.height * height
     lean, head_tilt, sh_l, el_l, sh_r, el_r, hip_l, kn_l, hip_r, kn_r = angles
     side = -1.0 if dancer.mirrored else 1.0
     if dancer.mirrored:  # the same dance, performed as in a mirror
         sh_l, el_l, sh_r, el_r = sh_r, el_r, sh_l, el_l
         hip_l, kn_l, hip_r, kn_r = hip_r, kn_r, hip_l, kn_l
-    lean, head_tilt, travel = lean * side, head_tilt * side, travel * side
     feet_y = dancer.floor * height
-    hip = np.array([dancer.x * width + travel * width, feet_y - (0.47 - crouch) * unit])
+    hip = np.array([dancer.x * width + travel * side * width, feet_y - (0.47 - crouch) * unit])
+    figure = _Figure(dancer, unit, feet_y, hip, lean * side, head_tilt * side)
+    draw = ImageDraw.Draw(image)
+    _draw_legs(image, draw, figure, crouch, ((-1, hip_l, kn_l), (1, hip_r, kn_r)))
+    _draw_torso_and_head(draw, figure)
+    _draw_arms(draw, figure, ((-1, sh_l, el_l), (1, sh_r, el_r)))
 
-    def direction(angle: float) -> np.ndarray:
-        return np.array([math.sin(angle), -math.cos(angle)])
 
-    up = direction(lean)
-    across = np.array([-up[1], up[0]])  # points to screen right
-    neck = hip + up * 0.30 * unit
-    half_shoulders = across * dancer.shoulder * unit
-    shoulders = {-1: neck - half_shoulders, 1: neck + half_shoulders}
-    hips = {-1: hip - across * dancer.hips * unit, 1: hip + across * dancer.hips * unit}
-    limb = dancer.limb * unit
-
-    def segment(start: np.ndarray, outward: int, angle: float, length: float,
-                tilt: float) -> np.ndarray:
-        # angle 0 points down and grows outward (screen left for -1, right for +1);
-        # tilt turns the whole limb with the torso (clockwise on screen when positive).
-        turned = angle - outward * tilt
-        return start + np.array([outward * math.sin(turned), math.cos(turned)]) * length * unit
-
-    # Legs, shoes and shadow first so the torso covers the hip joints.
+def _draw_legs(image: Image.Image, draw: ImageDraw.ImageDraw, figure: _Figure, crouch: float,
+               legs: tuple[tuple[int, float, float], ...]) -> None:
+    """A shadow on the floor, then thighs, shins and shoes."""
+    width, height = image.size
+    dancer, unit, hip, feet_y = figure.dancer, figure.unit, figure.hip, figure.feet_y
     shadow = (hip[0] - 0.16 * unit, feet_y - 0.015 * unit, hip[0] + 0.16 * unit,
               feet_y + 0.02 * unit)
-    draw = ImageDraw.Draw(image)
     base = image.getpixel((min(width - 1, max(0, int(hip[0]))), min(height - 1, int(feet_y))))
     draw.ellipse(shadow, fill=tuple(int(c * 0.7) for c in base))
     # Crouching bends both knees outward just enough to keep the feet on the floor.
     splay = math.acos(max(-1.0, min(1.0, 1 - crouch / 0.45)))
-    for outward, thigh, knee in ((-1, hip_l, kn_l), (1, hip_r, kn_r)):
-        knee_point = segment(hips[outward], outward, thigh + splay, 0.23, 0.0)
-        ankle = segment(knee_point, outward, thigh - splay - knee * 0.8, 0.22, 0.0)
-        _limb(draw, tuple(hips[outward]), tuple(knee_point), limb * 1.25, dancer.pants)
-        _limb(draw, tuple(knee_point), tuple(ankle), limb * 1.1, dancer.pants)
+    for outward, thigh, knee in legs:
+        start = figure.hip_joint(outward)
+        knee_point = figure.segment(start, outward, thigh + splay, 0.23, 0.0)
+        ankle = figure.segment(knee_point, outward, thigh - splay - knee * 0.8, 0.22, 0.0)
+        _limb(draw, tuple(start), tuple(knee_point), figure.limb * 1.25, dancer.pants)
+        _limb(draw, tuple(knee_point), tuple(ankle), figure.limb * 1.1, dancer.pants)
         foot = ankle + np.array([outward * 0.05 * unit, 0.01 * unit])
-        _limb(draw, tuple(ankle), tuple(foot), limb * 0.9, dancer.shoes)
-    # Torso: a shirt from shoulders to hips, rounded at the shoulders.
-    torso = [tuple(shoulders[-1]), tuple(shoulders[1]), tuple(hips[1] + across * 0.01 * unit),
-             tuple(hips[-1] - across * 0.01 * unit)]
+        _limb(draw, tuple(ankle), tuple(foot), figure.limb * 0.9, dancer.shoes)
+
+
+def _draw_torso_and_head(draw: ImageDraw.ImageDraw, figure: _Figure) -> None:
+    """A shirt from shoulders to hips, rounded at the shoulders; a belt; neck, hair, face."""
+    dancer, unit, across, limb = figure.dancer, figure.unit, figure.across, figure.limb
+    torso = [tuple(figure.shoulder(-1)), tuple(figure.shoulder(1)),
+             tuple(figure.hip_joint(1) + across * 0.01 * unit),
+             tuple(figure.hip_joint(-1) - across * 0.01 * unit)]
     draw.polygon(torso, fill=dancer.shirt)
-    for point in shoulders.values():
+    for point in (figure.shoulder(-1), figure.shoulder(1)):
         r = limb * 0.75
         draw.ellipse([point[0] - r, point[1] - r, point[0] + r, point[1] + r], fill=dancer.shirt)
-    belt = [tuple(hips[-1] - across * 0.012 * unit), tuple(hips[1] + across * 0.012 * unit)]
+    belt = [tuple(figure.hip_joint(-1) - across * 0.012 * unit),
+            tuple(figure.hip_joint(1) + across * 0.012 * unit)]
     draw.line(belt, fill=dancer.pants, width=max(1, int(limb * 0.5)))
-    # Neck and head.
-    head_centre = neck + direction(lean + head_tilt) * (0.03 + dancer.head) * unit
-    _limb(draw, tuple(neck), tuple(neck + up * 0.04 * unit), limb * 0.8, dancer.skin)
+    neck, facing = figure.neck, figure.lean + figure.head_tilt
+    head_centre = neck + _direction(facing) * (0.03 + dancer.head) * unit
+    _limb(draw, tuple(neck), tuple(neck + figure.up * 0.04 * unit), limb * 0.8, dancer.skin)
     r = dancer.head * unit
-    hair_lift = direction(lean + head_tilt) * 0.2 * r
-    hair_x, hair_y = head_centre + hair_lift
+    hair_x, hair_y = head_centre + _direction(facing) * 0.2 * r
     draw.ellipse([hair_x - r * 1.05, hair_y - r * 1.08, hair_x + r * 1.05, hair_y + r * 0.7],
                  fill=dancer.hair)
     draw.ellipse([head_centre[0] - r * 0.85, head_centre[1] - r * 0.8, head_centre[0] + r * 0.85,
@@ -328,13 +373,19 @@ def draw_dancer(image: Image.Image, dancer: Participant, angles: np.ndarray, cro
     eye_y = head_centre[1] + r * 0.1
     for dx in (-0.35, 0.35):
         er = max(1.0, r * 0.1)
-        ex = head_centre[0] + dx * r + math.sin(lean + head_tilt) * r * 0.2
+        ex = head_centre[0] + dx * r + math.sin(facing) * r * 0.2
         draw.ellipse([ex - er, eye_y - er, ex + er, eye_y + er], fill=(30, 30, 30))
-    # Arms last, so they can cross in front of the body: sleeve, forearm, hand.
-    for outward, shoulder_angle, elbow in ((-1, sh_l, el_l), (1, sh_r, el_r)):
-        elbow_point = segment(shoulders[outward], outward, shoulder_angle, 0.15, lean)
-        wrist = segment(elbow_point, outward, shoulder_angle + elbow, 0.14, lean)
-        _limb(draw, tuple(shoulders[outward]), tuple(elbow_point), limb * 1.05, dancer.shirt)
+
+
+def _draw_arms(draw: ImageDraw.ImageDraw, figure: _Figure,
+               arms: tuple[tuple[int, float, float], ...]) -> None:
+    """Sleeve, forearm and hand of each arm, turned with the torso's lean."""
+    dancer, limb = figure.dancer, figure.limb
+    for outward, shoulder_angle, elbow in arms:
+        start = figure.shoulder(outward)
+        elbow_point = figure.segment(start, outward, shoulder_angle, 0.15, figure.lean)
+        wrist = figure.segment(elbow_point, outward, shoulder_angle + elbow, 0.14, figure.lean)
+        _limb(draw, tuple(start), tuple(elbow_point), limb * 1.05, dancer.shirt)
         _limb(draw, tuple(elbow_point), tuple(wrist), limb * 0.85, dancer.skin)
         hand = limb * 0.65
         draw.ellipse([wrist[0] - hand, wrist[1] - hand, wrist[0] + hand, wrist[1] + hand],

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dance_assets.core.artifacts import CARD_NAME, PROGRAM_NAME
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.training import CARD_NAME, PROGRAM_NAME
 
 if TYPE_CHECKING:
     import onnxruntime

@@ -37,7 +37,6 @@ import numpy as np
 
 # Bump when what a pose row means changes: every video's poses are then computed again.
 POSE_VERSION = 2
-N_LANDMARKS = 33
 LANDMARK_NAMES: tuple[str, ...] = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
@@ -81,7 +80,8 @@ class PoseSettings:
 
 @dataclass(frozen=True)
 class Person:
-    """One skeleton in frame coordinates: arrays of N_LANDMARKS x, y and visibility."""
+    """One skeleton in frame coordinates: arrays of x, y and visibility per landmark
+    (LANDMARK_NAMES' 33, in MediaPipe's order)."""
 
     x: np.ndarray
     y: np.ndarray

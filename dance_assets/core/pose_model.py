@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from dance_assets.core.artifacts import CARD_NAME, PROGRAM_NAME, WEIGHTS_NAME
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.lake import atomic_path, atomic_write_text
 from dance_assets.core.pose_features import STEP_FEATURES, frame_windows, mirror_permutation
 from dance_assets.core.training import (
     ARCHITECTURES,
-    CARD_NAME,
-    PROGRAM_NAME,
-    WEIGHTS_NAME,
     FrameSet,
     TrainResult,
     tensor_batch_loader,
@@ -114,36 +112,6 @@ def mirror_averaged(network: torch.nn.Module) -> torch.nn.Module:
     return MirrorAveraged().eval()
 
 
-def _augmentation(settings: PoseModelSettings):
-    """A fastai callback that varies training windows the way dancers vary."""
-    import torch
-    from fastai.callback.core import Callback
-
-    index, sign = (torch.from_numpy(a) for a in mirror_permutation())
-
-    class SkeletonAugment(Callback):
-        """Mirror half the windows; jitter size and joints a little; blank neighbours."""
-
-        order = 5
-
-        def before_batch(self) -> None:
-            if not self.training:
-                return
-            windows = self.xb[0].clone()
-            n, steps, _ = windows.shape
-            flip = torch.rand(n) < 0.5
-            windows[flip] = windows[flip].index_select(-1, index) * sign
-            blank = (torch.rand(n, steps, 1) < settings.step_dropout).float()
-            blank[:, steps // 2] = 0  # the second being classified always stays
-            windows = windows * (1 - blank)
-            found = windows[..., -1:]
-            joints = windows[..., :-1] * (1 + 0.1 * torch.randn(n, 1, 1))
-            windows[..., :-1] = (joints + 0.05 * torch.randn_like(joints)) * found
-            self.learn.xb = (windows,)
-
-    return SkeletonAugment()
-
-
 def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str],
                      settings: PoseModelSettings, report: Callable[[str], None] = print,
                      show_progress: bool = False) -> TrainResult:
@@ -159,7 +127,7 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
-    from dance_assets.core.training import _callbacks
+    from dance_assets.core.callbacks import EpochReporter, SkeletonAugment
 
     if len(train_set) < 2:
         raise DanceAssetsError(f"only {len(train_set)} training seconds: the pose model "
@@ -177,8 +145,8 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
     if not show_progress:
         learn.remove_cb(ProgressCallback)
     if settings.augment:
-        learn.add_cb(_augmentation(settings))
-    reporter = _callbacks()[3](report, settings.epochs)
+        learn.add_cb(SkeletonAugment(settings.step_dropout))
+    reporter = EpochReporter(report, settings.epochs)
     learn.add_cb(reporter)
     started = time.perf_counter()
     learn.fit_one_cycle(settings.epochs, settings.lr)

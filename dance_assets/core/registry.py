@@ -13,9 +13,9 @@ import json
 import pandas as pd
 
 from dance_assets.core import tables
+from dance_assets.core.artifacts import CARD_NAME
 from dance_assets.core.lake import PROTOCOLS, Lake
 from dance_assets.core.pose_model import MODEL_NAMES
-from dance_assets.core.training import CARD_NAME
 
 ModelKey = tuple[str, str]  # (protocol, arch)
 

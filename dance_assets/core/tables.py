@@ -235,10 +235,6 @@ def append_rows(lake: Lake, name: str, df: pd.DataFrame) -> Path:
     return target
 
 
-def delete_partition(lake: Lake, name: str, **partition: str) -> None:
-    partition_file(lake, name, **partition).unlink(missing_ok=True)
-
-
 def read_table(lake: Lake, name: str, **partition: str) -> pd.DataFrame:
     """One partition, or with no arguments the whole table; empty with its schema if absent."""
     schema = SCHEMAS[name]
@@ -274,15 +270,3 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def partition_values(lake: Lake, name: str) -> list[str]:
-    """Values of the first partition column that have a file, e.g. the classes in frames."""
-    (column, *_rest) = PARTITION_COLUMNS[name]
-    folder = table_dir(lake, name)
-    if not folder.exists():
-        return []
-    prefix = f"{column}="
-    return sorted(
-        entry.name[len(prefix):]
-        for entry in folder.iterdir()
-        if entry.name.startswith(prefix) and (entry / PART_FILE).exists()
-    )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dance_assets.core.artifacts import CARD_NAME, EXPORT_NAME, PROGRAM_NAME, WEIGHTS_NAME
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.evaluation import mean_by_video
 from dance_assets.core.frame_cache import CachedFrames
@@ -42,12 +43,6 @@ ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")
 # Learning rates that train each architecture well from scratch (measured on the demo
 # profile); AlexNet has no batch norm in its body and needs a gentler one.
 DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 3e-3, "squeezenet1_0": 3e-3}
-EXPORT_NAME = "learner.pkl"
-# uint8 images in, probabilities out, for ONNX Runtime: evaluation and scoring run it
-# without torch or fastai, so the scoring command starts in a fraction of a second.
-PROGRAM_NAME = "model.onnx"
-WEIGHTS_NAME = "weights.pth"
-CARD_NAME = "model_card.json"
 
 
 @dataclass(frozen=True)
@@ -260,91 +255,6 @@ def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, devic
     return DataLoaders(train_dl, valid_dl, device=device)
 
 
-def _callbacks():
-    """Callbacks defined lazily so that importing this module never imports fastai."""
-    from fastai.callback.core import Callback
-    from fastai.torch_core import to_float
-
-    class PlainTensors(Callback):
-        """Hand the model plain tensors: fastai's typed tensors route every op of the
-        forward and backward pass through Python-level dispatch."""
-
-        order = 8
-
-        def before_batch(self) -> None:
-            import torch
-
-            self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
-            self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
-
-    class ChannelsLast(Callback):
-        """NHWC memory format: the layout oneDNN and cuDNN convolutions are fastest in."""
-
-        order = 9
-
-        def before_fit(self) -> None:
-            import torch
-
-            self.learn.model.to(memory_format=torch.channels_last)
-
-        def before_batch(self) -> None:
-            import torch
-
-            self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last)
-                                  for x in self.xb)
-
-    class CpuBf16Autocast(Callback):
-        """bfloat16 autocast on CPU (fastai's MixedPrecision only autocasts CUDA)."""
-
-        order = 10
-
-        def before_batch(self) -> None:
-            import torch
-
-            self.autocast = torch.autocast("cpu", dtype=torch.bfloat16)
-            self.autocast.__enter__()
-
-        def after_pred(self) -> None:
-            self.learn.pred = to_float(self.pred)
-
-        def after_loss(self) -> None:
-            self.autocast.__exit__(None, None, None)
-
-    class EpochReporter(Callback):
-        """One line per epoch through `report`, and the rows of the training history."""
-
-        order = 90
-
-        def __init__(self, report: Callable[[str], None], total_epochs: int):
-            self.report, self.total_epochs = report, total_epochs
-            self.rows: list[dict] = []
-            self.first_batch_loss: float | None = None
-
-        def before_epoch(self) -> None:
-            self.started = time.perf_counter()
-
-        def after_loss(self) -> None:
-            if self.training and self.first_batch_loss is None:
-                self.first_batch_loss = float(self.loss.detach().float())
-
-        def after_epoch(self) -> None:
-            values = dict(zip(self.recorder.metric_names[1:], self.recorder.log[1:],
-                              strict=False))
-            row = {
-                "epoch": len(self.rows) + 1,
-                "frozen": getattr(self.opt, "frozen_idx", 0) > 0,
-                "train_loss": float(values.get("train_loss", np.nan)),
-                "valid_loss": float(values.get("valid_loss", np.nan)),
-                "accuracy": float(values.get("accuracy", np.nan)),
-                "seconds": time.perf_counter() - self.started,
-            }
-            self.rows.append(row)
-            self.report(
-                f"epoch {row['epoch']}/{self.total_epochs}{' (head only)' if row['frozen'] else ''}"
-                f": train_loss {row['train_loss']:.4f}, valid_loss {row['valid_loss']:.4f}, "
-                f"accuracy {row['accuracy']:.4f}, {row['seconds']:.1f} s")
-
-    return PlainTensors, ChannelsLast, CpuBf16Autocast, EpochReporter
 
 
 def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
@@ -426,6 +336,8 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
+    from dance_assets.core.callbacks import EpochReporter, speed_callbacks
+
     device = resolve_device(compute.device)
     if device == "cpu":
         torch.set_num_threads(compute.threads or os.cpu_count() or 1)
@@ -438,23 +350,18 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     learn.logger = noop  # the reporter below speaks instead
     if not show_progress:
         learn.remove_cb(ProgressCallback)
-    plain_tensors, channels_last, cpu_bf16, reporter_cls = _callbacks()
-    learn.add_cb(plain_tensors())
     mode = fast_path_mode(compute, device)
-    fast = [channels_last()]
-    if mode == "cpu-bf16":
-        fast.append(cpu_bf16())
-    elif mode == "cuda-amp":
+    speed = speed_callbacks(mode)
+    learn.add_cbs(speed)
+    if mode == "cuda-amp":
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
-    if mode != "off":
-        learn.add_cbs(fast)
     if settings.find_lr:
         lr = float(learn.lr_find(show_plot=False).valley)
         report(f"lr_find suggests {lr:.2e}")
     else:
         lr = settings.lr if settings.lr is not None else DEFAULT_LR[arch]
     frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
-    reporter = reporter_cls(report, frozen_epochs + settings.epochs)
+    reporter = EpochReporter(report, frozen_epochs + settings.epochs)
     learn.add_cb(reporter)  # after lr_find, whose batches are not training
     started = time.perf_counter()
     if settings.pretrained and frozen_epochs:
@@ -465,8 +372,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     else:
         learn.fit_one_cycle(settings.epochs, lr)
     seconds = time.perf_counter() - started
-    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (plain_tensors, channels_last,
-                                                                cpu_bf16, reporter_cls))])
+    learn.remove_cbs([*speed, reporter])
     # After the reporter is gone: get_preds runs epoch events of its own.
     probabilities = learn.get_preds(dl=dls.valid, reorder=False)[0].float().numpy()
     video_correct, n_videos = videos_correct(probabilities, valid_set.labels.numpy(),

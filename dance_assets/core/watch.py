@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -78,18 +77,7 @@ def recorded_snapshot(videos: pd.DataFrame) -> dict[str, str]:
     return classes
 
 
-@dataclass
-class Changes:
-    """How raw/ differs from the previous snapshot."""
-
-    new_classes: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)  # new classes included
-    removed_classes: list[str] = field(default_factory=list)
-
-
-def compare(previous: dict[str, str], current: dict[str, str]) -> Changes:
-    return Changes(
-        new_classes=sorted(set(current) - set(previous)),
-        changed=sorted(c for c, digest in current.items() if previous.get(c) != digest),
-        removed_classes=sorted(set(previous) - set(current)),
-    )
+def changed_classes(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Classes whose folder differs from the previous snapshot, new ones included (a
+    removed class has nothing left to ingest)."""
+    return sorted(c for c, digest in current.items() if previous.get(c) != digest)

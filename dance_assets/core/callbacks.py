@@ -1,0 +1,132 @@
+"""The fastai callbacks training uses: plain tensors, channels_last, CPU bf16 autocast,
+the training-time augmentation of skeleton windows, and one report line per epoch.
+
+Imported only where a model trains (this module imports fastai and torch), so that
+reading tables, scoring and the Dagster definitions never pay for them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from fastai.callback.core import Callback
+from fastai.torch_core import to_float
+
+from dance_assets.core.pose_features import mirror_permutation
+
+
+class PlainTensors(Callback):
+    """Hand the model plain tensors: fastai's typed tensors route every op of the
+    forward and backward pass through Python-level dispatch."""
+
+    order = 8
+
+    def before_batch(self) -> None:
+        self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
+        self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
+
+
+class ChannelsLast(Callback):
+    """NHWC memory format: the layout oneDNN and cuDNN convolutions are fastest in."""
+
+    order = 9
+
+    def before_fit(self) -> None:
+        self.learn.model.to(memory_format=torch.channels_last)
+
+    def before_batch(self) -> None:
+        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last)
+                              for x in self.xb)
+
+
+class CpuBf16Autocast(Callback):
+    """bfloat16 autocast on CPU (fastai's MixedPrecision only autocasts CUDA)."""
+
+    order = 10
+
+    def before_batch(self) -> None:
+        self.autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+        self.autocast.__enter__()
+
+    def after_pred(self) -> None:
+        self.learn.pred = to_float(self.pred)
+
+    def after_loss(self) -> None:
+        self.autocast.__exit__(None, None, None)
+
+
+class EpochReporter(Callback):
+    """One line per epoch through `report`, and the rows of the training history."""
+
+    order = 90
+
+    def __init__(self, report: Callable[[str], None], total_epochs: int):
+        self.report, self.total_epochs = report, total_epochs
+        self.rows: list[dict] = []
+        self.first_batch_loss: float | None = None
+
+    def before_epoch(self) -> None:
+        self.started = time.perf_counter()
+
+    def after_loss(self) -> None:
+        if self.training and self.first_batch_loss is None:
+            self.first_batch_loss = float(self.loss.detach().float())
+
+    def after_epoch(self) -> None:
+        values = dict(zip(self.recorder.metric_names[1:], self.recorder.log[1:],
+                          strict=False))
+        row = {
+            "epoch": len(self.rows) + 1,
+            "frozen": getattr(self.opt, "frozen_idx", 0) > 0,
+            "train_loss": float(values.get("train_loss", np.nan)),
+            "valid_loss": float(values.get("valid_loss", np.nan)),
+            "accuracy": float(values.get("accuracy", np.nan)),
+            "seconds": time.perf_counter() - self.started,
+        }
+        self.rows.append(row)
+        self.report(
+            f"epoch {row['epoch']}/{self.total_epochs}{' (head only)' if row['frozen'] else ''}"
+            f": train_loss {row['train_loss']:.4f}, valid_loss {row['valid_loss']:.4f}, "
+            f"accuracy {row['accuracy']:.4f}, {row['seconds']:.1f} s")
+
+
+def speed_callbacks(mode: str) -> list[Callback]:
+    """What a fast-path mode (core.training.fast_path_mode) adds to a Learner: plain
+    tensors always; channels_last unless off; bf16 autocast on a CPU that has it (on CUDA
+    the Learner's own to_bf16/to_fp16 does the autocasting)."""
+    callbacks: list[Callback] = [PlainTensors()]
+    if mode != "off":
+        callbacks.append(ChannelsLast())
+    if mode == "cpu-bf16":
+        callbacks.append(CpuBf16Autocast())
+    return callbacks
+
+
+class SkeletonAugment(Callback):
+    """Vary training windows of skeletons the way dancers vary: mirror half of them,
+    jitter size and joints a little, blank neighbouring seconds (never the one being
+    classified)."""
+
+    order = 5
+
+    def __init__(self, step_dropout: float):
+        self.step_dropout = step_dropout
+        self.index, self.sign = (torch.from_numpy(a) for a in mirror_permutation())
+
+    def before_batch(self) -> None:
+        if not self.training:
+            return
+        windows = self.xb[0].clone()
+        n, steps, _ = windows.shape
+        flip = torch.rand(n) < 0.5
+        windows[flip] = windows[flip].index_select(-1, self.index) * self.sign
+        blank = (torch.rand(n, steps, 1) < self.step_dropout).float()
+        blank[:, steps // 2] = 0
+        windows = windows * (1 - blank)
+        found = windows[..., -1:]
+        joints = windows[..., :-1] * (1 + 0.1 * torch.randn(n, 1, 1))
+        windows[..., :-1] = (joints + 0.05 * torch.randn_like(joints)) * found
+        self.learn.xb = (windows,)
