@@ -26,6 +26,7 @@ from dance_assets.core import tables
 from dance_assets.core.frame_cache import kept_frames_cache
 from dance_assets.core.lake import Lake
 from dance_assets.core.profiles import get_profile
+from dance_assets.core.splits import split_column
 from dance_assets.core.training import (
     ARCHITECTURES,
     DEFAULT_LR,
@@ -57,7 +58,7 @@ def suggestions(arch: str, lake: Lake, manifest, classes: list[str], seed: int) 
     train_set, valid_set = frame_sets(
         kept_frames_cache(lake, manifest, settings.image_size, settings.input,
                           report=lambda _: None),
-        manifest, "split_by_participant", classes)
+        manifest, split_column("by_participant"), classes)
     compute = ComputeSettings(device="cpu")
     set_seed(seed, reproducible=True)
     learn = build_learner(arch, dataloaders(train_set, valid_set, settings, "cpu", 0),

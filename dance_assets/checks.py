@@ -9,7 +9,9 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
+from dance_assets.core.lake import PROTOCOLS
 from dance_assets.core.reports import markdown_table
+from dance_assets.core.splits import split_column
 from dance_assets.core.training import TrainResult, significantly_above_chance
 
 VIDEOS_READABLE = "check_videos_readable"
@@ -18,7 +20,6 @@ CLASSES_ON_BOTH_SIDES = "check_classes_on_both_sides"
 NO_PARTICIPANT_LEAK = "check_no_participant_leak"
 DROPPED_SHARE = "check_dropped_share"
 ACCURACY_ABOVE_CHANCE = "check_accuracy_above_chance"
-PROTOCOL_COLUMNS = ("split_random_frames", "split_by_participant")
 
 
 def videos_readable(videos: pd.DataFrame) -> dg.AssetCheckResult:
@@ -72,8 +73,8 @@ def classes_on_both_sides(manifest: pd.DataFrame) -> dg.AssetCheckResult:
     kept = manifest[manifest["keep"]]
     classes = sorted(manifest["dance_class"].unique())
     gaps = []
-    for protocol in PROTOCOL_COLUMNS:
-        sides = kept.groupby("dance_class")[protocol].agg(set)
+    for protocol in PROTOCOLS:
+        sides = kept.groupby("dance_class")[split_column(protocol)].agg(set)
         for dance_class in classes:
             missing = {"train", "valid"} - sides.get(dance_class, set())
             gaps += [(protocol, dance_class, side) for side in sorted(missing)]
@@ -92,7 +93,7 @@ def classes_on_both_sides(manifest: pd.DataFrame) -> dg.AssetCheckResult:
 def no_participant_leak(manifest: pd.DataFrame) -> dg.AssetCheckResult:
     """Under split_by_participant nobody may dance on both sides."""
     kept = manifest[manifest["keep"]]
-    sides = kept.groupby("participant")["split_by_participant"].nunique()
+    sides = kept.groupby("participant")[split_column("by_participant")].nunique()
     leaking = sorted(sides[sides > 1].index)
     return dg.AssetCheckResult(
         check_name=NO_PARTICIPANT_LEAK,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.lake import PROTOCOLS
+from dance_assets.core.lake import PROTOCOLS, Lake
 from dance_assets.core.profiles import PROFILES, get_profile
 
 
@@ -66,10 +66,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dance_assets.core.comparison import ComparisonInputs, study_table
     from dance_assets.core.pose_model import POSE_MODEL
     from dance_assets.core.training import ARCHITECTURES
-    from dance_assets.core.warehouse import format_result, query
     from dance_assets.runs import (
         get_instance,
         ingest_classes,
@@ -106,28 +104,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
                    POSE_MODEL: {}}, _echo))
     _echo("reports: the study's table beside ours, and the review queue")
     require_success([run_job(instance, "reports")])
-    summary = query(lake, """
-        SELECT v.dance_class,
-               count(*) FILTER (WHERE v.status = 'ok') AS ok_videos,
-               count(*) FILTER (WHERE v.status <> 'ok') AS not_usable,
-               any_value(m.frames) AS frames, any_value(m.kept) AS kept_frames
-        FROM videos v LEFT JOIN (
-            SELECT dance_class, count(*) AS frames, count(*) FILTER (WHERE keep) AS kept
-            FROM frame_manifest GROUP BY 1) m USING (dance_class)
-        GROUP BY v.dance_class ORDER BY v.dance_class""")
-    print(format_result(summary, "table"))
-    inputs = ComparisonInputs.read(lake)
-    print("\nvalidation accuracy (%), the study's protocol (random_frames) and the honest "
-          "one (by_participant):")
-    print(format_result(study_table(inputs), "table"))
-    print(f"\nreport: {lake.reports / 'index.html'}")
+    _print_summary(lake)
     _echo(f"done in {time.perf_counter() - started:.0f} s; runs are in {os.environ['DAGSTER_HOME']}"
           f"; query with: dance-assets sql \"SELECT * FROM frames LIMIT 5\"")
     return 0
 
 
+_SUMMARY_SQL = """
+    SELECT v.dance_class,
+           count(*) FILTER (WHERE v.status = 'ok') AS ok_videos,
+           count(*) FILTER (WHERE v.status <> 'ok') AS not_usable,
+           any_value(m.frames) AS frames, any_value(m.kept) AS kept_frames
+    FROM videos v LEFT JOIN (
+        SELECT dance_class, count(*) AS frames, count(*) FILTER (WHERE keep) AS kept
+        FROM frame_manifest GROUP BY 1) m USING (dance_class)
+    GROUP BY v.dance_class ORDER BY v.dance_class"""
+
+
+def _print_summary(lake: Lake) -> None:
+    """What the demo ends with: videos and kept frames per class, the study's table beside
+    ours, and where the report is."""
+    from dance_assets.core.comparison import ComparisonInputs, study_table
+    from dance_assets.core.warehouse import format_result, query
+
+    print(format_result(query(lake, _SUMMARY_SQL), "table"))
+    print("\nvalidation accuracy (%), the study's protocol (random_frames) and the honest "
+          "one (by_participant):")
+    print(format_result(study_table(ComparisonInputs.read(lake)), "table"))
+    print(f"\nreport: {lake.reports / 'index.html'}")
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
-    from dance_assets.core.lake import Lake
     from dance_assets.core.warehouse import format_result, query
 
     result = query(Lake.resolve(args.lake), args.query)
@@ -137,8 +144,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from dance_assets.core import tables
-    from dance_assets.core.curation import decisions_path, read_decisions, record_decisions
-    from dance_assets.core.lake import Lake
+    from dance_assets.core.decisions import decisions_path, read_decisions, record_decisions
     from dance_assets.core.warehouse import format_result
 
     lake = Lake.resolve(args.lake)
@@ -165,7 +171,6 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dance_assets.core.lake import Lake
     from dance_assets.core.scoring import choose_model, record, score_video
     from dance_assets.core.video import find_ffmpeg
     from dance_assets.core.warehouse import refresh_views

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageEnhance
 
-from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
+from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
 from dance_assets.core.generator import (
     DANCE_CLASSES,
     choreography,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from dance_assets.core import tables
-from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
+from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
 from dance_assets.core.frames import PreviousClass, extract_class
 from dance_assets.core.generator import (
     JOINTS,

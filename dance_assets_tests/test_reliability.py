@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from dance_assets.core import tables
-from dance_assets.core.curation import CleaningThresholds, ManifestSettings, build_manifest
+from dance_assets.core.cleaning import CleaningThresholds
 from dance_assets.core.generator import generate, plan_videos
 from dance_assets.core.lake import Lake
+from dance_assets.core.manifest import ManifestSettings, build_manifest
 from dance_assets.core.warehouse import query
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource

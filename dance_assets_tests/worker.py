@@ -30,13 +30,9 @@ def manifest(lake_root: str) -> None:
     import pandas as pd
 
     from dance_assets.core import tables
-    from dance_assets.core.curation import (
-        CleaningThresholds,
-        ManifestSettings,
-        build_manifest,
-        with_poses,
-    )
+    from dance_assets.core.cleaning import CleaningThresholds, with_poses
     from dance_assets.core.lake import Lake
+    from dance_assets.core.manifest import ManifestSettings, build_manifest
 
     lake = Lake.resolve(lake_root)
     frames = with_poses(tables.read_table(lake, "frames"), tables.read_table(lake, "poses"))

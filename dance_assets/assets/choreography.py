@@ -13,11 +13,12 @@ from dance_assets.core.choreography import build_references, references_table
 from dance_assets.core.pose_features import skeletons_of
 from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.skeletons import references_sheet
+from dance_assets.core.splits import TRAIN, split_column
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.resources import LakeResource
 
 # The participants a by_participant model never saw are the honest test of a score too.
-REFERENCE_SIDE = ("split_by_participant", "train")
+REFERENCE_SIDE = (split_column("by_participant"), TRAIN)
 
 
 class ChoreographyConfig(dg.Config):

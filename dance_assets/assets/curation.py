@@ -12,23 +12,19 @@ from dance_assets.assets.ingest import video_frames
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
-from dance_assets.core.curation import (
-    CleaningThresholds,
+from dance_assets.core.cleaning import CleaningThresholds, with_poses
+from dance_assets.core.decisions import decisions_path, read_decisions, unknown_frames
+from dance_assets.core.grading import cleaning_quality, read_ground_truth, reason_confusion
+from dance_assets.core.lake import PROTOCOLS, Lake
+from dance_assets.core.manifest import (
     ManifestSettings,
     build_manifest,
     class_table,
-    cleaning_quality,
-    decisions_path,
     manifest_version,
-    read_decisions,
-    read_ground_truth,
-    reason_confusion,
-    unknown_frames,
-    with_poses,
 )
-from dance_assets.core.lake import Lake
 from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.skeletons import skeleton_sheet
+from dance_assets.core.splits import VALID, split_column
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.resources import LakeResource
 
@@ -122,9 +118,9 @@ def frame_manifest(
         "build_seconds": round(seconds, 3),
         "frames_per_class": dg.MetadataValue.md(markdown_table(table1)),
         "validation_participants": ", ".join(sorted(
-            kept.loc[kept["split_by_participant"] == "valid", "participant"].unique())),
-        "valid_share_random_frames": _share(kept["split_random_frames"]),
-        "valid_share_by_participant": _share(kept["split_by_participant"]),
+            kept.loc[kept[split_column("by_participant")] == VALID, "participant"].unique())),
+        **{f"valid_share_{protocol}": _share(kept[split_column(protocol)])
+           for protocol in PROTOCOLS},
         "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest, poses)),
     }
     truth = read_ground_truth(the_lake, tables.read_table(the_lake, "videos"))
@@ -153,7 +149,7 @@ def frame_manifest(
 
 
 def _share(sides: pd.Series) -> float:
-    return round(float((sides == "valid").mean()), 4) if len(sides) else 0.0
+    return round(float((sides == VALID).mean()), 4) if len(sides) else 0.0
 
 
 def _dropped_sheet(the_lake: Lake, manifest: pd.DataFrame, poses: pd.DataFrame) -> str:

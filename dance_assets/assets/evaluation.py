@@ -40,6 +40,7 @@ from dance_assets.core.reports import (
     png_bytes,
     save_png,
 )
+from dance_assets.core.splits import VALID, split_column
 from dance_assets.core.training import significantly_above_chance
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.partitions import split_protocol_partitions
@@ -70,7 +71,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         card, classes = network.card, network.classes
         _refuse_models_that_learned_nothing(card)
         manifest = tables.read_table(the_lake, "frame_manifest")
-        valid = manifest[manifest["keep"] & (manifest[f"split_{protocol}"] == "valid")]
+        valid = manifest[manifest["keep"] & (manifest[split_column(protocol)] == VALID)]
         valid = valid[valid["dance_class"].isin(classes)].reset_index(drop=True)
         probabilities = _validation_probabilities(context, the_lake, manifest, valid, network)
         predictions = frame_predictions(valid, probabilities, classes)
@@ -80,26 +81,15 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         scores = summary(predictions, videos, per_class)
 
         keys = {"protocol": protocol, "arch": arch}
-        for name, frame in (("predictions", predictions), ("video_predictions", videos),
-                            ("confusion", confusion), ("class_metrics", per_class)):
-            tables.write_table(the_lake, name, frame.assign(**keys), **keys)
-        metrics = pd.DataFrame([{
-            **keys, **scores, "epochs": len(card["history"]), "image_size": card.get("image_size"),
-            "device": card["device"], "pretrained": bool(card["config"].get("pretrained")),
-            "model_trained_at": card["trained_at"], "evaluated_at": datetime.now(UTC)}])
-        tables.write_table(the_lake, "model_metrics", metrics, **keys)
-        refresh_views(the_lake)
-
+        _write_tables(the_lake, keys, card, scores, {
+            "predictions": predictions, "video_predictions": videos, "confusion": confusion,
+            "class_metrics": per_class})
         folder = the_lake.reports / protocol / arch
         heatmap = confusion_heatmap_png(confusion, classes, f"{arch}, {protocol}")
         save_png(folder / "confusion.png", heatmap)
         hardest = top_losses(predictions, TOP_LOSSES_SHOWN).merge(
             valid[["frame_id", "path"]], on="frame_id")
-        losses_sheet = png_bytes(contact_sheet(
-            [the_lake.absolute(p) for p in hardest["path"]],
-            # PIL's built-in font has no arrow glyph: plain ASCII draws everywhere.
-            [f"{t}\n>{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
-                                          strict=True)], columns=6, thumb_height=128))
+        losses_sheet = _top_losses_sheet(the_lake, hardest)
         save_png(folder / "top_losses.png", losses_sheet)
         context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "
                          f"video accuracy {scores['video_accuracy']:.3f}, "
@@ -115,6 +105,29 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         })
 
     return evaluation
+
+
+def _write_tables(the_lake: Lake, keys: dict[str, str], card: dict, scores: dict,
+                  rows: dict[str, pd.DataFrame]) -> None:
+    """The evaluation's rows, one partition per (protocol, arch) of each table, and the
+    model_metrics row that ties them to the model as it was trained."""
+    for name, frame in rows.items():
+        tables.write_table(the_lake, name, frame.assign(**keys), **keys)
+    metrics = pd.DataFrame([{
+        **keys, **scores, "epochs": len(card["history"]), "image_size": card.get("image_size"),
+        "device": card["device"], "pretrained": bool(card["config"].get("pretrained")),
+        "model_trained_at": card["trained_at"], "evaluated_at": datetime.now(UTC)}])
+    tables.write_table(the_lake, "model_metrics", metrics, **keys)
+    refresh_views(the_lake)
+
+
+def _top_losses_sheet(the_lake: Lake, hardest: pd.DataFrame) -> bytes:
+    """The hardest validation frames as a contact sheet, truth above the prediction."""
+    return png_bytes(contact_sheet(
+        [the_lake.absolute(p) for p in hardest["path"]],
+        # PIL's built-in font has no arrow glyph: plain ASCII draws everywhere.
+        [f"{t}\n>{p}" for t, p in zip(hardest["true_class"], hardest["pred_class"],
+                                      strict=True)], columns=6, thumb_height=128))
 
 
 def _validation_probabilities(context: dg.AssetExecutionContext, the_lake: Lake,

@@ -28,10 +28,10 @@ from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core import tables
-from dance_assets.core.curation import manifest_fingerprint
 from dance_assets.core.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.lake import Lake
+from dance_assets.core.manifest import manifest_fingerprint
 from dance_assets.core.pose_features import skeletons_of
 from dance_assets.core.pose_model import (
     POSE_INPUT,
@@ -49,6 +49,7 @@ from dance_assets.core.reports import (
     save_png,
 )
 from dance_assets.core.skeletons import skeleton_sheet
+from dance_assets.core.splits import split_column
 from dance_assets.core.training import (
     ARCHITECTURES,
     DEFAULT_LR,
@@ -169,7 +170,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
-        column = f"split_{protocol}"
+        column = split_column(protocol)
         manifest, classes = _manifest_and_classes(the_lake)
         settings = config.settings()
         with user_errors_fail_the_step():
@@ -330,7 +331,7 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
                         lake: LakeResource) -> dg.MaterializeResult:
     the_lake = lake.lake()
     protocol = context.partition_key
-    column = f"split_{protocol}"
+    column = split_column(protocol)
     manifest, classes = _manifest_and_classes(the_lake)
     settings = config.settings()
     poses = tables.read_table(the_lake, "poses")

@@ -190,6 +190,43 @@ class PreviousClass:
     poses: pd.DataFrame
 
 
+@dataclass
+class _Plan:
+    """What one class needs: videos to extract, videos whose frames stay (some to pose
+    again), and the previous extraction of each video that stays."""
+
+    current: dict[str, dict]
+    done_before: dict[str, dict]
+    reused: list[str]
+    reposed: list[str]
+    todo: list[dict]
+
+    def refreshed(self, vid: str) -> dict:
+        """A reused video's previous extraction; its path and participant may have changed."""
+        video = self.current[vid]
+        return {**self.done_before[vid], "path": video["path"],
+                "participant": video["participant"]}
+
+
+def _plan(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
+          params: ExtractionParams, pose_settings: PoseSettings | None) -> _Plan:
+    usable = videos[videos["status"] == "ok"].drop_duplicates("video_id")
+    current = {row["video_id"]: row for row in records(usable)}
+    current_fingerprint = fingerprint(params)
+    done_before = {
+        row["video_id"]: row for row in records(previous.extractions)
+        if row["status"] == "extracted" and row["params"] == current_fingerprint
+    }
+    reused = [vid for vid in current if vid in done_before
+              and video_frames_dir(lake, dance_class, vid).is_dir()]
+    posed_before = set(previous.poses["video_id"])
+    pose_fingerprint = pose_settings.fingerprint() if pose_settings else None
+    reposed = [vid for vid in reused if pose_settings is not None and (
+        done_before[vid]["pose_params"] != pose_fingerprint or vid not in posed_before)]
+    todo = [current[vid] for vid in current if vid not in reused]
+    return _Plan(current, done_before, reused, reposed, todo)
+
+
 def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
                   params: ExtractionParams, settings: FfmpegSettings,
                   pose_settings: PoseSettings | None, workers: int,
@@ -202,46 +239,27 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: 
     Raises DanceAssetsError, before writing anything, when the frames would not fit
     on the disk with `reserve_bytes` to spare.
     """
-    class_dir = lake.frames / dance_class
-    sweep_stale_temps(class_dir)
-    usable = videos[videos["status"] == "ok"].drop_duplicates("video_id")
-    current = {row["video_id"]: row for row in records(usable)}
-    current_fingerprint = fingerprint(params)
-    done_before = {
-        row["video_id"]: row for row in records(previous.extractions)
-        if row["status"] == "extracted" and row["params"] == current_fingerprint
-    }
-    reused = [vid for vid in current if vid in done_before
-              and video_frames_dir(lake, dance_class, vid).is_dir()]
-    todo = [current[vid] for vid in current if vid not in reused]
-    ensure_free_space(lake.frames, estimated_bytes(todo, params), reserve_bytes)
-    posed_before = set(previous.poses["video_id"])
-    pose_fingerprint = pose_settings.fingerprint() if pose_settings else None
-    reposed = [vid for vid in reused if pose_settings is not None and (
-        done_before[vid]["pose_params"] != pose_fingerprint or vid not in posed_before)]
-
-    def refreshed(vid: str) -> dict:  # names may have changed: path and participant
-        video = current[vid]
-        return {**done_before[vid], "path": video["path"], "participant": video["participant"]}
-
-    summaries = [refreshed(vid) for vid in reused if vid not in reposed]
-    kept = previous.frames[previous.frames["video_id"].isin(reused)].copy()
+    sweep_stale_temps(lake.frames / dance_class)
+    plan = _plan(lake, dance_class, videos, previous, params, pose_settings)
+    ensure_free_space(lake.frames, estimated_bytes(plan.todo, params), reserve_bytes)
+    summaries = [plan.refreshed(vid) for vid in plan.reused if vid not in plan.reposed]
+    kept = previous.frames[previous.frames["video_id"].isin(plan.reused)].copy()
     if not kept.empty:
-        kept["participant"] = kept["video_id"].map(lambda v: current[v]["participant"])
-    kept_poses = previous.poses[previous.poses["video_id"].isin(set(reused) - set(reposed))]
-
-    frame_rows: list[dict] = []
-    new_pose_rows: list[dict] = []
+        kept["participant"] = kept["video_id"].map(lambda v: plan.current[v]["participant"])
+    kept_poses = previous.poses[previous.poses["video_id"].isin(
+        set(plan.reused) - set(plan.reposed))]
 
     def repose(vid: str) -> tuple[dict, list[dict], list[dict]]:
-        summary, rows = repose_video(lake, refreshed(vid), kept[kept["video_id"] == vid],
+        summary, rows = repose_video(lake, plan.refreshed(vid), kept[kept["video_id"] == vid],
                                      pose_settings)
         return summary, [], rows
 
+    frame_rows: list[dict] = []
+    new_pose_rows: list[dict] = []
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = [pool.submit(repose, vid) for vid in reposed]
+        jobs = [pool.submit(repose, vid) for vid in plan.reposed]
         jobs += [pool.submit(extract_video, lake, v, params, settings, pose_settings)
-                 for v in todo]
+                 for v in plan.todo]
         for done, job in enumerate(jobs, 1):
             summary, rows, poses = job.result()
             summaries.append(summary)
@@ -249,21 +267,17 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: 
             new_pose_rows.extend(poses)
             if progress:
                 progress(done, len(jobs), summary)
-
-    frames = _combined(kept, frame_rows, "frames")
-    poses = _combined(kept_poses, new_pose_rows, "poses")
-    extractions = pd.DataFrame(summaries, columns=SCHEMAS["extractions"].names)
-    previous_ids = set(previous.extractions["video_id"])
     return ClassFrames(
-        frames=frames,
-        extractions=extractions.sort_values("path", ignore_index=True),
-        poses=poses,
+        frames=_combined(kept, frame_rows, "frames"),
+        extractions=pd.DataFrame(summaries, columns=SCHEMAS["extractions"].names).sort_values(
+            "path", ignore_index=True),
+        poses=_combined(kept_poses, new_pose_rows, "poses"),
         extracted=[s["video_id"] for s in summaries if s["status"] == "extracted"
-                   and s["video_id"] not in reused],
-        reused=reused,
-        reposed=reposed,
+                   and s["video_id"] not in plan.reused],
+        reused=plan.reused,
+        reposed=plan.reposed,
         failed=[s["video_id"] for s in summaries if s["status"] == "failed"],
-        removed=sorted(previous_ids - set(current)),
+        removed=sorted(set(previous.extractions["video_id"]) - set(plan.current)),
     )
 
 

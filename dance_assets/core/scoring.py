@@ -36,7 +36,7 @@ from dance_assets.core.choreography import (
     references_from_table,
     weakest_moments,
 )
-from dance_assets.core.curation import CleaningThresholds, automatic_verdicts
+from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.frame_images import prepare_images
 from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
@@ -125,6 +125,42 @@ def load_references(lake: Lake) -> dict[str, Reference]:
     return references
 
 
+@dataclass
+class _Seconds:
+    """What the video shows, second by second: its frames, poses and cleaning verdicts."""
+
+    seconds: np.ndarray
+    images: list[np.ndarray]
+    poses: list[FramePose]
+    found: np.ndarray
+    reasons: pd.Series
+    usable: np.ndarray  # posed and kept by cleaning: the seconds that are scored
+
+
+def _read_seconds(video: Path, scratch: Path, settings: FfmpegSettings) -> _Seconds:
+    """One frame per second, posed and cleaned as the pipeline's frames are."""
+    try:
+        probe = probe_video(video, settings)
+        frames = extract_frames(video, probe, scratch, ExtractionParams(), settings)
+    except VideoError as exc:
+        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+    seconds = np.array([second for second, _ in frames], dtype=int)
+    images = [load_rgb(path) for _, path in frames]
+    poses = estimator(PoseSettings()).video(images)
+    found = np.array([pose.found for pose in poses], dtype=bool)
+    if found.sum() < max(2, (len(frames) + 1) // 2):
+        raise DanceAssetsError(
+            f"no dancer found in most seconds of {video.name} (a pose in {found.sum()} of "
+            f"{len(frames)}): film the whole body, in good light, and score again")
+    features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
+        video_id="scored", person_found=found)
+    reasons = automatic_verdicts(features, CleaningThresholds())
+    usable = found & reasons.isna().to_numpy()
+    if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
+        usable = found.copy()
+    return _Seconds(seconds, images, poses, found, reasons, usable)
+
+
 def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
                 ffmpeg_binary: str) -> Score:
     """Extract, pose, clean, classify, align and score one video.
@@ -143,28 +179,10 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
     with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
             ThreadPoolExecutor(1) as loader:
         network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
-        try:
-            probe = probe_video(video, settings)
-            frames = extract_frames(video, probe, Path(scratch), ExtractionParams(), settings)
-        except VideoError as exc:
-            raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
-        seconds = np.array([second for second, _ in frames], dtype=int)
-        images = [load_rgb(path) for _, path in frames]
-        poses = estimator(PoseSettings()).video(images)
-        found = np.array([pose.found for pose in poses], dtype=bool)
-        if found.sum() < max(2, (len(frames) + 1) // 2):
-            raise DanceAssetsError(
-                f"no dancer found in most seconds of {video.name} (a pose in {found.sum()} of "
-                f"{len(frames)}): film the whole body, in good light, and score again")
-        features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
-            video_id="scored", person_found=found)
-        reasons = automatic_verdicts(features, CleaningThresholds())
-        usable = found & reasons.isna().to_numpy()
-        if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
-            usable = found.copy()
-        skeletons = _skeletons(poses, usable, images)
-        probabilities = _classify(network_loading.result(), images, poses, seconds, usable,
-                                  skeletons)
+        shown = _read_seconds(video, Path(scratch), settings)
+        skeletons = _skeletons(shown.poses, shown.usable, shown.images)
+        probabilities = _classify(network_loading.result(), shown.images, shown.poses,
+                                  shown.seconds, shown.usable, skeletons)
     mean = probabilities.mean(axis=0)
     order = np.argsort(mean)[::-1]
     predicted = classes[int(order[0])]
@@ -174,11 +192,12 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
                                "choreography again")
     reference = references[target]
     alignment = align(skeletons, reference.skeletons)
+    seconds, usable = shown.seconds, shown.usable
     match = np.full(len(seconds), np.nan)
     match[usable] = [reference.score(d) for d in alignment.distances.mean(axis=1)]
     per_second = pd.DataFrame({
         "second": seconds, "scored": usable,
-        "reason": np.where(found, reasons.to_numpy(dtype=object), "nobody found"),
+        "reason": np.where(shown.found, shown.reasons.to_numpy(dtype=object), "nobody found"),
         "match": match,
         "best_class": pd.Series(np.array(classes)[probabilities.argmax(axis=1)],
                                 index=np.flatnonzero(usable)).reindex(range(len(seconds))),
