@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.ingest import is_ignored
+from dance_assets.core.ingest import class_folders
 from dance_assets.core.lake import Lake
-from dance_assets.partitions import invalid_partition_reason
+from dance_assets.partitions import ClassSync, class_sync
 
 Echo = Callable[[str], None]
 _INSTANCE_CONFIG = """\
@@ -67,40 +67,14 @@ def get_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-@dataclass
-class ClassSync:
-    """How raw/'s class folders compare with the registered dance_classes partitions."""
-
-    added: list[str] = field(default_factory=list)
-    present: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # registered, but the folder is gone
-    invalid: dict[str, str] = field(default_factory=dict)
-
-
-def class_folders(lake: Lake) -> list[str]:
-    if not lake.raw.is_dir():
-        return []
-    return sorted(p.name for p in lake.raw.iterdir() if p.is_dir() and not is_ignored(p.name))
-
-
 def sync_dance_classes(instance: dg.DagsterInstance, lake: Lake) -> ClassSync:
     """Register a partition for every class folder; report folders that disappeared."""
     from dance_assets.partitions import dance_class_partitions
 
-    registered = set(instance.get_dynamic_partitions(dance_class_partitions.name))
-    sync = ClassSync()
-    for name in class_folders(lake):
-        reason = invalid_partition_reason(name)
-        if reason:
-            sync.invalid[name] = reason
-        elif name in registered:
-            sync.present.append(name)
-        else:
-            sync.added.append(name)
+    sync = class_sync(class_folders(lake.raw),
+                      set(instance.get_dynamic_partitions(dance_class_partitions.name)))
     if sync.added:
         instance.add_dynamic_partitions(dance_class_partitions.name, sync.added)
-    folders = set(class_folders(lake))
-    sync.missing = sorted(registered - folders)
     return sync
 
 

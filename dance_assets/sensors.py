@@ -6,7 +6,7 @@ import dagster as dg
 
 from dance_assets.core import tables
 from dance_assets.core.watch import changed_classes, recorded_snapshot, snapshot
-from dance_assets.partitions import dance_class_partitions, invalid_partition_reason
+from dance_assets.partitions import class_sync, dance_class_partitions
 from dance_assets.resources import LakeResource
 
 
@@ -29,25 +29,21 @@ def _cursor(raw: str | None, lake: LakeResource) -> dict:
 def new_videos_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
     state = _cursor(context.cursor, lake)
     current = snapshot(lake.lake().raw)
-    usable = {name for name in current if not invalid_partition_reason(name)}
-    for name in sorted(set(current) - usable):
-        context.log.warning(f"ignoring class folder {name!r}: {invalid_partition_reason(name)}")
-
-    registered = set(context.instance.get_dynamic_partitions(dance_class_partitions.name))
-    to_register = sorted(usable - registered)
-    missing = sorted(registered - set(current))
-    for name in sorted(set(missing) - set(state["missing"])):
+    sync = class_sync(current, set(context.instance.get_dynamic_partitions(
+        dance_class_partitions.name)))
+    for name, reason in sync.invalid.items():
+        context.log.warning(f"ignoring class folder {name!r}: {reason}")
+    for name in sorted(set(sync.missing) - set(state["missing"])):
         context.log.warning(f"raw/{name}/ has disappeared; the dance_classes partition and its "
                             "rows are kept until you delete the partition")
-
     requests = [
         dg.RunRequest(partition_key=name, run_key=f"{name}:{current[name]}",
                       tags={"dance_assets/trigger": "new_videos_sensor"})
-        for name in changed_classes(state["classes"], current) if name in usable
+        for name in changed_classes(state["classes"], current) if name not in sync.invalid
     ]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=(
-            [dance_class_partitions.build_add_request(to_register)] if to_register else []),
-        cursor=json.dumps({"classes": current, "missing": missing}),
+            [dance_class_partitions.build_add_request(sync.added)] if sync.added else []),
+        cursor=json.dumps({"classes": current, "missing": sync.missing}),
     )

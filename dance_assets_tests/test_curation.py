@@ -166,7 +166,7 @@ def test_check_names_the_class_without_validation_frames():
                  & (manifest["split_random_frames"] == "valid"), "split_random_frames"] = "train"
     result = checks.classes_on_both_sides(manifest)
     assert not result.passed and result.severity.value == "ERROR"
-    assert "class1 has no valid frames under split_random_frames" in result.description
+    assert "class1 has no valid frames under random_frames" in result.description
 
 
 def test_dropped_share_warning_names_the_class():

@@ -10,14 +10,26 @@ import dagster as dg
 import pytest
 import yaml
 
+from dance_assets.core.lake import PROTOCOLS
+from dance_assets.core.pose_model import MODEL_NAMES
 from dance_assets.definitions import defs
 
 
 def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"raw_videos", "video_frames"} <= keys
-    assert defs.resolve_job_def("ingest").partitions_def.name == "dance_classes"
+    models = {f"models/{m}" for m in MODEL_NAMES}
+    assert keys == {"raw_videos", "video_frames", "frame_manifest", "choreography",
+                    "model_comparison", "review_queue", *models,
+                    *(m.replace("models/", "evaluation/") for m in models)}
+    jobs = {name: defs.resolve_job_def(name) for name in ("ingest", "curation", "training",
+                                                           "reports")}
+    assert jobs["ingest"].partitions_def.name == "dance_classes"
+    assert jobs["training"].partitions_def.get_partition_keys() == list(PROTOCOLS)
+    assert {s.name for s in defs.sensors} == {"new_videos_sensor", "automation"}
+    for sensor in defs.sensors:
+        assert defs.resolve_sensor_def(sensor.name).name == sensor.name
+    assert not defs.schedules  # nightly retraining is an automation condition, not a schedule
 
 
 def test_workspace_points_at_the_definitions_module():

@@ -177,3 +177,23 @@ def test_in_a_group_the_dancer_in_front_is_the_one_picked(poser):
         x0, _, x1, _ = pose.dancer.box
         overlap = (min(x1, right) - max(x0, left)) / (max(x1, right) - min(x0, left))
         assert overlap > 0.6, (index, (x0, x1), (left, right))
+
+
+def test_the_silhouette_keeps_the_dancer_and_paints_the_room_grey(poser):
+    from dance_assets.core.frame_images import BACKGROUND, Dancer, prepare
+
+    room, frame = _scene(2, 3.0)
+    pose = poser(frame)
+    dancer = Dancer(pose.dancer.box, tuple(pose.dancer.x), tuple(pose.dancer.y))
+    shown = prepare(Image.fromarray(frame), 96, "silhouette", dancer)
+    crop = prepare(Image.fromarray(frame), 96, "dancer", dancer)
+    empty = prepare(Image.fromarray(room), 96, "dancer", dancer)  # the same square, no one
+    grey = (shown == np.array(BACKGROUND, dtype=np.uint8)).all(axis=2)
+    room_here = (np.abs(crop.astype(int) - empty.astype(int)).max(axis=2) < 10) & (
+        empty.sum(axis=2) > 0)  # inside the frame, and no dancer there
+    assert grey[room_here].mean() > 0.7  # most of the room is gone; a halo around her stays
+    body = ~room_here & (empty.sum(axis=2) > 0)
+    assert (shown[body] == crop[body]).all(axis=1).mean() > 0.9  # the dancer is untouched
+    # Without a pose the frame is shown whole, as for the dancer crop.
+    assert (prepare(Image.fromarray(frame), 96, "silhouette", None)
+            == prepare(Image.fromarray(frame), 96, "frame", None)).all()

@@ -100,12 +100,29 @@ def postgres_home(postgres: dict[str, str], tmp_path: Path,
     return home
 
 
-def _job(name: str):  # type: ignore[no-untyped-def]
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
+# Jobs the multiprocess executor can rebuild in each step's process: dg.reconstructable
+# needs a module-level function that returns the job.
+def ingest_job() -> dg.JobDefinition:
+    from dance_assets.definitions import defs
 
-    repository = ReconstructableRepository.for_module("dance_assets.definitions", "defs",
-                                                      working_directory=os.getcwd())
-    return repository.get_reconstructable_job(name)
+    return defs.resolve_job_def("ingest")
+
+
+def curation_job() -> dg.JobDefinition:
+    from dance_assets.definitions import defs
+
+    return defs.resolve_job_def("curation")
+
+
+def training_job() -> dg.JobDefinition:
+    from dance_assets.definitions import defs
+
+    return defs.resolve_job_def("training")
+
+
+def _job(name: str):  # type: ignore[no-untyped-def]  (a ReconstructableJob)
+    jobs = {"ingest": ingest_job, "curation": curation_job, "training": training_job}
+    return dg.reconstructable(jobs[name])
 
 
 _READ_BACK = """

@@ -155,6 +155,7 @@ def _synthetic_frames(n: int, seed: int) -> pd.DataFrame:
         "brightness": rng.uniform(60, 200, n), "contrast": rng.uniform(10, 50, n),
         "sharpness": rng.uniform(50, 300, n), "noise": rng.uniform(0, 3, n),
         "subject_score": rng.uniform(0, 0.6, n), "near_duplicate_of": None,
+        "uniform_share": rng.uniform(0.1, 0.7, n),
     })
 
 

@@ -107,3 +107,12 @@ def test_first_tick_after_the_lake_was_filled_launches_nothing(instance, ingeste
     spec = plan_videos(["say_so"], 4, TINY.seconds, TINY.video_size, seed=0)[-1]
     write_video(spec, video_path(lake.raw, spec), ffmpeg_binary)
     assert _requested(_tick(instance, lake)) == ["say_so"]
+
+
+def test_class_sync_is_one_rule_for_the_cli_and_the_sensor():
+    from dance_assets.partitions import class_sync
+
+    sync = class_sync(["renegade", "new_dance", "two...dots"], {"renegade", "gone"})
+    assert (sync.added, sync.present, sync.missing) == (["new_dance"], ["renegade"], ["gone"])
+    assert list(sync.invalid) == ["two...dots"]
+    assert "cannot be a partition key" in sync.invalid["two...dots"]

@@ -121,8 +121,10 @@ class TrainConfig(dg.Config):
                                 "every model through (smoke tests on a few frames).")
     input: Literal[INPUT_MODES] = Field(  # type: ignore[valid-type]
         default=_TRAIN.input, description="frame: the whole frame (the study's input); "
-        "dancer: a square around the dancer's box from the pose step (the whole frame where "
-        "no pose was found). Evaluation and score prepare frames the same way, from the card.")
+        "dancer: a square around the dancer's box from the pose step; silhouette: that "
+        "square with the room painted grey beyond her limbs (both fall back to the whole "
+        "frame where no pose was found). Evaluation and score prepare frames the same way, "
+        "from the card.")
 
     def settings(self) -> TrainSettings:
         return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,

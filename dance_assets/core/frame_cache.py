@@ -2,9 +2,10 @@
 
 Six training steps (three architectures, two protocols) and their evaluations read
 the same frames. Decoding, cropping and resizing them is done once per (frames and
-their boxes, image size, input mode) into cache/<mode>-<size>-<key>.npy, written
+their poses, image size, input mode) into cache/<mode>-<size>-<key>.npy, written
 under a temporary name and renamed into place, and read memory-mapped. The key hashes
-every frame's id, file and box, so a changed manifest or pose gives a new file; older
+every frame's id, file and what the mode uses of its pose (the box, and for the
+silhouette the landmarks), so a changed manifest or pose gives a new file; older
 files of the same mode and size are swept when a new one is written. The folder is
 derived data: deleting it only costs one decode.
 """
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core import tables
-from dance_assets.core.frame_images import prepare_files
+from dance_assets.core.frame_images import Dancer, prepare_files
 from dance_assets.core.lake import Lake, atomic_path, sweep_stale_temps
 
 BOX_COLUMNS = ("box_x0", "box_y0", "box_x1", "box_y1")
@@ -42,27 +43,43 @@ class CachedFrames:
         return np.array([position[frame_id] for frame_id in frame_ids], dtype=np.int64)
 
 
-def frames_with_boxes(frames: pd.DataFrame, poses: pd.DataFrame) -> pd.DataFrame:
-    """frame_id, path and the dancer's box (null without a pose), sorted by frame id."""
-    boxes = poses.set_index("frame_id")[list(BOX_COLUMNS)] if not poses.empty else None
+_POSE_COLUMNS = (*BOX_COLUMNS, "x", "y")
+
+
+def frames_with_dancers(frames: pd.DataFrame, poses: pd.DataFrame) -> pd.DataFrame:
+    """frame_id, path, the dancer's box and landmarks (null without a pose), by frame id."""
     table = frames[["frame_id", "path"]].drop_duplicates("frame_id")
-    if boxes is not None:
-        table = table.join(boxes, on="frame_id")
+    if poses.empty:
+        table = table.assign(**{column: None for column in _POSE_COLUMNS})
     else:
-        table = table.assign(**{column: np.nan for column in BOX_COLUMNS})
+        table = table.join(poses.set_index("frame_id")[list(_POSE_COLUMNS)], on="frame_id")
     return table.sort_values("frame_id", ignore_index=True)
 
 
+def _dancers(table: pd.DataFrame) -> list[Dancer | None]:
+    """Each row's Dancer, or None where the pose step found nobody."""
+    return [None if pd.isna(row.box_x0) else Dancer(
+                (row.box_x0, row.box_y0, row.box_x1, row.box_y1),
+                tuple(row.x) if row.x is not None else (),
+                tuple(row.y) if row.y is not None else ())
+            for row in table.itertuples(index=False)]
+
+
 def cache_key(table: pd.DataFrame, size: int, mode: str) -> str:
-    """What the array depends on: frames, their files and boxes, size and mode."""
-    columns = ["frame_id", "path"] + ([*BOX_COLUMNS] if mode == "dancer" else [])
+    """What the array depends on: frames, their files, what the mode uses of each pose,
+    size and mode."""
+    columns = ["frame_id", "path"] + ([*BOX_COLUMNS] if mode != "frame" else [])
     text = table[columns].round(6).to_csv(index=False, header=False)
+    if mode == "silhouette":
+        landmarks = (np.round(np.asarray(value, dtype=float), 5).tobytes()
+                     if value is not None else b"" for value in (*table["x"], *table["y"]))
+        text += hashlib.sha256(b"|".join(landmarks)).hexdigest()
     return hashlib.sha256(f"{mode};{size};{text}".encode()).hexdigest()[:20]
 
 
 def cached_frames(lake: Lake, table: pd.DataFrame, size: int, mode: str,
                   report: Callable[[str], None] = print) -> CachedFrames:
-    """The array for `table` (from frames_with_boxes), decoded now or reused."""
+    """The array for `table` (from frames_with_dancers), decoded now or reused."""
     folder = lake.root / "cache"
     target = folder / f"{mode}-{size}-{cache_key(table, size, mode)}.npy"
     frame_ids = list(table["frame_id"])
@@ -79,8 +96,7 @@ def cached_frames(lake: Lake, table: pd.DataFrame, size: int, mode: str,
 
 def _build(lake: Lake, table: pd.DataFrame, size: int, mode: str, target: Path) -> None:
     paths = [lake.absolute(p) for p in table["path"]]
-    boxes = [None if pd.isna(row[0]) else tuple(row)
-             for row in table[list(BOX_COLUMNS)].itertuples(index=False)]
+    dancers = _dancers(table)
     with atomic_path(target) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
                                         shape=(len(paths), size, size, 3))
@@ -89,7 +105,7 @@ def _build(lake: Lake, table: pd.DataFrame, size: int, mode: str, target: Path) 
 
             def decode(start: int) -> np.ndarray:
                 return prepare_files(paths[start:start + _CHUNK], size, mode,
-                                     boxes[start:start + _CHUNK])
+                                     dancers[start:start + _CHUNK])
 
             pending = ahead.submit(decode, 0) if len(paths) else None
             for start in chunks:
@@ -115,5 +131,5 @@ def kept_frames_cache(lake: Lake, manifest: pd.DataFrame, size: int, mode: str,
     """The manifest's kept frames, decoded: one array for every model and evaluation that
     uses this size and mode, whatever the protocol."""
     kept = manifest[manifest["keep"]]
-    return cached_frames(lake, frames_with_boxes(kept, tables.read_table(lake, "poses")),
+    return cached_frames(lake, frames_with_dancers(kept, tables.read_table(lake, "poses")),
                          size, mode, report)

@@ -59,6 +59,13 @@ def is_ignored(name: str) -> bool:
     )
 
 
+def class_folders(raw: Path) -> list[str]:
+    """The dance classes: folders directly under raw/ (not hidden or OS junk), by name."""
+    if not raw.is_dir():
+        return []
+    return sorted(p.name for p in raw.iterdir() if p.is_dir() and not is_ignored(p.name))
+
+
 def participant_of(path: Path) -> str:
     """The participant is the file name's stem before any `__take` suffix."""
     return path.stem.split(PARTICIPANT_SEPARATOR, 1)[0].strip()
@@ -171,9 +178,7 @@ def other_class_copies(raw: Path, lake: Lake, dance_class: str, digests: dict[in
     """
     cached = {key: row["sha256"] for key, row in _cached_by_stat(known).items() if row["sha256"]}
     copies: dict[str, list[str]] = {}
-    if not raw.is_dir():
-        return copies
-    for other in sorted(p.name for p in raw.iterdir() if p.is_dir() and not is_ignored(p.name)):
+    for other in class_folders(raw):
         if other == dance_class:
             continue
         for entry in list_class_files(raw, other):

@@ -19,7 +19,7 @@ class Profile:
     batch_size: int
     augment: bool
     meant_for: str
-    input: str = "frame"  # what the CNNs see: the whole frame or the dancer (frame_images)
+    input: str = "frame"  # what the CNNs see: frame, dancer or silhouette (frame_images)
     pretrained: bool = False  # fine-tune ImageNet weights (core/weights.py finds them)
     # Architectures that need larger inputs than image_size (from scratch, AlexNet's
     # stride-4 stem leaves next to nothing of a 64-pixel input).
@@ -35,10 +35,11 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "tiny": Profile("tiny", 3, 3, 4, (180, 320), 64, 1, 8, False, "tests"),
-    # From scratch on a 2-core CPU in minutes: small squares around the dancer (measured
-    # against whole frames under by_participant: see the README), augmented.
+    # From scratch on a 2-core CPU in minutes: the dancer's silhouette in a small square
+    # (measured against whole frames and plain crops under by_participant: see the
+    # README), augmented.
     "demo": Profile("demo", 12, 8, 10, (360, 640), 96, 30, 32, True,
-                    "the README's first command on a CPU", input="dancer",
+                    "the README's first command on a CPU", input="silhouette",
                     image_size_for=(("alexnet", 128), ("squeezenet1_0", 128))),
     # The study's setting: whole frames, 224 px, ImageNet weights, fine_tune(10).
     "paper": Profile("paper", 12, 20, 70, (720, 1280), 224, 10, 64, True,

@@ -38,7 +38,7 @@ from dance_assets.core.choreography import (
 )
 from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.frame_images import prepare_images
+from dance_assets.core.frame_images import Dancer, prepare_images
 from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
 from dance_assets.core.lake import Lake
 from dance_assets.core.pose import FramePose, PoseSettings, estimator
@@ -226,11 +226,18 @@ def _classify(network: Network, images: list[np.ndarray], poses: list[FramePose]
     if network.input_mode == POSE_INPUT:
         return predict_windows(network, windows(seconds[usable], skeletons, seconds[usable],
                                                 network.window))
-    boxes = [pose.dancer.box if pose.found else None for pose in poses]
     kept = [i for i in range(len(images)) if usable[i]]
     return predict_images(network, prepare_images(
         [images[i] for i in kept], network.image_size, network.input_mode,
-        [boxes[i] for i in kept]))
+        [_dancer(poses[i]) for i in kept]))
+
+
+def _dancer(pose: FramePose) -> Dancer | None:
+    """The pose step's dancer as frame preparation takes it."""
+    if not pose.found:
+        return None
+    return Dancer(pose.dancer.box, tuple(map(float, pose.dancer.x)),
+                  tuple(map(float, pose.dancer.y)))
 
 
 def _timeline(lake: Lake, video: Path, per_second: pd.DataFrame, target: str,

@@ -58,7 +58,7 @@ class TrainSettings:
     seed: int = 0
     pretrained: bool = False
     freeze_epochs: int = 1  # only with pretrained weights: head-only epochs first
-    input: str = "frame"  # frame | dancer (core/frame_images.py)
+    input: str = "frame"  # frame | dancer | silhouette (core/frame_images.py)
 
 
 @dataclass(frozen=True)

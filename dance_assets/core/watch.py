@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from dance_assets.core.ingest import is_ignored
+from dance_assets.core.ingest import class_folders, is_ignored
 
 
 def _walk(folder: Path, root: Path, digest: hashlib._Hash) -> int:
@@ -43,14 +43,11 @@ def _walk(folder: Path, root: Path, digest: hashlib._Hash) -> int:
 
 def snapshot(raw: Path) -> dict[str, str]:
     """Class folder name → digest of its files; {} when raw/ does not exist."""
-    if not raw.is_dir():
-        return {}
     classes = {}
-    for entry in sorted(os.scandir(raw), key=lambda e: e.name):
-        if entry.is_dir(follow_symlinks=False) and not is_ignored(entry.name):
-            digest = hashlib.sha256()
-            files = _walk(Path(entry.path), raw, digest)
-            classes[entry.name] = f"{files}-{digest.hexdigest()[:16]}"
+    for name in class_folders(raw):
+        digest = hashlib.sha256()
+        files = _walk(raw / name, raw, digest)
+        classes[name] = f"{files}-{digest.hexdigest()[:16]}"
     return classes
 
 
