@@ -42,7 +42,7 @@ def test_blocking_check_fails_when_a_class_loses_its_validation_participant(
     assert not result.success  # the blocking check stops the run
     check = _checks(result)["check_classes_on_both_sides"]
     assert not check.passed
-    assert f"{dance_class} has no valid frames under split_by_participant" in check.description
+    assert f"{dance_class} has no valid frames under by_participant" in check.description
 
 
 def _data_version(instance) -> str:
