@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+from demo_lake import curated_lake
 
-from dance_assets.core import tables
 from dance_assets.core.frame_cache import kept_frames_cache
 from dance_assets.core.lake import Lake
 from dance_assets.core.profiles import get_profile
@@ -78,12 +78,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "lr.json")
     args = parser.parse_args()
-    lake = Lake.resolve(args.lake)
-    manifest = tables.read_table(lake, "frame_manifest")
-    if manifest.empty:
-        raise SystemExit(f"no frame_manifest in {lake.root}: run `dance-assets demo` first")
+    lake, manifest, classes = curated_lake(args.lake)
     torch.set_num_threads(os.cpu_count() or 1)
-    classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
     results = {}
     for arch in ARCHITECTURES:
         runs = [suggestions(arch, lake, manifest, classes, seed) for seed in range(args.seeds)]

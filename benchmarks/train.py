@@ -31,11 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+from demo_lake import curated_lake
 
-from dance_assets.core import tables
 from dance_assets.core.frame_cache import kept_frames_cache
 from dance_assets.core.frame_images import INPUT_MODES
-from dance_assets.core.lake import Lake
 from dance_assets.core.profiles import get_profile
 from dance_assets.core.training import (
     ARCHITECTURES,
@@ -144,14 +143,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
     args = parser.parse_args()
 
-    lake = Lake.resolve(args.lake)
-    manifest = tables.read_table(lake, "frame_manifest")
-    if manifest.empty:
-        raise SystemExit(f"no frame_manifest in {lake.root}: run `dance-assets demo` first")
+    lake, manifest, classes = curated_lake(args.lake)
     device = resolve_device(args.device)
     if device == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)
-    classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
     train_set, valid_set = frame_sets(
         kept_frames_cache(lake, manifest, args.image_size, args.input), manifest,
         "split_random_frames", classes)
