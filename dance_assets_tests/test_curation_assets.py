@@ -23,6 +23,7 @@ def test_manifest_keeps_cleans_and_splits(instance, ingested_tiny_lake):
     manifest = query(lake, "SELECT * FROM frame_manifest")
     kept = manifest[manifest["keep"]]
     assert kept["split_random_frames"].isin(["train", "valid"]).all()
+    assert (~manifest["keep"]).any()  # the tiny lake has empty and static seconds
     assert manifest.loc[~manifest["keep"], "reason"].notna().all()
     assert (lake.reports / "dropped_frames.png").is_file()
 
