@@ -19,6 +19,7 @@ from pathlib import Path
 from demo_lake import curated_lake
 
 from dance_assets.core.frame_cache import kept_frames_cache
+from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.lake import PROTOCOLS
 from dance_assets.core.profiles import get_profile
 from dance_assets.core.splits import split_column
@@ -39,13 +40,18 @@ def main() -> None:
     parser.add_argument("--arch", default="resnet18", choices=ARCHITECTURES)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--profile", default="demo")
+    parser.add_argument("--input", choices=INPUT_MODES,
+                        help="what the network sees, instead of the profile's")
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "accuracy.json")
     args = parser.parse_args()
     lake, manifest, classes = curated_lake(args.lake)
     settings = TrainSettings(**get_profile(args.profile).train_config(args.arch))
+    if args.input:
+        settings = replace(settings, input=args.input)
     cache = kept_frames_cache(lake, manifest, settings.image_size, settings.input)
     results = {}
-    for protocol in PROTOCOLS:
+    for protocol in args.protocols:
         train_set, valid_set = frame_sets(cache, manifest, split_column(protocol), classes)
         runs = []
         for seed in args.seeds:
