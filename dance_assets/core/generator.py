@@ -538,10 +538,10 @@ def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
     dance = choreography(spec.dance)
     room = render_room(spec.width, spec.height, spec.participant.room, spec.participant.floor)
     people = (*spec.others, spec.participant)  # the dancer in front
-    wobbles = [_wobble(np.random.default_rng(_stable_seed("wobble", p.name, p.room, spec.dance,
-                                                          p.x)), len(JOINTS)) for p in people]
-    wobbles[-1] = _wobble(np.random.default_rng(_stable_seed(
-        "wobble", spec.participant.name, spec.participant.room, spec.dance)), len(JOINTS))
+    # Friends share the dancer's name and room, so their place tells their wobble apart.
+    wobbles = [_wobble(np.random.default_rng(_stable_seed(
+        "wobble", p.name, p.room, spec.dance, *((p.x,) if p is not spec.participant else ()))),
+        len(JOINTS)) for p in people]
     noise_rng = np.random.default_rng(spec.noise_seed)
     camera = _handheld_camera(spec) if spec.handheld else None
     card = _card(spec) if spec.card_seconds else None

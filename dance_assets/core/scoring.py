@@ -45,7 +45,7 @@ from dance_assets.core.pose import FramePose, PoseSettings, estimator
 from dance_assets.core.pose_features import mirror, normalise, windows
 from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
 from dance_assets.core.quality import load_rgb, video_features
-from dance_assets.core.registry import current_models, model_status, read_cards
+from dance_assets.core.registry import current_evaluations, model_status, read_cards
 from dance_assets.core.reports import png_bytes, save_png, timeline_image
 from dance_assets.core.skeletons import dancer_beside_reference
 from dance_assets.core.video import (
@@ -74,7 +74,7 @@ def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenMo
     if arch is not None and arch not in MODEL_NAMES:
         raise DanceAssetsError(f"unknown --arch {arch!r}; choose from {', '.join(MODEL_NAMES)}")
     cards = read_cards(lake)
-    current = current_models(lake)
+    current = current_evaluations(tables.read_table(lake, "model_metrics"), cards)
     if not cards:
         raise DanceAssetsError("no trained model yet: run `dance-assets demo` to train one")
     if arch is not None:
