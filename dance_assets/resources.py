@@ -63,6 +63,9 @@ class TorchComputeResource(dg.ConfigurableResource):
         default=True, description="channels_last and bfloat16 autocast on CPUs with native "
         "bf16 (AVX512-BF16/AMX); mixed precision on CUDA. Off: plain float32.")
     threads: int = Field(default=0, description="torch threads on CPU; 0 = all cores.")
+    deterministic: bool = Field(
+        default=False, description="On CUDA, the same cuDNN kernels every run (slower); "
+        "off: cuDNN times its kernels and keeps the fastest.")
     weights_dir: str | None = Field(
         default=None, description="Folder with torchvision's pretrained weight files, e.g. "
         "resnet18-f37072fd.pth; looked in first when TrainConfig.pretrained is on, then "
@@ -75,6 +78,7 @@ class TorchComputeResource(dg.ConfigurableResource):
         "empty: torchvision's own address.")
 
     def settings(self) -> ComputeSettings:
-        return ComputeSettings(self.device, self.num_workers, self.fast_path, self.threads,
+        return ComputeSettings(self.device, self.num_workers, self.fast_path,
+                               self.deterministic, self.threads,
                                Path(self.weights_dir) if self.weights_dir else None,
                                self.allow_download, self.weights_base_url)

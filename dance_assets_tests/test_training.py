@@ -227,6 +227,35 @@ def test_fast_path_choice():
     assert fast_path_mode(ComputeSettings(fast_path=True), "cuda") == "cuda-amp"
 
 
+def test_losses_and_metrics_kept_on_the_device_record_what_fastai_records(
+        curated_tiny_lake):
+    from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss
+    from fastai.torch_core import set_seed
+
+    from dance_assets.core.callbacks import DeviceResidentMetrics
+
+    train_set, valid_set, classes = _sets(curated_tiny_lake)
+    settings = TrainSettings(epochs=2, image_size=64, batch_size=8, augment=False)
+
+    def fit(*callbacks):
+        set_seed(5)
+        dls = dataloaders(train_set, valid_set, settings, "cpu", 0)
+        learn = build_learner("alexnet", dls, len(classes), settings, ComputeSettings(), "cpu")
+        learn.logger = lambda *_: None
+        learn.fit(2, 1e-3, cbs=list(callbacks))
+        return learn
+
+    shipped, on_device = fit(), fit(DeviceResidentMetrics())
+    assert np.allclose(np.array(shipped.recorder.values, dtype=float),
+                       np.array(on_device.recorder.values, dtype=float), rtol=1e-6)
+    assert np.allclose([float(v) for v in shipped.recorder.losses],
+                       [float(v) for v in on_device.recorder.losses], rtol=1e-6)
+    # fastai's own accumulators are back once fitting ends (lr_find, export, get_preds).
+    assert type(on_device.recorder.loss) is AvgLoss
+    assert type(on_device.recorder.smooth_loss) is AvgSmoothLoss
+    assert all(type(m) is AvgMetric for m in on_device.metrics)
+
+
 def test_unknown_device_and_small_data_are_clear(curated_tiny_lake):
     train_set, valid_set, classes = _sets(curated_tiny_lake)
     with pytest.raises(DanceAssetsError, match="lower batch_size"):

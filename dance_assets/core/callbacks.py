@@ -1,5 +1,6 @@
 """The fastai callbacks training uses: plain tensors, channels_last, CPU bf16 autocast,
-the training-time augmentation of skeleton windows, and one report line per epoch.
+losses and metrics kept on the device, the training-time augmentation of skeleton
+windows, and one report line per epoch.
 
 Imported only where a model trains (this module imports fastai and torch), so that
 reading tables, scoring and the Dagster definitions never pay for them.
@@ -13,7 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from fastai.callback.core import Callback
-from fastai.torch_core import to_float
+from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss
+from fastai.torch_core import find_bs, to_float
 
 from dance_assets.core.pose_features import mirror_permutation
 
@@ -56,6 +58,63 @@ class CpuBf16Autocast(Callback):
 
     def after_loss(self) -> None:
         self.autocast.__exit__(None, None, None)
+
+
+class DeviceAvgLoss(AvgLoss):
+    """fastai's AvgLoss without the copy to the host after every batch."""
+
+    def accumulate(self, learn) -> None:
+        size = find_bs(learn.yb)
+        self.total += learn.loss.detach().mean() * size
+        self.count += size
+
+
+class DeviceAvgSmoothLoss(AvgSmoothLoss):
+    """fastai's AvgSmoothLoss, its running value left where the loss is."""
+
+    def accumulate(self, learn) -> None:
+        self.count += 1
+        loss = learn.loss.detach().mean().float()
+        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+
+
+class DeviceAvgMetric(AvgMetric):
+    """fastai's AvgMetric without the copy to the host after every batch."""
+
+    def accumulate(self, learn) -> None:
+        size = find_bs(learn.yb)
+        self.total += self.func(learn.pred, *learn.yb).detach() * size
+        self.count += size
+
+
+class DeviceResidentMetrics(Callback):
+    """Keep the loss and metrics on the device while fitting, read once per epoch.
+
+    fastai's Recorder copies every batch's loss and metric to the host, which on a GPU
+    makes Python wait for each step to finish before queueing the next. The same sums,
+    kept on the device, let the GPU run ahead; the Recorder reads them (`.item()`) once
+    at the end of each phase. The originals return after fitting, so lr_find and an
+    exported learner see fastai as shipped.
+    """
+
+    order = 1
+
+    def before_fit(self) -> None:
+        recorder = self.learn.recorder
+        self.saved = recorder.loss, recorder.smooth_loss, self.learn.metrics
+        self._set(DeviceAvgLoss(), DeviceAvgSmoothLoss(recorder.smooth_loss.beta),
+                  [DeviceAvgMetric(m.func) if type(m) is AvgMetric else m
+                   for m in self.learn.metrics])
+
+    def after_fit(self) -> None:
+        self._set(*self.saved)
+
+    def _set(self, loss, smooth_loss, metrics) -> None:
+        # Plain assignment would go through Callback.__setattr__, which warns that the
+        # Recorder shadows the learner's `smooth_loss`; these are the Recorder's own.
+        object.__setattr__(self.learn.recorder, "loss", loss)
+        object.__setattr__(self.learn.recorder, "smooth_loss", smooth_loss)
+        self.learn.metrics = metrics
 
 
 class EpochReporter(Callback):

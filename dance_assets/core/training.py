@@ -68,6 +68,7 @@ class ComputeSettings:
     device: str = "auto"  # auto | cpu | cuda
     num_workers: int = 0
     fast_path: bool = True  # channels_last + bf16 autocast (CPU) / mixed precision (CUDA)
+    deterministic: bool = False  # CUDA: fixed cuDNN kernels instead of autotuned ones
     threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
     weights_dir: Path | None = None
     allow_download: bool = True  # fetch missing ImageNet weights into torch's hub cache
@@ -192,12 +193,32 @@ def frame_sets(cache: CachedFrames, manifest: pd.DataFrame, protocol_column: str
     return sets[0], sets[1]
 
 
+def on_device(frame_set: FrameSet, device: str) -> FrameSet:
+    """The frame set moved to `device` once, so that each batch is a gather there.
+
+    On a GPU this keeps the host out of the step: no per-batch copy over PCIe, and
+    augmentation runs on the batch where it lies. The caller checks it fits.
+    """
+    return FrameSet(frame_set.inputs.to(device), frame_set.labels.to(device),
+                    frame_set.frame_ids)
+
+
+def fits_on_gpu(*frame_sets: FrameSet, share: float = 0.5) -> bool:
+    """Whether the frames take at most `share` of the GPU's free memory (the rest is for
+    the network, its activations and cuDNN's workspace)."""
+    import torch
+
+    free, _ = torch.cuda.mem_get_info()
+    return sum(s.inputs.nbytes + s.labels.nbytes for s in frame_sets) <= share * free
+
+
 def tensor_batch_loader(images: bool = True):
     """A fastai TfmdDL over a FrameSet that fetches a whole batch with one tensor index.
 
     fastai's default builds a batch item by item and collates it; on preloaded tensors
-    that is all overhead. With `images`, batches are fastai's typed image tensors, which
-    its batch transforms (augmentation, normalisation) dispatch on.
+    that is all overhead. The index goes to wherever the frames are, so frames kept on
+    a GPU are gathered there. With `images`, batches are fastai's typed image tensors,
+    which its batch transforms (augmentation, normalisation) dispatch on.
     """
     from fastai.data.core import TfmdDL
     from fastai.torch_core import TensorCategory, TensorImage
@@ -209,7 +230,8 @@ def tensor_batch_loader(images: bool = True):
         def create_batch(self, b: list[int]) -> tuple[Any, Any]:
             import torch
 
-            index = torch.as_tensor(b)
+            # non_blocking: a blocking copy to the GPU would wait for every queued step.
+            index = torch.tensor(b).to(self.dataset.inputs.device, non_blocking=True)
             inputs, labels = self.dataset.inputs[index], self.dataset.labels[index]
             return (TensorImage(inputs), TensorCategory(labels)) if images else (inputs, labels)
 
@@ -242,9 +264,17 @@ def batch_transforms(augment: bool, image_size: int) -> list:
 
 
 def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, device: str,
-                num_workers: int):
+                num_workers: int, report: Callable[[str], None] | None = None):
+    """fastai DataLoaders over the two frame sets; on a GPU the frames move there first
+    when they fit (else each batch is copied over, as on the CPU)."""
     from fastai.data.core import DataLoaders
 
+    if device == "cuda":
+        if fits_on_gpu(train, valid):
+            train, valid = on_device(train, device), on_device(valid, device)
+        elif report:
+            report("the frames do not fit in half the GPU's free memory: each batch is "
+                   "copied from the host")
     loader = tensor_batch_loader()
     train_dl = loader(train, bs=settings.batch_size, shuffle=True, drop_last=True,
                           num_workers=num_workers, device=device,
@@ -336,7 +366,11 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
-    from dance_assets.core.callbacks import EpochReporter, speed_callbacks
+    from dance_assets.core.callbacks import (
+        DeviceResidentMetrics,
+        EpochReporter,
+        speed_callbacks,
+    )
 
     device = resolve_device(compute.device)
     if device == "cpu":
@@ -344,8 +378,11 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     if len(train_set.labels) < settings.batch_size:
         raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
                                f"{settings.batch_size}: lower batch_size")
-    set_seed(settings.seed, reproducible=True)
-    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers)
+    set_seed(settings.seed)
+    if device == "cuda":  # autotuned convolutions unless the run asks for the same ones
+        torch.backends.cudnn.benchmark = not compute.deterministic
+        torch.backends.cudnn.deterministic = compute.deterministic
+    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers, report)
     learn = build_learner(arch, dls, len(classes), settings, compute, device, report)
     learn.logger = noop  # the reporter below speaks instead
     if not show_progress:
@@ -362,7 +399,8 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
         lr = settings.lr if settings.lr is not None else DEFAULT_LR[arch]
     frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
     reporter = EpochReporter(report, frozen_epochs + settings.epochs)
-    learn.add_cb(reporter)  # after lr_find, whose batches are not training
+    on_device_metrics = DeviceResidentMetrics()
+    learn.add_cbs([on_device_metrics, reporter])  # after lr_find, which reads every loss
     started = time.perf_counter()
     if settings.pretrained and frozen_epochs:
         learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
@@ -372,7 +410,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     else:
         learn.fit_one_cycle(settings.epochs, lr)
     seconds = time.perf_counter() - started
-    learn.remove_cbs([*speed, reporter])
+    learn.remove_cbs([*speed, on_device_metrics, reporter])
     # After the reporter is gone: get_preds runs epoch events of its own.
     probabilities = learn.get_preds(dl=dls.valid, reorder=False)[0].float().numpy()
     video_correct, n_videos = videos_correct(probabilities, valid_set.labels.numpy(),
