@@ -121,11 +121,12 @@ def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int
     from dance_assets.core.callbacks import DeviceResidentMetrics, speed_callbacks
 
     torch.manual_seed(settings.seed)
-    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers)
+    mode = fast_path_mode(compute, device)
+    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers,
+                      channels_last=mode != "off")
     learn = build_learner(arch, dls, n_classes, settings, compute, device)
     learn.remove_cb(ProgressCallback)
     learn.logger = lambda *_: None
-    mode = fast_path_mode(compute, device)
     learn.add_cbs([*speed_callbacks(mode), DeviceResidentMetrics()])
     if mode == "cuda-amp":
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()

@@ -1,4 +1,4 @@
-"""The fastai callbacks training uses: plain tensors, channels_last, CPU bf16 autocast,
+"""The fastai callbacks training uses: channels_last, CPU bf16 autocast,
 losses and metrics kept on the device, the training-time augmentation of skeleton
 windows, and one report line per epoch.
 
@@ -20,28 +20,14 @@ from fastai.torch_core import find_bs, to_float
 from dance_assets.core.pose_features import mirror_permutation
 
 
-class PlainTensors(Callback):
-    """Hand the model plain tensors: fastai's typed tensors route every op of the
-    forward and backward pass through Python-level dispatch."""
-
-    order = 8
-
-    def before_batch(self) -> None:
-        self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
-        self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
-
-
 class ChannelsLast(Callback):
-    """NHWC memory format: the layout oneDNN and cuDNN convolutions are fastest in."""
+    """NHWC memory format for the network (the loader hands over NHWC batches): the
+    layout oneDNN and cuDNN convolutions are fastest in."""
 
     order = 9
 
     def before_fit(self) -> None:
         self.learn.model.to(memory_format=torch.channels_last)
-
-    def before_batch(self) -> None:
-        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last)
-                              for x in self.xb)
 
 
 class CpuBf16Autocast(Callback):
@@ -153,10 +139,10 @@ class EpochReporter(Callback):
 
 
 def speed_callbacks(mode: str) -> list[Callback]:
-    """What a fast-path mode (core.training.fast_path_mode) adds to a Learner: plain
-    tensors always; channels_last unless off; bf16 autocast on a CPU that has it (on CUDA
-    the Learner's own to_bf16/to_fp16 does the autocasting)."""
-    callbacks: list[Callback] = [PlainTensors()]
+    """What a fast-path mode (core.training.fast_path_mode) adds to a Learner: nothing when
+    off; channels_last, and bf16 autocast on a CPU that has it (on CUDA the Learner's own
+    to_bf16/to_fp16 does the autocasting)."""
+    callbacks: list[Callback] = []
     if mode != "off":
         callbacks.append(ChannelsLast())
     if mode == "cpu-bf16":

@@ -122,24 +122,24 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
     from fastai.callback.progress import ProgressCallback
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
-    from fastai.losses import LabelSmoothingCrossEntropyFlat
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
     from dance_assets.core.callbacks import EpochReporter, SkeletonAugment
+    from dance_assets.core.losses import SmoothedCrossEntropy
 
     if len(train_set) < 2:
         raise DanceAssetsError(f"only {len(train_set)} training seconds: the pose model "
                                "needs at least two")
     set_seed(settings.seed, reproducible=True)
-    loader = tensor_batch_loader(images=False)
+    loader = tensor_batch_loader()
     batch_size = min(settings.batch_size, len(train_set))  # a tiny lake: one batch of all
     dls = DataLoaders(
         loader(train_set, bs=batch_size, shuffle=True, drop_last=True, device="cpu"),
         loader(valid_set, bs=512, shuffle=False, device="cpu"), device="cpu")
     network = pose_network(settings.window, len(classes), settings.hidden, settings.dropout)
-    learn = Learner(dls, network, loss_func=LabelSmoothingCrossEntropyFlat(),
+    learn = Learner(dls, network, loss_func=SmoothedCrossEntropy(),
                     metrics=accuracy)
     learn.logger = noop
     if not show_progress:

@@ -212,16 +212,16 @@ def fits_on_gpu(*frame_sets: FrameSet, share: float = 0.5) -> bool:
     return sum(s.inputs.nbytes + s.labels.nbytes for s in frame_sets) <= share * free
 
 
-def tensor_batch_loader(images: bool = True):
+def tensor_batch_loader(prepare: Callable[[torch.Tensor], torch.Tensor] | None = None):
     """A fastai TfmdDL over a FrameSet that fetches a whole batch with one tensor index.
 
     fastai's default builds a batch item by item and collates it; on preloaded tensors
-    that is all overhead. The index goes to wherever the frames are, so frames kept on
-    a GPU are gathered there. With `images`, batches are fastai's typed image tensors,
-    which its batch transforms (augmentation, normalisation) dispatch on.
+    that is all overhead, and so is routing each op through its typed tensors. The index
+    goes to wherever the frames are, so frames kept on a GPU are gathered there;
+    `prepare` then turns the gathered inputs into what the network takes
+    (core/augment.py: scaling, augmentation, normalisation, memory layout).
     """
     from fastai.data.core import TfmdDL
-    from fastai.torch_core import TensorCategory, TensorImage
 
     class TensorBatchDL(TfmdDL):
         def create_item(self, s: int | None) -> int:
@@ -233,41 +233,21 @@ def tensor_batch_loader(images: bool = True):
             # non_blocking: a blocking copy to the GPU would wait for every queued step.
             index = torch.tensor(b).to(self.dataset.inputs.device, non_blocking=True)
             inputs, labels = self.dataset.inputs[index], self.dataset.labels[index]
-            return (TensorImage(inputs), TensorCategory(labels)) if images else (inputs, labels)
+            return (prepare(inputs) if prepare else inputs), labels
 
     return TensorBatchDL
 
 
-def batch_transforms(augment: bool, image_size: int) -> list:
-    """uint8 → float, augmentations (train only), ImageNet statistics.
-
-    Augment what varies between dancers and not between dances: mirrored dancers (flip),
-    light and colour (an outfit's colours say who, never which dance: hue turns all the
-    way round), a little scale, shift and warp. Rotation stays within 3 degrees: how a
-    body leans and where the arms point is the signal.
-    """
-    from fastai.vision.all import (
-        Hue,
-        IntToFloatTensor,
-        Normalize,
-        Saturation,
-        aug_transforms,
-        imagenet_stats,
-    )
-
-    augmentations = [
-        *aug_transforms(size=image_size, min_scale=0.85, max_rotate=3.0, max_warp=0.05,
-                        max_lighting=0.3),
-        Hue(max_hue=0.5, p=0.9), Saturation(max_lighting=0.5, p=0.75),
-    ] if augment else []
-    return [IntToFloatTensor(), *augmentations, Normalize.from_stats(*imagenet_stats)]
-
-
 def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, device: str,
-                num_workers: int, report: Callable[[str], None] | None = None):
+                num_workers: int, report: Callable[[str], None] | None = None,
+                channels_last: bool = False):
     """fastai DataLoaders over the two frame sets; on a GPU the frames move there first
     when they fit (else each batch is copied over, as on the CPU)."""
+    from functools import partial
+
     from fastai.data.core import DataLoaders
+
+    from dance_assets.core.augment import image_batch
 
     if device == "cuda":
         if fits_on_gpu(train, valid):
@@ -275,16 +255,14 @@ def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, devic
         elif report:
             report("the frames do not fit in half the GPU's free memory: each batch is "
                    "copied from the host")
-    loader = tensor_batch_loader()
-    train_dl = loader(train, bs=settings.batch_size, shuffle=True, drop_last=True,
-                          num_workers=num_workers, device=device,
-                          after_batch=batch_transforms(settings.augment, settings.image_size))
-    valid_dl = loader(valid, bs=settings.batch_size * 2, shuffle=False,
-                          num_workers=num_workers, device=device,
-                          after_batch=batch_transforms(False, settings.image_size))
+    prepare = partial(image_batch, channels_last=channels_last)
+    train_dl = tensor_batch_loader(partial(prepare, augmented=settings.augment))(
+        train, bs=settings.batch_size, shuffle=True, drop_last=True,
+        num_workers=num_workers, device=device)
+    valid_dl = tensor_batch_loader(partial(prepare, augmented=False))(
+        valid, bs=settings.batch_size * 2, shuffle=False, num_workers=num_workers,
+        device=device)
     return DataLoaders(train_dl, valid_dl, device=device)
-
-
 
 
 def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
@@ -295,13 +273,11 @@ def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
 
     import torch
     import torchvision
+    from fastai.learner import CastToTensor
     from fastai.optimizer import OptimWrapper
-    from fastai.vision.all import (
-        LabelSmoothingCrossEntropyFlat,
-        accuracy,
-        model_meta,
-        vision_learner,
-    )
+    from fastai.vision.all import accuracy, model_meta, vision_learner
+
+    from dance_assets.core.losses import SmoothedCrossEntropy
 
     if arch not in ARCHITECTURES:
         raise DanceAssetsError(f"unknown architecture {arch!r}; choose from "
@@ -311,11 +287,11 @@ def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
         dls, TorchvisionBuilder(arch, compute.weights_places(), report), normalize=False,
         n_out=n_classes,
         pretrained=settings.pretrained, cut=meta["cut"], splitter=meta["split"],
-        # Label smoothing: a frame caught between two moves is not a certain label.
-        loss_func=LabelSmoothingCrossEntropyFlat(), metrics=accuracy,
+        loss_func=SmoothedCrossEntropy(), metrics=accuracy,
         # torch's multi-tensor Adam: same algorithm as fastai's, much less Python per step.
         opt_func=partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True)),
     )
+    learn.remove_cb(CastToTensor)  # the loader already hands over plain tensors
     return learn
 
 
@@ -382,12 +358,13 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     if device == "cuda":  # autotuned convolutions unless the run asks for the same ones
         torch.backends.cudnn.benchmark = not compute.deterministic
         torch.backends.cudnn.deterministic = compute.deterministic
-    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers, report)
+    mode = fast_path_mode(compute, device)
+    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers, report,
+                      channels_last=mode != "off")
     learn = build_learner(arch, dls, len(classes), settings, compute, device, report)
     learn.logger = noop  # the reporter below speaks instead
     if not show_progress:
         learn.remove_cb(ProgressCallback)
-    mode = fast_path_mode(compute, device)
     speed = speed_callbacks(mode)
     learn.add_cbs(speed)
     if mode == "cuda-amp":
