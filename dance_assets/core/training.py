@@ -2,8 +2,10 @@
 
 Frames are decoded once into a uint8 array in the lake's cache (core/frame_cache.py),
 the whole frame squished or a square around the dancer, so an epoch costs model
-compute and fastai's batch transforms, not JPEG decoding. The exported learner carries a standard
-image-file pipeline, so `load_learner(...).predict("frame.jpg")` works anywhere.
+compute and batch augmentation (core/augment.py), not JPEG decoding. On a GPU the array
+sits in GPU memory and the loss and metrics stay there until the epoch ends, so the host
+never waits for a step. The exported learner carries a standard image-file pipeline, so
+`load_learner(...).predict("frame.jpg")` works anywhere.
 
 torch and fastai are imported inside functions: importing this module (as Dagster
 does when it loads the code location) must not initialise CUDA, and the
