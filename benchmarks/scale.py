@@ -1,7 +1,7 @@
 """Scale rehearsal without real video: the manifest and the sensor at two sizes.
 
 With --plan it writes no new measurements but combines the stored ones (this
-benchmark's, extract.json, train.json and the H100's train-cuda-h100.json) into the
+benchmark's, extract.json, train.json and the H200's train-cuda-h200.json) into the
 README's scale plan: the time of ingest, manifest and training for 1k, 10k and 100k
 phone videos on one 2-core box, on CPU pods and on one to eight GPU nodes.
 
@@ -129,7 +129,8 @@ TRAIN_SHARE = 0.8
 EPOCHS = 10
 TRAININGS_PER_ARCH = 2  # random_frames and by_participant
 CLASS_PARTITIONS = 12
-GPU_MEMORY_GB = 80
+GPU = "H200"  # the lent GPU the throughput was measured on, and its memory
+GPU_MEMORY_GB = 141
 PIXELS_224 = 224 * 224 * 3
 
 
@@ -158,7 +159,7 @@ def scale_plan(results: Path) -> str:
     extract = json.loads((results / "extract.json").read_text())
     rehearsal = json.loads((results / "scale.json").read_text())
     cpu = json.loads((results / "train.json").read_text())
-    gpu = json.loads((results / "train-cuda-h100.json").read_text())
+    gpu = json.loads((results / f"train-cuda-{GPU.lower()}.json").read_text())
     frame_s = (extract["wall_seconds"]["ours_skip_nonref_with_poses"]
                / extract["sampled_frames"])  # decode, features and pose, per 2-core box
     manifest_us = rehearsal["manifest"][-1]["us_per_frame"]
@@ -199,9 +200,10 @@ def scale_plan(results: Path) -> str:
         f"(extract.json); the manifest at {manifest_us} us and {manifest_kb:.2f} kB per "
         f"frame and the sensor at {sensor_us} us per file (scale.json); ResNet18 at "
         f"{cpu_resnet:.0f} img/s on the 2-core CPU at 224 px (train.json, scaled from "
-        f"{cpu['image_size']} px); on one H100 "
+        f"{cpu['image_size']} px); on one {GPU} "
         + ", ".join(f"{a} {r:,.0f}" for a, r in gpu_rates.items())
-        + " img/s (train-cuda-h100.json). A pod is one 2-core box; pods and GPU nodes are "
+        + f" img/s (train-cuda-{GPU.lower()}.json). A pod is one 2-core box; pods and GPU "
+        "nodes are "
         "assumed to add up linearly (the lake's volume must keep up). The frame cache "
         f"fills one {GPU_MEMORY_GB} GB GPU at about {breaks_at:,.0f} videos.",
         "", *rows, ""])
