@@ -48,7 +48,7 @@ def suggestions(arch: str, lake: Lake, manifest, classes: list[str], seed: int) 
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
-    from dance_assets.core.callbacks import speed_callbacks
+    from dance_assets.core.callbacks import use_fast_path
 
     profile = get_profile("demo")
     config = profile.train_config(arch)
@@ -64,7 +64,7 @@ def suggestions(arch: str, lake: Lake, manifest, classes: list[str], seed: int) 
     learn = build_learner(arch, dataloaders(train_set, valid_set, settings, "cpu", 0),
                           len(classes), settings, compute, "cpu")
     learn.logger = noop
-    learn.add_cbs(speed_callbacks(fast_path_mode(compute, "cpu")))
+    use_fast_path(learn, fast_path_mode(compute, "cpu"))
     with learn.no_bar():
         found = learn.lr_find(suggest_funcs=(valley, slide, minimum, steep), show_plot=False)
     return {"image_size": settings.image_size,

@@ -44,6 +44,7 @@ from pathlib import Path
 import torch
 from demo_lake import curated_lake
 
+from dance_assets.core.callbacks import metrics_on_device
 from dance_assets.core.frame_cache import kept_frames_cache
 from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.profiles import get_profile
@@ -118,7 +119,7 @@ def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int
     """The Learner core.training builds, with the callbacks its fit adds."""
     from fastai.callback.progress import ProgressCallback
 
-    from dance_assets.core.callbacks import DeviceResidentMetrics, speed_callbacks
+    from dance_assets.core.callbacks import use_fast_path
 
     torch.manual_seed(settings.seed)
     mode = fast_path_mode(compute, device)
@@ -127,9 +128,7 @@ def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int
     learn = build_learner(arch, dls, n_classes, settings, compute, device)
     learn.remove_cb(ProgressCallback)
     learn.logger = lambda *_: None
-    learn.add_cbs([*speed_callbacks(mode), DeviceResidentMetrics()])
-    if mode == "cuda-amp":
-        learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
+    use_fast_path(learn, mode)
     return learn
 
 
@@ -159,7 +158,8 @@ def ours(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
     learn = _learner(arch, train_set, valid_set, n_classes, settings, compute, device)
     timer = TimeTraining()
     learn.add_cb(timer)
-    learn.fit(1 + epochs, DEFAULT_LR[arch])
+    with metrics_on_device(learn):
+        learn.fit(1 + epochs, DEFAULT_LR[arch])
     return max(timer.rates[1:])
 
 
@@ -181,7 +181,8 @@ def host_syncs(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
                      ComputeSettings(device=device), device)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        learn.fit(2, DEFAULT_LR[arch], cbs=CountSyncs())
+        with metrics_on_device(learn):
+            learn.fit(2, DEFAULT_LR[arch], cbs=CountSyncs())
     return sum("synchroniz" in str(w.message) for w in caught)
 
 

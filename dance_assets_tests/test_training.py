@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -232,20 +233,21 @@ def test_losses_and_metrics_kept_on_the_device_record_what_fastai_records(
     from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss
     from fastai.torch_core import set_seed
 
-    from dance_assets.core.callbacks import DeviceResidentMetrics
+    from dance_assets.core.callbacks import metrics_on_device
 
     train_set, valid_set, classes = _sets(curated_tiny_lake)
     settings = TrainSettings(epochs=2, image_size=64, batch_size=8, augment=False)
 
-    def fit(*callbacks):
+    def fit(on_device: bool):
         set_seed(5)
         dls = dataloaders(train_set, valid_set, settings, "cpu", 0)
         learn = build_learner("alexnet", dls, len(classes), settings, ComputeSettings(), "cpu")
         learn.logger = lambda *_: None
-        learn.fit(2, 1e-3, cbs=list(callbacks))
+        with metrics_on_device(learn) if on_device else contextlib.nullcontext():
+            learn.fit(2, 1e-3)
         return learn
 
-    shipped, on_device = fit(), fit(DeviceResidentMetrics())
+    shipped, on_device = fit(False), fit(True)
     assert np.allclose(np.array(shipped.recorder.values, dtype=float),
                        np.array(on_device.recorder.values, dtype=float), rtol=1e-6)
     assert np.allclose([float(v) for v in shipped.recorder.losses],

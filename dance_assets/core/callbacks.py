@@ -1,4 +1,4 @@
-"""The fastai callbacks training uses: channels_last, CPU bf16 autocast,
+"""What training adds to fastai: the fast path (channels_last, CPU bf16 autocast),
 losses and metrics kept on the device, the training-time augmentation of skeleton
 windows, and one report line per epoch.
 
@@ -9,25 +9,16 @@ reading tables, scoring and the Dagster definitions never pay for them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from fastai.callback.core import Callback
-from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss
+from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss, Learner
 from fastai.torch_core import find_bs, to_float
 
 from dance_assets.core.pose_features import mirror_permutation
-
-
-class ChannelsLast(Callback):
-    """NHWC memory format for the network (the loader hands over NHWC batches): the
-    layout oneDNN and cuDNN convolutions are fastest in."""
-
-    order = 9
-
-    def before_fit(self) -> None:
-        self.learn.model.to(memory_format=torch.channels_last)
 
 
 class CpuBf16Autocast(Callback):
@@ -73,34 +64,35 @@ class DeviceAvgMetric(AvgMetric):
         self.count += size
 
 
-class DeviceResidentMetrics(Callback):
+@contextmanager
+def metrics_on_device(learn: Learner) -> Iterator[None]:
     """Keep the loss and metrics on the device while fitting, read once per epoch.
 
     fastai's Recorder copies every batch's loss and metric to the host, which on a GPU
     makes Python wait for each step to finish before queueing the next. The same sums,
     kept on the device, let the GPU run ahead; the Recorder reads them (`.item()`) once
-    at the end of each phase. The originals return after fitting, so lr_find and an
-    exported learner see fastai as shipped.
+    at the end of each phase. fastai's own accumulators return afterwards, so lr_find,
+    get_preds and an exported learner see fastai as shipped. (A context, not a callback:
+    every callback costs each batch event a lookup through fastai's attribute
+    delegation.)
     """
+    recorder = learn.recorder
+    saved = recorder.loss, recorder.smooth_loss, learn.metrics
+    _set_metrics(learn, DeviceAvgLoss(), DeviceAvgSmoothLoss(recorder.smooth_loss.beta),
+                 [DeviceAvgMetric(m.func) if type(m) is AvgMetric else m
+                  for m in learn.metrics])
+    try:
+        yield
+    finally:
+        _set_metrics(learn, *saved)
 
-    order = 1
 
-    def before_fit(self) -> None:
-        recorder = self.learn.recorder
-        self.saved = recorder.loss, recorder.smooth_loss, self.learn.metrics
-        self._set(DeviceAvgLoss(), DeviceAvgSmoothLoss(recorder.smooth_loss.beta),
-                  [DeviceAvgMetric(m.func) if type(m) is AvgMetric else m
-                   for m in self.learn.metrics])
-
-    def after_fit(self) -> None:
-        self._set(*self.saved)
-
-    def _set(self, loss, smooth_loss, metrics) -> None:
-        # Plain assignment would go through Callback.__setattr__, which warns that the
-        # Recorder shadows the learner's `smooth_loss`; these are the Recorder's own.
-        object.__setattr__(self.learn.recorder, "loss", loss)
-        object.__setattr__(self.learn.recorder, "smooth_loss", smooth_loss)
-        self.learn.metrics = metrics
+def _set_metrics(learn: Learner, loss, smooth_loss, metrics) -> None:
+    # Plain assignment would go through Callback.__setattr__, which warns that the
+    # Recorder shadows the learner's `smooth_loss`; these are the Recorder's own.
+    object.__setattr__(learn.recorder, "loss", loss)
+    object.__setattr__(learn.recorder, "smooth_loss", smooth_loss)
+    learn.metrics = metrics
 
 
 class EpochReporter(Callback):
@@ -138,16 +130,21 @@ class EpochReporter(Callback):
             f"accuracy {row['accuracy']:.4f}, {row['seconds']:.1f} s")
 
 
-def speed_callbacks(mode: str) -> list[Callback]:
-    """What a fast-path mode (core.training.fast_path_mode) adds to a Learner: nothing when
-    off; channels_last, and bf16 autocast on a CPU that has it (on CUDA the Learner's own
-    to_bf16/to_fp16 does the autocasting)."""
-    callbacks: list[Callback] = []
-    if mode != "off":
-        callbacks.append(ChannelsLast())
+def use_fast_path(learn: Learner, mode: str) -> list[Callback]:
+    """Set a Learner up for a fast-path mode (core.training.fast_path_mode): nothing when
+    off; else the network in channels_last (the loader hands over NHWC batches), the
+    layout oneDNN and cuDNN convolutions are fastest in, and bf16 autocast: on a CPU
+    that has it this module's callback, on CUDA fastai's own mixed precision. Returns
+    the callbacks to remove after fitting."""
+    if mode == "off":
+        return []
+    learn.model.to(memory_format=torch.channels_last)
     if mode == "cpu-bf16":
-        callbacks.append(CpuBf16Autocast())
-    return callbacks
+        autocast = CpuBf16Autocast()
+        learn.add_cb(autocast)
+        return [autocast]
+    learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
+    return []
 
 
 class SkeletonAugment(Callback):

@@ -344,11 +344,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
-    from dance_assets.core.callbacks import (
-        DeviceResidentMetrics,
-        EpochReporter,
-        speed_callbacks,
-    )
+    from dance_assets.core.callbacks import EpochReporter, metrics_on_device, use_fast_path
 
     device = resolve_device(compute.device)
     if device == "cpu":
@@ -367,10 +363,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     learn.logger = noop  # the reporter below speaks instead
     if not show_progress:
         learn.remove_cb(ProgressCallback)
-    speed = speed_callbacks(mode)
-    learn.add_cbs(speed)
-    if mode == "cuda-amp":
-        learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
+    speed = use_fast_path(learn, mode)
     if settings.find_lr:
         lr = float(learn.lr_find(show_plot=False).valley)
         report(f"lr_find suggests {lr:.2e}")
@@ -378,18 +371,18 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
         lr = settings.lr if settings.lr is not None else DEFAULT_LR[arch]
     frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
     reporter = EpochReporter(report, frozen_epochs + settings.epochs)
-    on_device_metrics = DeviceResidentMetrics()
-    learn.add_cbs([on_device_metrics, reporter])  # after lr_find, which reads every loss
+    learn.add_cb(reporter)  # after lr_find, whose batches are not training
     started = time.perf_counter()
-    if settings.pretrained and frozen_epochs:
-        learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
-    elif settings.pretrained:  # no head-only phase: fine_tune's second half alone
-        learn.unfreeze()
-        learn.fit_one_cycle(settings.epochs, slice(lr / 200, lr / 2))
-    else:
-        learn.fit_one_cycle(settings.epochs, lr)
+    with metrics_on_device(learn):  # not during lr_find, which reads every loss
+        if settings.pretrained and frozen_epochs:
+            learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
+        elif settings.pretrained:  # no head-only phase: fine_tune's second half alone
+            learn.unfreeze()
+            learn.fit_one_cycle(settings.epochs, slice(lr / 200, lr / 2))
+        else:
+            learn.fit_one_cycle(settings.epochs, lr)
     seconds = time.perf_counter() - started
-    learn.remove_cbs([*speed, on_device_metrics, reporter])
+    learn.remove_cbs([*speed, reporter])
     # After the reporter is gone: get_preds runs epoch events of its own.
     probabilities = learn.get_preds(dl=dls.valid, reorder=False)[0].float().numpy()
     video_correct, n_videos = videos_correct(probabilities, valid_set.labels.numpy(),
