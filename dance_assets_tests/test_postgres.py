@@ -198,7 +198,10 @@ with dg.DagsterInstance.get() as instance:
     selection = [dg.AssetKey(a) for a in assets] if assets else None
     with dg.execute_job(_job(job), instance, tags={"dagster/partition": partition},
                         asset_selection=selection, run_config=config) as result:
-        print(json.dumps({"run_id": result.run_id, "success": result.success}))
+        failures = [f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
+                    for e in result.all_events if e.is_step_failure]
+        print(json.dumps({"run_id": result.run_id, "success": result.success,
+                          "request": sys.argv[1], "failures": failures}))
 """
 
 
@@ -245,7 +248,7 @@ def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_gpu_pool(
         out, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err[-2000:]
         outcomes.append(json.loads(out.strip().splitlines()[-1]))
-    assert all(o["success"] for o in outcomes)
+    assert all(o["success"] for o in outcomes), [o for o in outcomes if not o["success"]]
     with dg.DagsterInstance.get() as instance:
         training_steps = []
         for outcome in outcomes:
