@@ -84,7 +84,8 @@ def sampling_grid(n: int, size: tuple[int, int], aug: Augmentation,
                          torch.stack([sin * mirror, cos, shift_y], 1)], 1)
     grid = F.affine_grid(theta, [n, 3, *size], align_corners=True)
     tilt = torch.where(affine[:, None], _uniform(2 * n, -1, 1, device).view(n, 2), 0.0)
-    base = F.affine_grid(torch.eye(2, 3, device=device).expand(n, 2, 3), [n, 3, *size],
+    # Every image's untransformed coordinates are the same: one grid, broadcast.
+    base = F.affine_grid(torch.eye(2, 3, device=device)[None], [1, 3, *size],
                          align_corners=True)
     depth = 1 + aug.max_warp * (base * tilt[:, None, None, :]).sum(-1, keepdim=True)
     return grid / depth
