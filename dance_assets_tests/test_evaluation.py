@@ -163,6 +163,29 @@ def test_reports_exist_embed_their_images_and_feed_the_views(instance, evaluated
     assert (counts["n"] == counts["expected"]).all()
     queue = tables.read_table(lake, "review_queue")
     assert not queue.empty and (queue["n_models"] >= 2).all()
+    _every_metadata_picture_fits_the_ui(instance)
+
+
+def _every_metadata_picture_fits_the_ui(instance: dg.DagsterInstance) -> None:
+    """No picture in any asset's metadata is wider than the UI draws at its own size."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from dance_assets.core.reports import UI_IMAGE_WIDTH
+
+    widths = {}
+    for key in instance.get_asset_keys():
+        for record in instance.fetch_materializations(key, limit=100).records:
+            for name, value in record.asset_materialization.metadata.items():
+                for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)",
+                                       str(getattr(value, "value", ""))):
+                    picture = Image.open(io.BytesIO(base64.b64decode(data)))
+                    widths[f"{key.to_user_string()}: {name}"] = picture.width
+    assert {"models/resnet18: accuracy_by_epoch", "evaluation/resnet18: confusion_matrix",
+            "model_comparison: comparison", "video_frames: contact_sheet"} <= set(widths)
+    assert {name: w for name, w in widths.items() if w > UI_IMAGE_WIDTH} == {}
 
 
 def test_a_model_no_better_than_guessing_is_not_evaluated(instance, curated_tiny_lake):

@@ -14,6 +14,12 @@ from PIL import Image, ImageDraw
 
 from dance_assets.core.lake import atomic_write_bytes
 
+UI_IMAGE_WIDTH = 560
+"""The widest picture (pixels) that the Dagster UI's Markdown dialog draws at its own size
+at a common laptop width; a wider one is shrunk, and its text with it. Every picture made
+for asset metadata keeps within it."""
+_DPI = 90
+
 
 def png_bytes(image: Image.Image, colours: int = 128) -> bytes:
     """A compact PNG: palette-quantised so it stays small inside run metadata."""
@@ -42,13 +48,15 @@ def contact_sheet(images: Sequence[Path | Image.Image], labels: Sequence[str] | 
                   columns: int = 8, thumb_height: int = 96) -> Image.Image:
     """A grid of thumbnails, each optionally captioned (a label may have several lines).
 
-    Files are scaled to `thumb_height`; images are taken as they are (same height).
+    Files are scaled to `thumb_height`; images are taken as they are (same height). At
+    most `columns` a row, fewer where the row would be wider than the UI draws.
     """
     thumbs = [image if isinstance(image, Image.Image) else thumbnail(image, thumb_height)
               for image in images]
     if not thumbs:
         return Image.new("RGB", (thumb_height, thumb_height), "white")
     cell_w = max(t.width for t in thumbs) + 4
+    columns = max(1, min(columns, UI_IMAGE_WIDTH // cell_w))
     lines = max((label.count("\n") + 1 for label in labels), default=0) if labels else 0
     caption = 11 * lines + 2 if lines else 0
     rows = (len(thumbs) + columns - 1) // columns
@@ -95,26 +103,33 @@ def pyplot():
     return plt
 
 
+_FIGURE_WIDTH_IN = 0.98 * UI_IMAGE_WIDTH / _DPI
+
+
 def figure_png(figure) -> bytes:  # type: ignore[no-untyped-def]
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
     pyplot().close(figure)
     return png_bytes(Image.open(io.BytesIO(buffer.getvalue())), colours=64)
 
 
 def accuracy_curves_png(panels: dict[str, dict[str, pd.DataFrame]],
                         chance: float | None = None) -> bytes:
-    """Validation accuracy by epoch: one panel per title, one line per named history."""
+    """Validation accuracy by epoch: one panel per title, stacked so that the picture keeps
+    to the UI's width, one line per named history."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.2), squeeze=False)
-    for axis, (title, curves) in zip(axes[0], panels.items(), strict=True):
+    figure, axes = plt.subplots(len(panels), 1, figsize=(_FIGURE_WIDTH_IN, 3.2 * len(panels)),
+                                squeeze=False)
+    for axis, (title, curves) in zip(axes[:, 0], panels.items(), strict=True):
         for label, history in curves.items():
             axis.plot(history["epoch"], history["accuracy"] * 100, marker="o", label=label)
         if chance is not None:
             axis.axhline(chance * 100, color="grey", linestyle=":", label="chance")
         axis.set(xlabel="epoch", ylabel="validation accuracy (%)", title=title, ylim=(0, 100))
+        axis.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)  # no epoch 0.98
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=9)
+    figure.tight_layout()
     return figure_png(figure)
 
 
@@ -123,18 +138,17 @@ def confusion_heatmap_png(confusion: pd.DataFrame, classes: list[str], title: st
     plt = pyplot()
     matrix = (confusion.pivot(index="true_class", columns="pred_class", values="n")
               .reindex(index=classes, columns=classes, fill_value=0).to_numpy())
-    size = 2.2 + 0.42 * len(classes)
-    figure, axis = plt.subplots(figsize=(size + 0.8, size))
-    image = axis.imshow(matrix, cmap="Blues")
+    size = min(_FIGURE_WIDTH_IN, 2.4 + 0.34 * len(classes))
+    figure, axis = plt.subplots(figsize=(size, size))
+    axis.imshow(matrix, cmap="Blues")  # the counts are written in the cells: no colour bar
     axis.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
     axis.set_yticks(range(len(classes)), classes, fontsize=8)
     axis.set(xlabel="predicted", ylabel="true", title=title)
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, col), value in np.ndenumerate(matrix):
         if value:
-            axis.text(col, row, str(value), ha="center", va="center", fontsize=7,
+            axis.text(col, row, str(value), ha="center", va="center", fontsize=8,
                       color="white" if value > threshold else "black")
-    figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
     return figure_png(figure)
 
 

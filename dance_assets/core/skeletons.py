@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from dance_assets.core.lake import Lake
 from dance_assets.core.pose import CONNECTIONS
 from dance_assets.core.pose_features import BONES
-from dance_assets.core.reports import contact_sheet, thumbnail
+from dance_assets.core.reports import UI_IMAGE_WIDTH, contact_sheet, thumbnail
 
 _BONE = (255, 255, 0)
 _JOINT = (255, 40, 40)
@@ -90,12 +90,17 @@ def figures_panel(figures: Sequence[tuple[str, Sequence[tuple[np.ndarray, tuple[
     return image
 
 
-def references_sheet(references: dict[str, np.ndarray], max_steps: int = 10) -> Image.Image:
-    """One row per dance: its reference's first steps as stick figures."""
+_REFERENCE_CELL = (80, 110)
+
+
+def references_sheet(references: dict[str, np.ndarray]) -> Image.Image:
+    """One row per dance: its reference's first steps as stick figures, as many as the
+    UI draws at full size."""
+    max_steps = UI_IMAGE_WIDTH // _REFERENCE_CELL[0]
     rows = [figures_panel([(f"{dance}: {step}" if step == 0 else str(step),
                             [(skeletons[step], _REFERENCE)])
                            for step in range(min(max_steps, len(skeletons)))],
-                          cell=(80, 110))
+                          cell=_REFERENCE_CELL)
             for dance, skeletons in references.items()]
     sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
     top = 0
