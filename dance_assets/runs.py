@@ -15,14 +15,19 @@ import dagster as dg
 
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.ingest import class_folders
-from dance_assets.core.lake import Lake
+from dance_assets.core.lake import Lake, atomic_write_text
 from dance_assets.partitions import ClassSync, class_sync
 
 Echo = Callable[[str], None]
-_INSTANCE_CONFIG = """\
-# Written by dance-assets. Runs made by `demo`, the sensor and `ui` all land here.
+_WRITTEN_BY_US = "# Written by dance-assets."
+_INSTANCE_CONFIG = f"""\
+{_WRITTEN_BY_US} Runs made by `demo`, the sensor and `ui` all land here.
 telemetry:
   enabled: false
+run_coordinator:
+  # Dagster's run queue, refusing before a run starts the settings its steps would refuse.
+  module: dance_assets.run_coordinator
+  class: SettingsCheckingRunCoordinator
 concurrency:
   pools:
     # Steps in the "gpu" pool (training) run one at a time on one accelerator.
@@ -37,12 +42,16 @@ def project_root() -> Path:
 
 
 def dagster_home() -> Path:
-    """$DAGSTER_HOME, else .dagster_home/ in the project (git-ignored); created if missing."""
+    """$DAGSTER_HOME, else .dagster_home/ in the project (git-ignored); created if missing.
+
+    Its dagster.yaml is written when missing, and rewritten when an older dance-assets
+    wrote it; one a person wrote is theirs."""
     home = Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_INSTANCE_CONFIG)
+    if not config.exists() or (config.read_text().startswith(_WRITTEN_BY_US)
+                               and config.read_text() != _INSTANCE_CONFIG):
+        atomic_write_text(config, _INSTANCE_CONFIG)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

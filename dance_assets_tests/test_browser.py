@@ -2,8 +2,9 @@
 
 Against `dance-assets ui` on a tiny lake that `demo`'s steps already ingested and
 curated: find the four groups, materialize one class partition of video_frames and
-watch the run succeed, read its metadata, train a model from the Launchpad with edited
-settings and find them in its card, see its blocking check, then drop a new video into
+watch the run succeed, read its metadata, see a setting out of bounds refused before its
+run starts, train a model from the Launchpad with edited settings and find them in its
+card, read its accuracy plot at full size, see its blocking check, then drop a new video into
 raw/ and wait for the sensor's run to bring its rows to SQL. A screenshot of each step
 lands in a folder the failure message names; with DANCE_ASSETS_DOCS=1 the README's tour
 screenshots are written to docs/.
@@ -175,6 +176,26 @@ def test_a_users_day_in_the_ui(ui: str, prepared: Path, tmp_path: Path, ffmpeg_b
             browser.close()
 
 
+def _launch_resnet18(journey: Journey, settings: dict[str, object],
+                     shot: str | None = None) -> None:
+    """Open the Launchpad of models/resnet18, type `settings`, pick random_frames, launch."""
+    page = journey.page
+    journey.open("/assets/models/resnet18")
+    page.locator("button:right-of(:text('Materialize…'))").first.click()
+    page.get_by_text("Open launchpad").click()
+    config = "ops:\n  models__resnet18:\n    config:\n" + "".join(
+        f"      {key}: {json.dumps(value)}\n" for key, value in settings.items())
+    page.locator(".CodeMirror").wait_for()
+    page.evaluate("(text) => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  config)
+    page.get_by_placeholder("Partition").fill("random_frames")
+    page.get_by_text("random_frames", exact=True).filter(visible=True).last.click()
+    page.get_by_text("partition: random_frames").wait_for()
+    if shot:
+        journey.shot(shot)
+    page.get_by_role("button").filter(has=page.get_by_text("Materialize", exact=True)).last.click()
+
+
 def _journey(journey: Journey, lake: Path, ffmpeg_binary: str) -> None:
     page = journey.page
     # The asset graph and its four groups.
@@ -207,25 +228,31 @@ def _journey(journey: Journey, lake: Path, ffmpeg_binary: str) -> None:
     journey.shot("frames")
     page.keyboard.press("Escape")
 
+    # A setting out of bounds is refused before the run starts, naming the field.
+    _launch_resnet18(journey, {**MODEL_SETTINGS, "epochs": 0})
+    page.get_by_text("TrainConfig.epochs: Input should be greater than or equal to 1").first \
+        .wait_for()
+    journey.shot("refused")
+
     # Train ResNet18 from the Launchpad with settings of our own.
-    journey.open("/assets/models/resnet18")
-    page.locator("button:right-of(:text('Materialize…'))").first.click()
-    page.get_by_text("Open launchpad").click()
-    config = "ops:\n  models__resnet18:\n    config:\n" + "".join(
-        f"      {key}: {json.dumps(value)}\n" for key, value in MODEL_SETTINGS.items())
-    page.locator(".CodeMirror").wait_for()
-    page.evaluate("(text) => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
-                  config)
-    page.get_by_placeholder("Partition").fill("random_frames")
-    page.get_by_text("random_frames", exact=True).filter(visible=True).last.click()
-    page.get_by_text("partition: random_frames").wait_for()
-    journey.shot("launchpad")
-    page.get_by_role("button").filter(has=page.get_by_text("Materialize", exact=True)).last.click()
+    _launch_resnet18(journey, MODEL_SETTINGS, shot="launchpad")
     journey.wait_for_success(300)
     journey.shot("model-trained")
     card = json.loads((lake / "models" / "random_frames" / "resnet18" /
                        "model_card.json").read_text())
     assert {key: card["config"][key] for key in MODEL_SETTINGS} == MODEL_SETTINGS
+
+    # Its accuracy plot is drawn at its own size, not shrunk until the text is unreadable.
+    journey.open("/assets/models/resnet18")
+    page.get_by_text("accuracy_by_epoch").first.wait_for()
+    page.locator("tr", has_text="accuracy_by_epoch").get_by_text("[Show Markdown]").click()
+    plot = page.locator("img[alt='accuracy by epoch']")
+    plot.wait_for()
+    page.wait_for_timeout(1000)  # the dialog fades in
+    journey.shot("accuracy-plot")
+    drawn, own = plot.evaluate("(img) => [img.clientWidth, img.naturalWidth]")
+    assert drawn >= own, f"the plot is {own} px wide but drawn at {drawn} px"
+    page.keyboard.press("Escape")
 
     # The blocking check's verdict beside the model.
     journey.open("/assets/models/resnet18?view=checks")

@@ -107,3 +107,18 @@ def test_errors_are_one_line_never_a_traceback(demo_lake):
         assert "Traceback" not in done.stderr, done.stderr
         (line,) = done.stderr.strip().splitlines()[-1:]
         assert line.startswith("error: ") and "unexpected" not in line, done.stderr
+
+
+def test_an_instance_written_by_an_older_dance_assets_gets_the_checking_run_queue(
+        tmp_path, monkeypatch):
+    from dance_assets.runs import dagster_home
+
+    older, theirs = tmp_path / "older", tmp_path / "theirs"
+    for home, text in ((older, "# Written by dance-assets. An older release.\n"),
+                       (theirs, "telemetry:\n  enabled: true\n")):
+        home.mkdir()
+        (home / "dagster.yaml").write_text(text)
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        dagster_home()
+    assert "SettingsCheckingRunCoordinator" in (older / "dagster.yaml").read_text()
+    assert (theirs / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"

@@ -1,0 +1,80 @@
+"""Settings out of bounds are refused before the run starts, through the instance's run
+queue, with the field and the reason (the Launchpad's schema knows types, not bounds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+from dance_assets.definitions import defs
+from dance_assets.run_coordinator import config_classes, refused_settings
+
+COORDINATOR = {"module": "dance_assets.run_coordinator",
+               "class": "SettingsCheckingRunCoordinator"}
+
+
+def _ops(op_name: str, **values: object) -> dict:
+    return {"ops": {op_name: {"config": values}}}
+
+
+def test_every_configurable_asset_is_checked_with_its_own_config_class():
+    from dance_assets.assets.curation import CurationConfig
+    from dance_assets.assets.ingest import FrameExtractionConfig
+    from dance_assets.assets.models import PoseModelConfig, TrainConfig
+
+    found = {op_name: config.__name__ for op_name, (_, config) in config_classes().items()}
+    assert {found[f"models__{arch}"] for arch in ("alexnet", "resnet18", "squeezenet1_0")} == {
+        TrainConfig.__name__}
+    assert found["models__pose_sequence"] == PoseModelConfig.__name__
+    assert found["video_frames"] == FrameExtractionConfig.__name__
+    assert found["frame_manifest"] == CurationConfig.__name__
+
+
+@pytest.mark.parametrize(("run_config", "reason"), [
+    (_ops("models__resnet18", epochs=0),
+     "TrainConfig.epochs: Input should be greater than or equal to 1 (got 0)"),
+    (_ops("models__alexnet", image_size=48),
+     "image_size 48 is too small for alexnet: its layers shrink the input to nothing below "
+     "63 px; set image_size to at least 63"),
+    (_ops("video_frames", jpeg_quality=40),
+     "FrameExtractionConfig.jpeg_quality: Input should be less than or equal to 31 (got 40)"),
+    (_ops("models__pose_sequence", epochs=-3),
+     "PoseModelConfig.epochs: Input should be greater than or equal to 1 (got -3)"),
+])
+def test_a_setting_out_of_bounds_is_refused_with_its_field_and_reason(run_config, reason):
+    assert refused_settings(run_config) == reason
+
+
+def test_settings_within_bounds_pass():
+    assert refused_settings(_ops("models__alexnet", image_size=64, epochs=1)) is None
+    assert refused_settings({}) is None
+
+
+@pytest.fixture
+def checking_instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test(overrides={"run_coordinator": COORDINATOR}) as instance:
+        yield instance
+
+
+def _submitted(instance: dg.DagsterInstance, run_config: dict) -> dg.DagsterRun:
+    job = defs.resolve_job_def("training")
+    run = instance.create_run_for_job(job_def=job, run_config=run_config,
+                                      tags={"dagster/partition": "random_frames"})
+    # What the webserver's launch does once the run exists (the workspace it would pass
+    # is not read by the queue).
+    context = dg.SubmitRunContext(run, workspace=None)  # type: ignore[arg-type]
+    return instance.run_coordinator.submit_run(context)
+
+
+def test_the_instance_refuses_such_a_run_before_it_is_queued(checking_instance):
+    """(That runs within bounds still queue and run, the browser test shows: its UI's
+    instance uses this coordinator.)"""
+    refused = _submitted(checking_instance, _ops("models__resnet18", epochs=0))
+    assert refused.status == dg.DagsterRunStatus.FAILURE
+    messages = [record.event_log_entry.dagster_event.message
+                for record in checking_instance.get_records_for_run(refused.run_id).records
+                if record.event_log_entry.dagster_event is not None]
+    assert ("Refused before it started: TrainConfig.epochs: Input should be greater than or "
+            "equal to 1 (got 0)") in messages
