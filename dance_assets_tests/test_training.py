@@ -94,6 +94,9 @@ def test_metadata_is_the_users_window(instance, curated_tiny_lake):
     meta = materialization.step_materialization_data.materialization.metadata
     assert {"accuracy", "epochs", "seconds", "device", "accuracy_by_epoch"} <= set(meta)
     assert "data:image/png;base64," in meta["accuracy_by_epoch"].value
+    folder = curated_tiny_lake.models / "by_participant" / "resnet18"
+    assert meta["model_folder"] == dg.MetadataValue.path(str(folder))
+    assert meta["model_card"] == dg.MetadataValue.path(str(folder / "model_card.json"))
 
 
 def test_same_seed_same_first_batch_loss(curated_tiny_lake):

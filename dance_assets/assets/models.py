@@ -278,6 +278,7 @@ def _published(context: dg.AssetExecutionContext, the_lake: Lake, key: dg.AssetK
             "valid_frames": result.n_valid,
             "first_batch_loss": result.first_batch_loss,
             "manifest_sha256": card["manifest_sha256"],
+            "model_folder": dg.MetadataValue.path(str(out_dir)),
             "model_card": dg.MetadataValue.path(str(paths["card"])),
             "model_onnx": dg.MetadataValue.path(str(paths["program"])),
             "accuracy_by_epoch": dg.MetadataValue.md(markdown_image(plot, "accuracy by epoch")),
