@@ -4,6 +4,7 @@ frames). The demo itself trains one seed; this says how far that one run can be 
 the mean.
 
     python benchmarks/accuracy.py --lake data_lake [--arch resnet18 --seeds 0 1 2]
+        [--set batch_size=16 --set lr=0.001]
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ def main() -> None:
     parser.add_argument("--input", choices=INPUT_MODES,
                         help="what the network sees, instead of the profile's")
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a TrainSettings field other than the profile's (repeatable)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "accuracy.json")
     args = parser.parse_args()
     lake, manifest, classes = curated_lake(args.lake)
     settings = TrainSettings(**get_profile(args.profile).train_config(args.arch))
     if args.input:
         settings = replace(settings, input=args.input)
+    settings = replace(settings, **{field: json.loads(value) for field, value in
+                                    (item.split("=", 1) for item in args.set)})
     cache = kept_frames_cache(lake, manifest, settings.image_size, settings.input)
     results = {}
     for protocol in args.protocols:
@@ -70,7 +75,8 @@ def main() -> None:
     report = {"benchmark": f"{args.arch} accuracy over seeds ({args.profile} profile)",
               "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "settings": {"image_size": settings.image_size, "input": settings.input,
-                           "epochs": settings.epochs, "batch_size": settings.batch_size},
+                           "epochs": settings.epochs, "batch_size": settings.batch_size,
+                           "lr": settings.lr},
               "lake": str(lake.root), "results": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -135,9 +135,13 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
     set_seed(settings.seed, reproducible=True)
     loader = tensor_batch_loader()
     batch_size = min(settings.batch_size, len(train_set))  # a tiny lake: one batch of all
+    # No worker processes: the windows are in memory, and fastai's default of one worker
+    # per core forked four processes an epoch (a second of every three, in a process
+    # as large as the demo's).
     dls = DataLoaders(
-        loader(train_set, bs=batch_size, shuffle=True, drop_last=True, device="cpu"),
-        loader(valid_set, bs=512, shuffle=False, device="cpu"), device="cpu")
+        loader(train_set, bs=batch_size, shuffle=True, drop_last=True, device="cpu",
+               num_workers=0),
+        loader(valid_set, bs=512, shuffle=False, device="cpu", num_workers=0), device="cpu")
     network = pose_network(settings.window, len(classes), settings.hidden, settings.dropout)
     learn = Learner(dls, network, loss_func=SmoothedCrossEntropy(),
                     metrics=accuracy)
