@@ -687,13 +687,15 @@ def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
 
 
 def _rate_control(spec: VideoSpec) -> list[str]:
-    """Constant quality, or a phone app's bitrate with its usual buffer.
+    """Constant quality, or a phone app's bitrate with its usual buffer, on one thread.
 
-    x264's bitrate control depends on thread timing, so a bitrate is encoded on one
-    thread: the same spec must give the same bytes.
+    With two threads x264's output depends on thread timing, at a constant quality as
+    well as at a bitrate (two of the demo's 96 videos came out different in two runs),
+    and the same spec must give the same bytes. The videos are encoded in parallel
+    processes instead.
     """
     if spec.bitrate_kbps is None:
-        return ["-crf", "23", "-threads", "2"]
+        return ["-crf", "23", "-threads", "1"]
     rate = f"{spec.bitrate_kbps}k"
     return ["-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.bitrate_kbps}k",
             "-threads", "1"]
