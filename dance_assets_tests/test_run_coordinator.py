@@ -1,5 +1,6 @@
-"""Settings out of bounds are refused before the run starts, through the instance's run
-queue, with the field and the reason (the Launchpad's schema knows types, not bounds)."""
+"""The Launchpad's bounds: shown in each field's description, and a value out of them
+refused before the run starts, through the instance's run queue, with the field and the
+reason (Dagster's config schema knows types, not bounds)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,24 @@ def test_every_configurable_asset_is_checked_with_its_own_config_class():
     assert found["models__pose_sequence"] == PoseModelConfig.__name__
     assert found["video_frames"] == FrameExtractionConfig.__name__
     assert found["frame_manifest"] == CurationConfig.__name__
+
+
+def test_the_launchpad_shows_every_bound_in_its_fields_description():
+    from dance_assets.assets.launchpad import bounds_in_words
+
+    shown = 0
+    for _, config_class in config_classes().values():
+        schema = config_class.to_config_schema().as_field().config_type.fields
+        for name, field in config_class.model_fields.items():
+            bounds = bounds_in_words(field)
+            if bounds:
+                assert schema[name].description.endswith(f"({bounds})"), (config_class, name)
+                shown += 1
+    resnet18 = defs.resolve_assets_def(dg.AssetKey(["models", "resnet18"]))
+    fields = resnet18.op.config_schema.config_type.fields
+    assert fields["epochs"].description.endswith("(at least 1)")
+    assert fields["significance"].description.endswith("(above 0, at most 1)")
+    assert shown >= 20
 
 
 @pytest.mark.parametrize(("run_config", "reason"), [

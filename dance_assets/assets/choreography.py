@@ -6,6 +6,7 @@ from pydantic import Field
 
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
@@ -21,7 +22,7 @@ from dance_assets.resources import LakeResource
 REFERENCE_SIDE = (split_column("by_participant"), TRAIN)
 
 
-class ChoreographyConfig(dg.Config):
+class ChoreographyConfig(LaunchpadConfig):
     min_seconds: int = Field(default=3, ge=2, description="Training videos with fewer kept "
                              "seconds that have a pose are left out of the reference.")
 

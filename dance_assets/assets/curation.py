@@ -9,6 +9,7 @@ from pydantic import Field
 from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.ingest import video_frames
+from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
@@ -29,7 +30,7 @@ from dance_assets.core.warehouse import refresh_views
 from dance_assets.resources import LakeResource
 
 
-class CurationConfig(dg.Config):
+class CurationConfig(LaunchpadConfig):
     """Cleaning thresholds (defaults tuned on the generator's ground truth) and splits."""
 
     empty_relative: float = Field(

@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_any_evaluation, follow_passing_models
 from dance_assets.core import tables
@@ -167,7 +168,7 @@ def _refuse_models_that_learned_nothing(card: dict) -> None:
 evaluation_assets = [build_evaluation_asset(name) for name in MODEL_NAMES]
 
 
-class ReviewQueueConfig(dg.Config):
+class ReviewQueueConfig(LaunchpadConfig):
     top_k: int = Field(default=10, ge=1, description="Top-loss frames taken per model and "
                        "protocol.")
     min_models: int = Field(default=2, ge=1, description="Queue frames that at least this "

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.core import tables
 from dance_assets.core.frames import PreviousClass, extract_class, remove_stale_frames
@@ -70,7 +71,7 @@ def raw_videos(
 _EXTRACTION = ExtractionParams()
 
 
-class FrameExtractionConfig(dg.Config):
+class FrameExtractionConfig(LaunchpadConfig):
     """How frames are sampled; changing any of these re-extracts the affected videos."""
 
     interval_s: int = Field(default=_EXTRACTION.interval_s, ge=1,

@@ -25,6 +25,7 @@ from pydantic import Field
 from dance_assets import checks
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
+from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core import tables
@@ -90,7 +91,7 @@ def gpu_op_tags() -> dict[str, object]:
 _TRAIN = TrainSettings()
 
 
-class TrainConfig(dg.Config):
+class TrainConfig(LaunchpadConfig):
     """Hyperparameters, editable in the Launchpad; defaults are TrainSettings'
     (core/training.py). See the README for how `epochs` maps onto fastai's fine_tune and
     fit_one_cycle."""
@@ -103,7 +104,7 @@ class TrainConfig(dg.Config):
     find_lr: bool = Field(default=_TRAIN.find_lr,
                           description="Pick the learning rate with lr_find.")
     batch_size: int = Field(default=_TRAIN.batch_size, ge=2, description="Frames per "
-                            "training step (at least 2, at most the training frames).")
+                            "training step; at most the training frames are used.")
     image_size: int = Field(default=_TRAIN.image_size, ge=32,
                             description="Frames are squished to this square size.")
     augment: bool = Field(default=_TRAIN.augment,
@@ -294,12 +295,12 @@ model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
 _POSE = PoseModelSettings()
 
 
-class PoseModelConfig(dg.Config):
+class PoseModelConfig(LaunchpadConfig):
     """Hyperparameters of the pose model, editable in the Launchpad; defaults are
     PoseModelSettings' (core/pose_model.py)."""
 
     epochs: int = Field(default=_POSE.epochs, ge=1,
-                        description="Passes over the training seconds (at least 1).")
+                        description="Passes over the training seconds.")
     lr: float = Field(default=_POSE.lr, gt=0,
                       description="Peak learning rate of the one cycle.")
     batch_size: int = Field(default=_POSE.batch_size, ge=2,
