@@ -60,11 +60,15 @@ def frames_per_video(extractions: pd.DataFrame) -> dg.AssetCheckResult:
 
 RAW_VIDEOS_CHECKS = [
     dg.AssetCheckSpec(VIDEOS_READABLE, asset="raw_videos",
-                      description="Every file of the class is a usable, unique video."),
+                      description="Every file of the class is a usable, unique video. When it "
+                      "fails, not_usable in the metadata names each file and why; the "
+                      "other videos went through. Fix or remove those files in raw/."),
 ]
 VIDEO_FRAMES_CHECKS = [
     dg.AssetCheckSpec(FRAMES_PER_VIDEO, asset="video_frames",
-                      description="floor(duration / interval) frames per video, within one."),
+                      description="floor(duration / interval) frames per video, within one. A "
+                      "shortfall means a damaged or cut-short video: failed_videos in "
+                      "the metadata names it; re-encode or replace it."),
 ]
 
 
@@ -121,11 +125,16 @@ def dropped_share(manifest: pd.DataFrame, limit: float) -> dg.AssetCheckResult:
 FRAME_MANIFEST_CHECKS = [
     dg.AssetCheckSpec(CLASSES_ON_BOTH_SIDES, asset="frame_manifest", blocking=True,
                       description="Every class has kept train and validation frames under "
-                      "both protocols."),
+                      "both protocols. When it fails, add videos of more participants to "
+                      "the classes it names (or relax the cleaning in CurationConfig)."),
     dg.AssetCheckSpec(NO_PARTICIPANT_LEAK, asset="frame_manifest", blocking=True,
-                      description="No participant on both sides of split_by_participant."),
+                      description="No participant on both sides of split_by_participant. When "
+                      "it fails, it names them: check that their files are named "
+                      "<participant>[__<take>] the same way in every class."),
     dg.AssetCheckSpec(DROPPED_SHARE, asset="frame_manifest",
-                      description="No class loses more than the configured share of frames."),
+                      description="No class loses more than the configured share of frames. "
+                      "When it fails, look at dropped_frames in the metadata: poor "
+                      "footage, or a CurationConfig threshold too strict for it."),
 ]
 
 
