@@ -49,8 +49,8 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or (config.read_text().startswith(_WRITTEN_BY_US)
-                               and config.read_text() != _INSTANCE_CONFIG):
+    written = config.read_text() if config.exists() else None
+    if written is None or (written.startswith(_WRITTEN_BY_US) and written != _INSTANCE_CONFIG):
         atomic_write_text(config, _INSTANCE_CONFIG)
     os.environ["DAGSTER_HOME"] = str(home)
     return home

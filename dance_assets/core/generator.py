@@ -695,10 +695,11 @@ def _rate_control(spec: VideoSpec) -> list[str]:
     processes instead.
     """
     if spec.bitrate_kbps is None:
-        return ["-crf", "23", "-threads", "1"]
-    rate = f"{spec.bitrate_kbps}k"
-    return ["-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.bitrate_kbps}k",
-            "-threads", "1"]
+        control = ["-crf", "23"]
+    else:
+        rate = f"{spec.bitrate_kbps}k"
+        control = ["-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.bitrate_kbps}k"]
+    return [*control, "-threads", "1"]
 
 
 def sidecar_path(video: Path) -> Path:
