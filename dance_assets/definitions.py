@@ -74,13 +74,27 @@ def executor() -> dg.ExecutorDefinition:
     raise DanceAssetsError(f"{EXECUTOR_VAR} must be multiprocess or k8s, got {choice!r}")
 
 
+VIDEOS_PER_STEP_VAR = "DANCE_VIDEOS_PER_STEP"
+
+
+def videos_per_step() -> int:
+    """How many videos one video_frames step takes: $DANCE_VIDEOS_PER_STEP, which a
+    cluster sets (deploy/helm/values.yaml) to spread a class over pods; else 0, a class
+    in one step, as one machine wants. A run can still set the ffmpeg resource's own."""
+    value = os.environ.get(VIDEOS_PER_STEP_VAR, "0")
+    if not value.isdigit():
+        raise DanceAssetsError(f"{VIDEOS_PER_STEP_VAR} must be a whole number of videos "
+                               f"(0: a class in one step), got {value!r}")
+    return int(value)
+
+
 defs = dg.Definitions(
     assets=_for_the_ui([
         raw_videos, video_frames, frame_manifest, choreography, *model_assets,
         pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
     jobs=[ingest_job, curation_job, training_job, reports_job],
     sensors=[new_videos_sensor, automation_sensor],
-    resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(),
+    resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(videos_per_step=videos_per_step()),
                "torch_compute": TorchComputeResource()},
     loggers={"console": one_line_console},
     executor=executor(),

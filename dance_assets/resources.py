@@ -39,6 +39,10 @@ class FfmpegResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=300.0, description="Longest one video may take, in seconds.")
     max_duration_s: float = Field(default=3600.0, description="Longer videos are rejected.")
     max_side: int = Field(default=7680, description="Videos with a larger side are rejected.")
+    videos_per_step: int = Field(
+        default=0, ge=0, description="Videos one frame-extraction step takes; a class with "
+        "more is split over several steps (on Kubernetes, pods). 0: a class in one step, "
+        "right on one machine, where a step already keeps every core busy.")
 
     def settings(self) -> FfmpegSettings:
         return FfmpegSettings(find_ffmpeg(self.binary), self.threads, self.timeout_s)
@@ -48,6 +52,15 @@ class FfmpegResource(dg.ConfigurableResource):
 
     def parallelism(self) -> int:
         return self.workers or os.cpu_count() or 1
+
+
+@dg.io_manager(required_resource_keys={"lake"})
+def step_outputs_io_manager(init_context: dg.InitResourceContext) -> dg.IOManager:
+    """Values passed between the steps of one asset (video_frames' batches), pickled under
+    the lake's cache/steps/<run id>/: on a cluster every step pod mounts the lake, while
+    Dagster's default keeps them on the local disk of the pod that made them."""
+    base = init_context.resources.lake.lake().cache / "steps"
+    return dg.FilesystemIOManager(base_dir=str(base)).create_io_manager(init_context)
 
 
 class TorchComputeResource(dg.ConfigurableResource):

@@ -23,16 +23,20 @@ from dance_assets.core.errors import DanceAssetsError
 
 @cache
 def config_classes() -> dict[str, tuple[dg.AssetKey, type[dg.Config]]]:
-    """Each configurable asset's op name, with its key and the Config class its function
-    takes, read from the code location's definitions."""
+    """Each configurable asset's node name (the key of its settings under `ops`), with its
+    key and the Config class its function takes, read from the code location's
+    definitions. A graph-backed asset (video_frames) shows one Config to the Launchpad
+    and hands it to each of its ops, so the class its ops take is the one to check."""
     from dance_assets.definitions import defs
 
     classes = {}
     for assets_def in defs.resolve_asset_graph().assets_defs:
-        function = assets_def.op.compute_fn.decorated_fn  # type: ignore[union-attr]
-        config = inspect.signature(function, eval_str=True).parameters.get("config")
-        if config is not None:
-            classes[assets_def.op.name] = (assets_def.key, config.annotation)
+        for op_def in assets_def.node_def.iterate_op_defs():
+            function = op_def.compute_fn.decorated_fn  # type: ignore[union-attr]
+            config = inspect.signature(function, eval_str=True).parameters.get("config")
+            if config is not None:
+                classes[assets_def.node_def.name] = (assets_def.key, config.annotation)
+                break
     return classes
 
 

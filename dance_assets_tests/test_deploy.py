@@ -13,7 +13,7 @@ import dagster as dg
 import yaml
 
 from dance_assets.assets.models import GPU_NODE_SELECTOR_VAR, GPU_POOL, GPU_TOLERATIONS_VAR
-from dance_assets.definitions import EXECUTOR_VAR
+from dance_assets.definitions import EXECUTOR_VAR, VIDEOS_PER_STEP_VAR
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 # Which steps asked for what, as the code location loads with the environment given.
@@ -24,10 +24,12 @@ graph = defs.resolve_asset_graph()
 tags = {}
 for key in graph.get_all_asset_keys():
     node = graph.get(key)
-    op = node.assets_def.op
-    tags[key.to_user_string()] = {"k8s": op.tags.get("dagster-k8s/config"),
+    asks = [op.tags["dagster-k8s/config"] for op in node.assets_def.node_def.iterate_op_defs()
+            if "dagster-k8s/config" in op.tags]
+    tags[key.to_user_string()] = {"k8s": asks[0] if asks else None,
                                   "pools": sorted(node.pools or [])}
-print(json.dumps({"executor": defs.executor.name, "tags": tags}))
+print(json.dumps({"executor": defs.executor.name, "tags": tags,
+                  "videos_per_step": defs.resources["ffmpeg"].videos_per_step}))
 """
 
 
@@ -45,6 +47,15 @@ def test_definitions_load_with_either_executor():
                            capture_output=True, text=True, env={**os.environ, EXECUTOR_VAR: "ray"})
     assert wrong.returncode != 0
     assert "DANCE_ASSETS_EXECUTOR must be multiprocess or k8s, got 'ray'" in wrong.stderr
+
+
+def test_a_cluster_spreads_a_class_over_steps_and_one_machine_does_not():
+    assert _load()["videos_per_step"] == 0
+    assert _load(**{VIDEOS_PER_STEP_VAR: "8"})["videos_per_step"] == 8
+    wrong = subprocess.run([sys.executable, "-c", "import dance_assets.definitions"],
+                           capture_output=True, text=True,
+                           env={**os.environ, VIDEOS_PER_STEP_VAR: "eight"})
+    assert "DANCE_VIDEOS_PER_STEP must be a whole number of videos" in wrong.stderr
 
 
 def test_only_the_gpu_training_steps_ask_kubernetes_for_a_gpu_on_gpu_nodes():
@@ -83,13 +94,16 @@ def test_helm_values_name_the_module_volume_and_variables_the_code_reads():
     module = deployment["dagsterApiGrpcArgs"][deployment["dagsterApiGrpcArgs"].index("-m") + 1]
     assert isinstance(importlib.import_module(module).defs, dg.Definitions)
     env = {item["name"]: item["value"] for item in deployment["env"]}
-    assert set(env) == {"DANCE_LAKE", EXECUTOR_VAR, GPU_NODE_SELECTOR_VAR, GPU_TOLERATIONS_VAR}
+    assert set(env) == {"DANCE_LAKE", EXECUTOR_VAR, VIDEOS_PER_STEP_VAR, GPU_NODE_SELECTOR_VAR,
+                        GPU_TOLERATIONS_VAR}
+    assert int(env[VIDEOS_PER_STEP_VAR]) > 0
     assert isinstance(json.loads(env[GPU_NODE_SELECTOR_VAR]), dict)
     assert isinstance(json.loads(env[GPU_TOLERATIONS_VAR]), list)
     mounts = {m["name"]: m["mountPath"] for m in deployment["volumeMounts"]}
     assert mounts["lake"] == env["DANCE_LAKE"]
     launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
-    assert f"DANCE_LAKE={env['DANCE_LAKE']}" in launcher["envVars"]
+    for name in ("DANCE_LAKE", EXECUTOR_VAR, VIDEOS_PER_STEP_VAR):  # run and step pods
+        assert f"{name}={env[name]}" in launcher["envVars"], name
     assert {m["mountPath"] for m in launcher["volumeMounts"]} == {env["DANCE_LAKE"]}
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "ffmpeg" in dockerfile and "USER dance" in dockerfile

@@ -143,3 +143,72 @@ def test_limits_reject_with_a_reason(instance, corpus, tmp_path, limit, phrase):
     assert result.success
     reasons = tables.read_table(lake, "videos")["reason"].dropna()
     assert reasons.str.contains(phrase).any()
+
+
+def test_a_plan_cuts_its_work_into_batches_with_reposing_first():
+    import pandas as pd
+
+    from dance_assets.core.frames import ClassPlan
+
+    videos = {f"v{i}": {"video_id": f"v{i}", "path": f"raw/x/p{i}.mp4", "participant": f"p{i}"}
+              for i in range(5)}
+    before = {vid: {**video, "status": "extracted"} for vid, video in videos.items()}
+    plan = ClassPlan("x", videos, before, reused=["v0", "v1"], reposed=["v1"],
+                     todo=[videos["v2"], videos["v3"], videos["v4"]])
+    frames = pd.DataFrame({"video_id": ["v1", "v1", "v0"], "second": [1, 0, 0],
+                           "path": ["frames/x/v1/00001.jpg", "frames/x/v1/00000.jpg",
+                                    "frames/x/v0/00000.jpg"]})
+    first, second = plan.batches(frames, videos_per_batch=2)
+    assert (first.label, second.label) == ("videos_1_to_2", "videos_3_to_4")
+    assert [summary["video_id"] for summary, _ in first.repose] == ["v1"]
+    assert first.repose[0][1] == [(0, "frames/x/v1/00000.jpg"), (1, "frames/x/v1/00001.jpg")]
+    assert [v["video_id"] for v in first.extract + second.extract] == ["v2", "v3", "v4"]
+    (whole,) = plan.batches(frames)  # 0: the class in one batch
+    assert len(whole) == 4
+    nothing = ClassPlan("x", videos, before, reused=list(videos), reposed=[], todo=[])
+    (empty,) = nothing.batches(frames, videos_per_batch=2)
+    assert (empty.label, len(empty)) == ("nothing_changed", 0)
+
+
+def ingest_job() -> dg.JobDefinition:
+    """The code location's ingest job, rebuilt in each step's process (multiprocess)."""
+    from dance_assets.definitions import defs
+
+    return defs.resolve_job_def("ingest")
+
+
+def _published(lake: Lake, dance_class: str) -> dict[str, object]:
+    """The class's frames and poses as a reader sees them, without timings."""
+    frames = tables.read_table(lake, "frames", dance_class=dance_class)
+    poses = tables.read_table(lake, "poses", dance_class=dance_class)
+    extractions = tables.read_table(lake, "extractions", dance_class=dance_class)
+    return {"frames": frames.to_dict("records"), "poses": poses.to_json(),
+            "extracted": sorted(extractions.loc[extractions["status"] == "extracted",
+                                                "video_id"])}
+
+
+def test_a_class_fans_out_over_steps_and_publishes_what_one_step_would(
+        instance, tiny_lake, tmp_path, monkeypatch):
+    (dance_class, *_) = register_classes(instance, tiny_lake)
+    alone = Lake.resolve(tmp_path / "one_step")
+    shutil.copytree(tiny_lake.raw / dance_class, alone.raw / dance_class)
+    assert materialize_ingest(instance, alone, dance_class).success
+
+    monkeypatch.setenv("DANCE_LAKE", str(tiny_lake.root))  # the step processes' lake
+    one_video_a_step = {"resources": {"ffmpeg": {"config": {"videos_per_step": 1}}}}
+    runs = []
+    for _ in range(2):
+        with dg.execute_job(dg.reconstructable(ingest_job), instance,
+                            tags={"dagster/partition": dance_class},
+                            run_config=one_video_a_step) as result:
+            assert result.success
+            runs.append((result.run_id, sorted(
+                e.step_key for e in result.all_events if e.is_step_success)))
+    (first_run, first_steps), (_, second_steps) = runs
+    videos = [f"video_frames.extract_frames[videos_{i}_to_{i}]" for i in (1, 2, 3)]
+    assert first_steps == sorted(["raw_videos", "video_frames.plan_frames",
+                                  "video_frames.publish_frames", *videos])
+    # Nothing changed: one empty batch, so the tables are still written and checked.
+    assert "video_frames.extract_frames[nothing_changed]" in second_steps
+    assert _published(tiny_lake, dance_class) == _published(alone, dance_class)
+    assert not (tiny_lake.cache / "steps" / first_run).exists()  # passed on, then removed

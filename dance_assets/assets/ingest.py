@@ -2,6 +2,7 @@
 
 
 import zlib
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -12,16 +13,25 @@ from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.core import tables
-from dance_assets.core.frames import PreviousClass, extract_class, remove_stale_frames
+from dance_assets.core.frames import (
+    BatchOutcome,
+    ClassPlan,
+    FrameBatch,
+    PreviousClass,
+    combine,
+    plan_class,
+    remove_stale_frames,
+    run_batch,
+)
 from dance_assets.core.ingest import scan_class
-from dance_assets.core.lake import Lake
+from dance_assets.core.lake import Lake, remove_dir
 from dance_assets.core.pose import PoseSettings
 from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.skeletons import skeleton_sheet
 from dance_assets.core.video import ExtractionParams
 from dance_assets.core.warehouse import refresh_views
 from dance_assets.partitions import dance_class_partitions
-from dance_assets.resources import FfmpegResource, LakeResource
+from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io_manager
 
 
 @dg.asset(
@@ -109,26 +119,53 @@ class FrameExtractionConfig(LaunchpadConfig):
                             zoom_when_missed=self.pose_zoom_when_missed)
 
 
-@dg.asset(
-    partitions_def=dance_class_partitions,
-    deps=[raw_videos],
-    group_name="ingest",
-    kinds={"ffmpeg", "parquet"},
-    metadata=column_schema("frames"),
-    check_specs=checks.VIDEO_FRAMES_CHECKS,
-    description="One JPEG per interval for every ok video of the class, rotation applied, "
-    "with per-frame quality features and the dancer's pose (MediaPipe landmarks and box); "
-    "incremental by video content.",
-)
-def video_frames(
-    context: dg.AssetExecutionContext,
-    config: FrameExtractionConfig,
-    lake: LakeResource,
-    ffmpeg: FfmpegResource,
-) -> dg.MaterializeResult:
+# The values video_frames' steps pass each other go through the lake (see resources.py).
+_STEP_OUTPUTS = "step_outputs_io_manager"
+_CHECK_OUTPUT = checks.VIDEO_FRAMES_CHECKS[0].get_python_identifier()
+
+
+@dg.config_mapping
+def _same_settings_for_every_step(config: FrameExtractionConfig) -> dict:
+    """The Launchpad shows video_frames' settings once; the steps that use them get them all."""
+    settings = {"config": config.model_dump()}
+    return {"plan_frames": settings, "extract_frames": settings}
+
+
+def _previous(the_lake: Lake, dance_class: str) -> PreviousClass:
+    return PreviousClass(tables.read_table(the_lake, "frames", dance_class=dance_class),
+                         tables.read_table(the_lake, "extractions", dance_class=dance_class),
+                         tables.read_table(the_lake, "poses", dance_class=dance_class))
+
+
+@dg.op(ins={"probed": dg.In(dg.Nothing)},
+       out={"batches": dg.DynamicOut(FrameBatch, io_manager_key=_STEP_OUTPUTS),
+            "plan": dg.Out(ClassPlan, io_manager_key=_STEP_OUTPUTS)})
+def plan_frames(context: dg.OpExecutionContext, config: FrameExtractionConfig,
+                lake: LakeResource, ffmpeg: FfmpegResource,
+                ) -> Iterator[dg.DynamicOutput | dg.Output]:
+    """What the class needs, cut into batches of `videos_per_step` videos, one step each."""
     the_lake = lake.lake()
     dance_class = context.partition_key
-    videos = tables.read_table(the_lake, "videos", dance_class=dance_class)
+    previous = _previous(the_lake, dance_class)
+    with user_errors_fail_the_step():
+        plan = plan_class(the_lake, dance_class,
+                          tables.read_table(the_lake, "videos", dance_class=dance_class),
+                          previous, config.params(), config.pose_settings(),
+                          reserve_bytes=lake.reserve_bytes())
+    batches = plan.batches(previous.frames, ffmpeg.videos_per_step)
+    context.log.info(f"{dance_class}: {len(plan.todo)} videos to extract, "
+                     f"{len(plan.reposed)} to pose again, {len(plan.reused)} unchanged; "
+                     f"{len(batches)} step(s)")
+    for batch in batches:
+        yield dg.DynamicOutput(batch, mapping_key=batch.label, output_name="batches")
+    yield dg.Output(plan, output_name="plan")
+
+
+@dg.op(out=dg.Out(BatchOutcome, io_manager_key=_STEP_OUTPUTS))
+def extract_frames(context: dg.OpExecutionContext, config: FrameExtractionConfig,
+                   ffmpeg: FfmpegResource, lake: LakeResource,
+                   batch: FrameBatch) -> BatchOutcome:
+    """Extract, describe and pose one batch's videos; each video's frames appear whole."""
 
     def progress(done: int, total: int, summary: dict) -> None:
         outcome = (f"{summary['n_frames']} frames" if summary["status"] == "extracted"
@@ -138,16 +175,17 @@ def video_frames(
         context.log.info(f"[{done}/{total}] {summary['path']}: {outcome} "
                          f"in {summary['seconds']:.1f} s{posing}")
 
-    previous = PreviousClass(
-        tables.read_table(the_lake, "frames", dance_class=dance_class),
-        tables.read_table(the_lake, "extractions", dance_class=dance_class),
-        tables.read_table(the_lake, "poses", dance_class=dance_class))
-    with user_errors_fail_the_step():
-        result = extract_class(
-            the_lake, dance_class, videos, previous, config.params(), ffmpeg.settings(),
-            config.pose_settings(), ffmpeg.parallelism(), progress,
-            reserve_bytes=lake.reserve_bytes(),
-        )
+    return run_batch(lake.lake(), batch, config.params(), ffmpeg.settings(),
+                     config.pose_settings(), ffmpeg.parallelism(), progress)
+
+
+@dg.op(out={"result": dg.Out(dg.Nothing), _CHECK_OUTPUT: dg.Out(dg.Nothing)})
+def publish_frames(context: dg.OpExecutionContext, lake: LakeResource, plan: ClassPlan,
+                   outcomes: list[BatchOutcome]) -> dg.MaterializeResult:
+    """Write the class's tables from what stays and what the batches made."""
+    the_lake = lake.lake()
+    dance_class = plan.dance_class
+    result = combine(plan, _previous(the_lake, dance_class), outcomes)
     # extractions is the ledger of what is done: written last, so a crash in between
     # means the work is redone, never that a row is missing.
     tables.write_table(the_lake, "frames", result.frames, dance_class=dance_class)
@@ -155,6 +193,7 @@ def video_frames(
     tables.write_table(the_lake, "extractions", result.extractions, dance_class=dance_class)
     remove_stale_frames(the_lake, dance_class, set(result.frames["video_id"]))
     refresh_views(the_lake)
+    remove_dir(the_lake.cache / "steps" / context.run_id)  # passed on: no longer needed
     with_pose = float(result.poses["person_found"].mean()) if len(result.poses) else 0.0
     context.log.info(
         f"{dance_class}: {len(result.extracted)} extracted, {len(result.reused)} unchanged "
@@ -171,6 +210,7 @@ def video_frames(
             "posed_again": len(result.reposed),
             "failed": len(result.failed),
             "removed": len(result.removed),
+            "steps": len(outcomes),
             "share_with_pose": round(with_pose, 4),
             "frames_with_several_people": int((result.poses["people"] > 1).sum()),
             "failed_videos": dg.MetadataValue.md(markdown_table(failed)),
@@ -179,6 +219,26 @@ def video_frames(
         },
         check_results=[checks.frames_per_video(result.extractions)],
     )
+
+
+@dg.graph_asset(
+    partitions_def=dance_class_partitions,
+    ins={"raw_videos": dg.AssetIn(dagster_type=dg.Nothing)},
+    config=_same_settings_for_every_step,
+    group_name="ingest",
+    kinds={"ffmpeg", "parquet"},
+    metadata=column_schema("frames"),
+    check_specs=checks.VIDEO_FRAMES_CHECKS,
+    resource_defs={_STEP_OUTPUTS: step_outputs_io_manager},
+    description="One JPEG per interval for every ok video of the class, rotation applied, "
+    "with per-frame quality features and the dancer's pose (MediaPipe landmarks and box); "
+    "incremental by video content. Planned once, extracted in batches of the ffmpeg "
+    "resource's videos_per_step videos (a step, or a pod, each), published in one write.",
+)
+def video_frames(raw_videos: None) -> dict:
+    batches, plan = plan_frames(probed=raw_videos)
+    published = publish_frames(plan, batches.map(extract_frames).collect())
+    return {"result": published.result, _CHECK_OUTPUT: getattr(published, _CHECK_OUTPUT)}
 
 
 def _contact_sheet(the_lake: Lake, frames: pd.DataFrame, poses: pd.DataFrame,

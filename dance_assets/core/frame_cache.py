@@ -80,7 +80,7 @@ def cache_key(table: pd.DataFrame, size: int, mode: str) -> str:
 def cached_frames(lake: Lake, table: pd.DataFrame, size: int, mode: str,
                   report: Callable[[str], None] = print) -> CachedFrames:
     """The array for `table` (from frames_with_dancers), decoded now or reused."""
-    folder = lake.root / "cache"
+    folder = lake.cache
     target = folder / f"{mode}-{size}-{cache_key(table, size, mode)}.npy"
     frame_ids = list(table["frame_id"])
     if not target.exists():

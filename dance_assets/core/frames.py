@@ -6,6 +6,10 @@ Poses have their own fingerprint: changing the pose settings poses the existing
 frames again without extracting them again. Each video's frames are written into a
 hidden staging folder and renamed into place whole, so readers see all of a video's
 frames or none.
+
+A class's work is planned once (`plan_class`), done in batches (`run_batch`: one step
+each, so a cluster can spread one class over many pods) and combined into the class's
+tables (`combine`); `extract_class` is the three in one batch.
 """
 
 from __future__ import annotations
@@ -164,16 +168,6 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: F
     return summary, rows, poses
 
 
-def repose_video(lake: Lake, summary: dict, frames: pd.DataFrame,
-                 settings: PoseSettings) -> tuple[dict, list[dict]]:
-    """Pose the published frames of an already extracted video again (new pose settings)."""
-    frames = frames.sort_values("second")
-    images = [load_rgb(lake.absolute(path)) for path in frames["path"]]
-    summary = dict(summary)
-    rows = pose_video(summary, frames["second"].tolist(), images, settings, summary)
-    return summary, rows
-
-
 def estimated_bytes(videos: list[dict], params: ExtractionParams) -> int:
     """A generous estimate of the JPEGs a set of videos will produce."""
     per_frame = 0.5 * params.short_side * params.short_side * 16 / 9  # ~0.5 byte per pixel
@@ -190,11 +184,35 @@ class PreviousClass:
     poses: pd.DataFrame
 
 
-@dataclass
-class _Plan:
+@dataclass(frozen=True)
+class FrameBatch:
+    """A share of one class's work that one step does: videos to extract, and videos
+    already extracted whose frames are posed again (each with its previous summary and
+    its frames' (second, path) pairs)."""
+
+    label: str
+    extract: list[dict]
+    repose: list[tuple[dict, list[tuple[int, str]]]]
+
+    def __len__(self) -> int:
+        return len(self.extract) + len(self.repose)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one batch produced: `extractions`, `frames` and `poses` rows."""
+
+    summaries: list[dict]
+    frame_rows: list[dict]
+    pose_rows: list[dict]
+
+
+@dataclass(frozen=True)
+class ClassPlan:
     """What one class needs: videos to extract, videos whose frames stay (some to pose
     again), and the previous extraction of each video that stays."""
 
+    dance_class: str
     current: dict[str, dict]
     done_before: dict[str, dict]
     reused: list[str]
@@ -207,9 +225,37 @@ class _Plan:
         return {**self.done_before[vid], "path": video["path"],
                 "participant": video["participant"]}
 
+    def batches(self, previous_frames: pd.DataFrame, videos_per_batch: int = 0
+                ) -> list[FrameBatch]:
+        """The work cut into batches of at most `videos_per_batch` videos (0: one batch),
+        videos to pose again first. Always at least one batch, empty when nothing
+        changed, so the step that combines them always runs."""
+        reposed = previous_frames[previous_frames["video_id"].isin(self.reposed)]
+        frames_of = {vid: list(zip(group["second"].astype(int), group["path"], strict=True))
+                     for vid, group in reposed.sort_values("second").groupby("video_id")}
+        work: list[tuple[str, object]] = [
+            ("repose", (self.refreshed(vid), frames_of.get(vid, []))) for vid in self.reposed]
+        work += [("extract", video) for video in self.todo]
+        size = videos_per_batch if videos_per_batch > 0 else max(len(work), 1)
+        chunks = [work[start:start + size] for start in range(0, len(work), size)] or [[]]
+        return [FrameBatch(
+            label=f"videos_{index * size + 1}_to_{index * size + len(chunk)}" if chunk
+            else "nothing_changed",
+            extract=[item for kind, item in chunk if kind == "extract"],
+            repose=[item for kind, item in chunk if kind == "repose"])
+            for index, chunk in enumerate(chunks)]
 
-def _plan(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
-          params: ExtractionParams, pose_settings: PoseSettings | None) -> _Plan:
+
+def plan_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
+               params: ExtractionParams, pose_settings: PoseSettings | None,
+               reserve_bytes: int = 0) -> ClassPlan:
+    """Decide what one class needs, before any of its batches starts.
+
+    Sweeps the class's staging leftovers of killed runs (only here: batches running
+    at once stage beside each other). Raises DanceAssetsError, before writing anything,
+    when the new frames would not fit on the disk with `reserve_bytes` to spare.
+    """
+    sweep_stale_temps(lake.frames / dance_class)
     usable = videos[videos["status"] == "ok"].drop_duplicates("video_id")
     current = {row["video_id"]: row for row in records(usable)}
     current_fingerprint = fingerprint(params)
@@ -224,54 +270,54 @@ def _plan(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: Previous
     reposed = [vid for vid in reused if pose_settings is not None and (
         done_before[vid]["pose_params"] != pose_fingerprint or vid not in posed_before)]
     todo = [current[vid] for vid in current if vid not in reused]
-    return _Plan(current, done_before, reused, reposed, todo)
+    ensure_free_space(lake.frames, estimated_bytes(todo, params), reserve_bytes)
+    return ClassPlan(dance_class, current, done_before, reused, reposed, todo)
 
 
-def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
-                  params: ExtractionParams, settings: FfmpegSettings,
-                  pose_settings: PoseSettings | None, workers: int,
-                  progress: Callable[[int, int, dict], None] | None = None,
-                  reserve_bytes: int = 0) -> ClassFrames:
-    """Bring one class's frames and poses in line with its `ok` videos, doing only what changed.
+def run_batch(lake: Lake, batch: FrameBatch, params: ExtractionParams, settings: FfmpegSettings,
+              pose_settings: PoseSettings | None, workers: int,
+              progress: Callable[[int, int, dict], None] | None = None) -> BatchOutcome:
+    """Extract and pose one batch's videos, `workers` at a time; never raises for a bad video."""
 
-    `pose_settings` None leaves the pose step out (the benchmark's "without poses").
+    def repose(item: tuple[dict, list[tuple[int, str]]]) -> tuple[dict, list[dict], list[dict]]:
+        summary, frames = item
+        seconds = [second for second, _ in frames]
+        images = [load_rgb(lake.absolute(path)) for _, path in frames]
+        summary = dict(summary)
+        return summary, [], pose_video(summary, seconds, images, pose_settings, summary)
 
-    Raises DanceAssetsError, before writing anything, when the frames would not fit
-    on the disk with `reserve_bytes` to spare.
-    """
-    sweep_stale_temps(lake.frames / dance_class)
-    plan = _plan(lake, dance_class, videos, previous, params, pose_settings)
-    ensure_free_space(lake.frames, estimated_bytes(plan.todo, params), reserve_bytes)
+    summaries: list[dict] = []
+    frame_rows: list[dict] = []
+    pose_rows: list[dict] = []
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        jobs = [pool.submit(repose, item) for item in batch.repose]
+        jobs += [pool.submit(extract_video, lake, v, params, settings, pose_settings)
+                 for v in batch.extract]
+        for done, job in enumerate(jobs, 1):
+            summary, rows, poses = job.result()
+            summaries.append(summary)
+            frame_rows.extend(rows)
+            pose_rows.extend(poses)
+            if progress:
+                progress(done, len(jobs), summary)
+    return BatchOutcome(summaries, frame_rows, pose_rows)
+
+
+def combine(plan: ClassPlan, previous: PreviousClass,
+            outcomes: list[BatchOutcome]) -> ClassFrames:
+    """The class's tables: what stays from before plus what the batches produced."""
     summaries = [plan.refreshed(vid) for vid in plan.reused if vid not in plan.reposed]
+    summaries += [s for outcome in outcomes for s in outcome.summaries]
     kept = previous.frames[previous.frames["video_id"].isin(plan.reused)].copy()
     if not kept.empty:
         kept["participant"] = kept["video_id"].map(lambda v: plan.current[v]["participant"])
     kept_poses = previous.poses[previous.poses["video_id"].isin(
         set(plan.reused) - set(plan.reposed))]
-
-    def repose(vid: str) -> tuple[dict, list[dict], list[dict]]:
-        summary, rows = repose_video(lake, plan.refreshed(vid), kept[kept["video_id"] == vid],
-                                     pose_settings)
-        return summary, [], rows
-
-    frame_rows: list[dict] = []
-    new_pose_rows: list[dict] = []
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = [pool.submit(repose, vid) for vid in plan.reposed]
-        jobs += [pool.submit(extract_video, lake, v, params, settings, pose_settings)
-                 for v in plan.todo]
-        for done, job in enumerate(jobs, 1):
-            summary, rows, poses = job.result()
-            summaries.append(summary)
-            frame_rows.extend(rows)
-            new_pose_rows.extend(poses)
-            if progress:
-                progress(done, len(jobs), summary)
     return ClassFrames(
-        frames=_combined(kept, frame_rows, "frames"),
+        frames=_combined(kept, [r for o in outcomes for r in o.frame_rows], "frames"),
         extractions=pd.DataFrame(summaries, columns=SCHEMAS["extractions"].names).sort_values(
             "path", ignore_index=True),
-        poses=_combined(kept_poses, new_pose_rows, "poses"),
+        poses=_combined(kept_poses, [r for o in outcomes for r in o.pose_rows], "poses"),
         extracted=[s["video_id"] for s in summaries if s["status"] == "extracted"
                    and s["video_id"] not in plan.reused],
         reused=plan.reused,
@@ -279,6 +325,23 @@ def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: 
         failed=[s["video_id"] for s in summaries if s["status"] == "failed"],
         removed=sorted(set(previous.extractions["video_id"]) - set(plan.current)),
     )
+
+
+def extract_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: PreviousClass,
+                  params: ExtractionParams, settings: FfmpegSettings,
+                  pose_settings: PoseSettings | None, workers: int,
+                  progress: Callable[[int, int, dict], None] | None = None,
+                  reserve_bytes: int = 0) -> ClassFrames:
+    """Bring one class's frames and poses in line with its `ok` videos, doing only what
+    changed, in one batch: what the video_frames asset does when its steps are not split.
+
+    `pose_settings` None leaves the pose step out (the benchmark's "without poses").
+    """
+    plan = plan_class(lake, dance_class, videos, previous, params, pose_settings,
+                      reserve_bytes)
+    (batch,) = plan.batches(previous.frames)
+    outcome = run_batch(lake, batch, params, settings, pose_settings, workers, progress)
+    return combine(plan, previous, [outcome])
 
 
 def _combined(kept: pd.DataFrame, new_rows: list[dict], table: str) -> pd.DataFrame:

@@ -57,6 +57,12 @@ class Lake:
         return self.models / protocol / arch
 
     @property
+    def cache(self) -> Path:
+        """Derived files, safe to delete between runs: the decoded frame arrays, and the
+        values one run's steps pass each other (cache/steps/<run id>/)."""
+        return self.root / "cache"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 
