@@ -4,8 +4,9 @@ On the same videos:
 - bound: ffmpeg decoding every video to a null sink, as many at once as we run
   (and, if faster, one at a time with ffmpeg's own threads): decoding is the floor;
 - naive: one `ffmpeg -i VIDEO -vf fps=1 %05d.jpg` after another;
-- ours: `extract_class`, exactly what the video_frames asset runs (decoding, scaling,
-  JPEG, quality features, staging and renaming), with and without skipping
+- ours: `extract_class`, what the video_frames asset's steps run when a class is one
+  batch, as on one machine (plan, then decoding, scaling, JPEG, quality features,
+  staging and renaming, then the combined tables), with and without skipping
   non-reference frames, and with and without the pose step.
 Then the pose step alone, on the same decoded frames held in memory, as many threads
 as cores:

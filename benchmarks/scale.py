@@ -1,7 +1,7 @@
 """Scale rehearsal without real video: the manifest and the sensor at two sizes.
 
 With --plan it writes no new measurements but combines the stored ones (this
-benchmark's, extract.json, train.json and the H200's train-cuda-h200.json) into the
+benchmark's, extract.json, fan_out.json, train.json and the H200's train-cuda-h200.json) into the
 README's scale plan: the time of ingest, manifest and training for 1k, 10k and 100k
 phone videos on one 2-core box, on CPU pods and on one to eight GPU nodes.
 
@@ -129,6 +129,8 @@ TRAIN_SHARE = 0.8
 EPOCHS = 10
 TRAININGS_PER_ARCH = 2  # random_frames and by_participant
 CLASS_PARTITIONS = 12
+PODS = 100
+VIDEOS_PER_STEP = 8  # deploy/helm/values.yaml's DANCE_VIDEOS_PER_STEP
 GPU = "H200"  # the lent GPU the throughput was measured on, and its memory
 GPU_MEMORY_GB = 141
 PIXELS_224 = 224 * 224 * 3
@@ -167,26 +169,33 @@ def scale_plan(results: Path) -> str:
                          - rehearsal["manifest"][-1]["rss_before_gb"]) / rehearsal[
         "manifest"][-1]["frames"]
     sensor_us = rehearsal["sensor"][-1]["us_per_file"]
+    step_start_s = json.loads((results / "fan_out.json").read_text())["step_start_median_s"]
     # CPU throughput was measured at 128 px; a 224 px image costs (224/128)^2 as much.
     cpu_resnet = (cpu["throughput"]["resnet18"]["ours_fast_path_on_img_per_s"]
                   * (cpu["image_size"] / 224) ** 2)
     gpu_rates = {arch: row["ours_fast_path_on_img_per_s"]
                  for arch, row in gpu["throughput"].items()}
-    rows = ["| videos | frames (kept) | ingest: 1 box | 12 pods (one per class) | "
-            "100 pods (finer fan-out) | manifest | sensor tick | ResNet18 on 1 CPU box "
+    rows = [f"| videos | frames (kept) | ingest: 1 box | {CLASS_PARTITIONS} pods (a class "
+            f"a step) | {PODS} pods ({VIDEOS_PER_STEP} videos a step) | manifest | "
+            "sensor tick | ResNet18 on 1 CPU box "
             "| six CNNs on 1 GPU | on 8 GPUs | frame cache at 224 px |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for videos in (1_000, 10_000, 100_000):
         frames = videos * SECONDS_PER_VIDEO
         kept = frames * KEPT_SHARE
         ingest = frames * frame_s
+        # Batches of VIDEOS_PER_STEP videos in waves of PODS, each step paying its start;
+        # the plan and publish steps of each class add two more starts.
+        waves = -(-videos // VIDEOS_PER_STEP // PODS)
+        fanned = (waves * (VIDEOS_PER_STEP * SECONDS_PER_VIDEO * frame_s + step_start_s)
+                  + 2 * step_start_s)
         per_image = kept * TRAIN_SHARE * EPOCHS
         trainings = [per_image / rate for rate in gpu_rates.values()
                      for _ in range(TRAININGS_PER_ARCH)]
         cache_gb = kept * PIXELS_224 / 1e9
         rows.append(
             f"| {videos:,} | {frames:,} ({kept:,.0f}) | {_hours(ingest)} "
-            f"| {_hours(ingest / CLASS_PARTITIONS)} | {_hours(ingest / 100)} "
+            f"| {_hours(ingest / CLASS_PARTITIONS)} | {_hours(fanned)} "
             f"| {_hours(frames * manifest_us / 1e6)}, {frames * manifest_kb / 1e6:.1f} GB "
             f"| {_hours(videos * sensor_us / 1e6)} | {_hours(per_image / cpu_resnet)} "
             f"| {_hours(sum(trainings))} | {_hours(_makespan(trainings, 8))} "
@@ -198,7 +207,9 @@ def scale_plan(results: Path) -> str:
         f"(224 px, {EPOCHS} epochs, three CNNs x two protocols). Measured: "
         f"{1000 * frame_s:.0f} ms per frame to decode, describe and pose on a 2-core box "
         f"(extract.json); the manifest at {manifest_us} us and {manifest_kb:.2f} kB per "
-        f"frame and the sensor at {sensor_us} us per file (scale.json); ResNet18 at "
+        f"frame and the sensor at {sensor_us} us per file (scale.json); {step_start_s} s "
+        "for Dagster to start a step's process (fan_out.json; a pod's scheduling and "
+        "image pull come on top and are not measured); ResNet18 at "
         f"{cpu_resnet:.0f} img/s on the 2-core CPU at 224 px (train.json, scaled from "
         f"{cpu['image_size']} px); on one {GPU} "
         + ", ".join(f"{a} {r:,.0f}" for a, r in gpu_rates.items())
