@@ -3,8 +3,8 @@
 For each architecture, with the demo profile's image size, input mode and batch size,
 fastai's `lr_find` runs on the training side of the honest protocol (by_participant)
 for several seeds; its four suggestions (valley, slide, minimum/10, steepest) are
-recorded beside the project's DEFAULT_LR, which the models train with unless a run
-sets `lr` or `find_lr`.
+recorded beside the rate the demo trains each with unless a run sets `lr` or `find_lr`
+(TrainSettings.default_lr: with batch norm added to AlexNet's and SqueezeNet's bodies).
 
     python benchmarks/lr.py --lake data_lake [--seeds 3]
 """
@@ -29,7 +29,6 @@ from dance_assets.core.profiles import get_profile
 from dance_assets.core.splits import split_column
 from dance_assets.core.training import (
     ARCHITECTURES,
-    DEFAULT_LR,
     ComputeSettings,
     TrainSettings,
     build_learner,
@@ -87,7 +86,8 @@ def main() -> None:
         results[arch] = {
             "by_seed": runs,
             "valley_geometric_mean": float(f"{valley:.2e}"),
-            "default_lr": DEFAULT_LR[arch],
+            "default_lr": TrainSettings(**get_profile("demo").train_config(arch)
+                                        ).default_lr(arch),
         }
         print(arch, json.dumps(results[arch]), flush=True)
     report = {"benchmark": "lr_find per architecture (demo profile, by_participant)",

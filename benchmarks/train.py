@@ -50,7 +50,6 @@ from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.profiles import get_profile
 from dance_assets.core.training import (
     ARCHITECTURES,
-    DEFAULT_LR,
     ComputeSettings,
     FrameSet,
     TrainSettings,
@@ -159,7 +158,7 @@ def ours(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
     timer = TimeTraining()
     learn.add_cb(timer)
     with metrics_on_device(learn):
-        learn.fit(1 + epochs, DEFAULT_LR[arch])
+        learn.fit(1 + epochs, settings.default_lr(arch))
     return max(timer.rates[1:])
 
 
@@ -182,7 +181,7 @@ def host_syncs(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with metrics_on_device(learn):
-            learn.fit(2, DEFAULT_LR[arch], cbs=CountSyncs())
+            learn.fit(2, settings.default_lr(arch), cbs=CountSyncs())
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
@@ -211,7 +210,7 @@ def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
 
     def bare(mode: str) -> float:
         return bare_loop(copy.deepcopy(model), frames.inputs, frames.labels,
-                         settings.batch_size, DEFAULT_LR[arch], device, epochs, mode)
+                         settings.batch_size, settings.default_lr(arch), device, epochs, mode)
 
     # Bare loops run before and after ours and the best counts: a shared machine
     # drifts within minutes, and bracketing keeps that drift from flattering either side.

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import http.server
+import itertools
 import json
 import threading
 
@@ -77,6 +78,11 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         assert (folder / "weights.pth").stat().st_size > 0
         assert (folder / "accuracy_by_epoch.png").is_file()
         learner = load_learner(folder / "learner.pkl")
+        # From scratch, the bodies that lack batch norm get one after every convolution.
+        layers = list(learner.model[0].modules())
+        follows = [type(after) for layer, after in itertools.pairwise(layers)
+                   if isinstance(layer, torch.nn.Conv2d)]
+        assert card["config"]["batch_norm"] and set(follows) == {torch.nn.BatchNorm2d}, arch
         label, _index, probabilities = learner.predict(str(lake.root / frame))
         assert label in card["classes"] and probabilities.shape == (3,)
         assert abs(float(probabilities.sum()) - 1) < 1e-4
@@ -85,6 +91,21 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         onnx_probabilities = predict_images(network, prepare_files(
             [lake.root / frame], network.image_size, network.input_mode))[0]
         assert onnx_probabilities == pytest.approx(probabilities.numpy(), abs=1e-4)
+
+
+def test_batch_norm_is_added_only_from_scratch_and_only_where_the_body_has_none():
+    from dataclasses import replace
+
+    from dance_assets.core.training import TrainSettings
+
+    scratch = TrainSettings()
+    assert scratch.adds_batch_norm("alexnet") and scratch.adds_batch_norm("squeezenet1_0")
+    assert not scratch.adds_batch_norm("resnet18")
+    assert not replace(scratch, pretrained=True).adds_batch_norm("alexnet")
+    assert not replace(scratch, batch_norm=False).adds_batch_norm("alexnet")
+    # AlexNet without it needs a gentler rate; with it, the rate the others use.
+    assert replace(scratch, batch_norm=False).default_lr("alexnet") < scratch.default_lr(
+        "alexnet") == scratch.default_lr("resnet18")
 
 
 def test_metadata_is_the_users_window(instance, curated_tiny_lake):

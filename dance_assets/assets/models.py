@@ -54,6 +54,7 @@ from dance_assets.core.splits import split_column
 from dance_assets.core.training import (
     ARCHITECTURES,
     DEFAULT_LR,
+    LR_WITH_ADDED_BATCH_NORM,
     TrainResult,
     TrainSettings,
     check_image_size,
@@ -100,7 +101,8 @@ class TrainConfig(LaunchpadConfig):
                         description="Epochs with every layer training (the study: 10).")
     lr: float | None = Field(
         default=_TRAIN.lr, description="Peak learning rate; empty uses the architecture's "
-        "default (" + ", ".join(f"{arch} {lr:g}" for arch, lr in DEFAULT_LR.items()) + ").")
+        "default (" + ", ".join(f"{arch} {lr:g}" for arch, lr in DEFAULT_LR.items())
+        + f"; {LR_WITH_ADDED_BATCH_NORM:g} for a body given batch norm).")
     find_lr: bool = Field(default=_TRAIN.find_lr,
                           description="Pick the learning rate with lr_find.")
     batch_size: int = Field(default=_TRAIN.batch_size, ge=2, description="Frames per "
@@ -126,11 +128,16 @@ class TrainConfig(LaunchpadConfig):
         "square with the room painted grey beyond her limbs (both fall back to the whole "
         "frame where no pose was found). Evaluation and score prepare frames the same way, "
         "from the card.")
+    batch_norm: bool = Field(
+        default=_TRAIN.batch_norm, description="From scratch, a BatchNorm after every "
+        "convolution of AlexNet's and SqueezeNet1_0's bodies, which have none (ResNet18 "
+        "has its own): without it neither learns much from a few hundred frames. Not with "
+        "pretrained weights, which ImageNet trained without it.")
 
     def settings(self) -> TrainSettings:
         return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
                              self.image_size, self.augment, self.seed, self.pretrained,
-                             self.freeze_epochs, self.input)
+                             self.freeze_epochs, self.input, self.batch_norm)
 
 
 def _trained_on_the_manifest(key: dg.AssetKey) -> dict[str, object]:

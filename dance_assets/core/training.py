@@ -42,9 +42,13 @@ if TYPE_CHECKING:
     from fastai.learner import Learner
 
 ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")
-# Learning rates that train each architecture well from scratch (measured on the demo
-# profile); AlexNet has no batch norm in its body and needs a gentler one.
+# Peak learning rates that train each architecture well (measured on the demo profile);
+# AlexNet without batch norm in its body needs a gentler one.
 DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 3e-3, "squeezenet1_0": 3e-3}
+# Bodies with no batch norm of their own (ResNet18 has one after every convolution).
+# From scratch (TrainSettings.batch_norm) they get one, and then train at this rate.
+BODIES_WITHOUT_BATCH_NORM = ("alexnet", "squeezenet1_0")
+LR_WITH_ADDED_BATCH_NORM = 3e-3
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class TrainSettings:
     """Hyperparameters; see the README for how `epochs` maps onto fastai calls."""
 
     epochs: int = 10
-    lr: float | None = None  # None: the architecture's DEFAULT_LR
+    lr: float | None = None  # None: default_lr(arch)
     find_lr: bool = False  # pick the learning rate with fastai's lr_find instead
     batch_size: int = 32
     image_size: int = 224
@@ -61,6 +65,17 @@ class TrainSettings:
     pretrained: bool = False
     freeze_epochs: int = 1  # only with pretrained weights: head-only epochs first
     input: str = "frame"  # frame | dancer | silhouette (core/frame_images.py)
+    # From scratch: a BatchNorm after every convolution of a body that has none.
+    batch_norm: bool = True
+
+    def adds_batch_norm(self, arch: str) -> bool:
+        """Whether `arch` trains with batch norm added to its body: only from scratch,
+        since ImageNet's weights were learned without it."""
+        return self.batch_norm and not self.pretrained and arch in BODIES_WITHOUT_BATCH_NORM
+
+    def default_lr(self, arch: str) -> float:
+        """The peak learning rate when the run names none."""
+        return LR_WITH_ADDED_BATCH_NORM if self.adds_batch_norm(arch) else DEFAULT_LR[arch]
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,22 @@ def check_image_size(arch: str, image_size: int) -> None:
         f"nothing below {smallest} px; set image_size to at least {smallest}")
 
 
+def with_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
+    """Follow every convolution inside `module` with a BatchNorm over its channels, in
+    place (as torchvision's VGG-BN does for VGG). Each convolution becomes a two-layer
+    Sequential at the same position, so fastai's cut and splitter index the body as
+    before."""
+    import torch
+
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.Conv2d):
+            setattr(module, name, torch.nn.Sequential(
+                child, torch.nn.BatchNorm2d(child.out_channels)))
+        else:
+            with_batch_norm(child)
+    return module
+
+
 class TorchvisionBuilder:
     """Builds a torchvision architecture with ImageNet weights found as core/weights.py says.
 
@@ -144,8 +175,9 @@ class TorchvisionBuilder:
     """
 
     def __init__(self, arch: str, places: WeightsPlaces,
-                 report: Callable[[str], None] | None = None):
+                 report: Callable[[str], None] | None = None, batch_norm: bool = False):
         self.arch, self.places, self.report = arch, places, report
+        self.batch_norm = batch_norm
 
     def __call__(self, pretrained: bool = False) -> torch.nn.Module:
         import torch
@@ -155,6 +187,8 @@ class TorchvisionBuilder:
         if pretrained:
             path = pretrained_weights(self.arch, self.places, self.report or print)
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        elif self.batch_norm:
+            with_batch_norm(model)
         return model
 
     def __getstate__(self) -> dict:  # the exported learner keeps no logger
@@ -286,7 +320,8 @@ def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
                                f"{', '.join(ARCHITECTURES)}")
     meta = model_meta[getattr(torchvision.models, arch)]
     learn = vision_learner(
-        dls, TorchvisionBuilder(arch, compute.weights_places(), report), normalize=False,
+        dls, TorchvisionBuilder(arch, compute.weights_places(), report,
+                                batch_norm=settings.adds_batch_norm(arch)), normalize=False,
         n_out=n_classes,
         pretrained=settings.pretrained, cut=meta["cut"], splitter=meta["split"],
         loss_func=SmoothedCrossEntropy(), metrics=accuracy,
@@ -368,7 +403,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
         lr = float(learn.lr_find(show_plot=False).valley)
         report(f"lr_find suggests {lr:.2e}")
     else:
-        lr = settings.lr if settings.lr is not None else DEFAULT_LR[arch]
+        lr = settings.lr if settings.lr is not None else settings.default_lr(arch)
     frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
     reporter = EpochReporter(report, frozen_epochs + settings.epochs)
     learn.add_cb(reporter)  # after lr_find, whose batches are not training
