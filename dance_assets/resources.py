@@ -59,7 +59,7 @@ def step_outputs_io_manager(init_context: dg.InitResourceContext) -> dg.IOManage
     """Values passed between the steps of one asset (video_frames' batches), pickled under
     the lake's cache/steps/<run id>/: on a cluster every step pod mounts the lake, while
     Dagster's default keeps them on the local disk of the pod that made them."""
-    base = init_context.resources.lake.lake().cache / "steps"
+    base = init_context.resources.lake.lake().step_outputs
     return dg.FilesystemIOManager(base_dir=str(base)).create_io_manager(init_context)
 
 

@@ -211,4 +211,4 @@ def test_a_class_fans_out_over_steps_and_publishes_what_one_step_would(
     # Nothing changed: one empty batch, so the tables are still written and checked.
     assert "video_frames.extract_frames[nothing_changed]" in second_steps
     assert _published(tiny_lake, dance_class) == _published(alone, dance_class)
-    assert not (tiny_lake.cache / "steps" / first_run).exists()  # passed on, then removed
+    assert not (tiny_lake.step_outputs / first_run).exists()  # passed on, then removed

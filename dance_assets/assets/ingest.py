@@ -185,6 +185,8 @@ def publish_frames(context: dg.OpExecutionContext, lake: LakeResource, plan: Cla
     """Write the class's tables from what stays and what the batches made."""
     the_lake = lake.lake()
     dance_class = plan.dance_class
+    # The class's tables are read again rather than passed on: no other step writes them
+    # during the run, and a read is cheaper than pickling them through the lake.
     result = combine(plan, _previous(the_lake, dance_class), outcomes)
     # extractions is the ledger of what is done: written last, so a crash in between
     # means the work is redone, never that a row is missing.
@@ -193,7 +195,7 @@ def publish_frames(context: dg.OpExecutionContext, lake: LakeResource, plan: Cla
     tables.write_table(the_lake, "extractions", result.extractions, dance_class=dance_class)
     remove_stale_frames(the_lake, dance_class, set(result.frames["video_id"]))
     refresh_views(the_lake)
-    remove_dir(the_lake.cache / "steps" / context.run_id)  # passed on: no longer needed
+    remove_dir(the_lake.step_outputs / context.run_id)  # passed on: no longer needed
     with_pose = float(result.poses["person_found"].mean()) if len(result.poses) else 0.0
     context.log.info(
         f"{dance_class}: {len(result.extracted)} extracted, {len(result.reused)} unchanged "

@@ -63,6 +63,11 @@ class Lake:
         return self.root / "cache"
 
     @property
+    def step_outputs(self) -> Path:
+        """Where one run's steps leave values for the next: cache/steps/<run id>/."""
+        return self.cache / "steps"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 

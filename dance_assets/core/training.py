@@ -188,7 +188,7 @@ class TorchvisionBuilder:
             path = pretrained_weights(self.arch, self.places, self.report or print)
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         elif self.batch_norm:
-            with_batch_norm(model)
+            with_batch_norm(model.features)  # the body fastai keeps; its head is its own
         return model
 
     def __getstate__(self) -> dict:  # the exported learner keeps no logger
