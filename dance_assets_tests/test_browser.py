@@ -197,14 +197,19 @@ def _launch_resnet18(journey: Journey, settings: dict[str, object],
 
 
 def _journey(journey: Journey, lake: Path, ffmpeg_binary: str) -> None:
-    page = journey.page
     # The asset graph and its four groups.
     journey.open("/asset-groups")
     for group in ("ingest", "curation", "training", "evaluation"):
-        page.get_by_text(group, exact=True).first.wait_for()
+        journey.page.get_by_text(group, exact=True).first.wait_for()
     journey.shot("graph")
+    _extract_one_class(journey)
+    _train_resnet18(journey, lake)
+    _a_new_video_reaches_sql(journey, lake, ffmpeg_binary)
 
-    # Materialize one class partition of video_frames from its page.
+
+def _extract_one_class(journey: Journey) -> None:
+    """Materialize one class partition of video_frames from its page; see its metadata."""
+    page = journey.page
     journey.open("/assets/video_frames")
     page.get_by_role("button", name="Materialize…").click()
     page.get_by_text("Select a partition or create one").click()
@@ -228,6 +233,10 @@ def _journey(journey: Journey, lake: Path, ffmpeg_binary: str) -> None:
     journey.shot("frames")
     page.keyboard.press("Escape")
 
+
+def _train_resnet18(journey: Journey, lake: Path) -> None:
+    """A refused setting, a training with settings of our own, its plot and its check."""
+    page = journey.page
     # A setting out of bounds is refused before the run starts, naming the field.
     _launch_resnet18(journey, {**MODEL_SETTINGS, "epochs": 0})
     page.get_by_text("TrainConfig.epochs: Input should be greater than or equal to 1").first \
@@ -260,7 +269,9 @@ def _journey(journey: Journey, lake: Path, ffmpeg_binary: str) -> None:
     page.get_by_text("Passed").first.wait_for()
     journey.shot("check")
 
-    # A new participant's video: the sensor launches its class, and SQL sees the rows.
+
+def _a_new_video_reaches_sql(journey: Journey, lake: Path, ffmpeg_binary: str) -> None:
+    """A new participant's video: the sensor launches its class, and SQL sees the rows."""
     spec = plan_videos(["savage"], TINY.participants + 1, TINY.seconds, TINY.video_size,
                        seed=0)[-1]
     write_video(spec, video_path(lake / "raw", spec), ffmpeg_binary)

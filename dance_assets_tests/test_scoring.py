@@ -96,7 +96,7 @@ def test_score_shape(scored_lake):
     assert result.target == result.predicted and abs(sum(p for _, p in result.top) - 1) < 1e-3
     assert len(result.weakest) == min(3, int(result.per_second["scored"].sum()))
     assert {m.body_part for m in result.weakest} <= set(BODY_PARTS)
-    assert set(result.per_second.loc[result.per_second["scored"], "match"].between(0, 100))
+    assert result.per_second.loc[result.per_second["scored"], "match"].between(0, 100).all()
 
 
 def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
