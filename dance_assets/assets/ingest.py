@@ -1,6 +1,7 @@
 """Ingest: raw videos of one dance class to probed rows, then to per-second frames."""
 
 
+import warnings
 import zlib
 from collections.abc import Iterator
 
@@ -223,24 +224,29 @@ def publish_frames(context: dg.OpExecutionContext, lake: LakeResource, plan: Cla
     )
 
 
-@dg.graph_asset(
-    partitions_def=dance_class_partitions,
-    ins={"raw_videos": dg.AssetIn(dagster_type=dg.Nothing)},
-    config=_same_settings_for_every_step,
-    group_name="ingest",
-    kinds={"ffmpeg", "parquet"},
-    metadata=column_schema("frames"),
-    check_specs=checks.VIDEO_FRAMES_CHECKS,
-    resource_defs={_STEP_OUTPUTS: step_outputs_io_manager},
-    description="One JPEG per interval for every ok video of the class, rotation applied, "
-    "with per-frame quality features and the dancer's pose (MediaPipe landmarks and box); "
-    "incremental by video content. Planned once, extracted in batches of the ffmpeg "
-    "resource's videos_per_step videos (a step, or a pod, each), published in one write.",
-)
-def video_frames(raw_videos: None) -> dict:
-    batches, plan = plan_frames(probed=raw_videos)
-    published = publish_frames(plan, batches.map(extract_frames).collect())
-    return {"result": published.result, _CHECK_OUTPUT: getattr(published, _CHECK_OUTPUT)}
+# `resource_defs` on a graph-backed asset is a beta parameter of Dagster's, whose warning
+# would otherwise greet every command that loads the definitions.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+
+    @dg.graph_asset(
+        partitions_def=dance_class_partitions,
+        ins={"raw_videos": dg.AssetIn(dagster_type=dg.Nothing)},
+        config=_same_settings_for_every_step,
+        group_name="ingest",
+        kinds={"ffmpeg", "parquet"},
+        metadata=column_schema("frames"),
+        check_specs=checks.VIDEO_FRAMES_CHECKS,
+        resource_defs={_STEP_OUTPUTS: step_outputs_io_manager},
+        description="One JPEG per interval for every ok video of the class, rotation applied, "
+        "with per-frame quality features and the dancer's pose (MediaPipe landmarks and box); "
+        "incremental by video content. Planned once, extracted in batches of the ffmpeg "
+        "resource's videos_per_step videos (a step, or a pod, each), published in one write.",
+    )
+    def video_frames(raw_videos: None) -> dict:
+        batches, plan = plan_frames(probed=raw_videos)
+        published = publish_frames(plan, batches.map(extract_frames).collect())
+        return {"result": published.result, _CHECK_OUTPUT: getattr(published, _CHECK_OUTPUT)}
 
 
 def _contact_sheet(the_lake: Lake, frames: pd.DataFrame, poses: pd.DataFrame,
