@@ -35,6 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# MediaPipe 0.10.14 on protobuf 4 calls a deprecated protobuf function on every frame.
+# A filter, not a catch_warnings() around each call: poses run on several threads, and
+# catch_warnings() restores the global filters under the others' feet.
+warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
+                        category=UserWarning)
+
 # Bump when what a pose row means changes: every video's poses are then computed again.
 POSE_VERSION = 2
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -178,9 +184,7 @@ class PoseEstimator:
 
     def _one(self, rgb: np.ndarray) -> Person | None:
         """The single person MediaPipe finds in `rgb`, in its coordinates, or None."""
-        with warnings.catch_warnings():  # protobuf 4 deprecation noise, once per call
-            warnings.simplefilter("ignore", UserWarning)
-            result = self._model.process(np.ascontiguousarray(rgb))
+        result = self._model.process(np.ascontiguousarray(rgb))
         if result.pose_landmarks is None:
             return None
         values = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
