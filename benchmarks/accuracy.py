@@ -76,7 +76,7 @@ def main() -> None:
               "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "settings": {"image_size": settings.image_size, "input": settings.input,
                            "epochs": settings.epochs, "batch_size": settings.batch_size,
-                           "lr": settings.lr},
+                           "lr": settings.lr, "head_dropout": settings.head_dropout},
               "lake": str(lake.root), "results": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

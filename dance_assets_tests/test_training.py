@@ -56,7 +56,7 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
     from fastai.learner import load_learner
 
     lake = curated_tiny_lake
-    result = materialize_models(instance, lake, "random_frames")
+    result = materialize_models(instance, lake, "random_frames", head_dropout=0.3)
     assert result.success
     checks = _checks(result)
     check = checks["check_accuracy_above_chance"]  # the last architecture's
@@ -83,6 +83,9 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         follows = [type(after) for layer, after in itertools.pairwise(layers)
                    if isinstance(layer, torch.nn.Conv2d)]
         assert card["config"]["batch_norm"] and set(follows) == {torch.nn.BatchNorm2d}, arch
+        # fastai's head: half the asked dropout before its hidden layer, all of it after.
+        dropouts = [m.p for m in learner.model[1].modules() if isinstance(m, torch.nn.Dropout)]
+        assert dropouts == pytest.approx([0.15, 0.3]), arch
         label, _index, probabilities = learner.predict(str(lake.root / frame))
         assert label in card["classes"] and probabilities.shape == (3,)
         assert abs(float(probabilities.sum()) - 1) < 1e-4

@@ -109,8 +109,9 @@ class TrainConfig(LaunchpadConfig):
                             "training step; at most the training frames are used.")
     image_size: int = Field(default=_TRAIN.image_size, ge=32,
                             description="Frames are squished to this square size.")
-    augment: bool = Field(default=_TRAIN.augment,
-                          description="fastai's aug_transforms on train batches.")
+    augment: bool = Field(default=_TRAIN.augment, description="Augment training batches "
+                          "(core/augment.py: fastai's aug_transforms ranges, rotation at "
+                          "most 3 degrees).")
     seed: int = Field(default=_TRAIN.seed,
                       description="Seeds weights, shuffling and augmentation.")
     pretrained: bool = Field(
@@ -133,11 +134,17 @@ class TrainConfig(LaunchpadConfig):
         "convolution of AlexNet's and SqueezeNet1_0's bodies, which have none (ResNet18 "
         "has its own): without it neither learns much from a few hundred frames. Not with "
         "pretrained weights, which ImageNet trained without it.")
+    head_dropout: float = Field(
+        default=_TRAIN.head_dropout, ge=0, lt=1, description="Dropout in fastai's head "
+        "(its `ps`: half of it before the hidden layer, all of it before the output). 0.5 "
+        "is fastai's default for fine-tuning; from scratch on a few hundred frames the "
+        "demo profile uses 0.25.")
 
     def settings(self) -> TrainSettings:
         return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
                              self.image_size, self.augment, self.seed, self.pretrained,
-                             self.freeze_epochs, self.input, self.batch_norm)
+                             self.freeze_epochs, self.input, self.batch_norm,
+                             self.head_dropout)
 
 
 def _trained_on_the_manifest(key: dg.AssetKey) -> dict[str, object]:

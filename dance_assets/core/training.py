@@ -67,6 +67,9 @@ class TrainSettings:
     input: str = "frame"  # frame | dancer | silhouette (core/frame_images.py)
     # From scratch: a BatchNorm after every convolution of a body that has none.
     batch_norm: bool = True
+    # fastai's `ps`: dropout in the head it puts on the body (half before the hidden
+    # layer, all of it before the last). Its default, 0.5, is for fine-tuning.
+    head_dropout: float = 0.5
 
     def adds_batch_norm(self, arch: str) -> bool:
         """Whether `arch` trains with batch norm added to its body: only from scratch,
@@ -324,6 +327,7 @@ def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
                                 batch_norm=settings.adds_batch_norm(arch)), normalize=False,
         n_out=n_classes,
         pretrained=settings.pretrained, cut=meta["cut"], splitter=meta["split"],
+        ps=settings.head_dropout,
         loss_func=SmoothedCrossEntropy(), metrics=accuracy,
         # torch's multi-tensor Adam: same algorithm as fastai's, much less Python per step.
         opt_func=partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True)),
