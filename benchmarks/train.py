@@ -4,14 +4,17 @@ For each architecture, on the same frames, batch size and resolution:
 - bare: a plain PyTorch loop (index a batch, scale and normalise, forward,
   cross-entropy, backward, AdamW step) on an identical copy of the fastai model, with
   the frames where ours keeps them (on a GPU: already on the GPU, so this is the
-  compute bound). It runs once in float32 and once with the fast path's precision and
-  layout (channels_last, bf16 autocast), each before and after the project's paths
-  (the best of the two counts);
+  compute bound). It runs in float32 and with the fast path's precision and layout
+  (channels_last, bf16 autocast);
 - ours, fast path off: `core.training` as the assets run it, float32;
 - ours, fast path on: the same with channels_last and bfloat16 autocast (CPU) or mixed
   precision (CUDA).
-Each path runs a warm-up epoch, then --epochs timed ones; the best epoch counts (a
-shared machine drifts by about 5 % between epochs). Throughput is training images per
+Every path runs twice, interleaved with the others (bare, ours, bare fast, ours
+fast, and again); each run is a warm-up epoch, then --epochs timed ones, and a path's
+best epoch counts (a shared machine drifts by about 5 % between epochs and up to 15 %
+between runs). On a CPU both sides run with glibc keeping freed memory for the next
+batch, as core.training sets it (core/host_memory.py); --glibc-defaults measures both
+without. Throughput is training images per
 second. On CUDA, two more short fits (plain and augmented) count the times an epoch
 makes the host wait for the GPU (torch.cuda.set_sync_debug_mode): fastai as shipped
 waits after every batch.
@@ -47,6 +50,7 @@ from demo_lake import curated_lake
 from dance_assets.core.callbacks import metrics_on_device
 from dance_assets.core.frame_cache import kept_frames_cache
 from dance_assets.core.frame_images import INPUT_MODES
+from dance_assets.core.host_memory import keep_freed_memory
 from dance_assets.core.profiles import get_profile
 from dance_assets.core.training import (
     ARCHITECTURES,
@@ -212,15 +216,20 @@ def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
         return bare_loop(copy.deepcopy(model), frames.inputs, frames.labels,
                          settings.batch_size, settings.default_lr(arch), device, epochs, mode)
 
-    # Bare loops run before and after ours and the best counts: a shared machine
-    # drifts within minutes, and bracketing keeps that drift from flattering either side.
-    bare_off, bare_on = [bare("off")], [bare(fast_mode)]
-    off = ours(arch, train_set, valid_set, n_classes, settings,
-               ComputeSettings(device=device, fast_path=False), device, epochs)
-    on = ours(arch, train_set, valid_set, n_classes, settings,
-              ComputeSettings(device=device, fast_path=True), device, epochs)
-    bare_off.append(bare("off"))
-    bare_on.append(bare(fast_mode))
+    def project(fast_path: bool) -> float:
+        return ours(arch, train_set, valid_set, n_classes, settings,
+                    ComputeSettings(device=device, fast_path=fast_path), device, epochs)
+
+    # Two rounds that run every path once, and the best run of each path counts: a shared
+    # machine drifts within minutes, and interleaving with as many tries for each side
+    # keeps that drift from flattering either.
+    bare_off, ours_off, bare_on, ours_on = [], [], [], []
+    for _ in range(2):
+        bare_off.append(bare("off"))
+        ours_off.append(project(False))
+        bare_on.append(bare(fast_mode))
+        ours_on.append(project(True))
+    off, on = max(ours_off), max(ours_on)
     steps = len(train_set) // settings.batch_size
     return {
         "bare_fp32_img_per_s": round(max(bare_off), 1),
@@ -228,7 +237,9 @@ def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
         "bare_fast_img_per_s": round(max(bare_on), 1),
         "bare_fast_runs_img_per_s": [round(r, 1) for r in bare_on],
         "ours_fast_path_off_img_per_s": round(off, 1),
+        "ours_fast_path_off_runs_img_per_s": [round(r, 1) for r in ours_off],
         "ours_fast_path_on_img_per_s": round(on, 1),
+        "ours_fast_path_on_runs_img_per_s": [round(r, 1) for r in ours_on],
         "fast_path": fast_mode,
         "ratio_off_vs_bare_fp32": round(off / max(bare_off), 3),
         "ratio_on_vs_bare_fast": round(on / max(bare_on), 3),
@@ -257,14 +268,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds for --accuracy")
     parser.add_argument("--input", default="frame", choices=INPUT_MODES,
                         help="what the networks see (default: whole frames)")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="CPU: leave glibc's malloc as it is, for both paths (training "
+                        "itself always keeps freed memory)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
     args = parser.parse_args()
     if args.synthetic and args.accuracy:
         raise SystemExit("--accuracy needs a lake's frames, not --synthetic ones")
 
     device = resolve_device(args.device)
+    freed_memory_kept = False
     if device == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)
+        freed_memory_kept = not args.glibc_defaults and keep_freed_memory()
     else:
         torch.backends.cudnn.benchmark = True  # as core.training does unless deterministic
     if args.synthetic:
@@ -319,6 +335,7 @@ def main() -> None:
         "machine": {"device": device, "cpus": os.cpu_count(), "platform": platform.platform(),
                     "gpu": torch.cuda.get_device_name() if device == "cuda" else None},
         "torch": torch.__version__,
+        "freed_memory_kept": freed_memory_kept,
         "image_size": args.image_size, "batch_size": args.batch_size,
         "frames": f"{args.synthetic} random" if args.synthetic else str(args.lake),
         "train_frames": len(train_set.labels),

@@ -250,6 +250,34 @@ def test_loading_the_code_location_does_not_touch_cuda_or_fastai():
                            ) == ["False", "False"]
 
 
+_FREE_MEMORY_LEFT_IN_THE_HEAP = """
+import ctypes, ctypes.util
+import numpy as np
+from dance_assets.core.host_memory import keep_freed_memory
+
+class MallInfo2(ctypes.Structure):  # glibc's struct mallinfo2: ten size_t counters
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.mallinfo2.restype = MallInfo2
+
+def free_bytes_after_a_batch() -> int:
+    np.ones(8 << 20).sum()  # 64 MiB, allocated, touched and freed: one batch's activations
+    return libc.mallinfo2().fordblks
+
+print(free_bytes_after_a_batch() >> 20, keep_freed_memory(), free_bytes_after_a_batch() >> 20)
+"""
+
+
+def test_a_cpu_step_keeps_the_memory_it_frees_for_the_next_batch():
+    # In a fresh interpreter: the setting is process-wide, and this one may have it.
+    default_mib, kept, kept_mib = in_fresh_python(_FREE_MEMORY_LEFT_IN_THE_HEAP)
+    assert kept == "True"
+    assert int(default_mib) < 64 <= int(kept_mib)  # glibc's default hands it back
+
+
 def test_fast_path_choice():
     assert fast_path_mode(ComputeSettings(fast_path=False), "cpu") == "off"
     assert fast_path_mode(ComputeSettings(fast_path=True), "cuda") == "cuda-amp"

@@ -30,6 +30,7 @@ from dance_assets.core.artifacts import CARD_NAME, EXPORT_NAME, PROGRAM_NAME, WE
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.evaluation import mean_by_video
 from dance_assets.core.frame_cache import CachedFrames
+from dance_assets.core.host_memory import keep_freed_memory
 from dance_assets.core.lake import atomic_path, atomic_write_text
 from dance_assets.core.weights import WeightsPlaces, pretrained_weights
 
@@ -388,6 +389,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     device = resolve_device(compute.device)
     if device == "cpu":
         torch.set_num_threads(compute.threads or os.cpu_count() or 1)
+        keep_freed_memory()  # each batch reuses the last one's pages (core/host_memory.py)
     if len(train_set.labels) < settings.batch_size:
         raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
                                f"{settings.batch_size}: lower batch_size")

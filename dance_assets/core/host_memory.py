@@ -1,0 +1,39 @@
+"""Keeping the memory a CPU training step frees for its next batch.
+
+glibc's malloc serves large blocks with fresh pages from the kernel (mmap) and hands
+them back when they are freed, and returns free memory at the top of its heap too. A
+training step allocates and frees the same large activations every batch, so with the
+defaults every batch page-faults them in again, and the kernel zeroes every page: on
+this project's 2-core CPU that was 10-20 % of a ResNet18 step, and more for fastai's
+loop than for a bare one, whose allocations happen to line up with glibc's moving
+threshold (`benchmarks/train.py`; the README has the numbers). PyTorch's CPU tuning
+guide swaps the allocator (jemalloc, tcmalloc) for this; glibc's own `mallopt` does it
+without preloading a library: serve blocks up to 1 GiB from the heap and keep up to
+1 GiB of free memory there.
+
+The setting is process-wide and lasts as long as the process. That suits a training
+step, which under the multiprocess executor is a process of its own; the memory kept is
+what the step's own batches reach anyway.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import platform
+from functools import cache
+
+_M_TRIM_THRESHOLD = -1  # malloc.h
+_M_MMAP_THRESHOLD = -3
+KEPT_BYTES = 1 << 30
+
+
+@cache
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse; False where the C library is not glibc
+    (musl, macOS, Windows), which keeps its own behaviour."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    return all(libc.mallopt(option, ctypes.c_int(KEPT_BYTES)) == 1
+               for option in (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD))
