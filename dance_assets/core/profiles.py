@@ -22,7 +22,7 @@ class Profile:
     input: str = "frame"  # what the CNNs see: frame, dancer or silhouette (frame_images)
     pretrained: bool = False  # fine-tune ImageNet weights (core/weights.py finds them)
     # Architectures that need larger inputs than image_size (from scratch, SqueezeNet's
-    # pooling leaves next to nothing of a 96-pixel input).
+    # early pooling leaves a 96-pixel input too little: the README has the numbers).
     image_size_for: tuple[tuple[str, int], ...] = ()
     head_dropout: float = 0.5  # fastai's default, made for fine-tuning
 
