@@ -14,10 +14,9 @@ fast, and again); each run is a warm-up epoch, then --epochs timed ones, and a p
 best epoch counts (a shared machine drifts by about 5 % between epochs and up to 15 %
 between runs). On a CPU both sides run with glibc keeping freed memory for the next
 batch, as core.training sets it (core/host_memory.py); --glibc-defaults measures both
-without. Throughput is training images per
-second. On CUDA, two more short fits (plain and augmented) count the times an epoch
-makes the host wait for the GPU (torch.cuda.set_sync_debug_mode): fastai as shipped
-waits after every batch.
+without. Throughput is training images per second. On CUDA, two more short fits
+(plain and augmented) count the times an epoch makes the host wait for the GPU
+(torch.cuda.set_sync_debug_mode): fastai as shipped waits after every batch.
 
 Frames come from a curated lake (its decoded cache), or with --synthetic N from N random
 images: throughput does not depend on what the pixels show, and a lent GPU machine

@@ -99,8 +99,6 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
 def test_batch_norm_is_added_only_from_scratch_and_only_where_the_body_has_none():
     from dataclasses import replace
 
-    from dance_assets.core.training import TrainSettings
-
     scratch = TrainSettings()
     assert scratch.adds_batch_norm("alexnet") and scratch.adds_batch_norm("squeezenet1_0")
     assert not scratch.adds_batch_norm("resnet18")

@@ -141,10 +141,10 @@ class TrainConfig(LaunchpadConfig):
         "demo profile uses 0.25.")
 
     def settings(self) -> TrainSettings:
-        return TrainSettings(self.epochs, self.lr, self.find_lr, self.batch_size,
-                             self.image_size, self.augment, self.seed, self.pretrained,
-                             self.freeze_epochs, self.input, self.batch_norm,
-                             self.head_dropout)
+        """Every TrainSettings field by name (the check's `significance` is not one of
+        them), so a field added to both cannot land in the wrong place."""
+        return TrainSettings(**{name: getattr(self, name)
+                                for name in TrainSettings.__dataclass_fields__})
 
 
 def _trained_on_the_manifest(key: dg.AssetKey) -> dict[str, object]:
