@@ -35,13 +35,15 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
         PhoneShares,
         generate,
         plan_videos,
+        teacher_spec,
     )
     from dance_assets.core.video import find_ffmpeg
 
     if not 1 <= classes <= len(DANCE_CLASSES):
         raise DanceAssetsError(f"--classes must be between 1 and {len(DANCE_CLASSES)}")
     raw = Path(str(lake_root)) / "raw"
-    specs = plan_videos(list(DANCE_CLASSES[:classes]), participants, seconds, size, seed,
+    dances = list(DANCE_CLASSES[:classes])
+    specs = plan_videos(dances, participants, seconds, size, seed,
                         PHONE_HARD if phone_hard else PhoneShares())
     started = time.perf_counter()
     _echo(f"generating {len(specs)} synthetic dance videos into {raw} (existing ones are kept)")
@@ -52,6 +54,12 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
 
     written = generate(raw, specs, find_ffmpeg(), progress=progress)
     _echo(f"  {len(written)} new videos in {time.perf_counter() - started:.1f} s")
+    # A teacher per dance to score students against, beside raw/: not training data.
+    references, started = Path(str(lake_root)) / "references", time.perf_counter()
+    teachers = generate(references, [teacher_spec(dance, seed, seconds, size) for dance in dances],
+                        find_ffmpeg())
+    _echo(f"  {len(teachers)} new teacher videos (one per dance) into {references} in "
+          f"{time.perf_counter() - started:.1f} s")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -13,14 +13,21 @@ from dance_assets.core.generator import (
     DANCE_CLASSES,
     FILLS_FRAME,
     FPS,
+    JOINTS,
     PHONE_HARD,
+    Lesson,
     VideoSpec,
     choreography,
     dancing_friends,
     plan_videos,
+    pose_at,
     render_frames,
     render_room,
+    routine_at,
     sidecar_path,
+    student_specs,
+    teacher_spec,
+    write_pairs,
     write_video,
 )
 from dance_assets.core.quality import uniform_share
@@ -185,3 +192,117 @@ def test_phone_traits_are_in_the_sidecar(tmp_path, ffmpeg_binary, ffmpeg_setting
         True, [2], [0], True, 60, 1)
     assert probe_video(path, ffmpeg_settings).codec == "h264"
     assert path.stat().st_size < 3 * 60_000 / 8 * 1.5  # about the bitrate asked for
+
+
+def test_an_ordinary_video_keeps_its_bytes(tmp_path):
+    """Pinned before teachers and students were added to the generator: the lake's video
+    ids are content hashes and seed its splits, so the lake's videos must not move. The
+    demo's renegade/p02 at 180x320, 3 s: disco, handheld, two friends, motion blur and a
+    phone's bitrate. Frames pin the drawing whatever the encoder; the file pins it with
+    the pinned imageio-ffmpeg's x264 (an ffmpeg on PATH may encode differently)."""
+    import imageio_ffmpeg
+
+    spec = next(s for s in plan_videos(["renegade"], 2, 3, SIZE, seed=0)
+                if s.participant.name == "p02")
+    frames = hashlib.sha256(b"".join(frame.tobytes() for frame in render_frames(spec)))
+    assert frames.hexdigest() == (
+        "69846fb6dba5695f60f3a5d2519aa7daa2594360fb824e3bf2cf9174feccf9d1")
+    path = write_video(spec, tmp_path / "p02.mp4", imageio_ffmpeg.get_ffmpeg_exe())
+    assert _sha(path) == "638a0e52ed5e1dafa5005d1b33042053aa0b074317413935642dd3e58433e700"
+    assert _sha(sidecar_path(path)) == (
+        "10adf1113fdd703f8d9a2fa06281e6ebc0655d5df728ddb54a059b0042b06497")
+
+
+SIZE = (180, 320)
+
+
+def _no_wobble(_t: float) -> np.ndarray:
+    return np.ones(len(JOINTS))  # multiplied by a sloppiness of 0
+
+
+def test_a_student_dances_the_teachers_routine_at_the_stated_time():
+    """The student's video at t shows the teacher's routine at tau = tempo * (t - offset_s),
+    except in her splice; late students start before the routine (negative phases)."""
+    teacher = teacher_spec("wap", 0, 8, SIZE)
+    students = student_specs("wap", 0, 6, 8, SIZE)
+    assert any(s.participant.phase < 0 for s in students)
+    for student in students:
+        assert student.lesson is not None and student.splice is not None
+        dancer = replace(student.participant, sloppiness=0.0)
+        for t in np.linspace(0.05, 7.95, 41):
+            tau = student.lesson.tempo * (t - student.lesson.offset_s)
+            theirs = pose_at(choreography("wap"), teacher.participant, tau, _no_wobble)
+            mine = pose_at(routine_at(student, t), dancer, t, _no_wobble)
+            same = np.allclose(mine[0], theirs[0], atol=1e-6) and np.allclose(
+                mine[1:], theirs[1:], atol=1e-6)
+            assert same != (student.splice.start_s <= t < student.splice.end_s), (student, t)
+
+
+def test_a_splice_changes_only_the_dancers_frames_inside_it():
+    student = replace(student_specs("mood", 1, 1, 6, SIZE)[0], style="none", handheld=False,
+                      motion_blur=False, card_seconds=(), still_seconds=(), empty_seconds=(),
+                      noise_seconds=())
+    assert student.splice is not None
+    spliced = [np.asarray(f) for f in render_frames(student)]
+    plain = [np.asarray(f) for f in render_frames(replace(student, splice=None))]
+    for index, (a, b) in enumerate(zip(spliced, plain, strict=True)):
+        inside = student.splice.start_s <= index / FPS < student.splice.end_s
+        assert np.array_equal(a, b) != inside, index
+
+
+def test_the_teacher_is_clean_and_on_the_dances_tempo():
+    tempos = {choreography(d).tempo_bpm for d in DANCE_CLASSES}
+    assert len(tempos) == 12 and all(92 <= bpm <= 128 for bpm in tempos)
+    for dance in DANCE_CLASSES[:3]:
+        teacher = teacher_spec(dance, 0, 8, SIZE)
+        dancer = teacher.participant
+        assert (dancer.sloppiness, dancer.mirrored, dancer.phase, dancer.tempo_bpm) == (
+            0.0, False, 0.0, choreography(dance).tempo_bpm)
+        # Nothing else: no filter, bad seconds, splice or phone trait.
+        assert teacher == VideoSpec(dance, dancer, 8, *SIZE, lesson=Lesson("teacher"))
+        assert teacher_spec(dance, 1, 8, SIZE).participant.shirt != dancer.shirt
+
+
+def test_students_timing_and_footage_within_their_ranges():
+    """40 students of two seeds: every stated range holds, and real footage's troubles
+    appear as in the lake."""
+    students = [s for seed in (0, 1) for dance in ("savage", "mood")
+                for s in student_specs(dance, seed, 10, 10, SIZE)]
+    for s in students:
+        assert s.lesson is not None and s.splice is not None
+        assert 0.2 <= abs(s.lesson.offset_s) <= 0.8 and 0.8 <= s.lesson.tempo <= 1.25
+        assert 2 <= s.splice.end_s - s.splice.start_s <= 4
+        assert s.splice.start_s >= 2 and s.splice.end_s <= s.seconds - 2
+        assert s.splice.dance in DANCE_CLASSES and s.splice.dance != s.dance
+        assert 0.03 <= s.participant.sloppiness <= 0.16
+        assert all(f.tempo_bpm == s.participant.tempo_bpm for f in s.others)  # her clock
+    assert {np.sign(s.lesson.offset_s) for s in students} == {-1, 1}
+    # About 40 % mirrored: 24 of these 40 (0.42 of 600 students); binomial bounds.
+    assert 0.15 < np.mean([s.participant.mirrored for s in students]) < 0.65
+    assert any(s.handheld for s in students) and any(s.others for s in students)
+    assert any(s.motion_blur for s in students) and any(s.style != "none" for s in students)
+    assert len({s.participant.name for s in students}) == 10  # s01..s10 per dance
+    assert len({s.participant.shirt for s in students}) == 40
+
+
+def test_pairs_sidecars_record_the_timing(tmp_path, ffmpeg_binary):
+    pairs = write_pairs(tmp_path, ["wap"], 2, 6, SIZE, 0, ffmpeg_binary, workers=1)
+    [(teacher, students)] = pairs
+    assert teacher == tmp_path / "wap" / "teacher.mp4"
+    assert students == [tmp_path / "wap" / "s01.mp4", tmp_path / "wap" / "s02.mp4"]
+    truth = json.loads(sidecar_path(teacher).read_text())
+    assert (truth["role"], truth["tempo_bpm"]) == (
+        "teacher", round(choreography("wap").tempo_bpm, 2))
+    assert "offset_s" not in truth and "splice_dance" not in truth
+    for path, spec in zip(students, student_specs("wap", 0, 2, 6, SIZE), strict=True):
+        truth = json.loads(sidecar_path(path).read_text())
+        assert spec.lesson is not None and spec.splice is not None
+        assert truth["role"] == "student" and truth["teacher"] == "teacher.mp4"
+        assert (truth["offset_s"], truth["tempo"], truth["mirrored"]) == (
+            spec.lesson.offset_s, spec.lesson.tempo, spec.participant.mirrored)
+        assert (truth["splice_start_s"], truth["splice_end_s"], truth["splice_dance"]) == (
+            spec.splice.start_s, spec.splice.end_s, spec.splice.dance)
+    written: list[Path] = []
+    assert write_pairs(tmp_path, ["wap"], 2, 6, SIZE, 0, ffmpeg_binary, workers=1,
+                       progress=lambda _d, _n, path: written.append(path)) == pairs
+    assert written == []  # what is there is kept

@@ -17,6 +17,11 @@ and a phone's low bitrate. The sidecar records each.
 
 Choreographies depend only on the dance's name (a dance is the same dance whatever
 the seed); participants, filters and bad seconds depend on the seed.
+
+For scoring a dancer against her teacher, each dance also has a teacher (a clean
+performance on the dance's own tempo, from a tripod) and students of that teacher whose
+timing is known: late or early, faster or slower, maybe mirrored, and for a few seconds
+dancing another dance's moves (see Lesson). Their sidecars record that timing.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ import json
 import math
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +78,18 @@ class Choreography:
     travel: tuple[float, ...]
     beats_per_pose: int
     bounce: float
+    tempo_bpm: float  # the music's tempo, which its teacher dances on
 
 
+@cache
 def choreography(dance: str) -> Choreography:
     """The fixed choreography of a dance, derived from its name alone.
 
     A dance has a signature (where the arms mostly are, how the body leans, whether a
     leg comes up) and its key poses vary around it, so two dances can share moves but
-    each has its own look, as real choreographies do.
+    each has its own look, as real choreographies do. Its tempo comes from a stream of
+    its own, so adding it left every other draw (and every video's bytes) as it was.
+    Cached: rendering asks for it every frame once a video has a splice.
     """
     rng = np.random.default_rng(_stable_seed("dance", dance))
     signature = np.array([
@@ -110,7 +120,13 @@ def choreography(dance: str) -> Choreography:
         travel=tuple(rng.uniform(-0.18, 0.18, n_poses)),
         beats_per_pose=int(rng.integers(1, 3)),
         bounce=float(rng.uniform(0.0, 0.05)),
+        tempo_bpm=_dance_tempo(dance),
     )
+
+
+def _dance_tempo(dance: str) -> float:
+    """The music's tempo, from its own stream: the choreography's draws stay as they were."""
+    return float(np.random.default_rng(_stable_seed("dance-tempo", dance)).uniform(92, 128))
 
 
 @dataclass(frozen=True)
@@ -144,13 +160,20 @@ _HAIRS = ((20, 16, 12), (70, 45, 25), (150, 100, 50), (220, 190, 120), (120, 30,
 
 
 def participant(seed: int, index: int) -> Participant:
+    """The lake's participant `index`: the same person in every dance of one seed."""
     rng = np.random.default_rng(_stable_seed("participant", seed, index))
+    return _draw_participant(rng, f"p{index + 1:02d}")
+
+
+def _draw_participant(rng: np.random.Generator, name: str) -> Participant:
+    """A person drawn from `rng`, so teachers and students can come from streams of their
+    own while the lake's participants keep theirs."""
 
     def colour() -> tuple[int, int, int]:
         return tuple(int(v) for v in rng.integers(25, 235, 3))  # type: ignore[return-value]
 
     return Participant(
-        name=f"p{index + 1:02d}",
+        name=name,
         skin=_SKINS[int(rng.integers(len(_SKINS)))],
         hair=_HAIRS[int(rng.integers(len(_HAIRS)))],
         shirt=colour(),
@@ -406,7 +429,7 @@ def apply_filter(image: Image.Image, kind: str, beat: float) -> Image.Image:
                 tiled.paste(small, (x, y))
         return tiled
     if kind == "disco":
-        colour = np.array(_DISCO[int(beat) % len(_DISCO)], dtype=np.float32)
+        colour = np.array(_DISCO[math.floor(beat) % len(_DISCO)], dtype=np.float32)
         pulse = 0.75 + 0.25 * math.cos(2 * math.pi * beat)
         tint = tuple(int(v) for v in (110 + 145 * colour / 255 * pulse).clip(0, 255))
         return ImageChops.multiply(image, Image.new("RGB", image.size, tint))
@@ -414,8 +437,35 @@ def apply_filter(image: Image.Image, kind: str, beat: float) -> Image.Image:
 
 
 @dataclass(frozen=True)
+class Splice:
+    """Seconds [start_s, end_s) in which the dancer dances another dance's moves on her own
+    clock, then picks her routine up again where her clock has got to (friends keep to
+    the routine): a lapse a scorer should find, not a shift of her timing."""
+
+    start_s: float
+    end_s: float
+    dance: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A teacher's or a student's video: the timing truth its sidecar adds.
+
+    The student's video at time t shows the teacher's routine at the teacher's time
+    tau = tempo * (t - offset_s). A positive offset means she is late; a tempo above 1
+    that she dances faster. In beats: her bpm is tempo * the teacher's, and her phase
+    the teacher's minus tempo * offset_s * the teacher's bpm / 60 (often negative).
+    """
+
+    role: str  # "teacher" or "student"
+    teacher: str | None = None  # the teacher video's file name, beside the student's
+    offset_s: float | None = None
+    tempo: float | None = None
+
+
+@dataclass(frozen=True)
 class VideoSpec:
-    """Everything that decides one generated video's frames."""
+    """Everything that decides one generated video's frames, and its lesson truth."""
 
     dance: str
     participant: Participant
@@ -432,6 +482,8 @@ class VideoSpec:
     still_seconds: tuple[int, ...] = ()  # the dancer stands still, waiting to start
     motion_blur: bool = False  # fast limbs smear over the shutter time
     bitrate_kbps: int | None = None  # a phone's bitrate instead of constant quality
+    splice: Splice | None = None  # the dancer's seconds of another dance's moves
+    lesson: Lesson | None = None  # teachers and students only: sidecar keys of their own
 
 
 @dataclass(frozen=True)
@@ -462,26 +514,34 @@ def plan_videos(dances: list[str], participants: int, seconds: float, size: tupl
         dancer = participant(seed, index)
         for dance in dances:
             rng = np.random.default_rng(_stable_seed("video", seed, index, dance))
-            length = seconds if seconds < 30 else float(round(seconds * rng.uniform(0.85, 1.15)))
-            style = str(rng.choice(["none", "clone", "disco"], p=[0.7, 0.15, 0.15]))
-            empty: list[int] = []
-            noise: list[int] = []
-            whole = math.floor(length)
-            if whole >= 4 and rng.random() < 0.4:
-                count = int(rng.integers(1, 3)) if whole >= 8 else 1
-                at_start = bool(rng.random() < 0.5)
-                bad = list(range(count)) if at_start else list(range(whole - count, whole))
-                (empty if rng.random() < 0.5 else noise).extend(bad)
-            spec = VideoSpec(dance, dancer, length, size[0], size[1], style, tuple(empty),
-                             tuple(noise), int(rng.integers(2**31)))
-            specs.append(_filmed_on_a_phone(spec, phone, seed, index))
+            spec = _recorded(dance, dancer, seconds, size, rng)
+            phone_rng = np.random.default_rng(_stable_seed("phone", seed, index, dance))
+            specs.append(_filmed_on_a_phone(spec, phone, phone_rng))
     return specs
 
 
-def _filmed_on_a_phone(spec: VideoSpec, shares: PhoneShares, seed: int, index: int) -> VideoSpec:
-    """The spec with phone footage's traits drawn from their own random stream, so the
-    study-shaped variations above stay as they were for every seed."""
-    rng = np.random.default_rng(_stable_seed("phone", seed, index, spec.dance))
+def _recorded(dance: str, dancer: Participant, seconds: float, size: tuple[int, int],
+              rng: np.random.Generator) -> VideoSpec:
+    """One video's study-shaped variations: its length (varied from 30 s on), an app
+    filter, and maybe a second or two of empty room or static noise at an edge."""
+    length = seconds if seconds < 30 else float(round(seconds * rng.uniform(0.85, 1.15)))
+    style = str(rng.choice(["none", "clone", "disco"], p=[0.7, 0.15, 0.15]))
+    empty: list[int] = []
+    noise: list[int] = []
+    whole = math.floor(length)
+    if whole >= 4 and rng.random() < 0.4:
+        count = int(rng.integers(1, 3)) if whole >= 8 else 1
+        at_start = bool(rng.random() < 0.5)
+        bad = list(range(count)) if at_start else list(range(whole - count, whole))
+        (empty if rng.random() < 0.5 else noise).extend(bad)
+    return VideoSpec(dance, dancer, length, size[0], size[1], style, tuple(empty),
+                     tuple(noise), int(rng.integers(2**31)))
+
+
+def _filmed_on_a_phone(spec: VideoSpec, shares: PhoneShares,
+                       rng: np.random.Generator) -> VideoSpec:
+    """The spec with phone footage's traits drawn from `rng`, a stream of their own, so
+    the study-shaped variations above stay as they were for every seed."""
     draws = {name: bool(rng.random() < share) for name, share in asdict(shares).items()}
     dancer, others = spec.participant, ()
     if draws["fills_frame"]:  # filmed close: head near the top, feet near the bottom
@@ -530,18 +590,95 @@ def _phone_bitrate(width: int, height: int) -> int:
     return max(60, round(1500 * width * height / (1080 * 1920)))
 
 
+TEACHER = "teacher"  # the teacher's name, so her video is <dance>/teacher.mp4
+
+
+def teacher_spec(dance: str, seed: int, seconds: float, size: tuple[int, int]) -> VideoSpec:
+    """The teacher of `dance`: a clean performance students are scored against.
+
+    No sloppiness, on the dance's own tempo, not mirrored, from the routine's first
+    beat, filmed from a tripod with nothing else in the video, so every difference a
+    scorer finds in a student is the student's. Her body comes from a stream of her
+    own: the lake's participants stay as they were.
+    """
+    body = _draw_participant(np.random.default_rng(_stable_seed("teacher", seed, dance)),
+                             TEACHER)
+    teacher = replace(body, sloppiness=0.0, tempo_bpm=choreography(dance).tempo_bpm,
+                      mirrored=False, phase=0.0)
+    return VideoSpec(dance, teacher, seconds, size[0], size[1], lesson=Lesson(TEACHER))
+
+
+def student_specs(dance: str, seed: int, count: int, seconds: float,
+                  size: tuple[int, int]) -> list[VideoSpec]:
+    """`count` students (s01, s02, ...) of the teacher of `dance`, with known timing.
+
+    The student's video at time t shows the teacher's routine at the teacher's time
+    tau = tempo * (t - offset_s) (see Lesson), except in her splice. Each is drawn like
+    the lake's participants and filmed like the lake's videos (filters, bad seconds,
+    phone traits), from streams of her own, so a scorer is tested on real footage's
+    troubles, never on easier videos.
+    """
+    teacher = teacher_spec(dance, seed, seconds, size)
+    return [_student(teacher, seed, index) for index in range(count)]
+
+
+def _student(teacher: VideoSpec, seed: int, index: int) -> VideoSpec:
+    """One student: off the teacher's timing by a known offset and tempo, about 40 %
+    mirrored, with a splice of another dance."""
+    rng = np.random.default_rng(_stable_seed("student", seed, teacher.dance, index))
+    body = _draw_participant(rng, f"s{index + 1:02d}")  # sloppy as the lake's dancers
+    offset_s = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 0.8))
+    tempo = float(np.exp(rng.uniform(math.log(0.8), math.log(1.25))))
+    lead = teacher.participant
+    dancer = replace(body, tempo_bpm=tempo * lead.tempo_bpm, mirrored=bool(rng.random() < 0.4),
+                     phase=lead.phase - tempo * offset_s * lead.tempo_bpm / 60.0)
+    spec = _recorded(teacher.dance, dancer, teacher.seconds, (teacher.width, teacher.height),
+                     rng)
+    spec = replace(spec, splice=_splice(rng, teacher.dance, spec.seconds),
+                   lesson=Lesson("student", video_path(Path(), teacher).name, offset_s, tempo))
+    phone = np.random.default_rng(_stable_seed("student-phone", seed, teacher.dance, index))
+    return _filmed_on_a_phone(spec, PhoneShares(), phone)
+
+
+def _splice(rng: np.random.Generator, dance: str, seconds: float) -> Splice | None:
+    """2-4 s of another dance, at least 2 s from either end; None when the video is
+    shorter than 6 s and has no room for one."""
+    room = seconds - 4.0  # where the window may lie
+    if room < 2.0:
+        return None
+    length = float(rng.uniform(2.0, min(4.0, room)))
+    start = 2.0 + float(rng.uniform(0.0, room - length))
+    other = str(rng.choice([d for d in DANCE_CLASSES if d != dance]))
+    return Splice(start, start + length, other)
+
+
 _STANDING = np.array([0.0, 0.0, 0.15, 0.1, 0.15, 0.1, 0.05, 0.0, 0.05, 0.0])  # arms down
+
+
+def routine_at(spec: VideoSpec, t: float) -> Choreography:
+    """The choreography the video's dancer performs at t: her dance's, or inside her
+    splice the other dance's (danced on her own clock, so pose_at needs no change)."""
+    splice = spec.splice
+    if splice is not None and splice.start_s <= t < splice.end_s:
+        return choreography(splice.dance)
+    return choreography(spec.dance)
+
+
+def _wobbles(spec: VideoSpec,
+             people: tuple[Participant, ...]) -> list[Callable[[float], np.ndarray]]:
+    """Each person's own sloppiness. Friends share the dancer's name and room, so their
+    place tells their wobble apart."""
+    return [_wobble(np.random.default_rng(_stable_seed(
+        "wobble", p.name, p.room, spec.dance, *((p.x,) if p is not spec.participant else ()))),
+        len(JOINTS)) for p in people]
 
 
 def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
     """The video's frames, one PIL image per 1/30 s."""
-    dance = choreography(spec.dance)
+    dance = choreography(spec.dance)  # what friends dance, even during the dancer's splice
     room = render_room(spec.width, spec.height, spec.participant.room, spec.participant.floor)
     people = (*spec.others, spec.participant)  # the dancer in front
-    # Friends share the dancer's name and room, so their place tells their wobble apart.
-    wobbles = [_wobble(np.random.default_rng(_stable_seed(
-        "wobble", p.name, p.room, spec.dance, *((p.x,) if p is not spec.participant else ()))),
-        len(JOINTS)) for p in people]
+    wobbles = _wobbles(spec, people)
     noise_rng = np.random.default_rng(spec.noise_seed)
     camera = _handheld_camera(spec) if spec.handheld else None
     card = _card(spec) if spec.card_seconds else None
@@ -557,7 +694,8 @@ def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
                 angles, crouch = _STANDING + 0.1 * wobble(t), 0.0
                 travel = 0.015 * math.sin(2 * math.pi * t / 3)
             else:
-                angles, crouch, travel = pose_at(dance, person, t, wobble)
+                routine = routine_at(spec, t) if person is spec.participant else dance
+                angles, crouch, travel = pose_at(routine, person, t, wobble)
             draw_dancer(frame, person, angles, crouch, travel)
         return frame
 
@@ -673,6 +811,14 @@ def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
             encoder.wait()
         if encoder.returncode != 0:
             raise RuntimeError(f"ffmpeg could not encode {path.name}: {error.strip()}")
+    sidecar = sidecar_path(path)
+    with atomic_path(sidecar, fsync=False) as tmp:
+        tmp.write_text(json.dumps(_sidecar(spec), indent=2) + "\n")
+    return path
+
+
+def _sidecar(spec: VideoSpec) -> dict[str, object]:
+    """The sidecar's record: GroundTruth, then a teacher's or student's lesson keys."""
     truth = GroundTruth(spec.dance, spec.participant.name, spec.seconds, FPS, spec.width,
                         spec.height, spec.style, round(spec.participant.tempo_bpm, 2),
                         spec.participant.mirrored, list(spec.empty_seconds),
@@ -680,10 +826,22 @@ def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
                         list(spec.still_seconds), spec.handheld, 1 + len(spec.others),
                         spec.participant.height >= FILLS_FRAME, spec.motion_blur,
                         spec.bitrate_kbps)
-    sidecar = sidecar_path(path)
-    with atomic_path(sidecar, fsync=False) as tmp:
-        tmp.write_text(json.dumps(asdict(truth), indent=2) + "\n")
-    return path
+    return {**asdict(truth), **_lesson_truth(spec)}
+
+
+def _lesson_truth(spec: VideoSpec) -> dict[str, object]:
+    """What a timing scorer must recover, beyond GroundTruth (which already has the
+    tempo_bpm and mirrored): nothing for the lake's videos, whose sidecars stay as they
+    were. A student's always names her splice, null when her video had no room for one."""
+    if spec.lesson is None:
+        return {}
+    record = {key: value for key, value in asdict(spec.lesson).items() if value is not None}
+    if spec.lesson.role == "student":
+        splice = spec.splice
+        record |= {"splice_start_s": splice.start_s if splice else None,
+                   "splice_end_s": splice.end_s if splice else None,
+                   "splice_dance": splice.dance if splice else None}
+    return record
 
 
 def _rate_control(spec: VideoSpec) -> list[str]:
@@ -739,3 +897,19 @@ def generate(raw: Path, specs: list[VideoSpec], ffmpeg_binary: str, workers: int
             if progress:
                 progress(done, len(pending), Path(target))
     return written
+
+
+def write_pairs(root: Path, dances: Sequence[str], students: int, seconds: float,
+                size: tuple[int, int], seed: int, ffmpeg_binary: str, workers: int | None = None,
+                progress: Callable[[int, int, Path], None] | None = None,
+                ) -> list[tuple[Path, list[Path]]]:
+    """Each dance's teacher (root/<dance>/teacher.mp4) and `students` students
+    (root/<dance>/s01.mp4, ...) with their sidecars, written as `generate` writes the lake
+    (in parallel, keeping what is there); per dance, the teacher's path and the
+    students'."""
+    lessons = [(teacher_spec(dance, seed, seconds, size),
+                student_specs(dance, seed, students, seconds, size)) for dance in dances]
+    generate(root, [spec for teacher, group in lessons for spec in (teacher, *group)],
+             ffmpeg_binary, workers, progress)
+    return [(video_path(root, teacher), [video_path(root, spec) for spec in group])
+            for teacher, group in lessons]
