@@ -22,6 +22,7 @@ from dance_assets.core.manifest import (
     build_manifest,
     class_table,
     manifest_version,
+    record_thresholds,
 )
 from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.skeletons import skeleton_sheet
@@ -101,14 +102,15 @@ def frame_manifest(
     if stale:
         context.log.warning(f"{len(stale)} decision(s) name frames that no longer exist, "
                             f"e.g. {stale[0]}; they are ignored")
+    settings = config.settings()
     with user_errors_fail_the_step():
         frames = with_poses(frames, poses)
-        manifest = build_manifest(frames, decisions, config.settings())
+        manifest = build_manifest(frames, decisions, settings)
     tables.write_table(the_lake, "frame_manifest", manifest)
+    record_thresholds(the_lake, manifest, settings.thresholds)  # for the models' cards
     refresh_views(the_lake)
     seconds = time.perf_counter() - started
 
-    table1 = class_table(manifest)
     kept = manifest[manifest["keep"]]
     metadata: dict[str, object] = {
         "dagster/row_count": len(manifest),
@@ -117,26 +119,14 @@ def frame_manifest(
         "human_decisions": len(decisions) - len(stale),
         "stale_decisions": len(stale),
         "build_seconds": round(seconds, 3),
-        "frames_per_class": dg.MetadataValue.md(markdown_table(table1)),
+        "frames_per_class": dg.MetadataValue.md(markdown_table(class_table(manifest))),
         "validation_participants": ", ".join(sorted(
             kept.loc[kept[split_column("by_participant")] == VALID, "participant"].unique())),
         **{f"valid_share_{protocol}": _share(kept[split_column(protocol)])
            for protocol in PROTOCOLS},
         "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest, poses)),
     }
-    truth = read_ground_truth(the_lake, tables.read_table(the_lake, "videos"))
-    graded = manifest.assign(person_found=frames["person_found"].to_numpy())
-    quality = cleaning_quality(graded, truth)
-    if quality is not None:
-        metadata.update({"cleaning_precision": round(quality.precision, 4),
-                         "cleaning_recall": round(quality.recall, 4),
-                         "cleaning_vs_ground_truth": quality.as_dict(),
-                         "cleaning_confusion": dg.MetadataValue.md(markdown_table(
-                             reason_confusion(manifest, truth)))})
-        if quality.pose_found_on_dancers is not None:
-            metadata["pose_found_on_dancers"] = round(quality.pose_found_on_dancers, 4)
-        context.log.info(f"cleaning vs generator ground truth: precision "
-                         f"{quality.precision:.3f}, recall {quality.recall:.3f}")
+    metadata.update(_graded(context, the_lake, manifest, frames))
     pose_params = tables.read_table(the_lake, "extractions")["pose_params"].dropna()
     return dg.MaterializeResult(
         metadata=metadata,
@@ -147,6 +137,27 @@ def frame_manifest(
             checks.dropped_share(manifest, config.max_dropped_share),
         ],
     )
+
+
+def _graded(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.DataFrame,
+            frames: pd.DataFrame) -> dict[str, object]:
+    """Cleaning against the generator's ground truth, where the lake has it (else nothing)."""
+    truth = read_ground_truth(the_lake, tables.read_table(the_lake, "videos"))
+    graded = manifest.assign(person_found=frames["person_found"].to_numpy())
+    quality = cleaning_quality(graded, truth)
+    if quality is None:
+        return {}
+    metadata: dict[str, object] = {
+        "cleaning_precision": round(quality.precision, 4),
+        "cleaning_recall": round(quality.recall, 4),
+        "cleaning_vs_ground_truth": quality.as_dict(),
+        "cleaning_confusion": dg.MetadataValue.md(markdown_table(
+            reason_confusion(manifest, truth)))}
+    if quality.pose_found_on_dancers is not None:
+        metadata["pose_found_on_dancers"] = round(quality.pose_found_on_dancers, 4)
+    context.log.info(f"cleaning vs generator ground truth: precision "
+                     f"{quality.precision:.3f}, recall {quality.recall:.3f}")
+    return metadata
 
 
 def _share(sides: pd.Series) -> float:

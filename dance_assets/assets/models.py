@@ -32,7 +32,7 @@ from dance_assets.core import tables
 from dance_assets.core.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.frame_images import INPUT_MODES
 from dance_assets.core.lake import Lake
-from dance_assets.core.manifest import manifest_fingerprint
+from dance_assets.core.manifest import manifest_fingerprint, recorded_thresholds
 from dance_assets.core.pose_features import skeletons_of
 from dance_assets.core.pose_model import (
     POSE_INPUT,
@@ -42,6 +42,7 @@ from dance_assets.core.pose_model import (
     pose_sets,
     train_pose_model,
 )
+from dance_assets.core.registry import frames_made_with
 from dance_assets.core.reports import (
     accuracy_curves_png,
     contact_sheet,
@@ -50,7 +51,7 @@ from dance_assets.core.reports import (
     save_png,
 )
 from dance_assets.core.skeletons import skeleton_sheet
-from dance_assets.core.splits import split_column
+from dance_assets.core.splits import TRAIN, split_column
 from dance_assets.core.training import (
     ARCHITECTURES,
     DEFAULT_LR,
@@ -179,12 +180,8 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         description=f"fastai vision_learner on torchvision's {arch}, trained on the kept "
         "frames of frame_manifest under the partition's split protocol.",
     )
-    def model(
-        context: dg.AssetExecutionContext,
-        config: TrainConfig,
-        lake: LakeResource,
-        torch_compute: TorchComputeResource,
-    ) -> dg.MaterializeResult:
+    def model(context: dg.AssetExecutionContext, config: TrainConfig, lake: LakeResource,
+              torch_compute: TorchComputeResource) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
         column = split_column(protocol)
@@ -201,12 +198,10 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
             result = train(arch, train_set, valid_set, classes, settings,
                            torch_compute.settings(), report=context.log.info,
                            show_progress=sys.stderr.isatty())
-
         out_dir = the_lake.model_dir(protocol, arch)
         card = _model_card(arch, protocol, config.model_dump(), result,
-                           manifest_fingerprint(manifest, column),
-                           _extraction_settings(the_lake), input=settings.input,
-                           image_size=settings.image_size,
+                           _trained_on(context, the_lake, manifest, column),
+                           input=settings.input, image_size=settings.image_size,
                            versions=("fastai", "torch", "torchvision"))
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
@@ -233,21 +228,36 @@ def _input_sheet(the_lake: Lake, cache: CachedFrames, mode: str) -> str:
     return markdown_image(png, f"inputs ({mode})")
 
 
-def _extraction_settings(the_lake: Lake) -> list[str]:
-    """The extraction settings the lake's frames came from, for the card."""
-    return sorted(set(tables.read_table(the_lake, "extractions")["params"].dropna()))
+def _trained_on(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.DataFrame,
+                column: str) -> dict:
+    """For the card: the hash of what the model trained on, and how its training frames
+    were extracted, posed and cleaned, so that score reads a dancer's video the same way
+    (core/registry.py frames_made_with)."""
+    training = manifest.loc[manifest["keep"] & (manifest[column] == TRAIN), "video_id"]
+    cleaning = recorded_thresholds(the_lake, manifest)
+    if cleaning is None:
+        context.log.warning("frame_manifest has no record of the cleaning thresholds that "
+                            "built it (curated by an older version): the card leaves them "
+                            "out and score cleans with the defaults; materialize "
+                            "frame_manifest again to record them")
+    made_with = frames_made_with(training, tables.read_table(the_lake, "extractions"),
+                                 cleaning)
+    if len(made_with["frame_settings"]) > 1:
+        context.log.warning(f"the training frames were extracted or posed "
+                            f"{len(made_with['frame_settings'])} different ways: the card "
+                            "lists them, and score uses the way of most frames")
+    return {"manifest_sha256": manifest_fingerprint(manifest, column), **made_with}
 
 
 def _model_card(name: str, protocol: str, config: dict, result: TrainResult,
-                manifest_sha256: str, extraction: list[str], input: str,
-                versions: tuple[str, ...], image_size: int | None = None) -> dict:
+                trained_on: dict, input: str, versions: tuple[str, ...],
+                image_size: int | None = None) -> dict:
     return {
         "arch": name,
         "protocol": protocol,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config,
         "lr_used": result.lr,
-        "manifest_sha256": manifest_sha256,
         "classes": result.classes,
         "train_frames": result.n_train,
         "valid_frames": result.n_valid,
@@ -263,7 +273,9 @@ def _model_card(name: str, protocol: str, config: dict, result: TrainResult,
         # Everything prediction depends on: evaluation and score read these, never defaults.
         "input": input,
         "image_size": image_size,
-        "extraction": extraction,
+        # manifest_sha256, extraction, extraction_params, pose_settings,
+        # cleaning_thresholds, frame_settings (see _trained_on)
+        **trained_on,
         "versions": {package: version(package) for package in versions},
     }
 
@@ -363,7 +375,7 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
                                   report=context.log.info, show_progress=sys.stderr.isatty())
     out_dir = the_lake.model_dir(protocol, POSE_MODEL)
     card = _model_card(POSE_MODEL, protocol, config.model_dump(), result,
-                       manifest_fingerprint(manifest, column), _extraction_settings(the_lake),
+                       _trained_on(context, the_lake, manifest, column),
                        input=POSE_INPUT, versions=("fastai", "torch"))
     paths = export_pose_model(result, settings.window, out_dir, card)
     kept = manifest[manifest["keep"]]

@@ -4,14 +4,19 @@ and its side under each split protocol; and the hashes that say when it changed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
-from dance_assets.core.lake import PROTOCOLS
+from dance_assets.core.lake import PROTOCOLS, Lake, atomic_write_text
 from dance_assets.core.splits import SPLITTERS, TRAIN, VALID, split_column
+
+# Beside the frame_manifest table: the cleaning thresholds that built it.
+CLEANING_RECORD = "frame_manifest.cleaning.json"
 
 
 @dataclass(frozen=True)
@@ -87,3 +92,42 @@ def class_table(manifest: pd.DataFrame) -> pd.DataFrame:
         for side in (TRAIN, VALID):
             table[f"{protocol}_{side}"] = counts.get(side, 0)
     return table.fillna(0).astype(int).reset_index()
+
+
+def verdicts_sha256(manifest: pd.DataFrame) -> str:
+    """A hash of the automatic verdicts, which the cleaning thresholds decide.
+
+    It ties the record of the thresholds to the manifest they built: the two are separate
+    files, and a crash between their writes must not pass one build's thresholds off as
+    another's.
+    """
+    canonical = manifest[["frame_id", "auto_reason"]].sort_values("frame_id").to_csv(
+        index=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_thresholds(lake: Lake, manifest: pd.DataFrame,
+                      thresholds: CleaningThresholds) -> Path:
+    """Write the thresholds that built `manifest` beside its table, atomically.
+
+    The models trained on the manifest copy them onto their cards, so that `score` cleans
+    a dancer's video as their training frames were cleaned. A JSON file rather than
+    Parquet metadata: tables.write_table keeps the schema's, and a person can read it.
+    """
+    record = {"verdicts_sha256": verdicts_sha256(manifest), "thresholds": asdict(thresholds)}
+    return atomic_write_text(lake.tables / CLEANING_RECORD, json.dumps(record, indent=2))
+
+
+def recorded_thresholds(lake: Lake, manifest: pd.DataFrame) -> dict | None:
+    """The cleaning thresholds that built `manifest`, field by field, as recorded.
+
+    None when there is no record of them: a lake curated before they were recorded, an
+    unreadable record, or one written for another build of the manifest.
+    """
+    try:
+        record = json.loads((lake.tables / CLEANING_RECORD).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("verdicts_sha256") != verdicts_sha256(manifest):
+        return None
+    return record.get("thresholds")

@@ -36,20 +36,26 @@ from dance_assets.core.choreography import (
     references_from_table,
     weakest_moments,
 )
-from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
+from dance_assets.core.cleaning import automatic_verdicts
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.frame_images import Dancer, prepare_images
 from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
 from dance_assets.core.lake import Lake
-from dance_assets.core.pose import FramePose, PoseSettings, estimator
+from dance_assets.core.pose import FramePose, estimator
 from dance_assets.core.pose_features import mirror, normalise, windows
 from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
 from dance_assets.core.quality import load_rgb, video_features
-from dance_assets.core.registry import current_evaluations, model_status, read_cards
+from dance_assets.core.registry import (
+    card_cleaning_thresholds,
+    card_extraction_params,
+    card_pose_settings,
+    current_evaluations,
+    model_status,
+    read_cards,
+)
 from dance_assets.core.reports import png_bytes, save_png, timeline_image
 from dance_assets.core.skeletons import dancer_beside_reference
 from dance_assets.core.video import (
-    ExtractionParams,
     FfmpegSettings,
     VideoError,
     extract_frames,
@@ -137,16 +143,24 @@ class _Seconds:
     usable: np.ndarray  # posed and kept by cleaning: the seconds that are scored
 
 
-def _read_seconds(video: Path, scratch: Path, settings: FfmpegSettings) -> _Seconds:
-    """One frame per second, posed and cleaned as the pipeline's frames are."""
+def _read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
+                  card: dict) -> _Seconds:
+    """One frame per interval, posed and cleaned as the model's training frames were.
+
+    The extraction, pose and cleaning settings come from the model's card: a model that
+    learned from frames two seconds apart, or cleaned with other thresholds, is shown the
+    dancer's video made the same way. A card written before it recorded them gets the
+    defaults for whatever it lacks (core/registry.py card_extraction_params and its
+    siblings), which is what every card was read with before.
+    """
     try:
         probe = probe_video(video, settings)
-        frames = extract_frames(video, probe, scratch, ExtractionParams(), settings)
+        frames = extract_frames(video, probe, scratch, card_extraction_params(card), settings)
     except VideoError as exc:
         raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
     seconds = np.array([second for second, _ in frames], dtype=int)
     images = [load_rgb(path) for _, path in frames]
-    poses = estimator(PoseSettings()).video(images)
+    poses = estimator(card_pose_settings(card)).video(images)
     found = np.array([pose.found for pose in poses], dtype=bool)
     if found.sum() < max(2, (len(frames) + 1) // 2):
         raise DanceAssetsError(
@@ -154,7 +168,7 @@ def _read_seconds(video: Path, scratch: Path, settings: FfmpegSettings) -> _Seco
             f"{len(frames)}): film the whole body, in good light, and score again")
     features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
         video_id="scored", person_found=found)
-    reasons = automatic_verdicts(features, CleaningThresholds())
+    reasons = automatic_verdicts(features, card_cleaning_thresholds(card))
     usable = found & reasons.isna().to_numpy()
     if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
         usable = found.copy()
@@ -179,7 +193,7 @@ def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
     with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
             ThreadPoolExecutor(1) as loader:
         network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
-        shown = _read_seconds(video, Path(scratch), settings)
+        shown = _read_seconds(video, Path(scratch), settings, model.card)
         skeletons = _skeletons(shown.poses, shown.usable, shown.images)
         probabilities = _classify(network_loading.result(), shown.images, shown.poses,
                                   shown.seconds, shown.usable, skeletons)
