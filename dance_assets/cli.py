@@ -176,38 +176,70 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clock(seconds: float) -> str:
+    """0:12.3, as a dancer finds a moment in her video."""
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def _score_lines(result: object) -> list[str]:
+    """What `score` prints for a person (the JSON says the same for a program)."""
+    from dance_assets.core.coaching import WEAK_FROM_DEG
+
+    judged, reference, verdict = result.feedback, result.reference, result.verdict
+    target = f"score for {reference.dance}" if reference.dance else "score"
+    lines = [f"{target}: {judged.score}/100 against {reference.name} "
+             f"({judged.compared_s:g} of {judged.video_s:g} seconds compared)"]
+    if judged.offset_ms is not None:
+        lines.append(f"timing: {judged.timing_words()}")
+        if len(judged.timing) > 1:
+            lines.append("  " + "; ".join(
+                f"{_clock(s.start_s)}-{_clock(s.end_s)} {s.offset_ms:+d} ms, {s.tempo:.2f}x"
+                for s in judged.timing))
+    if judged.mirrored:
+        lines.append("danced as in a mirror of the reference")
+    lines.append("body parts: " + ", ".join(
+        f"{part} {score if score is not None else 'not seen'}"
+        for part, score in judged.body_parts.items()))
+    weakest = "; ".join(f"{_clock(m.start_s)}-{_clock(m.end_s)} {m.what}"
+                        for m in judged.weakest) or \
+        f"none: every stretch stays within {WEAK_FROM_DEG:g}° of the reference"
+    lines.append(f"weakest moments: {weakest}")
+    if judged.best:
+        lines.append(f"best moment: {_clock(judged.best.start_s)}-{_clock(judged.best.end_s)} "
+                     f"({judged.best.score}/100)")
+    if verdict is not None:
+        top = ", ".join(f"{name} {p:.0%}" for name, p in verdict.top)
+        said = f"({top}; {verdict.model.arch} / {verdict.model.protocol}, {verdict.model.why})"
+        if result.nearest is not None and not result.recognised:
+            name, best = result.nearest
+            lines.append(f"looks like: no dance recognised: no routine matches better than "
+                         f"halfway to another dance (nearest: {name}, {best}/100); the "
+                         f"classifier's pick: {verdict.predicted} {said}")
+        else:
+            lines.append(f"looks like: {verdict.predicted} {said}")
+    lines.append(f"report: {result.report}")
+    return lines
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    import json
     from pathlib import Path
 
-    from dance_assets.core.scoring import choose_model, record, score_video
+    from dance_assets.core.scoring import as_json, record, score
     from dance_assets.core.video import find_ffmpeg
     from dance_assets.core.warehouse import refresh_views
 
     lake = Lake.resolve(args.lake)
     video = Path(args.video)
-    if not video.is_file():
-        raise DanceAssetsError(f"no such file: {video}")
-    model = choose_model(lake, args.arch, args.protocol)
-    result = score_video(lake, video, args.dance, model, find_ffmpeg())
+    result = score(lake, video, find_ffmpeg(), reference=Path(args.reference)
+                   if args.reference else None, dance=args.dance, arch=args.arch,
+                   protocol=args.protocol)
     record(lake, result)
     refresh_views(lake)
-    top = ", ".join(f"{name} {p:.0%}" for name, p in result.top)
-    skipped = int((~result.per_second["scored"]).sum())
-    verdict = f"({top}; {model.arch} / {model.protocol}, {model.why})"
-    if result.recognised:
-        print(f"looks like: {result.predicted} {verdict}")
+    if args.json:
+        print(json.dumps(as_json(result), indent=2))
     else:
-        name, best = result.nearest
-        print(f"looks like: no dance recognised: no choreography matches better than halfway "
-              f"to another dance (nearest: {name}, {best}/100); the classifier's pick: "
-              f"{result.predicted} {verdict}")
-    print(f"score for {result.target}: {result.score}/100 against its choreography "
-          f"({int(result.per_second['scored'].sum())} seconds scored"
-          + (f", {skipped} without a dancer or empty or noisy left out" if skipped else "")
-          + (", danced as in a mirror" if result.mirrored else "") + ")")
-    weakest = "; ".join(f"{m.second} s ({m.body_part})" for m in result.weakest) or "none"
-    print(f"weakest moments: {weakest}")
-    print(f"timeline: {result.timeline}")
+        print("\n".join(_score_lines(result)))
     _echo(f"scored in {result.elapsed_s:.1f} s; recorded in the scores view")
     return 0
 
@@ -280,16 +312,26 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--note", help="why, kept beside the decision")
     review.set_defaults(handler=cmd_review)
 
-    score = commands.add_parser("score", parents=[common],
-                                help="score a new dance video against a dance class")
-    score.add_argument("video", help="any video file ffmpeg reads")
-    score.add_argument("--dance", help="the dance you meant to perform (default: the "
+    score = commands.add_parser(
+        "score", parents=[common],
+        help="score a dancer's video against her teacher's video or a dance of the lake",
+        description="Score a dancer's video: against a teacher's video (--reference), or "
+        "against a dance of the lake (--dance; default: the dance the lake's classifier sees), "
+        "using that dance's teacher video where references/ has one. Prints the score, timing, "
+        "mirroring, body parts and weakest moments, writes an HTML report with both videos "
+        "side by side, and records a row in the scores table.")
+    score.add_argument("video", help="her video: any file ffmpeg reads")
+    score.add_argument("--reference", metavar="VIDEO",
+                       help="the teacher's video to compare with (no trained model needed)")
+    score.add_argument("--dance", help="the dance she meant to perform (default: the "
                        "predicted one)")
     score.add_argument("--arch", help="the classifier whose verdict is shown beside the "
                        "score: alexnet, resnet18, squeezenet1_0 or pose_sequence (default: "
                        "the best evaluated one)")
     score.add_argument("--protocol", choices=sorted(PROTOCOLS),
                        help="which training protocol's model (default: by_participant)")
+    score.add_argument("--json", action="store_true",
+                       help="print the result as JSON (schema in the README)")
     score.set_defaults(handler=cmd_score)
 
     ui = commands.add_parser("ui", parents=[common],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -139,3 +140,21 @@ def in_fresh_python(code: str) -> list[str]:
     """What `code` prints, split into words, run in a new interpreter (clean sys.modules)."""
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.split()
+
+
+def chromium() -> str:
+    """Debian's chromium, installed on first use where apt-get can (CI runs as root)."""
+    binary = shutil.which("chromium")
+    if binary:
+        return binary
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-qq", "chromium"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+            subprocess.run(install, env=env, capture_output=True, check=True)
+        binary = shutil.which("chromium")
+        if binary:
+            return binary
+    pytest.skip("no chromium: install Debian's chromium package (apt-get install chromium) "
+                "to run the browser test")

@@ -32,31 +32,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from dance_assets.core.generator import plan_videos, video_path, write_video
-from dance_assets_tests.conftest import TINY
+from dance_assets_tests.conftest import TINY, chromium
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TOUR = {"graph": "tour-asset-graph.png", "frames": "tour-video-frames.png",
         "launchpad": "tour-launchpad.png"}
 MODEL_SETTINGS = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
                   "significance": 1}
-
-
-def _chromium() -> str:
-    """Debian's chromium, installed on first use where apt-get can (CI runs as root)."""
-    binary = shutil.which("chromium")
-    if binary:
-        return binary
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        install = ["apt-get", "install", "-y", "-qq", "chromium"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True, check=True)
-        binary = shutil.which("chromium")
-        if binary:
-            return binary
-    pytest.skip("no chromium: install Debian's chromium package (apt-get install chromium) "
-                "to run the browser test")
 
 
 def _free_port() -> int:
@@ -163,7 +145,7 @@ def test_a_users_day_in_the_ui(ui: str, prepared: Path, tmp_path: Path, ffmpeg_b
     shots.mkdir()
     lake = prepared / "lake"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
+        browser = playwright.chromium.launch(executable_path=chromium(), headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(30_000)
         journey = Journey(page, ui, shots)

@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from dance_assets.core import scoring, tables
+from dance_assets.core import tables, verdict
 from dance_assets.core.cleaning import CleaningThresholds
 from dance_assets.core.frames import fingerprint
 from dance_assets.core.lake import Lake
@@ -183,7 +183,7 @@ def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance
         resources=resources, run_config={"ops": {pose_sequence_model.op.name: {
             "config": {"epochs": 3, "significance": 1.0}}}}).success
 
-    model = scoring.choose_model(lake, "pose_sequence", "by_participant")
+    model = verdict.choose_model(lake, "pose_sequence", "by_participant")
     card = json.loads((model.folder / "model_card.json").read_text())
     assert card["extraction_params"] == dataclasses.asdict(EVERY_2_S)
     assert card["pose_settings"] == dataclasses.asdict(TWO_PEOPLE)
@@ -193,23 +193,22 @@ def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance
 
     used = _spy_on_scoring(monkeypatch)
     video = lake.raw / "savage" / "p01.mp4"
-    result = scoring.score_video(lake, video, "savage", model, find_ffmpeg())
-    assert result.per_second["second"].tolist() == [0, 2]  # not 0, 1, 2, 3
+    result = verdict.classify(video, model, find_ffmpeg())
+    assert result.per_second()["second"].tolist() == [0, 2]  # not 0, 1, 2, 3
     assert used == [TWO_PEOPLE, CleaningThresholds(blur_ratio=BLUR_RATIO)]
     # The same model with a card from before these were recorded: score's old defaults.
     older = {k: v for k, v in model.card.items()
              if k not in ("extraction_params", "pose_settings", "cleaning_thresholds")}
     used.clear()
-    result = scoring.score_video(lake, video, "savage", dataclasses.replace(model, card=older),
-                                 find_ffmpeg())
-    assert result.per_second["second"].tolist() == [0, 1, 2, 3]
+    result = verdict.classify(video, dataclasses.replace(model, card=older), find_ffmpeg())
+    assert result.per_second()["second"].tolist() == [0, 1, 2, 3]
     assert used == [PoseSettings(), CleaningThresholds()]
 
 
 def _spy_on_scoring(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """The pose settings and cleaning thresholds score_video hands on, in order."""
+    """The pose settings and cleaning thresholds classify hands on, in order."""
     used: list[object] = []
-    estimator, verdicts = scoring.estimator, scoring.automatic_verdicts
+    estimator, verdicts = verdict.estimator, verdict.automatic_verdicts
 
     def spy_estimator(settings):
         used.append(settings)
@@ -219,6 +218,6 @@ def _spy_on_scoring(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         used.append(limits)
         return verdicts(features, limits)
 
-    monkeypatch.setattr(scoring, "estimator", spy_estimator)
-    monkeypatch.setattr(scoring, "automatic_verdicts", spy_verdicts)
+    monkeypatch.setattr(verdict, "estimator", spy_estimator)
+    monkeypatch.setattr(verdict, "automatic_verdicts", spy_verdicts)
     return used

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from dance_assets.cli import main
 from dance_assets.core import tables
 from dance_assets.core.lake import Lake
-from dance_assets.core.pose_features import BODY_PARTS
-from dance_assets.core.scoring import choose_model, score_video
+from dance_assets.core.movement import PART_NAMES
+from dance_assets.core.scoring import score
+from dance_assets.core.verdict import choose_model
 from dance_assets.core.video import find_ffmpeg
 from dance_assets_tests.conftest import TINY_TRAIN, in_fresh_python, resources_for
+from dance_assets_tests.corpus import Expectation
 
 CLASSES = ["renegade", "savage", "say_so"]
 
@@ -65,9 +68,10 @@ def test_evaluation_and_score_follow_the_models_card(scored_lake):
     metrics = tables.read_table(scored_lake, "model_metrics").set_index("protocol")
     assert metrics.loc["by_participant", "image_size"] == 48
     # ...and score prepares frames the same way: the ONNX graph only takes 48 px inputs.
-    result = score_video(scored_lake, scored_lake.raw / "savage" / "p01.mp4", "savage", model,
-                         find_ffmpeg())
-    assert result.per_second["scored"].any() and 0 <= result.score <= 100
+    result = score(scored_lake, scored_lake.raw / "savage" / "p01.mp4", find_ffmpeg(),
+                   dance="savage", arch="resnet18", protocol="by_participant")
+    assert result.verdict.model.arch == "resnet18"
+    assert result.verdict.shown.usable.any() and 0 <= result.feedback.score <= 100
 
 
 def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
@@ -75,38 +79,44 @@ def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
     assert main(["score", str(video), "--dance", "savage", "--lake", str(scored_lake.root)]) == 0
     out = capsys.readouterr().out
     assert "looks like:" in out and "resnet18 / by_participant" in out
-    assert "score for savage:" in out and "against its choreography" in out
-    assert "weakest moments: " in out and " s (" in out
+    assert "score for savage:" in out and "savage's routine, averaged over" in out
+    assert "body parts: left arm " in out and "weakest moments: " in out
     scores = tables.read_table(scored_lake, "scores")
     assert len(scores) == 1 and scores.loc[0, "target_dance"] == "savage"
-    assert 0 <= scores.loc[0, "target_score"] <= 100
-    assert scores.loc[0, "posed_seconds"] >= 2
-    weakest = json.loads(scores.loc[0, "weakest"])
-    assert weakest and {"second", "step", "distance", "body_part"} == set(weakest[0])
-    assert (scored_lake.root / scores.loc[0, "timeline"]).is_file()
+    row = scores.loc[0]
+    assert row["reference_kind"] == "training performances" and pd.isna(row["offset_ms"])
+    assert 0 <= row["target_score"] <= 100 and row["arch"] == "resnet18"
+    assert all(0 <= row[part] <= 100 for part in ("left_arm", "right_arm", "torso"))
+    for moment in json.loads(row["weakest"]):
+        assert set(moment) == {"start_s", "end_s", "body_part", "what", "score"}
+        assert moment["body_part"] in PART_NAMES and moment["start_s"] < moment["end_s"]
+    report = scored_lake.root / row["report"]
+    assert report.is_file() and "<video" in report.read_text()
 
 
 def test_score_shape(scored_lake):
-    model = choose_model(scored_lake, "resnet18", "random_frames")
-    result = score_video(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", None, model,
-                         find_ffmpeg())
-    assert list(result.per_second.columns) == ["second", "scored", "reason", "match",
-                                               "best_class"]
-    assert len(result.per_second) == 4 and len(result.top) == 3
-    assert result.target == result.predicted and abs(sum(p for _, p in result.top) - 1) < 1e-3
-    assert len(result.weakest) == min(3, int(result.per_second["scored"].sum()))
-    assert {m.body_part for m in result.weakest} <= set(BODY_PARTS)
-    assert result.per_second.loc[result.per_second["scored"], "match"].between(0, 100).all()
+    result = score(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", find_ffmpeg(),
+                   arch="resnet18", protocol="random_frames")
+    per_second = result.verdict.per_second()
+    assert list(per_second.columns) == ["second", "scored", "reason", "best_class"]
+    assert len(per_second) == 4 and len(result.verdict.top) == 3
+    assert result.reference.dance == result.verdict.predicted
+    assert abs(sum(p for _, p in result.verdict.top) - 1) < 1e-3
+    judged = result.feedback
+    assert judged.offset_ms is None and judged.tempo is None  # an average has no timing
+    assert set(judged.body_parts) == set(PART_NAMES)
+    assert all(m.body_part in PART_NAMES for m in judged.weakest)
+    assert all(m.start_s < m.end_s <= judged.video_s for m in judged.weakest)
 
 
 def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
-    model = choose_model(scored_lake, "resnet18", "random_frames")
     own, wrong = [], []
     for video in sorted(scored_lake.raw.glob("*/*.mp4")):
         dance = video.parent.name
         other = CLASSES[(CLASSES.index(dance) + 1) % len(CLASSES)]
-        own.append(score_video(scored_lake, video, dance, model, find_ffmpeg()).score)
-        wrong.append(score_video(scored_lake, video, other, model, find_ffmpeg()).score)
+        for target, scores in ((dance, own), (other, wrong)):
+            scores.append(score(scored_lake, video, find_ffmpeg(), dance=target,
+                                arch="resnet18", protocol="random_frames").feedback.score)
     assert sum(own) / len(own) > sum(wrong) / len(wrong) + 10
 
 
@@ -143,34 +153,42 @@ def test_a_video_without_a_dancer_gets_one_clear_line(scored_lake, tmp_path, cap
 def test_no_trained_model_says_which_command_trains_one(tmp_path, tiny_raw, capsys):
     video = next(tiny_raw.glob("*/*.mp4"))
     assert main(["score", str(video), "--lake", str(tmp_path)]) == 2
-    assert "no trained model yet: run `dance-assets demo`" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "no trained model yet: run `dance-assets demo`" in error and "--reference" in error
 
 
 def test_scoring_never_imports_torch_or_fastai():
     """Importing torch costs seconds; the scoring command is a fresh process per video."""
     assert in_fresh_python("import sys, dance_assets.cli, dance_assets.core.scoring, "
-                           "dance_assets.core.inference; "
+                           "dance_assets.core.verdict, dance_assets.core.inference; "
                            "print('torch' in sys.modules, 'fastai' in sys.modules)"
                            ) == ["False", "False"]
 
 
-def test_score_never_crashes_on_awkward_input(scored_lake, corpus, capsys):
+def _expected_line(expectation: Expectation) -> str:
+    """What score must say of an awkward file: none shows a dancer; some are no video."""
+    reason = expectation.reason or ""
+    if expectation.status != "rejected" or "outside raw/" in reason:
+        return "no dancer found in most"  # a test pattern, however it is packed or linked
+    if "broken symlink" in reason:
+        return "no such file"
+    return reason  # as the ingest records it, after "is not a usable video: "
+
+
+def test_score_says_what_is_wrong_with_each_awkward_file(scored_lake, corpus, capsys):
     """Every file of the awkward corpus (codecs, rotations, audio only, empty, truncated,
-    not a video, strange names): a score, or one clear line and exit code 2."""
+    not a video, strange names) gets exit code 2 and the one line its trouble calls for."""
     corpus_lake, expectations = corpus
-    outcomes = {}
-    for relative in sorted(expectations):
+    for relative, expectation in sorted(expectations.items()):
         code = main(["score", str(corpus_lake / relative), "--dance", "savage", "--lake",
                      str(scored_lake.root)])
         captured = capsys.readouterr()
         error = captured.err.strip().splitlines()
-        assert code in (0, 2), (relative, captured.err)
-        if code == 2:
-            assert len(error) == 1 and "Traceback" not in captured.err, (relative, error)
-        else:
-            assert "score for savage:" in captured.out, relative
-        outcomes[relative] = code
-    assert 2 in outcomes.values()  # test patterns and broken files show no dancer
+        assert code == 2 and len(error) == 1, (relative, captured.err)
+        expected = _expected_line(expectation)
+        assert expected in error[0], (relative, error[0])
+        if expected == expectation.reason:
+            assert "is not a usable video" in error[0], (relative, error[0])
 
 
 def test_score_tells_the_dancer_nothing_but_the_answer(scored_lake):

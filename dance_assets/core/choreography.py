@@ -31,6 +31,9 @@ import pandas as pd
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.pose_features import BODY_PARTS, mirror, sequence
 
+# Where a dance's reference comes from (the `choreography` table's source column).
+ROUTINE = "training performances"  # the routine averaged over them, one step per interval
+TEACHER_VIDEO = "teacher video"  # the dance's teacher, posed densely (core/teachers.py)
 # A performance that no reference scores at least this high (halfway between the dance's
 # own performances and other dances') is no dance the lake knows.
 RECOGNISED_FROM = 50
@@ -168,15 +171,18 @@ def build_references(skeletons: pd.DataFrame, videos: pd.DataFrame,
     return references
 
 
-def references_table(references: Sequence[Reference]) -> pd.DataFrame:
-    """Rows of the `choreography` table: one per dance and reference step."""
+def references_table(references: Sequence[Reference],
+                     steps_per_second: float = 1.0) -> pd.DataFrame:
+    """Rows of the `choreography` table: one per dance and routine step."""
     rows = []
     for ref in references:
         for step in range(len(ref.skeletons)):
             rows.append({"dance_class": ref.dance, "step": step,
                          "x": ref.skeletons[step, :, 0], "y": ref.skeletons[step, :, 1],
                          "spread": ref.spread[step], "own_cost": ref.own_cost,
-                         "other_cost": ref.other_cost, "n_videos": ref.n_videos})
+                         "other_cost": ref.other_cost, "n_videos": ref.n_videos,
+                         "source": ROUTINE, "reference_path": None,
+                         "steps_per_second": steps_per_second, "visibility": None})
     return pd.DataFrame(rows)
 
 

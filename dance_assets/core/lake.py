@@ -41,6 +41,11 @@ class Lake:
         return self.root / "raw"
 
     @property
+    def references(self) -> Path:
+        """references/<dance>/<name>.<ext>: the dances' teacher videos, never modified."""
+        return self.root / "references"
+
+    @property
     def frames(self) -> Path:
         return self.root / "frames"
 

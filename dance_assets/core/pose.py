@@ -144,6 +144,35 @@ def zoom_windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return squares + quadrants
 
 
+@dataclass(frozen=True)
+class Border:
+    """A frame set in a border of half its size on every side, filled with its median
+    colour: a dancer filmed close, cut off by the frame's edges, is too large for the
+    detector, which looks for whole bodies; with room around her it finds her."""
+
+    width: int
+    height: int
+
+    @property
+    def pad(self) -> tuple[int, int]:
+        return self.width // 2, self.height // 2
+
+    def around(self, rgb: np.ndarray, fill: np.ndarray | None = None) -> np.ndarray:
+        pad_x, pad_y = self.pad
+        canvas = np.empty((self.height + 2 * pad_y, self.width + 2 * pad_x, 3), rgb.dtype)
+        canvas[:] = np.median(rgb.reshape(-1, 3), axis=0).astype(rgb.dtype) if fill is None \
+            else fill
+        canvas[pad_y:pad_y + self.height, pad_x:pad_x + self.width] = rgb
+        return canvas
+
+    def back(self, person: Person) -> Person:
+        """A person found on the canvas, in the frame's own normalised coordinates."""
+        pad_x, pad_y = self.pad
+        return Person((person.x * (self.width + 2 * pad_x) - pad_x) / self.width,
+                      (person.y * (self.height + 2 * pad_y) - pad_y) / self.height,
+                      person.visibility)
+
+
 _native_stderr = threading.Lock()
 
 
@@ -190,9 +219,9 @@ class PoseEstimator:
         values = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
                           dtype=np.float32)
         person = Person(values[:, 0], values[:, 1], values[:, 2])
-        return person if self._plausible(person) else None
+        return person if self.plausible(person) else None
 
-    def _plausible(self, person: Person) -> bool:
+    def plausible(self, person: Person) -> bool:
         """A real body: torso visible, mostly inside the image, and not a sliver at its edge.
 
         Measured on generated empty rooms, the model sometimes places a confident skeleton
@@ -221,18 +250,17 @@ class PoseEstimator:
             canvas[int(y0 * height):int(np.ceil(y1 * height)),
                    int(x0 * width):int(np.ceil(x1 * width))] = fill
 
-    def _zoomed_out(self, rgb: np.ndarray) -> list[Person]:
-        """People found in the frame set in a border of half its size on every side."""
-        height, width = rgb.shape[:2]
-        pad_y, pad_x = height // 2, width // 2
-        canvas = np.empty((height + 2 * pad_y, width + 2 * pad_x, 3), rgb.dtype)
-        canvas[:] = np.median(rgb.reshape(-1, 3), axis=0).astype(rgb.dtype)
-        canvas[pad_y:pad_y + height, pad_x:pad_x + width] = rgb
+    def people(self, rgb: np.ndarray) -> list[Person]:
+        """Everyone found in the whole frame (no zoomed windows), each a plausible body."""
+        return list(self._people_in(rgb))
+
+    def people_zoomed_out(self, rgb: np.ndarray) -> list[Person]:
+        """People found in the frame set in a border (Border), in the frame's coordinates."""
+        border = Border(rgb.shape[1], rgb.shape[0])
         found = []
-        for person in self._people_in(canvas):
-            inside = Person((person.x * canvas.shape[1] - pad_x) / width,
-                            (person.y * canvas.shape[0] - pad_y) / height, person.visibility)
-            if self._plausible(inside):  # judged again in the frame's own coordinates
+        for person in self._people_in(border.around(rgb)):
+            inside = border.back(person)
+            if self.plausible(inside):  # judged again in the frame's own coordinates
                 found.append(inside)
         return found
 
@@ -241,7 +269,7 @@ class PoseEstimator:
         height, width = rgb.shape[:2]
         people = list(self._people_in(rgb))
         if not people and self.settings.zoom_when_missed:
-            people = self._zoomed_out(rgb)
+            people = self.people_zoomed_out(rgb)
         if not people and self.settings.zoom_when_missed:
             for x0, y0, x1, y1 in zoom_windows(width, height):
                 for found in self._people_in(rgb[y0:y1, x0:x1]):

@@ -1,21 +1,25 @@
-"""The dancer's score: how close is a new video to a dance, and where it drifts.
+"""The dancer's score: her video against her teacher's, or against a dance's routine.
 
-The video goes through the same path as the lake's: ffmpeg extracts one frame per
-second, the pose step finds the dancer, and the cleaning verdicts set aside empty or
-noisy seconds. Two answers come out, side by side:
+Against a teacher's video (`score STUDENT --reference TEACHER`, or `--dance NAME` when
+the lake has that dance's teacher): both videos are posed densely (core/dense_poses.py),
+put in step (core/pair_alignment.py) and judged (core/coaching.py): a score, her timing
+and tempo, mirroring, body parts, her weakest and best moments. Nothing from the lake is
+needed; a lake's classifier, when there is one, adds its verdict beside the score.
 
-- the score: the dancer's normalised pose sequence aligned to the target dance's
-  choreography reference with dynamic time warping (core/choreography.py), 0-100, with
-  the three weakest moments and the body part that drifted most at each;
-- the classifier's verdict: which dance the video looks like, from the best evaluated
-  model (or the one asked for), reading its inputs as its model card says.
+Against a dance without a teacher video, the reference is the dance's routine averaged
+over its training performances (core/choreography.py), one pose per interval: her video
+is read as the classifier's training frames were (core/verdict.py), aligned to the
+routine as a loop, and judged the same way, without timing (an average of dancers at
+their own tempos has none to compare with).
+
+Either way a self-contained HTML report is written (core/score_report.py) and a row
+lands in the `scores` table.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -28,274 +32,265 @@ import pandas as pd
 from dance_assets.core import tables
 from dance_assets.core.choreography import (
     RECOGNISED_FROM,
-    Alignment,
-    Moment,
+    ROUTINE,
+    TEACHER_VIDEO,
     Reference,
     align,
     nearest_dance,
     references_from_table,
-    weakest_moments,
 )
-from dance_assets.core.cleaning import automatic_verdicts
+from dance_assets.core.coaching import Feedback, feedback
+from dance_assets.core.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
 from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.frame_images import Dancer, prepare_images
-from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
 from dance_assets.core.lake import Lake
-from dance_assets.core.pose import FramePose, estimator
-from dance_assets.core.pose_features import mirror, normalise, windows
-from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
-from dance_assets.core.quality import load_rgb, video_features
-from dance_assets.core.registry import (
-    card_cleaning_thresholds,
-    card_extraction_params,
-    card_pose_settings,
-    current_evaluations,
-    model_status,
-    read_cards,
-)
-from dance_assets.core.reports import png_bytes, save_png, timeline_image
-from dance_assets.core.skeletons import dancer_beside_reference
-from dance_assets.core.video import (
-    FfmpegSettings,
-    VideoError,
-    extract_frames,
-    probe_video,
-)
+from dance_assets.core.movement import PART_NAMES, movement_from_skeletons, movement_of, part_errors
+from dance_assets.core.pair_alignment import PairAlignment, Warp, align_pair
+from dance_assets.core.reference_poses import poses_of
+from dance_assets.core.score_report import write_report
+from dance_assets.core.verdict import Seconds, Verdict, choose_model, classify
+from dance_assets.core.video import FfmpegSettings, VideoError, probe_video
 
-DEFAULT_PROTOCOL = "by_participant"
+# Below this share of frames with a dancer, a video is not a performance to judge.
+MIN_FOUND_SHARE = 0.5
 
 
 @dataclass(frozen=True)
-class ChosenModel:
-    arch: str
-    protocol: str
-    folder: Path
-    card: dict
-    why: str
+class ReferenceInfo:
+    """What she was compared with."""
 
-
-def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenModel:
-    """The requested model, else the best video accuracy among evaluated ones."""
-    protocol = protocol or DEFAULT_PROTOCOL
-    if arch is not None and arch not in MODEL_NAMES:
-        raise DanceAssetsError(f"unknown --arch {arch!r}; choose from {', '.join(MODEL_NAMES)}")
-    cards = read_cards(lake)
-    current = current_evaluations(tables.read_table(lake, "model_metrics"), cards)
-    if not cards:
-        raise DanceAssetsError("no trained model yet: run `dance-assets demo` to train one")
-    if arch is not None:
-        if (protocol, arch) not in cards:
-            raise DanceAssetsError(f"no trained {arch} under {protocol}: run `dance-assets "
-                                   f"demo` (or materialize models/{arch} in the UI)")
-        why = f"requested ({model_status(cards, current, protocol, arch)})"
-    else:
-        candidates = current[current["protocol"] == protocol].sort_values(
-            ["video_accuracy", "frame_accuracy"], ascending=False)
-        if candidates.empty:
-            raise DanceAssetsError(
-                f"no evaluated model under {protocol} (none passed its accuracy check): "
-                "train longer, or pass --arch and --protocol to use one anyway")
-        best = candidates.iloc[0]
-        arch = str(best["arch"])
-        why = f"best video accuracy under {protocol} ({best['video_accuracy']:.0%})"
-    return ChosenModel(arch, protocol, lake.model_dir(protocol, arch),
-                       cards[(protocol, arch)], why)
+    kind: str  # TEACHER_VIDEO or ROUTINE
+    name: str  # as the dancer reads it
+    path: Path | None  # the teacher's video
+    dance: str | None
 
 
 @dataclass
-class Score:
+class DanceScore:
     video: Path
-    model: ChosenModel
-    target: str
-    predicted: str  # the classifier's verdict
-    score: int  # 0-100: the dance aligned to the target's choreography reference
-    top: list[tuple[str, float]]  # the classifier's three likeliest dances
-    per_second: pd.DataFrame  # second, scored, reason, match, best_class
-    weakest: list[Moment]
-    mirrored: bool  # danced as in a mirror of the reference
-    nearest: tuple[str, int]  # the choreography it scores highest against, and that score
-    timeline: Path
+    reference: ReferenceInfo
+    feedback: Feedback
+    verdict: Verdict | None  # the lake classifier's, when there is one
+    nearest: tuple[str, int] | None  # the routine that fits best and its old-scale score
+    report: Path
     elapsed_s: float
 
     @property
     def recognised(self) -> bool:
-        """Whether any dance's choreography matches better than halfway to another dance."""
-        return self.nearest[1] >= RECOGNISED_FROM
+        """Whether her dance is the reference's: for a teacher, whether they share a dance;
+        for routines, whether any fits better than halfway to another dance."""
+        if self.nearest is not None:
+            return self.nearest[1] >= RECOGNISED_FROM
+        return self.feedback.shares_a_dance
 
 
-def load_references(lake: Lake) -> dict[str, Reference]:
-    references = references_from_table(tables.read_table(lake, "choreography"))
-    if not references:
-        raise DanceAssetsError("no choreography reference yet: run `dance-assets demo` (or "
-                               "materialize choreography in the UI)")
-    return references
-
-
-@dataclass
-class _Seconds:
-    """What the video shows, second by second: its frames, poses and cleaning verdicts."""
-
-    seconds: np.ndarray
-    images: list[np.ndarray]
-    poses: list[FramePose]
-    found: np.ndarray
-    reasons: pd.Series
-    usable: np.ndarray  # posed and kept by cleaning: the seconds that are scored
-
-
-def _read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
-                  card: dict) -> _Seconds:
-    """One frame per interval, posed and cleaned as the model's training frames were.
-
-    The extraction, pose and cleaning settings come from the model's card: a model that
-    learned from frames two seconds apart, or cleaned with other thresholds, is shown the
-    dancer's video made the same way. A card written before it recorded them gets the
-    defaults for whatever it lacks (core/registry.py card_extraction_params and its
-    siblings), which is what every card was read with before.
-    """
-    try:
-        probe = probe_video(video, settings)
-        frames = extract_frames(video, probe, scratch, card_extraction_params(card), settings)
-    except VideoError as exc:
-        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
-    seconds = np.array([second for second, _ in frames], dtype=int)
-    images = [load_rgb(path) for _, path in frames]
-    poses = estimator(card_pose_settings(card)).video(images)
-    found = np.array([pose.found for pose in poses], dtype=bool)
-    if found.sum() < max(2, (len(frames) + 1) // 2):
+def _require_dancer(poses: DensePoses, name: str) -> None:
+    found = int(poses.found.sum())
+    if found < max(2, math.ceil(MIN_FOUND_SHARE * len(poses))):
         raise DanceAssetsError(
-            f"no dancer found in most seconds of {video.name} (a pose in {found.sum()} of "
-            f"{len(frames)}): film the whole body, in good light, and score again")
-    features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
-        video_id="scored", person_found=found)
-    reasons = automatic_verdicts(features, card_cleaning_thresholds(card))
-    usable = found & reasons.isna().to_numpy()
-    if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
-        usable = found.copy()
-    return _Seconds(seconds, images, poses, found, reasons, usable)
+            f"no dancer found in most of {name} (a pose in {found} of {len(poses)} frames): "
+            "film the whole body, in good light, and score again")
 
 
-def score_video(lake: Lake, video: Path, dance: str | None, model: ChosenModel,
-                ffmpeg_binary: str) -> Score:
-    """Extract, pose, clean, classify, align and score one video.
-
-    Raises DanceAssetsError, one line for the user, on bad input or when the video shows
-    nobody in most seconds.
-    """
-    started = time.perf_counter()
+def _probed(video: Path, ffmpeg_binary: str) -> None:
     if not video.is_file():
         raise DanceAssetsError(f"no such file: {video}")
-    classes = model.card["classes"]
-    references = load_references(lake)
-    if dance is not None and dance not in classes:
-        raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(classes)}")
-    settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1, timeout_s=300)
-    with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
-            ThreadPoolExecutor(1) as loader:
-        network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
-        shown = _read_seconds(video, Path(scratch), settings, model.card)
-        skeletons = _skeletons(shown.poses, shown.usable, shown.images)
-        probabilities = _classify(network_loading.result(), shown.images, shown.poses,
-                                  shown.seconds, shown.usable, skeletons)
-    mean = probabilities.mean(axis=0)
-    order = np.argsort(mean)[::-1]
-    predicted = classes[int(order[0])]
-    target = dance or predicted
-    if target not in references:
-        raise DanceAssetsError(f"no choreography reference for {target}: materialize "
+    try:
+        probe_video(video, FfmpegSettings(ffmpeg_binary))
+    except VideoError as exc:
+        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+
+
+def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binary: str, *,
+                          dance: str | None = None, verdict: Verdict | None = None,
+                          settings: DenseSettings = DEFAULT_SETTINGS) -> DanceScore:
+    """Her video against a teacher's: both posed densely and put in step."""
+    started = time.perf_counter()
+    for video in (student, teacher):  # a file that is no video is told before any posing
+        _probed(video, ffmpeg_binary)
+    with ThreadPoolExecutor(2) as pool:  # MediaPipe lets go of the GIL: one core each
+        hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings, False)
+        theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, True)
+        student_poses, teacher_poses = hers.result(), theirs.result()
+    _require_dancer(student_poses, student.name)
+    _require_dancer(teacher_poses, teacher.name)
+    alignment = align_pair(movement_of(student_poses), movement_of(teacher_poses))
+    judged = feedback(alignment)
+    if not judged.shares_a_dance:
+        raise DanceAssetsError(
+            f"{student.name} and {teacher.name} share no dance: however they are put in "
+            f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
+            f"body-part angle of {judged.error_deg:.0f}°)")
+    reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
+                                                             if dance else ""), teacher, dance)
+    report = write_report(_report_path(lake, student), student_poses, teacher_poses, alignment,
+                          judged, student_name=student.name, reference_name=reference.name,
+                          ffmpeg_binary=ffmpeg_binary)
+    return DanceScore(student, reference, judged, verdict, None, report,
+                      time.perf_counter() - started)
+
+
+def load_routines(lake: Lake) -> dict[str, Reference]:
+    """The dances' routines averaged over their training performances."""
+    table = tables.read_table(lake, "choreography")
+    routines = references_from_table(table[table["source"].fillna(ROUTINE) == ROUTINE])
+    if not routines:
+        raise DanceAssetsError("no choreography reference yet: run `dance-assets demo` (or "
+                               "materialize choreography in the UI)")
+    return routines
+
+
+def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
+                          ffmpeg_binary: str) -> DanceScore:
+    """Her video, read as the classifier's card says, against a dance's averaged routine."""
+    started = time.perf_counter()
+    routines = load_routines(lake)
+    if dance not in routines:
+        raise DanceAssetsError(f"no choreography reference for {dance}: materialize "
                                "choreography again")
-    reference = references[target]
-    alignment = align(skeletons, reference.skeletons)
-    seconds, usable = shown.seconds, shown.usable
-    match = np.full(len(seconds), np.nan)
-    match[usable] = [reference.score(d) for d in alignment.distances.mean(axis=1)]
-    per_second = pd.DataFrame({
-        "second": seconds, "scored": usable,
-        "reason": np.where(shown.found, shown.reasons.to_numpy(dtype=object), "nobody found"),
-        "match": match,
-        "best_class": pd.Series(np.array(classes)[probabilities.argmax(axis=1)],
-                                index=np.flatnonzero(usable)).reindex(range(len(seconds))),
-    })
-    weakest = weakest_moments(alignment, seconds[usable])
-    timeline = _timeline(lake, video, per_second, target, weakest, skeletons,
-                         seconds[usable], reference, alignment)
-    return Score(video, model, target, predicted, reference.score(alignment.cost),
-                 [(classes[i], float(mean[i])) for i in order[:3]], per_second, weakest,
-                 alignment.mirrored, nearest_dance(skeletons, references), timeline,
-                 time.perf_counter() - started)
+    shown = verdict.shown
+    student = _seconds_as_poses(shown)
+    alignment = _routine_alignment(student, shown, routines[dance])
+    judged = feedback(alignment, timed=False)
+    video = verdict.video
+    reference = ReferenceInfo(ROUTINE, f"{dance}'s routine, averaged over "
+                              f"{routines[dance].n_videos} training performances", None, dance)
+    report = write_report(_report_path(lake, video), student, None, alignment, judged,
+                          student_name=video.name, reference_name=reference.name,
+                          ffmpeg_binary=ffmpeg_binary)
+    return DanceScore(video, reference, judged, verdict,
+                      nearest_dance(shown.skeletons(), routines), report,
+                      time.perf_counter() - started)
 
 
-def _skeletons(poses: list[FramePose], usable: np.ndarray,
-               images: list[np.ndarray]) -> np.ndarray:
-    """The dancer's normalised skeletons in the usable seconds, in time order."""
-    height, width = images[0].shape[:2]
-    dancers = [pose.dancer for pose, use in zip(poses, usable, strict=True) if use]
-    return normalise(np.stack([d.x for d in dancers]), np.stack([d.y for d in dancers]),
-                     width, height)
+def _seconds_as_poses(shown: Seconds) -> DensePoses:
+    """The classifier's frames as a (sparse) posed video: NaN where not usable."""
+    n = len(shown.seconds)
+    x, y, visibility = (np.full((n, 33), np.nan, np.float32) for _ in range(3))
+    for i in np.flatnonzero(shown.usable):
+        dancer = shown.poses[i].dancer
+        x[i], y[i], visibility[i] = dancer.x, dancer.y, dancer.visibility
+    height, width = shown.images[0].shape[:2]
+    step = float(np.median(np.diff(shown.seconds))) if n > 1 else 1.0
+    return DensePoses(shown.seconds.astype(np.float64), x, y, visibility,
+                      np.array([p.people for p in shown.poses]), width, height, 1 / step,
+                      list(shown.images))
 
 
-def _classify(network: Network, images: list[np.ndarray], poses: list[FramePose],
-              seconds: np.ndarray, usable: np.ndarray, skeletons: np.ndarray) -> np.ndarray:
-    """The classifier's probabilities for the usable seconds, inputs as its card says."""
-    if network.input_mode == POSE_INPUT:
-        return predict_windows(network, windows(seconds[usable], skeletons, seconds[usable],
-                                                network.window))
-    kept = [i for i in range(len(images)) if usable[i]]
-    return predict_images(network, prepare_images(
-        [images[i] for i in kept], network.image_size, network.input_mode,
-        [_dancer(poses[i]) for i in kept]))
+def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
+                       ) -> PairAlignment:
+    """Her usable seconds matched to the routine's steps by core/choreography.align (a loop,
+    up to twice as fast), as a PairAlignment with the routine in the teacher's place."""
+    hers = movement_of(student)
+    usable = np.flatnonzero(shown.usable)
+    looped = align(shown.skeletons(), routine.skeletons)
+    steps = movement_from_skeletons(np.arange(len(routine.skeletons), dtype=np.float64),
+                                    routine.skeletons, None, 1.0)
+    if looped.mirrored:
+        steps = steps.mirrored()
+    frames = np.full(len(student), -1, dtype=np.int64)
+    frames[usable] = looped.steps
+    errors = np.full((len(student), len(PART_NAMES)), np.nan, np.float32)
+    errors[usable] = part_errors(hers.directions[usable], steps.directions[looped.steps],
+                                 hers.weights[usable])
+    warp = Warp(1.0, 0.0, looped.cost, len(usable) / student.rate, math.nan)
+    path = np.where(frames >= 0, frames, np.nan).astype(np.float64)
+    return PairAlignment(warp, looped.mirrored, path, frames, errors, hers, steps)
 
 
-def _dancer(pose: FramePose) -> Dancer | None:
-    """The pose step's dancer as frame preparation takes it."""
-    if not pose.found:
-        return None
-    return Dancer(pose.dancer.box, tuple(map(float, pose.dancer.x)),
-                  tuple(map(float, pose.dancer.y)))
+def _report_path(lake: Lake, video: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return lake.reports / "scores" / f"{video.stem}-{stamp}.html"
 
 
-def _timeline(lake: Lake, video: Path, per_second: pd.DataFrame, target: str,
-              weakest: list[Moment], skeletons: np.ndarray, posed_seconds: np.ndarray,
-              reference: Reference, alignment: Alignment) -> Path:
-    """A bar per second (how well it matches the reference), and beneath, at each of the
-    weakest moments, the reference's skeleton beside the dancer's."""
-    from PIL import Image
-
-    bars = timeline_image(
-        list(per_second["match"].fillna(0) / 100), list(per_second["scored"]),
-        f"{video.name}: {target}, second by second against its choreography",
-        "seconds; grey: nobody, empty or noisy, not scored")
-    row_of = {int(s): i for i, s in enumerate(posed_seconds)}
-    pairs = []
-    for moment in weakest:
-        step = reference.skeletons[moment.step]
-        pairs.append((f"{moment.second} s: {moment.body_part}",
-                      skeletons[row_of[moment.second]],
-                      mirror(step) if alignment.mirrored else step))
-    figures = dancer_beside_reference(pairs)
-    sheet = Image.new("RGB", (max(bars.width, figures.width), bars.height + figures.height),
-                      "white")
-    sheet.paste(bars, (0, 0))
-    sheet.paste(figures, (0, bars.height))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return save_png(lake.reports / "scores" / f"{video.stem}-{stamp}.png",
-                    png_bytes(sheet, colours=32))
-
-
-def record(lake: Lake, result: Score) -> None:
+def record(lake: Lake, result: DanceScore) -> None:
     """One row in the `scores` table."""
+    judged, verdict = result.feedback, result.verdict
+    reference = result.reference
     row = {
         "scored_at": datetime.now(UTC), "path": str(result.video.resolve()),
-        "arch": result.model.arch, "protocol": result.model.protocol,
-        "target_dance": result.target, "predicted_dance": result.predicted,
-        "target_score": result.score, "seconds": len(result.per_second),
-        "scored_seconds": int(result.per_second["scored"].sum()),
-        "top_classes": json.dumps({name: round(p, 4) for name, p in result.top}),
-        "timeline": lake.relative(result.timeline),
-        "posed_seconds": int((result.per_second["reason"] != "nobody found").sum()),
-        "mirrored": result.mirrored,
+        "reference_kind": reference.kind,
+        "reference_path": str(reference.path.resolve()) if reference.path else None,
+        "target_dance": reference.dance, "target_score": judged.score,
+        "offset_ms": judged.offset_ms, "tempo": judged.tempo, "mirrored": judged.mirrored,
+        **{_column(part): score for part, score in judged.body_parts.items()},
+        "seconds": round(judged.video_s), "scored_seconds": round(judged.compared_s),
+        "weakest": json.dumps([asdict(m) for m in judged.weakest]),
+        "best": json.dumps(asdict(judged.best)) if judged.best else None,
         "recognised": result.recognised,
-        "weakest": json.dumps([{**asdict(m), "distance": round(m.distance, 3)}
-                               for m in result.weakest]),
+        "arch": verdict.model.arch if verdict else None,
+        "protocol": verdict.model.protocol if verdict else None,
+        "predicted_dance": verdict.predicted if verdict else None,
+        "top_classes": json.dumps({n: round(p, 4) for n, p in verdict.top}) if verdict else None,
+        "report": lake.relative(result.report),
     }
     tables.append_rows(lake, "scores", pd.DataFrame([row]))
+
+
+def _column(part: str) -> str:
+    """A body part's column in `scores`: "left arm" → left_arm."""
+    return part.replace(" ", "_")
+
+
+def lake_teachers(lake: Lake) -> dict[str, Path]:
+    """The dances whose teacher video the `choreography` asset posed, and its path."""
+    table = tables.read_table(lake, "choreography")
+    teachers = table[table["source"] == TEACHER_VIDEO]
+    return {str(dance): lake.absolute(str(path)) for dance, path in
+            teachers.groupby("dance_class")["reference_path"].first().items()}
+
+
+def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None = None,
+          dance: str | None = None, arch: str | None = None,
+          protocol: str | None = None) -> DanceScore:
+    """Score a video: against `reference` (a teacher's video) when given, else against
+    `dance` (default: the one the lake's classifier sees), using its teacher's video
+    where the lake has one and its averaged routine where not."""
+    if not video.is_file():
+        raise DanceAssetsError(f"no such file: {video}")
+    if reference is not None:
+        return score_against_teacher(lake, video, reference, ffmpeg_binary, dance=dance)
+    teachers = lake_teachers(lake)
+    model = None
+    if arch is not None or dance is None or dance not in teachers:
+        model = choose_model(lake, arch, protocol)
+    known = sorted(set(teachers) | set(model.card["classes"] if model else ()))
+    if dance is not None and dance not in known:
+        raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(known)}")
+    verdict = classify(video, model, ffmpeg_binary) if model else None
+    target = dance or verdict.predicted
+    if target in teachers:
+        return score_against_teacher(lake, video, teachers[target], ffmpeg_binary,
+                                     dance=target, verdict=verdict)
+    return score_against_routine(lake, verdict, target, ffmpeg_binary)
+
+
+def as_json(result: DanceScore) -> dict:
+    """What `score --json` prints (its schema is in the README)."""
+    judged, verdict, reference = result.feedback, result.verdict, result.reference
+    timing = None
+    if judged.offset_ms is not None:
+        timing = {"offset_ms": judged.offset_ms, "tempo": judged.tempo,
+                  "words": judged.timing_words(),
+                  "stretches": [asdict(s) for s in judged.timing]}
+    classifier = None
+    if verdict is not None:
+        classifier = {
+            "arch": verdict.model.arch, "protocol": verdict.model.protocol,
+            "why": verdict.model.why, "looks_like": verdict.predicted,
+            "top": {name: round(p, 4) for name, p in verdict.top},
+            "recognised": result.recognised,
+            "nearest": ({"dance": result.nearest[0], "score": result.nearest[1]}
+                        if result.nearest else None)}
+    return {
+        "video": str(result.video.resolve()),
+        "reference": {"kind": reference.kind, "name": reference.name,
+                      "path": str(reference.path.resolve()) if reference.path else None,
+                      "dance": reference.dance},
+        "score": judged.score, "error_deg": judged.error_deg, "timing": timing,
+        "mirrored": judged.mirrored, "body_parts": judged.body_parts,
+        "weakest": [asdict(m) for m in judged.weakest],
+        "best": asdict(judged.best) if judged.best else None,
+        "seconds": {"video": judged.video_s, "compared": judged.compared_s},
+        "classifier": classifier, "report": str(result.report.resolve()),
+        "elapsed_s": round(result.elapsed_s, 2),
+    }

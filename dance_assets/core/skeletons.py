@@ -61,7 +61,7 @@ _REFERENCE = (200, 40, 40)
 _DANCER = (30, 90, 200)
 
 
-def _stick_figure(draw: ImageDraw.ImageDraw, skeleton: np.ndarray, centre: tuple[float, float],
+def stick_figure(draw: ImageDraw.ImageDraw, skeleton: np.ndarray, centre: tuple[float, float],
                   scale: float, colour: tuple[int, int, int]) -> None:
     """A normalised skeleton (13 × 2, torso lengths from the hips) around `centre`."""
     points = [(centre[0] + x * scale, centre[1] + y * scale) for x, y in skeleton]
@@ -83,7 +83,7 @@ def figures_panel(figures: Sequence[tuple[str, Sequence[tuple[np.ndarray, tuple[
     for column, (label, skeletons) in enumerate(figures):
         slot = width / max(1, len(skeletons))
         for i, (skeleton, colour) in enumerate(skeletons):
-            _stick_figure(draw, skeleton, (column * width + slot * (i + 0.5),
+            stick_figure(draw, skeleton, (column * width + slot * (i + 0.5),
                                            label_height + 1.8 * scale), min(scale, slot / 3.2),
                           colour)
         draw.text((column * width + 4, 1), label[: width // 6], fill=(0, 0, 0))

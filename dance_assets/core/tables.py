@@ -149,23 +149,36 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("epochs", _I64), ("image_size", _I64), ("device", _STR), ("pretrained", _BOOL),
         ("model_trained_at", _STR), ("evaluated_at", _TS),
     ),
-    # target_score: the dancer's pose sequence aligned to the target dance's reference
-    # (core/choreography.py); arch and predicted_dance: the classifier's verdict beside it;
-    # weakest: JSON list of {second, body_part, distance}.
+    # One row per scored video (core/scoring.py). reference_kind: "teacher video" (a
+    # teacher's video, reference_path) or "training performances" (the dance's averaged
+    # routine); target_score and the body parts (left_arm ... head): 0-100 on the angle
+    # scale of core/coaching.py, null for a part never seen; offset_ms (positive: behind
+    # the teacher) and tempo (hers over the teacher's): null against a routine; weakest:
+    # JSON list of {start_s, end_s, body_part, what, score}, best: one such; arch,
+    # predicted_dance, top_classes: the lake classifier's verdict, null without one;
+    # report: the HTML report, relative to the lake.
     "scores": _schema(
-        ("scored_at", _TS), ("path", _STR), ("arch", _STR), ("protocol", _STR),
-        ("target_dance", _STR), ("predicted_dance", _STR), ("target_score", _I64),
-        ("seconds", _I64), ("scored_seconds", _I64), ("top_classes", _STR),
-        ("timeline", _STR), ("posed_seconds", _I64), ("mirrored", _BOOL), ("weakest", _STR),
-        ("recognised", _BOOL),
+        ("scored_at", _TS), ("path", _STR), ("reference_kind", _STR),
+        ("reference_path", _STR), ("target_dance", _STR), ("target_score", _I64),
+        ("offset_ms", _I64), ("tempo", _F64), ("mirrored", _BOOL),
+        *((part, _I64) for part in ("left_arm", "right_arm", "left_leg", "right_leg",
+                                    "torso", "head")),
+        ("seconds", _I64), ("scored_seconds", _I64), ("weakest", _STR), ("best", _STR),
+        ("recognised", _BOOL), ("arch", _STR), ("protocol", _STR),
+        ("predicted_dance", _STR), ("top_classes", _STR), ("report", _STR),
     ),
-    # One row per dance and reference step: the typical normalised skeleton (x, y: the
-    # 13 joints of core/pose_features.JOINT_NAMES, in torso lengths from the hip centre)
-    # and the spread of the training performances there; own_cost and other_cost anchor
-    # the 0-100 score.
+    # One row per dance, source and reference step: a normalised skeleton (x, y: the 13
+    # joints of core/pose_features.JOINT_NAMES, in torso lengths from the hip centre).
+    # source "training performances": the dance's routine averaged over them, a step per
+    # extraction interval, with their spread per joint; own_cost and other_cost anchor
+    # which dance a video looks like. source "teacher video": the teacher's own
+    # performance (reference_path, in references/), steps_per_second poses a second,
+    # with MediaPipe's visibility per joint. Score uses the teacher where there is one.
     "choreography": _schema(
         ("dance_class", _STR), ("step", _I64), ("x", _F32_LIST), ("y", _F32_LIST),
         ("spread", _F32_LIST), ("own_cost", _F64), ("other_cost", _F64), ("n_videos", _I64),
+        ("source", _STR), ("reference_path", _STR), ("steps_per_second", _F64),
+        ("visibility", _F32_LIST),
     ),
     "review_queue": _schema(
         ("frame_id", _STR), ("path", _STR), ("dance_class", _STR), ("n_models", _I64),

@@ -1,0 +1,185 @@
+"""A dancer scored against her teacher's video: poses at the speed of the dance, timing,
+mirroring, moments, the command's answers and errors, and teachers kept in the lake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from dance_assets.cli import main
+from dance_assets.core import reference_poses, tables
+from dance_assets.core.coaching import feedback
+from dance_assets.core.dense_poses import DEFAULT_SETTINGS, read_video
+from dance_assets.core.generator import plan_videos, write_pairs, write_video
+from dance_assets.core.lake import Lake
+from dance_assets.core.movement import PART_NAMES, movement_of
+from dance_assets.core.pair_alignment import align_pair
+from dance_assets.core.video import FfmpegSettings, find_ffmpeg
+from dance_assets_tests.conftest import resources_for
+
+DANCES = ("wap", "mood")
+
+
+@pytest.fixture(scope="module")
+def lessons(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A teacher and a student of two dances, 12 s at 240x426, with their sidecars."""
+    root = tmp_path_factory.mktemp("lessons")
+    write_pairs(root, DANCES, 1, 12, (240, 426), 0, find_ffmpeg())
+    return root
+
+
+@pytest.fixture(scope="module")
+def movements(lessons: Path) -> dict[str, object]:
+    ffmpeg = FfmpegSettings(find_ffmpeg())
+    return {f"{path.parent.name}/{path.stem}": movement_of(read_video(path, ffmpeg))
+            for path in sorted(lessons.glob("*/*.mp4"))}
+
+
+def _truth(lessons: Path, dance: str) -> dict:
+    return json.loads((lessons / dance / "s01.truth.json").read_text())
+
+
+@pytest.mark.parametrize("dance", DANCES)
+def test_her_timing_mirroring_and_lapse_are_found(lessons, movements, dance):
+    truth = _truth(lessons, dance)
+    alignment = align_pair(movements[f"{dance}/s01"], movements[f"{dance}/teacher"])
+    assert abs(alignment.warp.offset_s - truth["offset_s"]) < 0.15
+    assert abs(alignment.warp.tempo / truth["tempo"] - 1) < 0.03
+    assert alignment.mirrored == truth["mirrored"]
+    judged = feedback(alignment)
+    worst = judged.weakest[0]  # the few seconds she danced another dance's moves
+    assert worst.start_s < truth["splice_end_s"] and worst.end_s > truth["splice_start_s"]
+    assert worst.body_part in PART_NAMES and worst.what
+    assert judged.offset_ms == round(1000 * alignment.warp.offset_s)
+
+
+def test_her_own_teacher_scores_higher_than_another_dances(movements):
+    for dance, other in (DANCES, DANCES[::-1]):
+        own = feedback(align_pair(movements[f"{dance}/s01"], movements[f"{dance}/teacher"]))
+        wrong = feedback(align_pair(movements[f"{dance}/s01"], movements[f"{other}/teacher"]))
+        assert own.score >= wrong.score + 30, (dance, own.score, wrong.score)
+        assert own.shares_a_dance and not wrong.shares_a_dance
+
+
+def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_path, capsys):
+    lake = tmp_path / "fresh"  # nothing in it: no model, no tables
+    student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
+    assert main(["score", str(student), "--reference", str(teacher), "--json",
+                 "--lake", str(lake)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert set(answer) == {"video", "reference", "score", "error_deg", "timing", "mirrored",
+                           "body_parts", "weakest", "best", "seconds", "classifier",
+                           "report", "elapsed_s"}
+    assert answer["reference"]["kind"] == "teacher video" and answer["classifier"] is None
+    assert 0 <= answer["score"] <= 100 and set(answer["body_parts"]) == set(PART_NAMES)
+    truth = _truth(lessons, "wap")
+    assert abs(answer["timing"]["offset_ms"] / 1000 - truth["offset_s"]) < 0.15
+    assert answer["timing"]["stretches"] and answer["mirrored"] == truth["mirrored"]
+    report = Path(answer["report"])
+    assert report.is_file() and report.parent == lake / "reports" / "scores"
+    row = tables.read_table(Lake.resolve(lake), "scores").iloc[0]
+    assert row["reference_kind"] == "teacher video" and row["reference_path"] == str(teacher)
+    assert row["offset_ms"] == answer["timing"]["offset_ms"] and row["report"].endswith(".html")
+    assert row["left_arm"] == answer["body_parts"]["left arm"]
+
+
+def test_score_against_a_teacher_in_words(lessons, tmp_path, capsys):
+    student, teacher = lessons / "mood" / "s01.mp4", lessons / "mood" / "teacher.mp4"
+    assert main(["score", str(student), "--reference", str(teacher), "--lake",
+                 str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("score: ") and "/100 against teacher.mp4" in lines[0]
+    assert lines[1].startswith("timing: ") and "x the teacher's tempo" in lines[1]
+    assert any(line.startswith("body parts: left arm ") for line in lines)
+    assert any(line.startswith("weakest moments: 0:") for line in lines)
+    assert lines[-1].startswith("report: ") and lines[-1].endswith(".html")
+
+
+def _empty_room(path: Path) -> Path:
+    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=0x8a7f70:s=180x320:d=4", "-pix_fmt", "yuv420p", str(path)],
+                   check=True)
+    return path
+
+
+@pytest.mark.parametrize("student, teacher, message", [
+    ("wap/s01.mp4", "{notes}", "notes.mp4 is not a usable video: plain text"),
+    ("{room}", "wap/teacher.mp4", "no dancer found in most of empty_room.mp4 (a pose in 0 of 40"),
+    ("wap/s01.mp4", "{room}", "no dancer found in most of empty_room.mp4"),
+    ("wap/s01.mp4", "mood/teacher.mp4", "s01.mp4 and teacher.mp4 share no dance"),
+    ("wap/s01.mp4", "{missing}", "no such file: "),
+])
+def test_two_videos_that_cannot_be_compared_get_one_line(lessons, tmp_path, capsys, student,
+                                                         teacher, message):
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video\n")
+    names = {"notes": notes, "room": _empty_room(tmp_path / "empty_room.mp4"),
+             "missing": tmp_path / "gone.mp4"}
+
+    def path(text: str) -> str:
+        return text.format(**names) if text.startswith("{") else str(lessons / text)
+
+    assert main(["score", path(student), "--reference", path(teacher), "--lake",
+                 str(tmp_path / "lake")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0], error
+
+
+def test_dense_poses_trust_nobody_on_static(tmp_path):
+    """Tracking mode holds a skeleton where there is none; the keyframes stop it."""
+    spec = plan_videos(["savage"], 1, 5, (240, 426), seed=3)[0]
+    spec = replace(spec, noise_seconds=(2, 3), empty_seconds=(), card_seconds=(),
+                   still_seconds=(), others=(), style="none", handheld=False)
+    video = write_video(spec, tmp_path / "static.mp4", find_ffmpeg())
+    poses = read_video(video, FfmpegSettings(find_ffmpeg()))
+    assert len(poses) == 50 and poses.rate == 10
+    assert not poses.found[20:40].any()  # static from 2 s to 4 s
+    assert poses.found[:20].mean() > 0.9 and poses.found[40:].mean() > 0.9
+
+
+def test_a_teachers_poses_are_cached_by_content(lessons, tmp_path, monkeypatch):
+    lake = Lake.resolve(tmp_path)
+    teacher = shutil.copy(lessons / "wap" / "teacher.mp4", tmp_path / "renamed.mp4")
+    first = reference_poses.poses_of(lake, Path(teacher), find_ffmpeg(), DEFAULT_SETTINGS, True)
+    assert list((lake.cache / "poses").glob("*.npz"))
+
+    def no_posing(*_args, **_kwargs):
+        raise AssertionError("posed again")
+
+    monkeypatch.setattr(reference_poses, "read_video", no_posing)
+    again = reference_poses.poses_of(lake, lessons / "wap" / "teacher.mp4", find_ffmpeg(),
+                                     DEFAULT_SETTINGS, True)
+    assert np.allclose(first.x, again.x, equal_nan=True) and len(again.frames) == len(first)
+
+
+def test_the_choreography_asset_takes_a_dances_teacher(lessons, tmp_path, capsys):
+    from dance_assets.assets.choreography import choreography
+
+    lake = Lake.resolve(tmp_path / "lake")
+    (lake.references / "wap").mkdir(parents=True)
+    shutil.copy(lessons / "wap" / "teacher.mp4", lake.references / "wap" / "teacher.mp4")
+    (lake.references / "wap" / "notes.mp4").write_text("not a video\n")
+    (lake.references / "wap" / ".DS_Store").write_bytes(b"\0")
+    result = dg.materialize([choreography], resources=resources_for(lake))
+    assert result.success
+    table = tables.read_table(lake, "choreography")
+    assert set(table["source"]) == {"teacher video"}
+    assert set(table["reference_path"]) == {"references/wap/teacher.mp4"}
+    assert len(table) == 120 and set(table["steps_per_second"]) == {10.0}
+    metadata = result.asset_materializations_for_node("choreography")[0].metadata
+    files = metadata["teacher_files"].value
+    assert "references/wap/notes.mp4 | rejected | plain text" in files
+    assert ".DS_Store" not in files and metadata["teacher_videos"].value == 1
+    # `score --dance` finds the teacher in the lake; no classifier is needed for it.
+    assert main(["score", str(lessons / "wap" / "s01.mp4"), "--dance", "wap", "--lake",
+                 str(lake.root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("score for wap: ") and "teacher.mp4 (wap's teacher)" in out
+    assert tables.read_table(lake, "scores").iloc[0]["reference_kind"] == "teacher video"
