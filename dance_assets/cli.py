@@ -113,9 +113,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _echo("reports: the study's table beside ours, and the review queue")
     require_success([run_job(instance, "reports")])
     _print_summary(lake)
+    _score_a_held_out_dancer(lake)
     _echo(f"done in {time.perf_counter() - started:.0f} s; runs are in {os.environ['DAGSTER_HOME']}"
           f"; query with: dance-assets sql \"SELECT * FROM frames LIMIT 5\"")
     return 0
+
+
+def _score_a_held_out_dancer(lake: Lake) -> None:
+    """What a dancer gets from `score`: a dancer no by_participant model trained on,
+    against her dance's teacher (or its averaged routine), as the command prints it."""
+    from dance_assets.core import tables
+    from dance_assets.core.scoring import record, score
+    from dance_assets.core.video import find_ffmpeg
+    from dance_assets.core.warehouse import refresh_views
+
+    manifest = tables.read_table(lake, "frame_manifest")
+    held_out = manifest[manifest["split_by_participant"] == "valid"].sort_values("path")
+    held_out = held_out.drop_duplicates("video_id")
+    if held_out.empty:
+        return
+    first = held_out.iloc[0]
+    videos = tables.read_table(lake, "videos").drop_duplicates("video_id").set_index(
+        "video_id")["path"]
+    video = lake.absolute(videos[first["video_id"]])
+    try:
+        result = score(lake, video, find_ffmpeg(), dance=first["dance_class"])
+    except DanceAssetsError as exc:
+        _echo(f"scoring {video.name} against its dance: {exc}")
+        return
+    record(lake, result)
+    refresh_views(lake)
+    print(f"\na held-out dancer scored: dance-assets score {lake.relative(video)} --dance "
+          f"{first['dance_class']}")
+    print("\n".join(_score_lines(result)))
 
 
 _SUMMARY_SQL = """

@@ -122,3 +122,16 @@ def test_an_instance_written_by_an_older_dance_assets_gets_the_checking_run_queu
         dagster_home()
     assert "SettingsCheckingRunCoordinator" in (older / "dagster.yaml").read_text()
     assert (theirs / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
+    from dance_assets.core import tables
+    from dance_assets.core.lake import Lake
+
+    lake = Lake.resolve(demo_lake)
+    scores = tables.read_table(lake, "scores")
+    held_out = tables.read_table(lake, "frame_manifest").query(
+        "split_by_participant == 'valid'")
+    assert len(scores) == 1 and scores.loc[0, "target_dance"] in set(held_out["dance_class"])
+    assert scores.loc[0, "reference_kind"] == "training performances"  # no teachers here
+    assert (lake.root / scores.loc[0, "report"]).is_file()

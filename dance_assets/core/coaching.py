@@ -6,9 +6,9 @@ From a PairAlignment (core/pair_alignment.py):
   ANCHOR_DEG (20°), and every SCALE_DEG (3.5°) closer doubles the odds (90 at 12°, 10
   at 28°). The anchor sits between what the two kinds of pair give once put in step: the
   same routine by another dancer, her own body, sloppiness and a phone's pose noise
-  included, 7-15° (median 11°, scoring 93, over generated pairs; real footage adds pose
-  noise, so expect a little more), and another routine 18-40° (median 25°, scoring 17),
-  since a free tempo and offset always find some moves that half fit;
+  included, mostly 7-15° (over generated pairs; real footage adds pose noise, so expect
+  a little more), and another routine mostly 18-40°, since a free tempo and offset
+  always find some moves that half fit (benchmarks/results/score-pairs.json);
 - **timing**: her offset in milliseconds (positive: behind, late) and her tempo against
   the teacher's, overall and for each stretch where they change;
 - **per body part**: the same scale per part, or None where a part was never seen;
@@ -171,6 +171,13 @@ def _stretch_around(curve: np.ndarray, peak: int, rate: float, free: np.ndarray
     return start, stop
 
 
+def _part_means(errors: np.ndarray) -> np.ndarray:
+    """Each body part's mean error over frames × parts, NaN for a part never compared."""
+    seen = (~np.isnan(errors)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(seen > 0, np.nansum(errors, axis=0) / seen, np.nan)
+
+
 def _moment(alignment: PairAlignment, start: int, stop: int) -> Moment | None:
     """The stretch's worst body part and, from the joint angles, what differed; None when
     nothing in it was compared."""
@@ -179,9 +186,7 @@ def _moment(alignment: PairAlignment, start: int, stop: int) -> Moment | None:
     if not len(frames):
         return None
     errors = alignment.part_errors[frames]
-    seen = (~np.isnan(errors)).sum(axis=0)
-    means = np.where(seen > 0, np.nansum(errors, axis=0) / np.maximum(seen, 1), -np.inf)
-    part = PART_NAMES[int(np.argmax(means))]
+    part = PART_NAMES[int(np.nanargmax(_part_means(errors)))]
     what = describe(part, alignment.student.directions[frames],
                     alignment.teacher.directions[alignment.teacher_frames[frames]])
     rate = alignment.student.rate
@@ -238,7 +243,14 @@ def best_moment(alignment: PairAlignment, per_frame: np.ndarray) -> Moment | Non
     centre = int(np.nanargmin(curve))
     start = max(0, centre - window // 2)
     stop = min(len(curve) - 1, start + window - 1)
-    return _moment(alignment, start, stop)
+    moment = _moment(alignment, start, stop)
+    if moment is None:
+        return None
+    closest = float(np.nanmean(per_frame[start:stop + 1]))
+    by_part = _part_means(alignment.part_errors[start:stop + 1])
+    return Moment(moment.start_s, moment.end_s, PART_NAMES[int(np.nanargmin(by_part))],
+                  f"closest to the teacher: body parts within {closest:.0f}° on average",
+                  moment.score)
 
 
 def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:

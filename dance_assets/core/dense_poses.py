@@ -9,13 +9,17 @@ Within one video MediaPipe's tracking mode is faster (it carries the body's regi
 one frame to the next instead of running the person detector on each), but it follows
 whoever it first found and can hold a skeleton on static. So it is trusted only where a
 person is known to be there:
-- once a `keyframe_s`, the frame is posed on its own instead (static mode, everyone in
+- every second the pixels are checked: a second of static or a title card has nobody,
+  whatever the tracker says;
+- every `keyframe_s` (half that when others dance beside her, and half a second after
+  the tracker lost her) the frame is posed on its own instead (static mode, everyone in
   the frame found, the most prominent person is the dancer, core/pose.py);
 - the other people a keyframe found are painted over in the tracker's frames until the
   next keyframe, so the tracker stays on the dancer in a group;
 - a tracked skeleton must be a plausible body (core/pose.py's rules) near the dancer's
-  box of the keyframe before it; where a keyframe found nobody and its pixels look like
-  static or a title card, that second has no dancer whatever the tracker says.
+  box of the last keyframe;
+- a dancer too close for the detector, cut off by the frame's edges, is tracked in the
+  frame set in a border (core/pose.Border) when the plain frame shows nobody.
 Landmarks are then smoothed in time with a zero-phase Savitzky-Golay filter over each
 run of consecutive poses (offline, so no lag as a causal One Euro filter would add).
 """
@@ -23,6 +27,7 @@ run of consecutive poses (offline, so no lag as a causal One Euro filter would a
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import subprocess
@@ -62,12 +67,12 @@ class DenseSettings:
 
     rate: float = 10.0  # poses a second
     short_side: int = 256  # decoded frame's short side: the landmark model's own input size
-    keyframe_s: float = 1.0  # how often the tracker is checked against a static pose
+    keyframe_s: float = 2.0  # how often the tracker is checked against a static pose
     smoothing: int = 5  # Savitzky-Golay window, in frames (0 or 1: no smoothing)
     min_detection_confidence: float = 0.5
 
     def fingerprint(self) -> str:
-        return (f"dense=v1;rate={self.rate:g};short={self.short_side};"
+        return (f"dense=v3;rate={self.rate:g};short={self.short_side};"
                 f"key={self.keyframe_s:g};smooth={self.smoothing};"
                 f"det={self.min_detection_confidence:g}")
 
@@ -178,6 +183,7 @@ class _Keyframe:
     others: list[tuple[float, float, float, float]] = field(default_factory=list)
     no_scene: bool = False
     people: int = 0
+    fill: np.ndarray | None = None  # the frame's median colour, to paint others with
 
 
 class _Tracker:
@@ -207,20 +213,18 @@ class _Tracker:
         self._model.close()
 
 
-def _paint_over(rgb: np.ndarray, boxes: list[tuple[float, ...]],
-                keep: tuple[float, ...] | None) -> np.ndarray:
-    """The frame with other people's boxes filled with its median colour, the dancer's
-    box left as it is."""
-    if not boxes:
+def _paint_over(rgb: np.ndarray, key: _Keyframe) -> np.ndarray:
+    """The frame with the other people's boxes (from the keyframe) filled with the
+    keyframe's median colour, the dancer's box left as it is."""
+    if not key.others:
         return rgb
     height, width = rgb.shape[:2]
     canvas = rgb.copy()
-    fill = np.median(rgb[::8, ::8].reshape(-1, 3), axis=0).astype(rgb.dtype)
-    for x0, y0, x1, y1 in boxes:
+    for x0, y0, x1, y1 in key.others:
         canvas[int(y0 * height):int(np.ceil(y1 * height)),
-               int(x0 * width):int(np.ceil(x1 * width))] = fill
-    if keep is not None:
-        x0, y0, x1, y1 = keep
+               int(x0 * width):int(np.ceil(x1 * width))] = key.fill
+    if key.dancer_box is not None:
+        x0, y0, x1, y1 = key.dancer_box
         rows = slice(int(y0 * height), int(np.ceil(y1 * height)))
         columns = slice(int(x0 * width), int(np.ceil(x1 * width)))
         canvas[rows, columns] = rgb[rows, columns]
@@ -240,35 +244,60 @@ class _Follower:
         self.trackers: dict[bool, _Tracker] = {}  # by "in a border"
         self.bordered = False
         self.key = _Keyframe()
+        self.since_key = math.inf  # frames since the last keyframe
+        self.lost = True  # the last frame found nobody
+
+    def step(self, index: int, rgb: np.ndarray) -> Person | None:
+        """The dancer in the next frame, or None. Each second the pixels are checked for
+        static or a title card; a keyframe comes every keyframe_s (half that in a group),
+        or half a second after the tracker lost her."""
+        rate = self.settings.rate
+        if index % max(1, round(rate)) == 0 and _looks_like_no_scene(rgb):
+            self.key, self.lost = _Keyframe(no_scene=True), True
+            return None
+        if self.key.no_scene and index % max(1, round(rate)) != 0:
+            return None
+        self.since_key += 1
+        # With others in the frame she is checked twice as often: a tracker may drift to
+        # a friend, and it follows whoever it holds.
+        every = self.settings.keyframe_s / (2 if self.key.people > 1 else 1)
+        due = self.since_key >= every * rate
+        person = None
+        if due or (self.lost and self.since_key >= rate / 2):
+            person, self.since_key = self.keyframe(rgb), 0
+        if person is None:
+            person = self.track(rgb)
+        self.lost = person is None
+        return person
 
     def keyframe(self, rgb: np.ndarray) -> Person | None:
-        """Everyone in the frame, posed on its own; the most prominent is the dancer. A
-        keyframe that finds nobody in a real scene keeps the last one's dancer: the
-        tracker may still see her where the detector does not."""
+        """Everyone in the frame, posed on its own; the most prominent is the dancer. Only
+        when the tracker has lost her too is she looked for with a border around the frame.
+        A keyframe that finds nobody keeps the last one's dancer: the tracker may still see
+        her where the detector does not."""
         people = self.static.people(rgb)
-        bordered = False
+        if people:
+            self.bordered = False  # the detector sees her in the plain frame: so will the tracker
+        elif self.lost:
+            people = self.static.people_zoomed_out(rgb)
         if not people:
-            if _looks_like_no_scene(rgb):
-                self.key = _Keyframe(no_scene=True)
-                return None
-            people, bordered = self.static.people_zoomed_out(rgb), True
-        if not people:
-            self.key = _Keyframe(self.key.dancer_box, self.key.others)
+            self.key = _Keyframe(self.key.dancer_box, self.key.others, fill=self.key.fill)
             return None
         dancer = max(people, key=Person.prominence)
+        fill = np.median(rgb[::8, ::8].reshape(-1, 3), axis=0).astype(rgb.dtype)
         self.key = _Keyframe(dancer.box, [p.box for p in people if p is not dancer], False,
-                             len(people))
-        self.bordered = bordered
+                             len(people), fill)
         return dancer
 
     def track(self, rgb: np.ndarray) -> Person | None:
-        """The dancer in a frame between keyframes, or None."""
-        if self.key.no_scene:
-            return None
-        painted = _paint_over(rgb, self.key.others, self.key.dancer_box)
+        """The dancer in a frame between keyframes, or None. When the tracker sees nobody,
+        the other way of looking (with or without a border) is tried once."""
+        painted = _paint_over(rgb, self.key)
         for bordered in (self.bordered, not self.bordered):
             person = self._tracked(painted, bordered)
-            if person is not None and self._trusted(person):
+            if person is not None:
+                if not self._trusted(person):
+                    return None
                 self.bordered = bordered
                 return person
         return None
@@ -301,16 +330,12 @@ def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,
                 keep_frames: bool = False) -> DensePoses:
     """Pose every frame: static keyframes, the tracker between them (module docstring)."""
     follower = _Follower(settings)
-    every = max(1, round(settings.keyframe_s * settings.rate))
     rows: list[np.ndarray] = []
     people: list[int] = []
     kept: list[np.ndarray] = []
     try:
         for index, rgb in enumerate(frames):
-            person = follower.keyframe(rgb) if index % every == 0 else None
-            if person is None:
-                person = follower.track(rgb)
-            rows.append(_landmarks(person))
+            rows.append(_landmarks(follower.step(index, rgb)))
             people.append(follower.key.people)
             if keep_frames:
                 kept.append(rgb)
