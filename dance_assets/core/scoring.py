@@ -250,9 +250,12 @@ def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None
     if reference is not None:
         return score_against_teacher(lake, video, reference, ffmpeg_binary, dance=dance)
     teachers = lake_teachers(lake)
-    model = None
-    if arch is not None or dance is None or dance not in teachers:
+    try:
         model = choose_model(lake, arch, protocol)
+    except DanceAssetsError:
+        if arch is not None or dance not in teachers:
+            raise
+        model = None  # her teacher is enough; a classifier's verdict only adds to it
     known = sorted(set(teachers) | set(model.card["classes"] if model else ()))
     if dance is not None and dance not in known:
         raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(known)}")
