@@ -227,6 +227,9 @@ def _score_lines(result: object) -> list[str]:
                 for s in judged.timing))
     if judged.mirrored:
         lines.append("danced as in a mirror of the reference")
+    if result.music is not None:
+        lines.append(f"music: {result.music.note}")
+        lines.append(f"on the beat: {result.music.beat_words()}")
     lines.append("body parts: " + ", ".join(
         f"{part} {score if score is not None else 'not seen'}"
         for part, score in judged.body_parts.items()))

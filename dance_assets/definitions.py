@@ -10,6 +10,7 @@ from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.evaluation import evaluation_assets, model_comparison, review_queue
 from dance_assets.assets.ingest import raw_videos, video_frames
 from dance_assets.assets.models import model_assets, pose_sequence_model
+from dance_assets.assets.music import music
 from dance_assets.automation import automation_sensor
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.loggers import one_line_console
@@ -19,9 +20,10 @@ from dance_assets.sensors import new_videos_sensor
 
 ingest_job = dg.define_asset_job(
     "ingest",
-    selection=[raw_videos, video_frames],
+    selection=[raw_videos, video_frames, music],
     partitions_def=dance_class_partitions,
-    description="Probe a dance class's videos and extract their frames.",
+    description="Probe a dance class's videos, extract their frames and find their music's "
+    "beats.",
 )
 curation_job = dg.define_asset_job(
     "curation",
@@ -90,7 +92,7 @@ def videos_per_step() -> int:
 
 defs = dg.Definitions(
     assets=_for_the_ui([
-        raw_videos, video_frames, frame_manifest, choreography, *model_assets,
+        raw_videos, video_frames, music, frame_manifest, choreography, *model_assets,
         pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
     jobs=[ingest_job, curation_job, training_job, reports_job],
     sensors=[new_videos_sensor, automation_sensor],

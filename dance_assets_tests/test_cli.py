@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dance_assets.cli import main
+from dance_assets_tests.conftest import TINY
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +20,15 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
     """A tiny lake after `dance-assets demo --profile tiny`, with its own DAGSTER_HOME."""
     import shutil
 
+    from dance_assets.core.generator import generate, teacher_spec
+    from dance_assets.core.video import find_ffmpeg
+
     root = tmp_path_factory.mktemp("cli")
     lake = root / "lake"
     shutil.copytree(tiny_raw, lake / "raw")
+    # As `generate` leaves them: a teacher per dance beside raw/.
+    generate(lake / "references", [teacher_spec(d.name, 0, TINY.seconds, TINY.video_size)
+                                   for d in sorted((lake / "raw").iterdir())], find_ffmpeg())
     previous = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
     try:
@@ -133,5 +140,6 @@ def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
     held_out = tables.read_table(lake, "frame_manifest").query(
         "split_by_participant == 'valid'")
     assert len(scores) == 1 and scores.loc[0, "target_dance"] in set(held_out["dance_class"])
-    assert scores.loc[0, "reference_kind"] == "training performances"  # no teachers here
+    assert scores.loc[0, "reference_kind"] == "teacher video"
+    assert scores.loc[0, "reference_path"].endswith("teacher.mp4")
     assert (lake.root / scores.loc[0, "report"]).is_file()

@@ -19,7 +19,7 @@ def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     models = {f"models/{m}" for m in MODEL_NAMES}
-    assert keys == {"raw_videos", "video_frames", "frame_manifest", "choreography",
+    assert keys == {"raw_videos", "video_frames", "music", "frame_manifest", "choreography",
                     "model_comparison", "review_queue", *models,
                     *(m.replace("models/", "evaluation/") for m in models)}
     jobs = {name: defs.resolve_job_def(name) for name in ("ingest", "curation", "training",
@@ -42,7 +42,7 @@ def test_the_ui_shows_each_tables_columns_and_where_each_asset_is_defined():
     from dance_assets.core.tables import SCHEMAS
 
     graph = defs.resolve_asset_graph()
-    writes = {"raw_videos": "videos", "video_frames": "frames",
+    writes = {"raw_videos": "videos", "video_frames": "frames", "music": "music",
               "frame_manifest": "frame_manifest", "choreography": "choreography",
               "models/resnet18": "training_history", "models/pose_sequence":
               "training_history", "evaluation/pose_sequence": "predictions",

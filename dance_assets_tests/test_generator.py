@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,21 +19,26 @@ from dance_assets.core.generator import (
     JOINTS,
     PHONE_HARD,
     Lesson,
+    SoundShares,
     VideoSpec,
     choreography,
     dancing_friends,
+    music_for,
     plan_videos,
     pose_at,
     render_frames,
     render_room,
     routine_at,
     sidecar_path,
+    song,
+    soundtrack_samples,
     student_specs,
     teacher_spec,
     write_pairs,
     write_video,
 )
 from dance_assets.core.quality import uniform_share
+from dance_assets.core.soundtrack import SAMPLE_RATE, add_noise, beat_times, render_music
 from dance_assets.core.video import probe_video
 
 
@@ -47,7 +55,9 @@ def test_same_seed_same_bytes_other_seed_other_video(tmp_path, ffmpeg_binary):
     first = write_video(spec, tmp_path / "a" / "p01.mp4", ffmpeg_binary)
     second = write_video(spec, tmp_path / "b" / "p01.mp4", ffmpeg_binary)
     assert _sha(first) == _sha(second)
-    phone = replace(spec, bitrate_kbps=60, handheld=True)  # a bitrate too gives the same bytes
+    # A bitrate, and noisy music in a second stream, too give the same bytes.
+    phone = replace(spec, bitrate_kbps=60, handheld=True,
+                    sound=music_for(spec.participant, "mood", 0.1, 6.0, 1))
     assert _sha(write_video(phone, tmp_path / "d" / "p01.mp4", ffmpeg_binary)) == _sha(
         write_video(phone, tmp_path / "e" / "p01.mp4", ffmpeg_binary))
     other = plan_videos(["renegade"], 1, 2, (180, 320), seed=6)[0]
@@ -56,9 +66,12 @@ def test_same_seed_same_bytes_other_seed_other_video(tmp_path, ffmpeg_binary):
 
 def test_a_demo_sized_video_gives_the_same_bytes_every_time(tmp_path, ffmpeg_binary):
     """The demo's mood/p02 (three dancers): encoded on two threads, x264 gave one of two
-    byte streams at random; its content hash is the video's id, and the id seeds splits."""
+    byte streams at random; its content hash is the video's id, and the id seeds splits.
+    It has no sound of its own draw; given some, ten seconds of two streams interleave
+    the same way every time too."""
     spec = next(s for s in plan_videos(["mood"], 2, 10, (360, 640), seed=0)
                 if s.participant.name == "p02")
+    spec = replace(spec, sound=music_for(spec.participant, "mood", -0.05, 3.0, 2))
     shas = {_sha(write_video(spec, tmp_path / str(i) / "p02.mp4", ffmpeg_binary))
             for i in range(4)}
     assert len(shas) == 1
@@ -184,7 +197,7 @@ def test_phone_traits_render_as_promised():
 
 def test_phone_traits_are_in_the_sidecar(tmp_path, ffmpeg_binary, ffmpeg_settings):
     spec = replace(_solo(3), handheld=True, card_seconds=(2,), still_seconds=(0,),
-                   motion_blur=True, bitrate_kbps=60)
+                   motion_blur=True, bitrate_kbps=60, sound=None)  # the size is the video's
     path = write_video(spec, tmp_path / "p01.mp4", ffmpeg_binary)
     truth = json.loads(sidecar_path(path).read_text())
     assert (truth["handheld"], truth["card_seconds"], truth["still_seconds"],
@@ -199,7 +212,11 @@ def test_an_ordinary_video_keeps_its_bytes(tmp_path):
     ids are content hashes and seed its splits, so the lake's videos must not move. The
     demo's renegade/p02 at 180x320, 3 s: disco, handheld, two friends, motion blur and a
     phone's bitrate. Frames pin the drawing whatever the encoder; the file pins it with
-    the pinned imageio-ffmpeg's x264 (an ffmpeg on PATH may encode differently)."""
+    the pinned imageio-ffmpeg's x264 (an ffmpeg on PATH may encode differently).
+
+    Soundtracks moved the pins on purpose: this video drew no sound, so its file kept
+    its bytes, but its sidecar gained the sound keys (re-pinned); renegade/p04 pins a
+    video with music (noise over it, at a phone's bitrate), AAC from the same ffmpeg."""
     import imageio_ffmpeg
 
     spec = next(s for s in plan_videos(["renegade"], 2, 3, SIZE, seed=0)
@@ -210,7 +227,16 @@ def test_an_ordinary_video_keeps_its_bytes(tmp_path):
     path = write_video(spec, tmp_path / "p02.mp4", imageio_ffmpeg.get_ffmpeg_exe())
     assert _sha(path) == "638a0e52ed5e1dafa5005d1b33042053aa0b074317413935642dd3e58433e700"
     assert _sha(sidecar_path(path)) == (
-        "10adf1113fdd703f8d9a2fa06281e6ebc0655d5df728ddb54a059b0042b06497")
+        "d6a48c622061c79bcf957a6df98d00fab02ad49117ad7d932fb575603dabaa2c")
+    musical = next(s for s in plan_videos(["renegade"], 4, 3, SIZE, seed=0)
+                   if s.participant.name == "p04")
+    assert musical.sound is not None and musical.sound.noise_snr_db is not None
+    path = write_video(musical, tmp_path / "p04.mp4", imageio_ffmpeg.get_ffmpeg_exe())
+    assert (_sha(path), _sha(sidecar_path(path))) == (SOUND_PIN, SOUND_SIDECAR_PIN)
+
+
+SOUND_PIN = "74af0f1f8181c461ab9884b75c579e217d5e93ae7df54ea3be0d84a18783ab3b"
+SOUND_SIDECAR_PIN = "36dce6a91c840100df7c0a522df53d33b70087662d0e0307f80cea3c8972da7c"
 
 
 SIZE = (180, 320)
@@ -258,8 +284,12 @@ def test_the_teacher_is_clean_and_on_the_dances_tempo():
         dancer = teacher.participant
         assert (dancer.sloppiness, dancer.mirrored, dancer.phase, dancer.tempo_bpm) == (
             0.0, False, 0.0, choreography(dance).tempo_bpm)
-        # Nothing else: no filter, bad seconds, splice or phone trait.
-        assert teacher == VideoSpec(dance, dancer, 8, *SIZE, lesson=Lesson("teacher"))
+        # Nothing else: no filter, bad seconds, splice or phone trait; her own song at
+        # her tempo, no noise, her key poses right on its beats.
+        assert teacher == VideoSpec(dance, dancer, 8, *SIZE, lesson=Lesson("teacher"),
+                                    sound=music_for(dancer, dance))
+        assert teacher.sound is not None and (teacher.sound.bpm, teacher.sound.first_beat_s) == (
+            choreography(dance).tempo_bpm, 0.0)
         assert teacher_spec(dance, 1, 8, SIZE).participant.shirt != dancer.shirt
 
 
@@ -294,6 +324,10 @@ def test_pairs_sidecars_record_the_timing(tmp_path, ffmpeg_binary):
     assert (truth["role"], truth["tempo_bpm"]) == (
         "teacher", round(choreography("wap").tempo_bpm, 2))
     assert "offset_s" not in truth and "splice_dance" not in truth
+    assert (truth["sound"], truth["song"], truth["music_bpm"], truth["first_beat_s"],
+            truth["beat_offset_s"], truth["noise_snr_db"]) == (
+        "song", "wap", choreography("wap").tempo_bpm, 0.0, 0.0, None)
+    assert "audio_offset_s" not in truth
     for path, spec in zip(students, student_specs("wap", 0, 2, 6, SIZE), strict=True):
         truth = json.loads(sidecar_path(path).read_text())
         assert spec.lesson is not None and spec.splice is not None
@@ -302,7 +336,227 @@ def test_pairs_sidecars_record_the_timing(tmp_path, ffmpeg_binary):
             spec.lesson.offset_s, spec.lesson.tempo, spec.participant.mirrored)
         assert (truth["splice_start_s"], truth["splice_end_s"], truth["splice_dance"]) == (
             spec.splice.start_s, spec.splice.end_s, spec.splice.dance)
+        _assert_sound_truth(truth, spec)
     written: list[Path] = []
     assert write_pairs(tmp_path, ["wap"], 2, 6, SIZE, 0, ffmpeg_binary, workers=1,
                        progress=lambda _d, _n, path: written.append(path)) == pairs
     assert written == []  # what is there is kept
+
+
+def _assert_sound_truth(truth: dict, spec: VideoSpec) -> None:
+    """The sidecar's sound keys say what the spec's soundtrack is."""
+    track = spec.sound
+    if track is None:
+        assert (truth["sound"], truth["song"], truth["music_bpm"], truth["first_beat_s"],
+                truth["beat_offset_s"], truth["noise_snr_db"]) == ("none", *[None] * 5)
+        assert truth.get("audio_offset_s") is None
+        return
+    assert truth["sound"] == ("song" if track.song == spec.dance else "other song")
+    assert (truth["song"], truth["music_bpm"], truth["first_beat_s"], truth["beat_offset_s"],
+            truth["noise_snr_db"]) == (track.song, spec.participant.tempo_bpm,
+                                       track.first_beat_s, track.beat_offset_s,
+                                       track.noise_snr_db)
+    if spec.lesson is not None and spec.lesson.role == "student":
+        assert spec.lesson.offset_s is not None
+        expected = (spec.lesson.offset_s - track.beat_offset_s if truth["sound"] == "song"
+                    else None)
+        assert truth["audio_offset_s"] == expected
+
+
+def _decoded_sound(path: Path, ffmpeg_binary: str) -> np.ndarray:
+    """The video's audio stream as ffmpeg decodes it, mono float at the generator's rate."""
+    pcm = subprocess.run([ffmpeg_binary, "-v", "error", "-i", str(path), "-map", "0:a:0",
+                          "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(pcm, np.float32)
+
+
+def _stream_lines(path: Path, ffmpeg_binary: str) -> list[str]:
+    """ffmpeg's description of the file's streams (it exits non-zero: no output given)."""
+    described = subprocess.run([ffmpeg_binary, "-hide_banner", "-i", str(path)],
+                               capture_output=True, text=True, check=False).stderr
+    return [line.strip() for line in described.splitlines() if "Stream #" in line]
+
+
+def _kick_onsets(samples: np.ndarray) -> np.ndarray:
+    """When the bass (under 150 Hz, where only the kick plays) rises past a third of its
+    loudest, at most once in 150 ms: an onset detector that knows nothing of the beats."""
+    padded = len(samples) + SAMPLE_RATE  # so the end does not wrap round into the start
+    spectrum = np.fft.rfft(samples.astype(np.float64), n=padded)
+    spectrum[np.fft.rfftfreq(padded, 1 / SAMPLE_RATE) > 150] = 0
+    bass = np.fft.irfft(spectrum, n=padded)[: len(samples)]
+    window = round(0.004 * SAMPLE_RATE)
+    envelope = np.sqrt(np.convolve(bass**2, np.ones(window) / window, mode="same"))
+    loud = envelope > envelope.max() / 3
+    onsets: list[int] = []  # a kick ringing in from before the start counts as one at 0
+    for rise in np.flatnonzero(np.diff(loud.astype(np.int8), prepend=0) == 1):
+        if not onsets or rise - onsets[-1] > 0.15 * SAMPLE_RATE:
+            onsets.append(int(rise))
+    return np.array(onsets) / SAMPLE_RATE
+
+
+def _sound_kind(spec: VideoSpec) -> str:
+    if spec.sound is None:
+        return "none"
+    return "song" if spec.sound.song == spec.dance else "other"
+
+
+def _lake_video(kind: str, noisy: bool, seconds: float = 3) -> VideoSpec:
+    """The first lake video (seed 0) whose sound is `kind`, with noise or without."""
+    for spec in plan_videos(["renegade", "mood", "wap"], 8, seconds, SIZE, seed=0):
+        has_noise = spec.sound is not None and spec.sound.noise_snr_db is not None
+        if _sound_kind(spec) == kind and has_noise == noisy:
+            return spec
+    raise AssertionError(f"no lake video with {kind} sound, noise {noisy}")
+
+
+def test_songs_are_their_dances_own_quick_and_pure():
+    """Each dance's song has its own melody, and no other song correlates with it at the
+    same tempo and beats, though their drums hit together; rendering is fast and pure."""
+    tracks = {dance: render_music(song(dance), 110.0, 0.3, 8) for dance in DANCE_CLASSES}
+    assert len({song(dance).notes for dance in DANCE_CLASSES}) == 12
+    unit = np.array([tracks[dance] / np.linalg.norm(tracks[dance]) for dance in DANCE_CLASSES])
+    correlations = np.abs(unit @ unit.T)
+    for a, b in itertools.combinations(range(len(DANCE_CLASSES)), 2):
+        assert correlations[a, b] < 0.4, (DANCE_CLASSES[a], DANCE_CLASSES[b])
+    assert np.array_equal(render_music(song("wap"), 110.0, 0.3, 8), tracks["wap"])
+    assert tracks["wap"].dtype == np.float32 and len(tracks["wap"]) == 8 * SAMPLE_RATE
+    assert 0.2 < np.abs(tracks["wap"]).max() < 1.0
+    started = time.perf_counter()
+    add_noise(render_music(song("mood"), 128.0, -40.0, 60), 5.0, 1)
+    assert time.perf_counter() - started < 2.0  # well under a second where nothing else runs
+    noisy = add_noise(tracks["wap"], 7.5, 3)
+    noise = (noisy - tracks["wap"]).astype(np.float64)
+    assert abs(10 * np.log10(np.mean(tracks["wap"].astype(np.float64) ** 2)
+                             / np.mean(noise**2)) - 7.5) < 0.01
+
+
+def test_sound_draws_reach_their_shares_and_move_nothing_else():
+    """60 lake videos and 40 students: shares about as stated (binomial bounds); each
+    participant dances equally late in every dance; the music is her clock."""
+    specs = plan_videos(list(DANCE_CLASSES), 5, 4, SIZE, seed=0)
+    kinds = [_sound_kind(spec) for spec in specs]
+    assert 0.02 < kinds.count("none") / len(specs) < 0.25
+    assert 0.02 < kinds.count("other") / len(specs) < 0.25
+    heard = [(spec, spec.sound) for spec in specs if spec.sound is not None]
+    snrs = [track.noise_snr_db for _, track in heard if track.noise_snr_db is not None]
+    assert 0.05 < len(snrs) / len(heard) < 0.4 and all(0 <= snr <= 15 for snr in snrs)
+    late = {(spec.participant.name, track.beat_offset_s) for spec, track in heard}
+    assert len(late) == len({name for name, _ in late}) == 5  # one lateness per dancer
+    assert all(abs(offset) <= 0.15 for _, offset in late)
+    assert all(track.bpm == spec.participant.tempo_bpm for spec, track in heard)
+    silent = plan_videos(list(DANCE_CLASSES), 5, 4, SIZE, seed=0, sound=SoundShares(none=1.0))
+    assert silent == [replace(s, sound=None) for s in specs]  # drawn from streams of its own
+    students = [s for seed in (0, 1) for dance in ("savage", "mood")
+                for s in student_specs(dance, seed, 10, 10, SIZE)]
+    kinds = [_sound_kind(student) for student in students]
+    assert kinds.count("song") > 20 and 0 < kinds.count("none") < 12
+    assert 0 < kinds.count("other") < 14
+    assert all(abs(s.sound.beat_offset_s) <= 0.15 for s in students if s.sound)
+
+
+def _key_pose_arrivals(spec: VideoSpec, step: float) -> np.ndarray:
+    """When the dancer (without sloppiness) reaches a key pose of her dance after moving,
+    sampled every `step` seconds: the first sample at which her angles are a key pose's
+    exactly. (A splice dances another routine on the same clock.)"""
+    dance, dancer = choreography(spec.dance), replace(spec.participant, sloppiness=0.0)
+    poses = np.array(dance.poses)
+    arrivals, held_before = [], True
+    for t in np.arange(0.0, spec.seconds, step):
+        angles = pose_at(dance, dancer, float(t), _no_wobble)[0]
+        held = np.abs(poses - angles).max(axis=1).min() < 1e-12
+        if held and not held_before:
+            arrivals.append(t)
+        held_before = held
+    return np.array(arrivals)
+
+
+def test_key_poses_land_beat_offset_s_after_the_beats():
+    """Her key poses arrive on every beats_per_pose-th beat of her music, beat_offset_s
+    late, in lake videos, students and teachers alike."""
+    step = 0.001
+    specs = [*[s for s in plan_videos(["wap", "savage"], 3, 5, SIZE, seed=0) if s.sound],
+             teacher_spec("mood", 0, 5, SIZE),
+             *[s for s in student_specs("mood", 0, 3, 5, SIZE) if s.sound]]
+    assert len(specs) >= 5
+    for spec in specs:
+        track, per_pose = spec.sound, choreography(spec.dance).beats_per_pose
+        assert track is not None
+        arrivals = _key_pose_arrivals(spec, step)
+        beats = (arrivals - track.beat_offset_s - track.first_beat_s) * track.bpm / 60.0
+        whole = np.round(beats)
+        assert np.all(np.abs(beats - whole) < step * track.bpm / 60.0 + 1e-9), spec
+        assert np.all(whole % per_pose == 0)
+        late_beats = beat_times(track.bpm, track.first_beat_s + track.beat_offset_s, 1e-9,
+                                spec.seconds - step)
+        numbers = np.round((late_beats - track.first_beat_s - track.beat_offset_s)
+                           * track.bpm / 60.0)
+        assert len(arrivals) == np.sum(numbers % per_pose == 0) >= 2, spec
+
+
+def test_a_video_with_music_carries_it_as_aac_on_its_beats(tmp_path, ffmpeg_binary):
+    """Decoded, the sound is the track: its kicks where the sidecar's beats are, exactly
+    as long as the video; without sound there is no audio stream at all."""
+    spec = _lake_video("song", noisy=False)
+    path = write_video(spec, tmp_path / "song.mp4", ffmpeg_binary)
+    truth = json.loads(sidecar_path(path).read_text())
+    _assert_sound_truth(truth, spec)
+    assert sum("Audio: aac" in line and "mono" in line for line in
+               _stream_lines(path, ffmpeg_binary)) == 1
+    sound = _decoded_sound(path, ffmpeg_binary)
+    assert len(sound) == round(spec.seconds * SAMPLE_RATE)
+    onsets, beats = _kick_onsets(sound), beat_times(truth["music_bpm"], truth["first_beat_s"],
+                                                    0.0, spec.seconds)
+    inner = beats[(beats > 0.05) & (beats < spec.seconds - 0.05)]
+    assert len(inner) >= 4 and np.abs(onsets[None] - inner[:, None]).min(axis=1).max() < 0.015
+    inner = onsets[(onsets > 0.07) & (onsets < spec.seconds - 0.07)]  # and no kick elsewhere
+    assert np.abs(inner[:, None] - beats[None]).min(axis=1).max() < 0.015
+    silent = write_video(_lake_video("none", noisy=False), tmp_path / "none.mp4",
+                         ffmpeg_binary)
+    lines = _stream_lines(silent, ffmpeg_binary)
+    assert any("Video:" in line for line in lines) and not any("Audio" in line for line in lines)
+    assert json.loads(sidecar_path(silent).read_text())["sound"] == "none"
+
+
+def test_noise_over_the_music_at_the_stated_snr(tmp_path, ffmpeg_binary):
+    spec = _lake_video("song", noisy=True)
+    track = spec.sound
+    assert track is not None and track.noise_snr_db is not None
+    sound = _decoded_sound(write_video(spec, tmp_path / "noisy.mp4", ffmpeg_binary),
+                           ffmpeg_binary).astype(np.float64)
+    music = render_music(song(track.song), track.bpm, track.first_beat_s, spec.seconds)
+
+    def snr_db(heard: np.ndarray) -> float:
+        noise = heard.astype(np.float64) - music
+        return float(10 * np.log10(np.mean(music.astype(np.float64) ** 2) / np.mean(noise**2)))
+
+    assert abs(snr_db(soundtrack_samples(spec)) - track.noise_snr_db) < 0.01  # as rendered
+    assert abs(snr_db(sound) - track.noise_snr_db) < 1.0  # and after AAC's own error
+
+
+def test_a_students_music_is_the_lessons_song_at_her_tempo(tmp_path, ffmpeg_binary):
+    """At her time t her sound is the teacher's at tau = tempo * (t - audio_offset_s):
+    40 ms from each eighth note on match the teacher's (same drums, same pitch), and
+    the teacher's an eighth note later do not."""
+    root = tmp_path / "pairs"
+    [(teacher_path, student_paths)] = write_pairs(root, ["wap"], 4, 6, SIZE, 0, ffmpeg_binary,
+                                                  workers=1)
+    teacher = _decoded_sound(teacher_path, ffmpeg_binary)
+    truths = [json.loads(sidecar_path(path).read_text()) for path in student_paths]
+    assert {truth["sound"] for truth in truths} >= {"song", "other song"}
+    path, truth = next((p, t) for p, t in zip(student_paths, truths, strict=True)
+                       if t["sound"] == "song" and t["noise_snr_db"] is None)
+    student = _decoded_sound(path, ffmpeg_binary)
+    window, eighth = round(0.04 * SAMPLE_RATE), 30.0 / truth["music_bpm"]
+    matched, shifted = [], []
+    for t in beat_times(2 * truth["music_bpm"], truth["first_beat_s"], 0.0, 5.9):
+        tau = truth["tempo"] * (t - truth["audio_offset_s"])
+        if not 0.0 <= tau < 5.9 - truth["tempo"] * eighth:
+            continue
+        mine = student[round(t * SAMPLE_RATE):][:window].astype(np.float64)
+        for found, at in ((matched, tau), (shifted, tau + truth["tempo"] * eighth)):
+            theirs = teacher[round(at * SAMPLE_RATE):][:window].astype(np.float64)
+            found.append(mine @ theirs / np.sqrt((mine @ mine) * (theirs @ theirs)))
+    assert len(matched) >= 10
+    assert np.median(matched) > 0.9 and np.min(matched) > 0.6, matched
+    assert np.median(shifted) < 0.5, shifted

@@ -76,12 +76,18 @@ def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_
     answer = json.loads(capsys.readouterr().out)
     assert set(answer) == {"video", "reference", "score", "error_deg", "timing", "mirrored",
                            "body_parts", "weakest", "best", "seconds", "classifier",
-                           "report", "elapsed_s"}
+                           "report", "elapsed_s", "music"}
     assert answer["reference"]["kind"] == "teacher video" and answer["classifier"] is None
     assert 0 <= answer["score"] <= 100 and set(answer["body_parts"]) == set(PART_NAMES)
     truth = _truth(lessons, "wap")
     assert abs(answer["timing"]["offset_ms"] / 1000 - truth["offset_s"]) < 0.15
     assert answer["timing"]["stretches"] and answer["mirrored"] == truth["mirrored"]
+    # Both play the dance's song: put in step by the sound, and her hits judged on its beat.
+    music = answer["music"]
+    assert truth["sound"] == "song" and music["same_song"] is True
+    assert abs(music["audio_offset_s"] - truth["audio_offset_s"]) < 0.034
+    assert abs(music["tempo_bpm"] / truth["music_bpm"] - 1) < 0.02
+    assert music["hits"]["count"] >= 4 and "the beat" in music["words"]
     report = Path(answer["report"])
     assert report.is_file() and report.parent == lake / "reports" / "scores"
     row = tables.read_table(Lake.resolve(lake), "scores").iloc[0]
@@ -97,6 +103,8 @@ def test_score_against_a_teacher_in_words(lessons, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("score: ") and "/100 against teacher.mp4" in lines[0]
     assert lines[1].startswith("timing: ") and "x the teacher's tempo" in lines[1]
+    assert any(line.startswith("music: the same song as in teacher.mp4") for line in lines)
+    assert any(line.startswith("on the beat: your hits land ") for line in lines)
     assert any(line.startswith("body parts: left arm ") for line in lines)
     assert any(line.startswith("weakest moments: 0:") for line in lines)
     assert lines[-1].startswith("report: ") and lines[-1].endswith(".html")

@@ -22,6 +22,12 @@ For scoring a dancer against her teacher, each dance also has a teacher (a clean
 performance on the dance's own tempo, from a tripod) and students of that teacher whose
 timing is known: late or early, faster or slower, maybe mirrored, and for a few seconds
 dancing another dance's moves (see Lesson). Their sidecars record that timing.
+
+Every video can carry music (see Soundtrack): the dance's song (see soundtrack.py)
+played at the dancer's own tempo, the dancer's clock, with her key poses a known
+fraction of a second late or early on its beats. Some lake videos and students have no
+sound, another dance's song or noise over the music, as phone clips do; the sidecar
+records the beat times, her lateness and the noise.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import json
 import math
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -41,6 +48,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
 from dance_assets.core.lake import atomic_path
+from dance_assets.core.soundtrack import SAMPLE_RATE, Song, add_noise, compose_song, render_music
 
 # Stand-ins for the study's twelve TikTok dances (its paper does not list them in
 # any copy we could reach); folder-friendly names, used as the class labels.
@@ -127,6 +135,13 @@ def choreography(dance: str) -> Choreography:
 def _dance_tempo(dance: str) -> float:
     """The music's tempo, from its own stream: the choreography's draws stay as they were."""
     return float(np.random.default_rng(_stable_seed("dance-tempo", dance)).uniform(92, 128))
+
+
+@cache
+def song(dance: str) -> Song:
+    """The dance's song (its melody, key and drums), from its name alone and a stream of
+    its own, so a dance sounds the same whatever the seed and no other draw moved."""
+    return compose_song(np.random.default_rng(_stable_seed("song", dance)))
 
 
 @dataclass(frozen=True)
@@ -464,6 +479,75 @@ class Lesson:
 
 
 @dataclass(frozen=True)
+class Soundtrack:
+    """The music a video carries, as it plays in the video.
+
+    Beat k of the song plays at first_beat_s + k * 60 / bpm seconds of the video (beat 0
+    may lie before the start). The dancer dances to it, so `bpm` is her tempo and her
+    beat clock reaches k (a key pose arrives when k is a multiple of the dance's
+    beats_per_pose) beat_offset_s later than beat k plays: positive, she is late.
+    """
+
+    song: str  # the dance whose song plays: her own, or another dance's
+    bpm: float
+    first_beat_s: float
+    beat_offset_s: float = 0.0
+    noise_snr_db: float | None = None  # noise over the music: its power below the music's
+    noise_seed: int = 0
+
+
+def music_for(dancer: Participant, dance: str, beat_offset_s: float = 0.0,
+              noise_snr_db: float | None = None, noise_seed: int = 0) -> Soundtrack:
+    """`dance`'s song played as `dancer`'s clock: at her tempo, beat k where her beat
+    clock phase + t * tempo / 60 reaches k, moved earlier by beat_offset_s."""
+    first_beat_s = (0.0 - dancer.phase) * 60.0 / dancer.tempo_bpm - beat_offset_s  # not -0.0
+    return Soundtrack(dance, dancer.tempo_bpm, first_beat_s, beat_offset_s, noise_snr_db,
+                      noise_seed)
+
+
+@dataclass(frozen=True)
+class SoundShares:
+    """Which share of videos has no sound, another dance's song, or noise over the
+    music (of those with sound); how late or early (uniform, seconds) she dances."""
+
+    none: float = 0.1
+    other_song: float = 0.1
+    noise: float = 0.2
+    max_beat_offset_s: float = 0.15
+
+
+STUDENT_SOUND = SoundShares(other_song=0.15)  # a student's music may differ from the lesson's
+
+
+def _drawn_sound(dance: str, dancer: Participant, shares: SoundShares,
+                 rng: np.random.Generator, beat_offset_s: float) -> Soundtrack | None:
+    """No sound, another dance's song or the dance's own, maybe with noise (SNR uniform
+    0-15 dB), drawn from `rng`: always the same number of draws, so no share moves
+    another's."""
+    silent, other, noisy = (rng.random() < share for share in
+                            (shares.none, shares.other_song, shares.noise))
+    snr_db, noise_seed = float(rng.uniform(0.0, 15.0)), int(rng.integers(2**31))
+    played = str(rng.choice([d for d in DANCE_CLASSES if d != dance]))
+    if silent:
+        return None
+    return music_for(dancer, played if other else dance, beat_offset_s,
+                     snr_db if noisy else None, noise_seed)
+
+
+def soundtrack_samples(spec: VideoSpec) -> np.ndarray | None:
+    """The video's sound as mono float32 at SAMPLE_RATE, exactly as long as its frames
+    (None when it has none)."""
+    track = spec.sound
+    if track is None:
+        return None
+    seconds = round(spec.seconds * FPS) / FPS
+    music = render_music(song(track.song), track.bpm, track.first_beat_s, seconds)
+    if track.noise_snr_db is None:
+        return music
+    return add_noise(music, track.noise_snr_db, track.noise_seed)
+
+
+@dataclass(frozen=True)
 class VideoSpec:
     """Everything that decides one generated video's frames, and its lesson truth."""
 
@@ -484,6 +568,7 @@ class VideoSpec:
     bitrate_kbps: int | None = None  # a phone's bitrate instead of constant quality
     splice: Splice | None = None  # the dancer's seconds of another dance's moves
     lesson: Lesson | None = None  # teachers and students only: sidecar keys of their own
+    sound: Soundtrack | None = None  # the music it carries; None: no audio stream
 
 
 @dataclass(frozen=True)
@@ -507,16 +592,26 @@ PHONE_HARD = PhoneShares(handheld=1.0, fills_frame=0.4, group=0.4)
 
 
 def plan_videos(dances: list[str], participants: int, seconds: float, size: tuple[int, int],
-                seed: int, phone: PhoneShares = PhoneShares()) -> list[VideoSpec]:
-    """The study's design: every participant performs every dance once."""
+                seed: int, phone: PhoneShares = PhoneShares(),
+                sound: SoundShares = SoundShares()) -> list[VideoSpec]:
+    """The study's design: every participant performs every dance once.
+
+    Her sound comes from streams of its own, so every earlier draw stays as it was; how
+    late she dances on the beat is hers, the same in every dance.
+    """
     specs = []
     for index in range(participants):
         dancer = participant(seed, index)
+        lateness = np.random.default_rng(_stable_seed("beat-offset", seed, index))
+        beat_offset_s = float(lateness.uniform(-1.0, 1.0) * sound.max_beat_offset_s)
         for dance in dances:
             rng = np.random.default_rng(_stable_seed("video", seed, index, dance))
             spec = _recorded(dance, dancer, seconds, size, rng)
             phone_rng = np.random.default_rng(_stable_seed("phone", seed, index, dance))
-            specs.append(_filmed_on_a_phone(spec, phone, phone_rng))
+            spec = _filmed_on_a_phone(spec, phone, phone_rng)
+            sound_rng = np.random.default_rng(_stable_seed("sound", seed, index, dance))
+            specs.append(replace(spec, sound=_drawn_sound(dance, spec.participant, sound,
+                                                          sound_rng, beat_offset_s)))
     return specs
 
 
@@ -605,7 +700,8 @@ def teacher_spec(dance: str, seed: int, seconds: float, size: tuple[int, int]) -
                              TEACHER)
     teacher = replace(body, sloppiness=0.0, tempo_bpm=choreography(dance).tempo_bpm,
                       mirrored=False, phase=0.0)
-    return VideoSpec(dance, teacher, seconds, size[0], size[1], lesson=Lesson(TEACHER))
+    return VideoSpec(dance, teacher, seconds, size[0], size[1], lesson=Lesson(TEACHER),
+                     sound=music_for(teacher, dance))
 
 
 def student_specs(dance: str, seed: int, count: int, seconds: float,
@@ -613,7 +709,11 @@ def student_specs(dance: str, seed: int, count: int, seconds: float,
     """`count` students (s01, s02, ...) of the teacher of `dance`, with known timing.
 
     The student's video at time t shows the teacher's routine at the teacher's time
-    tau = tempo * (t - offset_s) (see Lesson), except in her splice. Each is drawn like
+    tau = tempo * (t - offset_s) (see Lesson), except in her splice. Her music is the
+    teacher's song played at her tempo, as a practice app slows or speeds it: at her
+    time t the song's time tempo * (t - audio_offset_s), where audio_offset_s = offset_s
+    - beat_offset_s (her key poses are beat_offset_s late on her music); some students
+    have no sound, another song or noise over it (STUDENT_SOUND). Each is drawn like
     the lake's participants and filmed like the lake's videos (filters, bad seconds,
     phone traits), from streams of her own, so a scorer is tested on real footage's
     troubles, never on easier videos.
@@ -637,7 +737,11 @@ def _student(teacher: VideoSpec, seed: int, index: int) -> VideoSpec:
     spec = replace(spec, splice=_splice(rng, teacher.dance, spec.seconds),
                    lesson=Lesson("student", video_path(Path(), teacher).name, offset_s, tempo))
     phone = np.random.default_rng(_stable_seed("student-phone", seed, teacher.dance, index))
-    return _filmed_on_a_phone(spec, PhoneShares(), phone)
+    spec = _filmed_on_a_phone(spec, PhoneShares(), phone)
+    sound = np.random.default_rng(_stable_seed("student-sound", seed, teacher.dance, index))
+    beat_offset_s = float(sound.uniform(-1.0, 1.0) * STUDENT_SOUND.max_beat_offset_s)
+    return replace(spec, sound=_drawn_sound(teacher.dance, spec.participant, STUDENT_SOUND,
+                                            sound, beat_offset_s))
 
 
 def _splice(rng: np.random.Generator, dance: str, seconds: float) -> Splice | None:
@@ -789,36 +893,64 @@ class GroundTruth:
 
 
 def write_video(spec: VideoSpec, path: Path, ffmpeg_binary: str) -> Path:
-    """Encode the frames as 9:16 H.264 MP4 at 30 fps, bit-exact, and write the sidecar."""
+    """Encode the frames as 9:16 H.264 MP4 at 30 fps, with the sound as AAC when the
+    spec has any, bit-exact, and write the sidecar."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, fsync=False) as tmp:
-        command = [
-            ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
-            "-r", str(FPS), "-i", "pipe:0",
-            "-c:v", "libx264", "-preset", "veryfast", *_rate_control(spec), "-pix_fmt", "yuv420p",
-            "-flags", "+bitexact", "-fflags", "+bitexact",
-            "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(tmp),
-        ]
-        encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert encoder.stdin is not None
-        try:
-            for frame in render_frames(spec):
-                encoder.stdin.write(frame.tobytes())
-        finally:
-            encoder.stdin.close()
-            error = encoder.stderr.read().decode(errors="replace") if encoder.stderr else ""
-            encoder.wait()
-        if encoder.returncode != 0:
-            raise RuntimeError(f"ffmpeg could not encode {path.name}: {error.strip()}")
+    with atomic_path(path, fsync=False) as tmp, tempfile.TemporaryDirectory() as scratch:
+        samples = soundtrack_samples(spec)
+        audio = None
+        if samples is not None:  # a file, not a second pipe: ffmpeg reads it as it needs
+            audio = Path(scratch) / "sound.f32"
+            audio.write_bytes(samples.tobytes())
+        _encode(_encoder_command(spec, tmp, audio, ffmpeg_binary), spec, path.name)
     sidecar = sidecar_path(path)
     with atomic_path(sidecar, fsync=False) as tmp:
         tmp.write_text(json.dumps(_sidecar(spec), indent=2) + "\n")
     return path
 
 
+def _encoder_command(spec: VideoSpec, target: Path, audio: Path | None,
+                     ffmpeg_binary: str) -> list[str]:
+    """ffmpeg's arguments: raw RGB frames on stdin, raw float PCM from `audio` if any.
+
+    The native AAC encoder gives the same bytes on every run, and the same with
+    ffmpeg's SIMD turned off (so whatever the CPU has); the muxer waits for a packet of
+    each stream before it writes (max_interleave_delta 0), so how fast the frames arrive
+    never reorders the file.
+    """
+    sound: list[str] = []
+    if audio is not None:
+        sound = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", str(audio),
+                 "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "96k",
+                 "-max_interleave_delta", "0"]
+    return [
+        ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
+        "-r", str(FPS), "-i", "pipe:0", *sound,
+        "-c:v", "libx264", "-preset", "veryfast", *_rate_control(spec), "-pix_fmt", "yuv420p",
+        "-flags", "+bitexact", "-fflags", "+bitexact",
+        "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(target),
+    ]
+
+
+def _encode(command: list[str], spec: VideoSpec, name: str) -> None:
+    """Run the encoder, feeding it the spec's frames; raise with ffmpeg's own words."""
+    encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert encoder.stdin is not None
+    try:
+        for frame in render_frames(spec):
+            encoder.stdin.write(frame.tobytes())
+    finally:
+        encoder.stdin.close()
+        error = encoder.stderr.read().decode(errors="replace") if encoder.stderr else ""
+        encoder.wait()
+    if encoder.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not encode {name}: {error.strip()}")
+
+
 def _sidecar(spec: VideoSpec) -> dict[str, object]:
-    """The sidecar's record: GroundTruth, then a teacher's or student's lesson keys."""
+    """The sidecar's record: GroundTruth, the sound's keys (every video has them, "none"
+    when silent), then a teacher's or student's lesson keys."""
     truth = GroundTruth(spec.dance, spec.participant.name, spec.seconds, FPS, spec.width,
                         spec.height, spec.style, round(spec.participant.tempo_bpm, 2),
                         spec.participant.mirrored, list(spec.empty_seconds),
@@ -826,13 +958,35 @@ def _sidecar(spec: VideoSpec) -> dict[str, object]:
                         list(spec.still_seconds), spec.handheld, 1 + len(spec.others),
                         spec.participant.height >= FILLS_FRAME, spec.motion_blur,
                         spec.bitrate_kbps)
-    return {**asdict(truth), **_lesson_truth(spec)}
+    return {**asdict(truth), **_sound_truth(spec), **_lesson_truth(spec)}
+
+
+def _sound_truth(spec: VideoSpec) -> dict[str, object]:
+    """What music analysis must recover: which song plays, its beats (first_beat_s +
+    k * 60 / music_bpm), how late her key poses land on them and the noise over it; for
+    a student also where her music is the lesson's (song time = tempo * (t -
+    audio_offset_s)), null when she has no sound or another song."""
+    track = spec.sound
+    if track is None:
+        record: dict[str, object] = {"sound": "none", **dict.fromkeys(
+            ("song", "music_bpm", "first_beat_s", "beat_offset_s", "noise_snr_db"))}
+    else:
+        record = {"sound": "song" if track.song == spec.dance else "other song",
+                  "song": track.song, "music_bpm": track.bpm,
+                  "first_beat_s": track.first_beat_s, "beat_offset_s": track.beat_offset_s,
+                  "noise_snr_db": track.noise_snr_db}
+    lesson = spec.lesson
+    if lesson is not None and lesson.role == "student":
+        record["audio_offset_s"] = None
+        if track is not None and track.song == spec.dance and lesson.offset_s is not None:
+            record["audio_offset_s"] = lesson.offset_s - track.beat_offset_s
+    return record
 
 
 def _lesson_truth(spec: VideoSpec) -> dict[str, object]:
     """What a timing scorer must recover, beyond GroundTruth (which already has the
-    tempo_bpm and mirrored): nothing for the lake's videos, whose sidecars stay as they
-    were. A student's always names her splice, null when her video had no room for one."""
+    tempo_bpm and mirrored): nothing for the lake's videos. A student's always names her
+    splice, null when her video had no room for one."""
     if spec.lesson is None:
         return {}
     record = {key: value for key, value in asdict(spec.lesson).items() if value is not None}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dance_assets.core.audio import check_audio
 from dance_assets.core.generator import SIDECAR_SUFFIX
 from dance_assets.core.lake import Lake
 from dance_assets.core.tables import SCHEMAS, empty_frame, records
@@ -28,6 +29,8 @@ from dance_assets.core.video import FfmpegSettings, Probe, VideoError, probe_vid
 JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "icon\r"})
 PARTIAL_SUFFIXES = (".part", ".crdownload", ".download", ".tmp", "~")
 PARTICIPANT_SEPARATOR = "__"
+NO_AUDIO = "none"  # the videos table's audio_codec for a file without an audio stream
+_AUDIO_COLUMNS = ("audio_codec", "audio_sample_rate", "audio_duration_s", "audio_error")
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,9 @@ def _probe_row(lake: Lake, dance_class: str, entry: RawFile, settings: FfmpegSet
         row.update(probe_error=entry.problem, size_bytes=None, mtime_ns=None)
         return row
     earlier = cached.get((relative, entry.size, entry.mtime_ns))
-    if earlier is not None:
+    if earlier is not None and (earlier["audio_codec"] or earlier["probe_error"]):
         for key in ("video_id", "sha256", "duration_s", "fps", "width", "height", "rotation",
-                    "codec", "probe_error", "probed_at"):
+                    "codec", "probe_error", "probed_at", *_AUDIO_COLUMNS):
             row[key] = earlier[key]
         return row
     row["sha256"] = sha256_file(entry.path)
@@ -150,7 +153,12 @@ def _probe_row(lake: Lake, dance_class: str, entry: RawFile, settings: FfmpegSet
         row["probe_error"] = str(exc)
         return row
     row.update(duration_s=probe.duration_s, fps=probe.fps, width=probe.width,
-               height=probe.height, rotation=probe.rotation, codec=probe.codec)
+               height=probe.height, rotation=probe.rotation, codec=probe.codec,
+               audio_codec=probe.audio_codec or NO_AUDIO,
+               audio_sample_rate=probe.audio_sample_rate)
+    if probe.audio_codec:
+        checked = check_audio(entry.path, settings)
+        row.update(audio_duration_s=checked.duration_s, audio_error=checked.error)
     return row
 
 

@@ -187,12 +187,32 @@ def _needed_overlap(student: Movement, teacher: Movement, tempos: np.ndarray,
     return seconds / frame_s
 
 
-def global_warp(student: Movement, teacher: Movement, cost: np.ndarray) -> Warp:
-    """The best line τ = tempo · (t − offset), coarse then fine (module docstring)."""
+@dataclass(frozen=True)
+class Start:
+    """Where to look for the line when something else (the music) has already put the two
+    videos roughly in step: her poses lag her music by less than `reach_s` either way."""
+
+    tempo: float
+    offset_s: float
+    reach_s: float = 1.0
+
+
+def _search_grid(student: Movement, teacher: Movement, start: Start | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The coarse search's tempos and offsets: everything, or around `start`."""
+    if start is not None:
+        tempos = start.tempo * np.geomspace(1 / 1.03, 1.03, 5)
+        return tempos, start.offset_s + np.arange(-start.reach_s, start.reach_s + 1e-9, 0.2)
     duration = student.times[-1] + 1 / student.rate
     teacher_duration = teacher.times[-1] + 1 / teacher.rate
-    tempos = np.geomspace(MIN_TEMPO, MAX_TEMPO, 28)
-    offsets = np.arange(-teacher_duration / MIN_TEMPO, duration, 0.2)
+    return (np.geomspace(MIN_TEMPO, MAX_TEMPO, 28),
+            np.arange(-teacher_duration / MIN_TEMPO, duration, 0.2))
+
+
+def global_warp(student: Movement, teacher: Movement, cost: np.ndarray,
+                start: Start | None = None) -> Warp:
+    """The best line τ = tempo · (t − offset), coarse then fine (module docstring)."""
+    tempos, offsets = _search_grid(student, teacher, start)
     tolerant = minimum_filter1d(np.nan_to_num(cost, nan=np.inf), size=5, axis=1)
     tolerant[np.isinf(tolerant)] = np.nan
     every = 2
@@ -260,15 +280,17 @@ def _matches(cost: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return frames
 
 
-def align_pair(student: Movement, teacher: Movement) -> PairAlignment:
-    """Align her performance to the teacher's, as filmed and as in a mirror."""
+def align_pair(student: Movement, teacher: Movement, start: Start | None = None
+               ) -> PairAlignment:
+    """Align her performance to the teacher's, as filmed and as in a mirror; near `start`
+    when the music has put the two in step."""
     if not student.found.any() or not teacher.found.any():
         raise DanceAssetsError("nothing to align: a video has no pose")
     best: tuple[Warp, bool, Movement, np.ndarray] | None = None
     for mirrored, seen in ((False, teacher), (True, teacher.mirrored())):
         cost = cost_matrix(student, seen)
         try:
-            warp = global_warp(student, seen, cost)
+            warp = global_warp(student, seen, cost, start)
         except DanceAssetsError:
             continue
         if best is None or warp.fit > best[0].fit:

@@ -56,6 +56,17 @@ def load_poses(path: Path) -> DensePoses | None:
         return None
 
 
+def cached_poses(lake: Lake, video: Path, ffmpeg: FfmpegSettings,
+                 settings: DenseSettings) -> DensePoses:
+    """The video's dense poses (without its frames), from the cache or posed and cached."""
+    target = cache_path(lake, content_id(video), settings)
+    poses = load_poses(target) if target.is_file() else None
+    if poses is None:
+        poses = read_video(video, ffmpeg, settings)
+        save_poses(target, poses)
+    return poses
+
+
 def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSettings,
              cached: bool) -> DensePoses:
     """The video's dense poses with its frames (for the report); with `cached`, poses are

@@ -183,32 +183,3 @@ def html_image(png: bytes, caption: str) -> str:
 
 def html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, na_rep="—", float_format=lambda v: f"{v:.4g}")
-
-
-def timeline_image(values: Sequence[float], highlighted: Sequence[bool], title: str,
-                   y_label: str) -> Image.Image:
-    """Bars of 0-1 values, one per second, drawn directly (no plotting library to import).
-
-    Highlighted bars are blue, the rest grey; gridlines every 25 %.
-    """
-    left, right, top, bottom, bar = 44, 12, 26, 34, 10
-    width = max(480, left + right + bar * len(values))
-    height = 230
-    plot_h = height - top - bottom
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((left, 6), title[: (width - left) // 6], fill=(0, 0, 0))
-    for percent in (0, 25, 50, 75, 100):
-        y = top + plot_h * (1 - percent / 100)
-        draw.line([(left, y), (width - right, y)], fill=(225, 225, 225))
-        draw.text((6, y - 6), f"{percent}%", fill=(80, 80, 80))
-    step = max(1, (len(values) + 11) // 12)
-    for second, (value, strong) in enumerate(zip(values, highlighted, strict=True)):
-        x = left + bar * second
-        y = top + plot_h * (1 - max(0.0, min(1.0, value)))
-        draw.rectangle([x + 1, y, x + bar - 2, top + plot_h],
-                       fill=(43, 123, 186) if strong else (187, 187, 187))
-        if second % step == 0:
-            draw.text((x, top + plot_h + 4), str(second), fill=(80, 80, 80))
-    draw.text((left, height - 14), y_label[: (width - left) // 6], fill=(80, 80, 80))
-    return image

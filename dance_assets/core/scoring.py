@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core import tables
+from dance_assets.core.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.choreography import (
     RECOGNISED_FROM,
     ROUTINE,
@@ -39,12 +40,19 @@ from dance_assets.core.choreography import (
     nearest_dance,
     references_from_table,
 )
-from dance_assets.core.coaching import Feedback, feedback
+from dance_assets.core.coaching import Feedback, MusicFeedback, feedback
 from dance_assets.core.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.lake import Lake
-from dance_assets.core.movement import PART_NAMES, movement_from_skeletons, movement_of, part_errors
-from dance_assets.core.pair_alignment import PairAlignment, Warp, align_pair
+from dance_assets.core.movement import (
+    PART_NAMES,
+    Movement,
+    movement_from_skeletons,
+    movement_of,
+    part_errors,
+)
+from dance_assets.core.music import AudioSync, Beats, against_beats, find_beats, hits, sync_by_sound
+from dance_assets.core.pair_alignment import PairAlignment, Start, Warp, align_pair
 from dance_assets.core.reference_poses import poses_of
 from dance_assets.core.score_report import write_report
 from dance_assets.core.verdict import Seconds, Verdict, choose_model, classify
@@ -73,6 +81,7 @@ class DanceScore:
     nearest: tuple[str, int] | None  # the routine that fits best and its old-scale score
     report: Path
     elapsed_s: float
+    music: MusicFeedback | None = None  # None against an averaged routine
 
     @property
     def recognised(self) -> bool:
@@ -103,30 +112,66 @@ def _probed(video: Path, ffmpeg_binary: str) -> None:
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binary: str, *,
                           dance: str | None = None, verdict: Verdict | None = None,
                           settings: DenseSettings = DEFAULT_SETTINGS) -> DanceScore:
-    """Her video against a teacher's: both posed densely and put in step."""
+    """Her video against a teacher's: both posed densely, their music compared, put in
+    step (by the sound first when they share a song) and judged."""
     started = time.perf_counter()
     for video in (student, teacher):  # a file that is no video is told before any posing
         _probed(video, ffmpeg_binary)
     with ThreadPoolExecutor(2) as pool:  # MediaPipe lets go of the GIL: one core each
         hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings, False)
         theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, True)
+        songs = [pool.submit(_music_of, video, ffmpeg_binary) for video in (student, teacher)]
         student_poses, teacher_poses = hers.result(), theirs.result()
     _require_dancer(student_poses, student.name)
     _require_dancer(teacher_poses, teacher.name)
-    alignment = align_pair(movement_of(student_poses), movement_of(teacher_poses))
+    (her_music, her_note), (their_music, their_note) = (song.result() for song in songs)
+    synced = sync_by_sound(her_music, their_music) if her_music and their_music else None
+    start = Start(synced.tempo, synced.offset_s) if synced and synced.same_song else None
+    movement = movement_of(student_poses)
+    alignment = align_pair(movement, movement_of(teacher_poses), start)
     judged = feedback(alignment)
     if not judged.shares_a_dance:
         raise DanceAssetsError(
             f"{student.name} and {teacher.name} share no dance: however they are put in "
             f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
             f"body-part angle of {judged.error_deg:.0f}°)")
+    music = _music_feedback(movement, her_music, synced, her_note or their_note,
+                            teacher.name)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
     report = write_report(_report_path(lake, student), student_poses, teacher_poses, alignment,
                           judged, student_name=student.name, reference_name=reference.name,
-                          ffmpeg_binary=ffmpeg_binary)
+                          ffmpeg_binary=ffmpeg_binary, music=music, sound=student)
     return DanceScore(student, reference, judged, verdict, None, report,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, music)
+
+
+def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
+    """The beats of a video's sound, or None and why there are none."""
+    try:
+        samples = decode_audio(video, FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=300))
+    except AudioError as exc:
+        return None, f"{exc} in {video.name}"
+    beats = find_beats(samples, ANALYSIS_RATE)
+    return beats, "" if beats else f"no steady beat in the sound of {video.name}"
+
+
+def _music_feedback(movement: Movement, hers: Beats | None, synced: AudioSync | None,
+                    missing: str, teacher_name: str) -> MusicFeedback:
+    """Her hits against her music's beat, and how the music put the videos in step."""
+    if synced is not None and synced.same_song:
+        note = (f"the same song as in {teacher_name}: the videos were put in step by the "
+                "sound first")
+    elif synced is not None:
+        note = f"a different song from {teacher_name}'s: the dance alone put them in step"
+    else:
+        note = f"{missing}: the dance alone put the videos in step"
+    timing = against_beats(hits(movement), hers) if hers is not None else None
+    return MusicFeedback(
+        round(hers.tempo_bpm, 1) if hers else None,
+        [round(float(t), 3) for t in hers.times] if hers else [], timing,
+        synced.same_song if synced else None,
+        round(synced.offset_s, 3) if synced and synced.same_song else None, note)
 
 
 def load_routines(lake: Lake) -> dict[str, Reference]:
@@ -156,7 +201,7 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
                               f"{routines[dance].n_videos} training performances", None, dance)
     report = write_report(_report_path(lake, video), student, None, alignment, judged,
                           student_name=video.name, reference_name=reference.name,
-                          ffmpeg_binary=ffmpeg_binary)
+                          ffmpeg_binary=ffmpeg_binary, sound=video)
     return DanceScore(video, reference, judged, verdict,
                       nearest_dance(shown.skeletons(), routines), report,
                       time.perf_counter() - started)
@@ -222,8 +267,18 @@ def record(lake: Lake, result: DanceScore) -> None:
         "predicted_dance": verdict.predicted if verdict else None,
         "top_classes": json.dumps({n: round(p, 4) for n, p in verdict.top}) if verdict else None,
         "report": lake.relative(result.report),
+        **_music_columns(result.music),
     }
     tables.append_rows(lake, "scores", pd.DataFrame([row]))
+
+
+def _music_columns(music: MusicFeedback | None) -> dict:
+    timing = music.timing if music else None
+    return {"music_tempo_bpm": music.tempo_bpm if music else None,
+            "beat_offset_ms": timing.mean_offset_ms if timing else None,
+            "beat_spread_ms": timing.spread_ms if timing else None,
+            "on_beat_share": timing.on_beat_share if timing else None,
+            "same_song": music.same_song if music else None}
 
 
 def _column(part: str) -> str:
@@ -295,5 +350,6 @@ def as_json(result: DanceScore) -> dict:
         "best": asdict(judged.best) if judged.best else None,
         "seconds": {"video": judged.video_s, "compared": judged.compared_s},
         "classifier": classifier, "report": str(result.report.resolve()),
+        "music": result.music.as_dict() if result.music else None,
         "elapsed_s": round(result.elapsed_s, 2),
     }

@@ -58,7 +58,6 @@ def skeleton_sheet(lake: Lake, frames: pd.DataFrame, poses: pd.DataFrame,
 
 
 _REFERENCE = (200, 40, 40)
-_DANCER = (30, 90, 200)
 
 
 def stick_figure(draw: ImageDraw.ImageDraw, skeleton: np.ndarray, centre: tuple[float, float],
@@ -108,14 +107,3 @@ def references_sheet(references: dict[str, np.ndarray]) -> Image.Image:
         sheet.paste(row, (0, top))
         top += row.height
     return sheet
-
-
-def dancer_beside_reference(moments: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Image.Image:
-    """For each (label, dancer, reference): the reference (red) beside the dancer (blue)."""
-    figures = figures_panel([(label, [(reference, _REFERENCE), (dancer, _DANCER)])
-                             for label, dancer, reference in moments], cell=(200, 170))
-    panel = Image.new("RGB", (max(figures.width, 400), figures.height + 20), "white")
-    ImageDraw.Draw(panel).text((4, 4), "weakest moments: the reference (red) beside you "
-                               "(blue)", fill=(0, 0, 0))
-    panel.paste(figures, (0, 20))
-    return panel

@@ -50,6 +50,12 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("mtime_ns", _I64),
         ("probe_error", _STR),
         ("probed_at", _TS),
+        # The first audio stream: its codec ("none" without one; null: not probed for it),
+        # sample rate, and the duration and error of decoding it whole.
+        ("audio_codec", _STR),
+        ("audio_sample_rate", _I64),
+        ("audio_duration_s", _F64),
+        ("audio_error", _STR),
     ),
     "extractions": _schema(
         ("video_id", _STR),
@@ -156,7 +162,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     # the teacher) and tempo (hers over the teacher's): null against a routine; weakest:
     # JSON list of {start_s, end_s, body_part, what, score}, best: one such; arch,
     # predicted_dance, top_classes: the lake classifier's verdict, null without one;
-    # report: the HTML report, relative to the lake.
+    # report: the HTML report, relative to the lake; music_tempo_bpm and her hits against
+    # its beat (beat_offset_ms, positive late; beat_spread_ms; on_beat_share), and
+    # same_song: whether the teacher's video plays the same song (null: no music to tell).
     "scores": _schema(
         ("scored_at", _TS), ("path", _STR), ("reference_kind", _STR),
         ("reference_path", _STR), ("target_dance", _STR), ("target_score", _I64),
@@ -166,6 +174,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("seconds", _I64), ("scored_seconds", _I64), ("weakest", _STR), ("best", _STR),
         ("recognised", _BOOL), ("arch", _STR), ("protocol", _STR),
         ("predicted_dance", _STR), ("top_classes", _STR), ("report", _STR),
+        ("music_tempo_bpm", _F64), ("beat_offset_ms", _I64), ("beat_spread_ms", _I64),
+        ("on_beat_share", _F64), ("same_song", _BOOL),
     ),
     # One row per dance, source and reference step: a normalised skeleton (x, y: the 13
     # joints of core/pose_features.JOINT_NAMES, in torso lengths from the hip centre).
@@ -180,6 +190,17 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("source", _STR), ("reference_path", _STR), ("steps_per_second", _F64),
         ("visibility", _F32_LIST),
     ),
+    # One row per usable video with an audio stream (core/music.py): status "analysed",
+    # or "no music" / "failed" with the reason; tempo_bpm and beats (seconds in the video);
+    # the dancer's hits against them from her dense poses: mean offset (positive: late),
+    # spread, share within core/music.ON_BEAT_S, and the stretch furthest off the beat.
+    "music": _schema(
+        ("video_id", _STR), ("dance_class", _STR), ("path", _STR), ("status", _STR),
+        ("reason", _STR), ("tempo_bpm", _F64), ("beats", _F32_LIST),
+        ("beat_offset_ms", _I64), ("beat_spread_ms", _I64), ("on_beat_share", _F64),
+        ("hits", _I64), ("worst_start_s", _F64), ("worst_end_s", _F64),
+        ("worst_offset_ms", _I64), ("params", _STR), ("analysed_at", _TS),
+    ),
     "review_queue": _schema(
         ("frame_id", _STR), ("path", _STR), ("dance_class", _STR), ("n_models", _I64),
         ("mean_loss", _F64), ("models", _STR),
@@ -188,6 +209,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
     "videos": ("dance_class",),
+    "music": ("dance_class",),
     "extractions": ("dance_class",),
     "frames": ("dance_class",),
     "poses": ("dance_class",),

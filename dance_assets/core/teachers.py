@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core.choreography import TEACHER_VIDEO
-from dance_assets.core.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings, read_video
+from dance_assets.core.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
 from dance_assets.core.errors import DanceAssetsError
 from dance_assets.core.ingest import ProbeLimits, class_folders, list_class_files
 from dance_assets.core.lake import Lake
 from dance_assets.core.pose_features import JOINTS, normalise
-from dance_assets.core.reference_poses import cache_path, content_id, load_poses, save_poses
+from dance_assets.core.reference_poses import cached_poses
 from dance_assets.core.video import FfmpegSettings
 
 USED, SPARE, REJECTED = "used", "not used", "rejected"
@@ -48,11 +48,7 @@ def _posed(lake: Lake, path: Path, ffmpeg: FfmpegSettings, settings: DenseSettin
            ) -> DensePoses:
     """The file's dense poses, from the cache or posed now (and cached); DanceAssetsError
     says why the file cannot be a teacher."""
-    target = cache_path(lake, content_id(path), settings)
-    poses = load_poses(target) if target.is_file() else None
-    if poses is None:
-        poses = read_video(path, ffmpeg, settings)
-        save_poses(target, poses)
+    poses = cached_poses(lake, path, ffmpeg, settings)
     found = int(poses.found.sum())
     if found < math.ceil(MIN_FOUND_SHARE * max(1, len(poses))):
         raise DanceAssetsError(f"no dancer found in most of it (a pose in {found} of "

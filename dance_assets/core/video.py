@@ -11,7 +11,7 @@ import math
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ffmpeg
@@ -56,6 +56,8 @@ class Probe:
     height: int
     rotation: int
     codec: str
+    audio_codec: str | None = None  # the first audio stream's, None without sound
+    audio_sample_rate: int | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -69,6 +71,7 @@ _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio|Data|Subtitle|Attachment): (.*)$")
 _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"([\d.]+)(k?) (?:fps|tbr)\b")
+_SAMPLE_RATE = re.compile(r"\b(\d+) Hz\b")
 _ROTATION = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.MULTILINE)
 _FRAMES_OUT = re.compile(r"frame=\s*(\d+)")
@@ -120,15 +123,15 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
         if "moov atom not found" in stderr:
             detail = "moov atom not found (truncated or unfinished MP4)"
         raise VideoError(f"ffmpeg cannot read it: {detail}")
-    video_line, section = None, []
+    video_line, section, audio_line = None, [], None
     lines = stderr.splitlines()
-    has_audio = False
     for index, line in enumerate(lines):
         stream = _STREAM.match(line)
         if not stream:
             continue
         kind, description = stream.groups()
-        has_audio = has_audio or kind == "Audio"
+        if kind == "Audio" and audio_line is None:
+            audio_line = description
         if kind == "Video" and video_line is None and "(attached pic)" not in description:
             video_line = description
             for follow in lines[index + 1 :]:
@@ -136,7 +139,7 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
                     break
                 section.append(follow)
     if video_line is None:
-        raise VideoError("no video stream (audio only)" if has_audio else "no video stream")
+        raise VideoError("no video stream (audio only)" if audio_line else "no video stream")
     if _is_image_format(stderr):
         raise VideoError(STILL_IMAGE)
     size = _SIZE.search(video_line)
@@ -154,6 +157,7 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
     elif tag := _ROTATE_TAG.search(side):
         rotation = (-int(tag.group(1))) % 360
     codec = video_line.split(",")[0].split(" ")[0].strip()
+    audio_codec, audio_rate = _audio(audio_line)
     return Probe(
         duration_s=_hms(duration) if duration else math.nan,
         fps=fps,
@@ -161,7 +165,17 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
         height=int(size.group(2)),
         rotation=rotation,
         codec=codec,
+        audio_codec=audio_codec,
+        audio_sample_rate=audio_rate,
     )
+
+
+def _audio(description: str | None) -> tuple[str | None, int | None]:
+    """(codec, sample rate) from ffmpeg's description of an audio stream."""
+    if description is None:
+        return None, None
+    rate = _SAMPLE_RATE.search(description)
+    return description.split(",")[0].split(" ")[0].strip(), int(rate.group(1)) if rate else None
 
 
 def probe_video(path: Path, settings: FfmpegSettings) -> Probe:
@@ -205,7 +219,7 @@ def _with_decoded_duration(path: Path, probe: Probe, settings: FfmpegSettings) -
         raise VideoError(STILL_IMAGE)
     hours, minutes, seconds = times[-1]
     duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    return Probe(duration, probe.fps, probe.width, probe.height, probe.rotation, probe.codec)
+    return replace(probe, duration_s=duration)
 
 
 @dataclass(frozen=True)
