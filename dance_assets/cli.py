@@ -104,6 +104,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not classes:
         raise DanceAssetsError(f"no class folders under {lake.raw}")
     require_success(ingest_classes(instance, sorted(classes), _echo))
+    require_success(ingest_classes(instance, sorted(classes), _echo, job="beats"))
     _echo("curation: cleaning verdicts, review decisions and both split protocols")
     require_success([run_job(instance, "curation")])
     require_success(train_models(

@@ -20,10 +20,16 @@ from dance_assets.sensors import new_videos_sensor
 
 ingest_job = dg.define_asset_job(
     "ingest",
-    selection=[raw_videos, video_frames, music],
+    selection=[raw_videos, video_frames],
     partitions_def=dance_class_partitions,
-    description="Probe a dance class's videos, extract their frames and find their music's "
-    "beats.",
+    description="Probe a dance class's videos and extract their frames.",
+)
+beats_job = dg.define_asset_job(
+    "beats",
+    selection=[music],
+    partitions_def=dance_class_partitions,
+    description="Find the beats of a dance class's videos with sound, and the dancers' hits "
+    "against them (their skeletons ten times a second).",
 )
 curation_job = dg.define_asset_job(
     "curation",
@@ -94,7 +100,7 @@ defs = dg.Definitions(
     assets=_for_the_ui([
         raw_videos, video_frames, music, frame_manifest, choreography, *model_assets,
         pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
-    jobs=[ingest_job, curation_job, training_job, reports_job],
+    jobs=[ingest_job, beats_job, curation_job, training_job, reports_job],
     sensors=[new_videos_sensor, automation_sensor],
     resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(videos_per_step=videos_per_step()),
                "torch_compute": TorchComputeResource()},

@@ -141,14 +141,14 @@ def one_line(error: object) -> str:
 
 
 def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
-                   echo: Echo) -> list[RunOutcome]:
-    """Run the ingest job for each class partition, one run each."""
+                   echo: Echo, job: str = "ingest") -> list[RunOutcome]:
+    """Run a per-class job (ingest, beats) for each class partition, one run each."""
     outcomes = []
     for index, dance_class in enumerate(classes, 1):
-        echo(f"ingest [{index}/{len(classes)}] {dance_class}")
-        outcome = run_job(instance, "ingest", partition=dance_class)
+        echo(f"{job} [{index}/{len(classes)}] {dance_class}")
+        outcome = run_job(instance, job, partition=dance_class)
         if not outcome.success:
-            echo(f"  ingest of {dance_class} failed: {outcome.failure}")
+            echo(f"  {job} of {dance_class} failed: {outcome.failure}")
         outcomes.append(outcome)
     return outcomes
 

@@ -74,6 +74,19 @@ def test_manifest_follows_new_frames(instance):
     assert clock.at(1, 12).total_requested == 1
 
 
+def test_music_follows_a_class_once_its_videos_are_ingested(instance):
+    music = dg.AssetKey("music")
+    instance.add_dynamic_partitions("dance_classes", ["renegade", "savage"])
+    clock = Clock(instance, dg.AssetSelection.assets(music))
+    for dance_class in ("renegade", "savage"):
+        _materialized(instance, dg.AssetKey("raw_videos"), dance_class)
+        _materialized(instance, music, dance_class)
+    clock.at(1, 10)
+    assert clock.at(1, 11).total_requested == 0
+    _materialized(instance, dg.AssetKey("raw_videos"), "savage")
+    assert clock.at(1, 12).get_requested_partitions(music) == {"savage"}
+
+
 def test_comparison_does_not_wait_for_blocked_evaluations(instance):
     clock = Clock(instance, dg.AssetSelection.assets(COMPARISON))
     clock.at(1, 10)

@@ -22,9 +22,10 @@ def test_definitions_load_and_validate():
     assert keys == {"raw_videos", "video_frames", "music", "frame_manifest", "choreography",
                     "model_comparison", "review_queue", *models,
                     *(m.replace("models/", "evaluation/") for m in models)}
-    jobs = {name: defs.resolve_job_def(name) for name in ("ingest", "curation", "training",
-                                                           "reports")}
-    assert jobs["ingest"].partitions_def.name == "dance_classes"
+    jobs = {name: defs.resolve_job_def(name) for name in ("ingest", "beats", "curation",
+                                                           "training", "reports")}
+    assert jobs["ingest"].partitions_def.name == jobs["beats"].partitions_def.name == \
+        "dance_classes"
     assert jobs["training"].partitions_def.get_partition_keys() == list(PROTOCOLS)
     assert {s.name for s in defs.sensors} == {"new_videos_sensor", "automation"}
     for sensor in defs.sensors:

@@ -206,7 +206,7 @@ def test_a_class_fans_out_over_steps_and_publishes_what_one_step_would(
                 e.step_key for e in result.all_events if e.is_step_success)))
     (first_run, first_steps), (_, second_steps) = runs
     videos = [f"video_frames.extract_frames[videos_{i}_to_{i}]" for i in (1, 2, 3)]
-    assert first_steps == sorted(["raw_videos", "music", "video_frames.plan_frames",
+    assert first_steps == sorted(["raw_videos", "video_frames.plan_frames",
                                   "video_frames.publish_frames", *videos])
     # Nothing changed: one empty batch, so the tables are still written and checked.
     assert "video_frames.extract_frames[nothing_changed]" in second_steps

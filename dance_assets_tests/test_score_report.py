@@ -35,7 +35,7 @@ from dance_assets.core.movement import movement_of
 from dance_assets.core.music import HOP, ON_BEAT_S, Beats, BeatTiming, against_beats, hits
 from dance_assets.core.pair_alignment import PairAlignment, align_pair
 from dance_assets.core.reports import png_bytes, save_png
-from dance_assets.core.score_report import write_report
+from dance_assets.core.score_report import Sound, write_report
 from dance_assets.core.score_report_page import beat_html
 from dance_assets.core.soundtrack import beat_times
 from dance_assets.core.video import FfmpegSettings, probe_video
@@ -104,12 +104,14 @@ def _with_and_without_sound(video: Path, ffmpeg_binary: str) -> tuple[Path, Path
 
 def _write(scored: Scored, path: Path, ffmpeg_binary: str, with_teacher: bool = True) -> Path:
     """Her report with her music and sound; or without the teacher's video (an averaged
-    routine's figure instead), without her music and from her video without sound."""
+    routine's figure instead), without her music, and given as sound a video that has
+    none (ffmpeg cannot map it: the report plays silent)."""
     return write_report(path, scored.student, scored.teacher if with_teacher else None,
                         scored.alignment, scored.feedback, student_name="student.mp4",
                         reference_name="the savage teacher", ffmpeg_binary=ffmpeg_binary,
                         music=scored.music if with_teacher else None,
-                        sound=scored.with_sound if with_teacher else scored.without_sound)
+                        sound=Sound(scored.with_sound if with_teacher else scored.without_sound,
+                                    "aac"))
 
 
 @pytest.fixture(scope="module")

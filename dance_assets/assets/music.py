@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from dance_assets.assets.ingest import raw_videos
 from dance_assets.assets.schemas import column_schema
+from dance_assets.automation import follow_new_frames
 from dance_assets.core import tables
 from dance_assets.core.dense_poses import DEFAULT_SETTINGS
 from dance_assets.core.ingest import NO_AUDIO
@@ -61,6 +62,7 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
     partitions_def=dance_class_partitions,
     deps=[raw_videos],
     group_name="ingest",
+    automation_condition=follow_new_frames,
     kinds={"librosa", "parquet"},
     metadata=column_schema("music"),
     description="Per video with sound: the music's tempo and beats (librosa, from the "

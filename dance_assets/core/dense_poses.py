@@ -45,9 +45,10 @@ from dance_assets.core.pose import (
     Person,
     PoseEstimator,
     PoseSettings,
-    _native_start_up_quiet,
+    native_start_up_quiet,
+    pose_of,
 )
-from dance_assets.core.quality import _luma, noise_sigma, uniform_share
+from dance_assets.core.quality import luma, noise_sigma, uniform_share
 from dance_assets.core.video import FfmpegSettings, Probe, VideoError, output_size, probe_video
 
 N_LANDMARKS = 33
@@ -163,7 +164,7 @@ def decode(path: Path, probe: Probe, rate: float, size: tuple[int, int],
 
 def _looks_like_no_scene(rgb: np.ndarray) -> bool:
     """Static, snow or a title card: no person can be there, whatever a tracker says."""
-    gray = _luma(rgb[::2, ::2])
+    gray = luma(rgb[::2, ::2])
     return noise_sigma(gray) > _STATIC_NOISE or uniform_share(gray[::2, ::2]) > _CARD_SHARE
 
 
@@ -193,7 +194,7 @@ class _Tracker:
         os.environ.setdefault("GLOG_minloglevel", "2")
         from mediapipe.python.solutions import pose as mp_pose
 
-        with _native_start_up_quiet():
+        with native_start_up_quiet():
             self._model = mp_pose.Pose(
                 static_image_mode=False, model_complexity=1, smooth_landmarks=False,
                 enable_segmentation=False,
@@ -202,12 +203,7 @@ class _Tracker:
             self._model.process(np.zeros((64, 64, 3), np.uint8))  # its graph starts here
 
     def __call__(self, rgb: np.ndarray) -> Person | None:
-        result = self._model.process(np.ascontiguousarray(rgb))
-        if result.pose_landmarks is None:
-            return None
-        values = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
-                          dtype=np.float32)
-        return Person(values[:, 0], values[:, 1], values[:, 2])
+        return pose_of(self._model, rgb)
 
     def close(self) -> None:
         self._model.close()

@@ -49,8 +49,8 @@ ON_BEAT_S = 0.1  # a hit within this of a beat is on it (perceptible asynchrony 
 WORST_WINDOW_S = 4.0
 # Two songs are one when their chroma matches at the best lag this much better than the
 # median lag (standard deviations of the lag profile) and at least this well.
-SAME_SONG_Z = 4.0
-SAME_SONG_MIN = 0.6
+SAME_SONG_Z = 2.5
+SAME_SONG_MIN = 0.75
 COARSE = 8  # hops averaged when looking for the song's lag
 SAME_SONG_TIE = 0.1  # lags within this share of the best match's excess match as well
 
@@ -71,12 +71,15 @@ class Beats:
 
 
 def _tempo(times: np.ndarray) -> float:
-    """BPM from a line through the beats, each numbered by how many median beat periods
-    it lies from the first (a missed or an extra beat keeps its place)."""
+    """BPM from a line through the beats, each numbered by how many beat periods it lies
+    from the first (a missed or an extra beat keeps its place). The numbering starts from
+    the median gap, which is whole hops, and is redone with the fitted period: over a
+    minute a gap rounded by a hop would miscount a beat."""
     period = float(np.median(np.diff(times)))
-    numbers = np.rint((times - times[0]) / period)
-    slope = np.polyfit(numbers, times, 1)[0]
-    return 60.0 / slope
+    for _ in range(3):
+        numbers = np.rint((times - times[0]) / period)
+        period = float(np.polyfit(numbers, times, 1)[0])
+    return 60.0 / period
 
 
 def _on_onsets(frames: np.ndarray, onsets: np.ndarray, reach: int = 3) -> np.ndarray:
@@ -95,11 +98,13 @@ def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
 
     if len(samples) < sample_rate or float(np.sqrt(np.mean(samples ** 2))) < SILENT_RMS:
         return None
-    onsets = librosa.onset.onset_strength(y=samples, sr=sample_rate, hop_length=HOP)
+    power = np.abs(librosa.stft(samples, n_fft=2048, hop_length=HOP)) ** 2
+    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=128)
+    onsets = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sample_rate)
     # Which pulse is the beat: the one the kick and bass keep (below LOW_BAND_HZ), which
     # a melody's phrasing or a backbeat's claps pull off by a half or a third less often.
-    low = librosa.onset.onset_strength(y=samples, sr=sample_rate, hop_length=HOP,
-                                       fmax=LOW_BAND_HZ, n_mels=32)
+    low_bands = librosa.mel_frequencies(n_mels=128, fmax=sample_rate / 2) < LOW_BAND_HZ
+    low = librosa.onset.onset_strength(S=librosa.power_to_db(mel[low_bands]), sr=sample_rate)
     pulse = float(librosa.feature.tempo(onset_envelope=low, sr=sample_rate,
                                         hop_length=HOP)[0])
     _, frames = librosa.beat.beat_track(onset_envelope=onsets, sr=sample_rate,
@@ -108,7 +113,7 @@ def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
         return None
     times = librosa.frames_to_time(_on_onsets(frames, onsets), sr=sample_rate,
                                    hop_length=HOP)
-    chroma = librosa.feature.chroma_stft(y=samples, sr=sample_rate, hop_length=HOP)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
     chroma = chroma / np.maximum(np.linalg.norm(chroma, axis=0, keepdims=True), 1e-9)
     return Beats(_tempo(times), times, onsets.astype(np.float32), chroma.astype(np.float32),
                  HOP / sample_rate)

@@ -173,11 +173,21 @@ class Border:
                       person.visibility)
 
 
+def pose_of(model: object, rgb: np.ndarray) -> Person | None:
+    """The person a MediaPipe pose model (static or tracking) finds in `rgb`, or None."""
+    result = model.process(np.ascontiguousarray(rgb))  # type: ignore[attr-defined]
+    if result.pose_landmarks is None:
+        return None
+    values = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
+                      dtype=np.float32)
+    return Person(values[:, 0], values[:, 1], values[:, 2])
+
+
 _native_stderr = threading.Lock()
 
 
 @contextlib.contextmanager
-def _native_start_up_quiet() -> Iterator[None]:
+def native_start_up_quiet() -> Iterator[None]:
     """Silence what MediaPipe's C++ side (TFLite, absl) writes to file descriptor 2 while a
     graph starts: lines such as "Created TensorFlow Lite XNNPACK delegate" are noise to a
     dancer running `score`. One graph at a time, since the descriptor is the process's."""
@@ -201,7 +211,7 @@ class PoseEstimator:
         from mediapipe.python.solutions import pose as mp_pose
 
         self.settings = settings
-        with _native_start_up_quiet():
+        with native_start_up_quiet():
             self._model = mp_pose.Pose(
                 static_image_mode=True, model_complexity=1, smooth_landmarks=False,
                 enable_segmentation=False,
@@ -213,13 +223,8 @@ class PoseEstimator:
 
     def _one(self, rgb: np.ndarray) -> Person | None:
         """The single person MediaPipe finds in `rgb`, in its coordinates, or None."""
-        result = self._model.process(np.ascontiguousarray(rgb))
-        if result.pose_landmarks is None:
-            return None
-        values = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
-                          dtype=np.float32)
-        person = Person(values[:, 0], values[:, 1], values[:, 2])
-        return person if self.plausible(person) else None
+        person = pose_of(self._model, rgb)
+        return person if person is not None and self.plausible(person) else None
 
     def plausible(self, person: Person) -> bool:
         """A real body: torso visible, mostly inside the image, and not a sliver at its edge.

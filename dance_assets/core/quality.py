@@ -49,7 +49,7 @@ def load_rgb(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
+def luma(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) @ _LUMA
 
 
@@ -181,7 +181,7 @@ def video_features(frames: Sequence[np.ndarray]) -> list[FrameFeatures]:
     """Features of every sampled frame of one video (they share one background)."""
     if not frames:
         return []
-    grays = [_luma(frame) for frame in frames]
+    grays = [luma(frame) for frame in frames]
     brightness = [float(g.mean()) for g in grays]
     contrast = [float(g.std()) for g in grays]
     sharpness = [float(_laplacian(g).var()) if min(g.shape) > 2 else 0.0 for g in grays]
@@ -194,6 +194,6 @@ def video_features(frames: Sequence[np.ndarray]) -> list[FrameFeatures]:
     duplicates = near_duplicates(normalised)
     return [
         FrameFeatures(brightness[i], contrast[i], sharpness[i], noise_sigma(grays[i]),
-                      subjects[i], duplicates[i], uniform_share(_luma(small[i])))
+                      subjects[i], duplicates[i], uniform_share(luma(small[i])))
         for i in range(len(frames))
     ]

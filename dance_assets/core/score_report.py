@@ -9,10 +9,10 @@ her weakest moments.
 
 One file, opened straight from disk: she keeps it, mails it, opens it offline. So the
 side-by-side video is composed here at the poses' rate from her time 0 (so her own
-sound, muxed as AAC, lines up as it is), encoded as H.264 (yuv420p, faststart: every
-browser plays it, Debian's chromium included) and embedded as base64, which the page
-makes a Blob: Chromium seeks a Blob URL like a file, a data: URL poorly. The stills are
-JPEGs, the timeline and the beat grid inline SVG (score_report_page.py).
+sound, muxed in the same ffmpeg pass, lines up as it is), encoded as H.264 (yuv420p,
+faststart: every browser plays it, Debian's chromium included) and embedded as base64,
+which the page makes a Blob: Chromium seeks a Blob URL like a file, a data: URL poorly.
+The stills are JPEGs, the timeline and the beat grid inline SVG (score_report_page.py).
 """
 
 from __future__ import annotations
@@ -196,27 +196,48 @@ class SideBySideMp4:
     has_sound: bool
 
 
+@dataclass(frozen=True)
+class Sound:
+    """Her video file as the report's sound: AAC (what phones record) is copied as it
+    is, any other codec encoded as AAC, so the side-by-side MP4 plays everywhere."""
+
+    path: Path
+    codec: str
+
+    def audio_options(self) -> list[str]:
+        return ["-c:a", "copy"] if self.codec == "aac" else ["-c:a", "aac", "-b:a", "128k"]
+
+
 def encode_mp4(pictures: SideBySide, ffmpeg_binary: str,
-               sound: Path | None = None) -> SideBySideMp4:
-    """H.264 MP4 of the side-by-side frames at the poses' rate, with the audio of `sound`
-    as AAC when it has any: yuv420p and faststart so any browser plays it at once."""
+               sound: Sound | None = None) -> SideBySideMp4:
+    """H.264 MP4 of the side-by-side frames at the poses' rate, with `sound` over the
+    span the pictures show: yuv420p and faststart so any browser plays it at once. A
+    sound ffmpeg cannot read leaves the video silent rather than failing the report."""
     rate, start_s = pictures.student.rate, float(pictures.student.times[0])
     with tempfile.TemporaryDirectory(prefix="score-report-") as scratch:
-        silent, with_sound = Path(scratch) / "pictures.mp4", Path(scratch) / "sound.mp4"
-        _encode_pictures(pictures.frames(), pictures.size, rate, ffmpeg_binary, silent)
-        if sound is not None and _add_sound(silent, sound, (start_s, len(pictures) / rate),
-                                            ffmpeg_binary, with_sound):
-            return SideBySideMp4(with_sound.read_bytes(), True)
-        return SideBySideMp4(silent.read_bytes(), False)
+        output = Path(scratch) / "side-by-side.mp4"
+        if sound is not None:
+            with_sound = ["-ss", f"{start_s:.3f}", "-t", f"{len(pictures) / rate:.3f}",
+                          "-i", str(sound.path), "-map", "0:v:0", "-map", "1:a:0",
+                          *sound.audio_options()]
+            try:
+                _encode(pictures.frames(), pictures.size, rate, ffmpeg_binary, with_sound,
+                        output)
+                return SideBySideMp4(output.read_bytes(), True)
+            except DanceAssetsError:
+                pass  # its sound, not the pictures: encoded again without it below
+        _encode(pictures.frames(), pictures.size, rate, ffmpeg_binary, ["-an"], output)
+        return SideBySideMp4(output.read_bytes(), False)
 
 
-def _encode_pictures(frames: Iterable[Image.Image], size: tuple[int, int], rate: float,
-                     ffmpeg_binary: str, output: Path) -> None:
+def _encode(frames: Iterable[Image.Image], size: tuple[int, int], rate: float,
+            ffmpeg_binary: str, sound_options: list[str], output: Path) -> None:
     """Encode RGB frames (even `size`) into `output`, piped raw into ffmpeg's stdin so
-    drawing and encoding run side by side."""
+    drawing and encoding run side by side; `sound_options` add the audio in the same
+    pass (or -an for none)."""
     command = [ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}",
-               "-r", f"{rate:g}", "-i", "pipe:0", "-an", "-c:v", "libx264",
+               "-r", f"{rate:g}", "-i", "pipe:0", *sound_options, "-c:v", "libx264",
                "-preset", "veryfast", "-crf", "26", "-g", str(max(1, round(2 * rate))),
                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(output)]
     encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -240,24 +261,6 @@ def _encode_pictures(frames: Iterable[Image.Image], size: tuple[int, int], rate:
     if encoder.returncode != 0:
         first = (error.decode(errors="replace").strip().splitlines() or ["no message"])[0]
         raise DanceAssetsError(f"ffmpeg could not encode the report's video: {first}")
-
-
-def _add_sound(pictures: Path, sound: Path, span_s: tuple[float, float], ffmpeg_binary: str,
-               output: Path) -> bool:
-    """Mux `sound`'s first audio stream, over the (start, duration) the pictures show, beside
-    them (copied, not encoded again) into `output`; False where it has none or it does
-    not decode: the report then plays silent rather than failing."""
-    command = [ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
-               "-i", str(pictures), "-ss", f"{span_s[0]:.3f}", "-t", f"{span_s[1]:.3f}",
-               "-i", str(sound),
-               "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac",
-               "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", str(output)]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=_ENCODE_TIMEOUT_S,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
 
 
 def worst_frame(alignment: PairAlignment, moment: Moment) -> int:
@@ -376,14 +379,14 @@ def _stills_html(pictures: SideBySide, feedback: Feedback) -> str:
 def write_report(path: Path, student: DensePoses, teacher: DensePoses | None,
                  alignment: PairAlignment, feedback: Feedback, *, student_name: str,
                  reference_name: str, ffmpeg_binary: str, music: MusicFeedback | None = None,
-                 sound: Path | None = None) -> Path:
+                 sound: Sound | None = None) -> Path:
     """Write her report, one self-contained HTML file (module docstring), at `path`.
 
     `student` and `teacher` must be read with keep_frames=True; `teacher` is None where
     the reference is an averaged routine without a video, whose matched stick figure is
     drawn instead. `music` is her hits against her music's beat (None: no music judged);
-    `sound` is her video file, whose audio plays in the side-by-side video (None, or a
-    video without sound: it plays silent). Written under a temporary name and renamed:
+    `sound` is her video's audio, which plays in the side-by-side video (None: it plays
+    silent). Written under a temporary name and renamed:
     never half a file.
     """
     pictures = SideBySide(student, teacher, alignment)

@@ -54,9 +54,9 @@ from dance_assets.core.movement import (
 from dance_assets.core.music import AudioSync, Beats, against_beats, find_beats, hits, sync_by_sound
 from dance_assets.core.pair_alignment import PairAlignment, Start, Warp, align_pair
 from dance_assets.core.reference_poses import poses_of
-from dance_assets.core.score_report import write_report
+from dance_assets.core.score_report import Sound, write_report
 from dance_assets.core.verdict import Seconds, Verdict, choose_model, classify
-from dance_assets.core.video import FfmpegSettings, VideoError, probe_video
+from dance_assets.core.video import FfmpegSettings, Probe, VideoError, probe_video
 
 # Below this share of frames with a dancer, a video is not a performance to judge.
 MIN_FOUND_SHARE = 0.5
@@ -100,13 +100,18 @@ def _require_dancer(poses: DensePoses, name: str) -> None:
             "film the whole body, in good light, and score again")
 
 
-def _probed(video: Path, ffmpeg_binary: str) -> None:
+def _probed(video: Path, ffmpeg_binary: str) -> Probe:
     if not video.is_file():
         raise DanceAssetsError(f"no such file: {video}")
     try:
-        probe_video(video, FfmpegSettings(ffmpeg_binary))
+        return probe_video(video, FfmpegSettings(ffmpeg_binary))
     except VideoError as exc:
         raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+
+
+def _sound(video: Path, probe: Probe) -> Sound | None:
+    """Her video's audio for the report, None when it has no audio stream."""
+    return Sound(video, probe.audio_codec) if probe.audio_codec else None
 
 
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binary: str, *,
@@ -115,12 +120,15 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     """Her video against a teacher's: both posed densely, their music compared, put in
     step (by the sound first when they share a song) and judged."""
     started = time.perf_counter()
-    for video in (student, teacher):  # a file that is no video is told before any posing
-        _probed(video, ffmpeg_binary)
-    with ThreadPoolExecutor(2) as pool:  # MediaPipe lets go of the GIL: one core each
+    # A file that is no video is told before any posing.
+    her_probe, _ = (_probed(video, ffmpeg_binary) for video in (student, teacher))
+    # The music runs in a thread of its own from the start: its CPU work (librosa's
+    # import is most of it) shares the cores with the posing instead of following it.
+    with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
+        songs = [listener.submit(_music_of, video, ffmpeg_binary)
+                 for video in (student, teacher)]
         hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings, False)
         theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, True)
-        songs = [pool.submit(_music_of, video, ffmpeg_binary) for video in (student, teacher)]
         student_poses, teacher_poses = hers.result(), theirs.result()
     _require_dancer(student_poses, student.name)
     _require_dancer(teacher_poses, teacher.name)
@@ -141,7 +149,8 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
                                                              if dance else ""), teacher, dance)
     report = write_report(_report_path(lake, student), student_poses, teacher_poses, alignment,
                           judged, student_name=student.name, reference_name=reference.name,
-                          ffmpeg_binary=ffmpeg_binary, music=music, sound=student)
+                          ffmpeg_binary=ffmpeg_binary, music=music,
+                          sound=_sound(student, her_probe))
     return DanceScore(student, reference, judged, verdict, None, report,
                       time.perf_counter() - started, music)
 
@@ -201,7 +210,8 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
                               f"{routines[dance].n_videos} training performances", None, dance)
     report = write_report(_report_path(lake, video), student, None, alignment, judged,
                           student_name=video.name, reference_name=reference.name,
-                          ffmpeg_binary=ffmpeg_binary, sound=video)
+                          ffmpeg_binary=ffmpeg_binary,
+                          sound=_sound(video, _probed(video, ffmpeg_binary)))
     return DanceScore(video, reference, judged, verdict,
                       nearest_dance(shown.skeletons(), routines), report,
                       time.perf_counter() - started)
