@@ -33,11 +33,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
-import platform
 import re
-import resource
 import shlex
 import statistics
 import subprocess
@@ -49,7 +46,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from provenance import OtherLoad, code, machine, sources
 
+from dance_assets.core import (
+    coaching,
+    dense_poses,
+    generator,
+    movement,
+    pair_alignment,
+    pose,
+    reference_poses,
+    scoring,
+)
 from dance_assets.core.coaching import Feedback, feedback, frame_errors
 from dance_assets.core.dense_poses import (
     DEFAULT_SETTINGS,
@@ -87,77 +95,11 @@ TARGETS = {
     "pose_bare_over_ours": (">=", 0.9),
 }
 # The modules measured, compared with the commit a result names.
-MEASURED = ("dense_poses", "pose", "movement", "pair_alignment", "coaching", "scoring",
-            "reference_poses", "generator")
+MEASURED = tuple(module.__name__ for module in (
+    dense_poses, pose, movement, pair_alignment, coaching, scoring, reference_poses, generator))
 TRUTH = ("offset_s", "tempo", "mirrored", "splice_start_s", "splice_end_s", "splice_dance")
 TRAITS = ("seconds", "style", "handheld", "dancers", "fills_frame", "motion_blur",
           "bitrate_kbps", "empty_seconds", "noise_seconds", "card_seconds", "still_seconds")
-
-
-def machine() -> dict:
-    model = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        model = found.group(1) if found else model
-    return {"cpu_count": os.cpu_count(), "cpu": model, "python": platform.python_version()}
-
-
-def sources() -> dict[str, str]:
-    """The measured modules' content, hashed."""
-    core = HERE.parent / "dance_assets" / "core"
-    return {name: hashlib.sha256((core / f"{name}.py").read_bytes()).hexdigest()[:12]
-            for name in MEASURED}
-
-
-def code(at_start: dict[str, str]) -> dict:
-    """The commit checked out, which measured modules differ from it, and which changed
-    while this ran (others may be editing: a fresh process would import the new code)."""
-    root = HERE.parent
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                          text=True, check=False).stdout.strip()
-    changed = []
-    for name in MEASURED:
-        path = f"dance_assets/core/{name}.py"
-        committed = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root,
-                                   capture_output=True, check=False).stdout
-        if committed != (root / path).read_bytes():
-            changed.append(path)
-    now = sources()
-    return {"commit": head or None, "measured_modules_changed_since_commit": changed,
-            "modules_sha256_12_at_start": at_start,
-            "changed_during_run": [name for name in MEASURED if now[name] != at_start[name]]}
-
-
-def _busy_s() -> float:
-    """CPU seconds the whole machine has been busy since boot (NaN without /proc/stat)."""
-    stat = Path("/proc/stat")
-    if not stat.is_file():
-        return math.nan
-    fields = [int(v) for v in stat.read_text().splitlines()[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _mine_s() -> float:
-    """CPU seconds of this process and its finished children."""
-    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
-
-
-class OtherLoad:
-    """CPU seconds the rest of the machine used while a measurement ran: the machine's
-    busy time less this process's and its children's. More than a second or so means the
-    measurement shared the two cores with someone else."""
-
-    cpu_s: float = math.nan
-
-    def __enter__(self) -> OtherLoad:
-        self._start = _busy_s(), _mine_s()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        busy, mine = _busy_s() - self._start[0], _mine_s() - self._start[1]
-        self.cpu_s = round(max(0.0, busy - mine), 2)
 
 
 def judged(name: str, value: float | None) -> dict:
@@ -591,7 +533,7 @@ def run_speed(args: argparse.Namespace, ffmpeg: str) -> dict:
 
 def stamped(report: dict, args: argparse.Namespace) -> dict:
     return {**report, "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine(), "code": code(args.sources),
+            "machine": machine(), "code": code(MEASURED, args.sources),
             "command": shlex.join(["python", "benchmarks/score.py", *sys.argv[1:]]),
             "wall_s": round(time.perf_counter() - args.started, 1)}
 
@@ -636,7 +578,7 @@ def main() -> None:
     parser.add_argument("--pose-repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    args.started, args.sources = time.perf_counter(), sources()
+    args.started, args.sources = time.perf_counter(), sources(MEASURED)
     ffmpeg = find_ffmpeg()
     args.out.mkdir(parents=True, exist_ok=True)
     if "pairs" in args.parts:
@@ -646,7 +588,7 @@ def main() -> None:
                          indent=2))
         print("failures:", json.dumps(report["summary"]["failures"], indent=2))
     if "speed" in args.parts:
-        args.started, args.sources = time.perf_counter(), sources()
+        args.started, args.sources = time.perf_counter(), sources(MEASURED)
         report = stamped(run_speed(args, ffmpeg), args)
         (args.out / "score-speed.json").write_text(json.dumps(report, indent=2) + "\n")
         print(json.dumps({k: report[k] for k in ("videos", "timings", "bare_pose_floor_s",
