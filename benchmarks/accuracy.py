@@ -1,5 +1,5 @@
 """Accuracy over training seeds: one architecture, the demo profile's settings, both
-protocols, trained as the model assets train it (core.training.train on the cached
+protocols, trained as the model assets train it (core.learning.training.train on the cached
 frames). The demo itself trains one seed; this says how far that one run can be from
 the mean.
 
@@ -19,18 +19,13 @@ from pathlib import Path
 
 from demo_lake import curated_lake
 
-from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.frame_images import INPUT_MODES
-from dance_assets.core.lake import PROTOCOLS
-from dance_assets.core.profiles import get_profile
-from dance_assets.core.splits import split_column
-from dance_assets.core.training import (
-    ARCHITECTURES,
-    ComputeSettings,
-    TrainSettings,
-    frame_sets,
-    train,
-)
+from dance_assets.core.curation.splits import split_column
+from dance_assets.core.lake.lake import PROTOCOLS
+from dance_assets.core.lake.profiles import get_profile
+from dance_assets.core.learning.frame_cache import kept_frames_cache
+from dance_assets.core.learning.frame_images import INPUT_MODES
+from dance_assets.core.learning.learners import ARCHITECTURES
+from dance_assets.core.learning.training import ComputeSettings, TrainSettings, frame_sets, train
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dance_assets.core import tables
-from dance_assets.core.lake import Lake
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
 
 
 def curated_lake(path: Path) -> tuple[Lake, pd.DataFrame, list[str]]:

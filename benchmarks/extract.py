@@ -39,14 +39,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from dance_assets.core.frames import PreviousClass, extract_class
-from dance_assets.core.generator import DANCE_CLASSES, generate, plan_videos
-from dance_assets.core.ingest import ProbeLimits, scan_class
-from dance_assets.core.lake import Lake
-from dance_assets.core.pose import PoseSettings, estimator
-from dance_assets.core.quality import load_rgb
-from dance_assets.core.tables import empty_frame
-from dance_assets.core.video import ExtractionParams, FfmpegSettings, find_ffmpeg
+from dance_assets.core.ingest.frames import PreviousClass, extract_class
+from dance_assets.core.ingest.ingest import ProbeLimits, scan_class
+from dance_assets.core.ingest.pose import PoseSettings, estimator
+from dance_assets.core.ingest.quality import load_rgb
+from dance_assets.core.ingest.video import ExtractionParams, FfmpegSettings, find_ffmpeg
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.tables import empty_frame
+from dance_assets.core.synthetic.generator import DANCE_CLASSES, generate, plan_videos
 
 HERE = Path(__file__).resolve().parent
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from dance_assets.core.generator import DANCE_CLASSES, generate, plan_videos
-from dance_assets.core.video import find_ffmpeg
+from dance_assets.core.ingest.video import find_ffmpeg
+from dance_assets.core.synthetic.generator import DANCE_CLASSES, generate, plan_videos
 
 HERE = Path(__file__).resolve().parent
 

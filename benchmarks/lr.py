@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 from demo_lake import curated_lake
 
-from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.lake import Lake
-from dance_assets.core.profiles import get_profile
-from dance_assets.core.splits import split_column
-from dance_assets.core.training import (
-    ARCHITECTURES,
+from dance_assets.core.curation.splits import split_column
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.profiles import get_profile
+from dance_assets.core.learning.frame_cache import kept_frames_cache
+from dance_assets.core.learning.learners import ARCHITECTURES
+from dance_assets.core.learning.training import (
     ComputeSettings,
     TrainSettings,
     build_learner,
@@ -47,7 +47,7 @@ def suggestions(arch: str, lake: Lake, manifest, classes: list[str], seed: int) 
     from fastai.torch_core import set_seed
     from fastcore.basics import noop
 
-    from dance_assets.core.callbacks import use_fast_path
+    from dance_assets.core.learning.callbacks import use_fast_path
 
     profile = get_profile("demo")
     config = profile.train_config(arch)

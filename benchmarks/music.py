@@ -1,11 +1,11 @@
 """The music targets: tempo, her beat offset, sync by sound, and what the beats cost `score`.
 
-Measured over generated teachers and students (core/generator.write_pairs: every video
+Measured over generated teachers and students (core/synthetic/generator.write_pairs: every video
 has a soundtrack described in its sidecar), in two parts:
 
 1. videos: each seed's teachers and students (videos and dense poses cached under
    benchmarks/work/music/ and reused when there). Every video's sound is decoded
-   (core/audio.decode_audio) and its beats found (core/music.find_beats); every video
+   (core/ingest/audio.decode_audio) and its beats found (core/scoring/music.find_beats); every video
    with sound is posed (read_video, movement_of) and her hits judged against her own
    beats (hits, against_beats); every student is synced by sound to her own teacher
    (sync_by_sound) and, as extra negatives, to the other teachers of her seed. Targets:
@@ -58,11 +58,17 @@ from pathlib import Path
 import numpy as np
 from provenance import OtherLoad, code, machine, sources
 
-from dance_assets.core import audio, dense_poses, generator, movement, music, scoring, soundtrack
-from dance_assets.core.audio import ANALYSIS_RATE, AudioError, decode_audio
-from dance_assets.core.dense_poses import DEFAULT_SETTINGS, DensePoses, read_video
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.generator import (
+from dance_assets.core.ingest import audio, dense_poses
+from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, read_video
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.scoring import movement, music, scoring
+from dance_assets.core.scoring.movement import Movement, movement_of
+from dance_assets.core.scoring.music import Beats, against_beats, find_beats, hits, sync_by_sound
+from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
+from dance_assets.core.synthetic import generator, soundtrack
+from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
     choreography,
     generate,
@@ -72,10 +78,6 @@ from dance_assets.core.generator import (
     video_path,
     write_pairs,
 )
-from dance_assets.core.movement import Movement, movement_of
-from dance_assets.core.music import Beats, against_beats, find_beats, hits, sync_by_sound
-from dance_assets.core.reference_poses import content_id, load_poses, save_poses
-from dance_assets.core.video import FfmpegSettings, find_ffmpeg
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "music"

@@ -57,10 +57,10 @@ def synthetic_frames(n: int) -> pd.DataFrame:
 
 
 def manifest_run(n: int) -> dict:
-    from dance_assets.core import tables
-    from dance_assets.core.cleaning import CleaningThresholds
-    from dance_assets.core.lake import Lake
-    from dance_assets.core.manifest import ManifestSettings, build_manifest
+    from dance_assets.core.curation.cleaning import CleaningThresholds
+    from dance_assets.core.curation.manifest import ManifestSettings, build_manifest
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.lake import Lake
 
     with tempfile.TemporaryDirectory() as scratch:
         lake = Lake.resolve(scratch)

@@ -2,7 +2,7 @@
 
 `dance-assets score STUDENT --reference TEACHER` is measured in three parts:
 
-1. pairs: generated teachers and students (core/generator.write_pairs; videos and poses
+1. pairs: generated teachers and students (core/synthetic/generator.write_pairs; videos and poses
    are cached under benchmarks/work/score/ and reused when there). Every student is
    aligned to her own teacher and scored against every teacher of her seed. Targets:
    median |offset error| <= 0.1 s, median |tempo error| <= 5 %, mirroring right >= 98 %,
@@ -48,26 +48,23 @@ from pathlib import Path
 import numpy as np
 from provenance import OtherLoad, code, machine, sources
 
-from dance_assets.core import (
-    coaching,
-    dense_poses,
-    generator,
-    movement,
-    pair_alignment,
-    pose,
-    reference_poses,
-    scoring,
-)
-from dance_assets.core.coaching import Feedback, feedback, frame_errors
-from dance_assets.core.dense_poses import (
+from dance_assets.core.ingest import dense_poses, pose
+from dance_assets.core.ingest.dense_poses import (
     DEFAULT_SETTINGS,
     DensePoses,
     decode,
     pose_frames,
     read_video,
 )
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.generator import (
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg, output_size, probe_video
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.scoring import coaching, movement, pair_alignment, reference_poses, scoring
+from dance_assets.core.scoring.coaching import Feedback, feedback, frame_errors
+from dance_assets.core.scoring.movement import Movement, movement_of
+from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
+from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
+from dance_assets.core.synthetic import generator
+from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
     choreography,
     generate,
@@ -77,10 +74,6 @@ from dance_assets.core.generator import (
     video_path,
     write_pairs,
 )
-from dance_assets.core.movement import Movement, movement_of
-from dance_assets.core.pair_alignment import PairAlignment, align_pair
-from dance_assets.core.reference_poses import content_id, load_poses, save_poses
-from dance_assets.core.video import FfmpegSettings, find_ffmpeg, output_size, probe_video
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "score"

@@ -6,17 +6,18 @@ For each architecture, on the same frames, batch size and resolution:
   the frames where ours keeps them (on a GPU: already on the GPU, so this is the
   compute bound). It runs in float32 and with the fast path's precision and layout
   (channels_last, bf16 autocast);
-- ours, fast path off: `core.training` as the assets run it, float32;
+- ours, fast path off: `core.learning.training` as the assets run it, float32;
 - ours, fast path on: the same with channels_last and bfloat16 autocast (CPU) or mixed
   precision (CUDA).
 Every path runs twice, interleaved with the others (bare, ours, bare fast, ours
 fast, and again); each run is a warm-up epoch, then --epochs timed ones, and a path's
 best epoch counts (a shared machine drifts by about 5 % between epochs and up to 15 %
 between runs). On a CPU both sides run with glibc keeping freed memory for the next
-batch, as core.training sets it (core/host_memory.py); --glibc-defaults measures both
-without. Throughput is training images per second. On CUDA, two more short fits
-(plain and augmented) count the times an epoch makes the host wait for the GPU
-(torch.cuda.set_sync_debug_mode): fastai as shipped waits after every batch.
+batch, as core.learning.training sets it (core/learning/host_memory.py);
+--glibc-defaults measures both without. Throughput is training images per second. On
+CUDA, two more short fits (plain and augmented) count the times an epoch makes the host
+wait for the GPU (torch.cuda.set_sync_debug_mode): fastai as shipped waits after every
+batch.
 
 Frames come from a curated lake (its decoded cache), or with --synthetic N from N random
 images: throughput does not depend on what the pixels show, and a lent GPU machine
@@ -46,15 +47,14 @@ from pathlib import Path
 import torch
 from demo_lake import curated_lake
 
-from dance_assets.core.callbacks import metrics_on_device
-from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.frame_images import INPUT_MODES
-from dance_assets.core.host_memory import keep_freed_memory
-from dance_assets.core.profiles import get_profile
-from dance_assets.core.training import (
-    ARCHITECTURES,
+from dance_assets.core.lake.profiles import get_profile
+from dance_assets.core.learning.callbacks import metrics_on_device
+from dance_assets.core.learning.frame_cache import kept_frames_cache
+from dance_assets.core.learning.frame_images import INPUT_MODES
+from dance_assets.core.learning.host_memory import keep_freed_memory
+from dance_assets.core.learning.learners import ARCHITECTURES, FrameSet
+from dance_assets.core.learning.training import (
     ComputeSettings,
-    FrameSet,
     TrainSettings,
     build_learner,
     dataloaders,
@@ -118,10 +118,10 @@ def bare_loop(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
              settings: TrainSettings, compute: ComputeSettings, device: str):
-    """The Learner core.training builds, with the callbacks its fit adds."""
+    """The Learner core.learning.training builds, with the callbacks its fit adds."""
     from fastai.callback.progress import ProgressCallback
 
-    from dance_assets.core.callbacks import use_fast_path
+    from dance_assets.core.learning.callbacks import use_fast_path
 
     torch.manual_seed(settings.seed)
     mode = fast_path_mode(compute, device)
@@ -207,7 +207,7 @@ def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
     torch.manual_seed(settings.seed)
     model = build_learner(arch, dataloaders(train_set, valid_set, settings, "cpu", 0),
                           n_classes, settings, ComputeSettings(device="cpu"), "cpu").model
-    # Frames where ours keeps them: on the GPU when they fit, as core.training decides.
+    # Frames where ours keeps them: on the GPU when they fit, as core.learning.training decides.
     frames = on_device(train_set, device) if device == "cuda" and fits_on_gpu(
         train_set, valid_set) else train_set
 
@@ -281,7 +281,7 @@ def main() -> None:
         torch.set_num_threads(os.cpu_count() or 1)
         freed_memory_kept = not args.glibc_defaults and keep_freed_memory()
     else:
-        torch.backends.cudnn.benchmark = True  # as core.training does unless deterministic
+        torch.backends.cudnn.benchmark = True  # as core.learning.training does unless deterministic
     if args.synthetic:
         train_set, valid_set = synthetic_sets(args.synthetic, args.image_size)
         n_classes = 12

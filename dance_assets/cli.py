@@ -9,9 +9,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.lake import PROTOCOLS, Lake
-from dance_assets.core.profiles import PROFILES, get_profile
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.lake.profiles import PROFILES, get_profile
 
 
 def _echo(message: str) -> None:
@@ -29,7 +29,8 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
                      size: tuple[int, int], seed: int, phone_hard: bool = False) -> None:
     from pathlib import Path
 
-    from dance_assets.core.generator import (
+    from dance_assets.core.ingest.video import find_ffmpeg
+    from dance_assets.core.synthetic.generator import (
         DANCE_CLASSES,
         PHONE_HARD,
         PhoneShares,
@@ -37,7 +38,6 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
         plan_videos,
         teacher_spec,
     )
-    from dance_assets.core.video import find_ffmpeg
 
     if not 1 <= classes <= len(DANCE_CLASSES):
         raise DanceAssetsError(f"--classes must be between 1 and {len(DANCE_CLASSES)}")
@@ -74,8 +74,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dance_assets.core.pose_model import POSE_MODEL
-    from dance_assets.core.training import ARCHITECTURES
+    from dance_assets.core.learning.learners import ARCHITECTURES, POSE_MODEL
     from dance_assets.runs import (
         get_instance,
         ingest_classes,
@@ -123,10 +122,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _score_a_held_out_dancer(lake: Lake) -> None:
     """What a dancer gets from `score`: a dancer no by_participant model trained on,
     against her dance's teacher (or its averaged routine), as the command prints it."""
-    from dance_assets.core import tables
-    from dance_assets.core.scoring import record, score
-    from dance_assets.core.video import find_ffmpeg
-    from dance_assets.core.warehouse import refresh_views
+    from dance_assets.core.ingest.video import find_ffmpeg
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.warehouse import refresh_views
+    from dance_assets.core.scoring.scoring import record, score
 
     manifest = tables.read_table(lake, "frame_manifest")
     held_out = manifest[manifest["split_by_participant"] == "valid"].sort_values("path")
@@ -163,8 +162,8 @@ _SUMMARY_SQL = """
 def _print_summary(lake: Lake) -> None:
     """What the demo ends with: videos and kept frames per class, the study's table beside
     ours, and where the report is."""
-    from dance_assets.core.comparison import ComparisonInputs, study_table
-    from dance_assets.core.warehouse import format_result, query
+    from dance_assets.core.evaluation.comparison import ComparisonInputs, study_table
+    from dance_assets.core.lake.warehouse import format_result, query
 
     print(format_result(query(lake, _SUMMARY_SQL), "table"))
     print("\nvalidation accuracy (%), the study's protocol (random_frames) and the honest "
@@ -174,7 +173,7 @@ def _print_summary(lake: Lake) -> None:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from dance_assets.core.warehouse import format_result, query
+    from dance_assets.core.lake.warehouse import format_result, query
 
     result = query(Lake.resolve(args.lake), args.query)
     print(format_result(result, args.format))
@@ -182,9 +181,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from dance_assets.core import tables
-    from dance_assets.core.decisions import decisions_path, read_decisions, record_decisions
-    from dance_assets.core.warehouse import format_result
+    from dance_assets.core.curation.decisions import (
+        decisions_path,
+        read_decisions,
+        record_decisions,
+    )
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.warehouse import format_result
 
     lake = Lake.resolve(args.lake)
     if args.action == "list":
@@ -214,7 +217,7 @@ def _clock(seconds: float) -> str:
 
 def _score_lines(result: object) -> list[str]:
     """What `score` prints for a person (the JSON says the same for a program)."""
-    from dance_assets.core.coaching import WEAK_FROM_DEG
+    from dance_assets.core.scoring.coaching import WEAK_FROM_DEG
 
     judged, reference, verdict = result.feedback, result.reference, result.verdict
     target = f"score for {reference.dance}" if reference.dance else "score"
@@ -259,9 +262,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from dance_assets.core.scoring import as_json, record, score
-    from dance_assets.core.video import find_ffmpeg
-    from dance_assets.core.warehouse import refresh_views
+    from dance_assets.core.ingest.video import find_ffmpeg
+    from dance_assets.core.lake.warehouse import refresh_views
+    from dance_assets.core.scoring.scoring import as_json, record, score
 
     lake = Lake.resolve(args.lake)
     video = Path(args.video)
@@ -282,7 +285,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import socket
     import subprocess
 
-    from dance_assets.core.processes import sigterm_interrupts, stop_group
+    from dance_assets.core.lake.processes import sigterm_interrupts, stop_group
     from dance_assets.runs import dagster_home, use_lake
 
     lake = use_lake(args.lake)

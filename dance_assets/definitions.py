@@ -12,7 +12,7 @@ from dance_assets.assets.ingest import raw_videos, video_frames
 from dance_assets.assets.models import model_assets, pose_sequence_model
 from dance_assets.assets.music import music
 from dance_assets.automation import automation_sensor
-from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.loggers import one_line_console
 from dance_assets.partitions import dance_class_partitions, split_protocol_partitions
 from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource

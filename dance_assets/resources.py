@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from dance_assets.core.ingest import ProbeLimits
-from dance_assets.core.lake import Lake
-from dance_assets.core.training import ComputeSettings
-from dance_assets.core.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.ingest.ingest import ProbeLimits
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.learning.training import ComputeSettings
 
 
 class LakeResource(dg.ConfigurableResource):

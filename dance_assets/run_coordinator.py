@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 import pydantic
 
-from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError
 
 
 @cache
@@ -43,7 +43,7 @@ def config_classes() -> dict[str, tuple[dg.AssetKey, type[dg.Config]]]:
 def refused_settings(run_config: Mapping[str, Any]) -> str | None:
     """Why the run's settings would fail their step, in one sentence; None when they pass."""
     from dance_assets.assets.models import TrainConfig
-    from dance_assets.core.training import check_image_size
+    from dance_assets.core.learning.training import check_image_size
 
     for op_name, values in (run_config.get("ops") or {}).items():
         key, config_class = config_classes().get(op_name, (None, None))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.ingest import class_folders
-from dance_assets.core.lake import Lake, atomic_write_text
+from dance_assets.core.ingest.ingest import class_folders
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake, atomic_write_text
 from dance_assets.partitions import ClassSync, class_sync
 
 Echo = Callable[[str], None]
@@ -156,7 +156,7 @@ def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
 def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, object]],
                  echo: Echo) -> list[RunOutcome]:
     """One training run per split protocol; `configs` holds each architecture's settings."""
-    from dance_assets.core.lake import PROTOCOLS
+    from dance_assets.core.lake.lake import PROTOCOLS
 
     config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
     described = ", ".join(

@@ -4,8 +4,8 @@ import json
 
 import dagster as dg
 
-from dance_assets.core import tables
-from dance_assets.core.watch import changed_classes, recorded_snapshot, snapshot
+from dance_assets.core.ingest.watch import changed_classes, recorded_snapshot, snapshot
+from dance_assets.core.lake import tables
 from dance_assets.partitions import class_sync, dance_class_partitions
 from dance_assets.resources import LakeResource
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from dance_assets.core.augment import Augmentation, augment, colour_matrices, image_batch
-from dance_assets.core.losses import SmoothedCrossEntropy
+from dance_assets.core.learning.augment import Augmentation, augment, colour_matrices, image_batch
+from dance_assets.core.learning.losses import SmoothedCrossEntropy
 
 NOTHING = Augmentation(flip=0, p_affine=0, min_crop_area=1.0, p_lighting=0, p_hue=0,
                        p_saturation=0)

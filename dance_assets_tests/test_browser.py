@@ -31,7 +31,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from dance_assets.core.generator import plan_videos, video_path, write_video
+from dance_assets.core.synthetic.generator import plan_videos, video_path, write_video
 from dance_assets_tests.conftest import TINY, chromium
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -114,7 +114,7 @@ class Journey:
         if os.environ.get("DANCE_ASSETS_DOCS") and name in TOUR:
             from PIL import Image
 
-            from dance_assets.core.reports import png_bytes
+            from dance_assets.core.lake.reports import png_bytes
 
             DOCS.mkdir(exist_ok=True)
             (DOCS / TOUR[name]).write_bytes(png_bytes(Image.open(path).convert("RGB"),

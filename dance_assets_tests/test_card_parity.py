@@ -14,17 +14,18 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from dance_assets.core import tables, verdict
-from dance_assets.core.cleaning import CleaningThresholds
-from dance_assets.core.frames import fingerprint
-from dance_assets.core.lake import Lake
-from dance_assets.core.manifest import (
+from dance_assets.core.curation.cleaning import CleaningThresholds
+from dance_assets.core.curation.manifest import (
     CLEANING_RECORD,
     record_thresholds,
     recorded_thresholds,
 )
-from dance_assets.core.pose import PoseSettings
-from dance_assets.core.registry import (
+from dance_assets.core.ingest.frames import fingerprint
+from dance_assets.core.ingest.pose import PoseSettings
+from dance_assets.core.ingest.video import ExtractionParams, find_ffmpeg
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.learning.registry import (
     card_cleaning_thresholds,
     card_extraction_params,
     card_pose_settings,
@@ -32,7 +33,7 @@ from dance_assets.core.registry import (
     frames_made_with,
     pose_fields,
 )
-from dance_assets.core.video import ExtractionParams, find_ffmpeg
+from dance_assets.core.scoring import verdict
 from dance_assets_tests.conftest import register_classes, resources_for
 
 EVERY_2_S = ExtractionParams(interval_s=2)

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageEnhance
 
-from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
-from dance_assets.core.generator import (
+from dance_assets.core.curation.cleaning import CleaningThresholds, automatic_verdicts
+from dance_assets.core.ingest.pose import PoseSettings, estimator
+from dance_assets.core.ingest.quality import video_features
+from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
     choreography,
     draw_dancer,
@@ -19,8 +21,6 @@ from dance_assets.core.generator import (
     pose_at,
     render_room,
 )
-from dance_assets.core.pose import PoseSettings, estimator
-from dance_assets.core.quality import video_features
 
 REASONS = {"too dark", "washed out", "flat", "card", "noise", "empty", "blurred",
            "near duplicate"}

@@ -20,8 +20,8 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
     """A tiny lake after `dance-assets demo --profile tiny`, with its own DAGSTER_HOME."""
     import shutil
 
-    from dance_assets.core.generator import generate, teacher_spec
-    from dance_assets.core.video import find_ffmpeg
+    from dance_assets.core.ingest.video import find_ffmpeg
+    from dance_assets.core.synthetic.generator import generate, teacher_spec
 
     root = tmp_path_factory.mktemp("cli")
     lake = root / "lake"
@@ -132,8 +132,8 @@ def test_an_instance_written_by_an_older_dance_assets_gets_the_checking_run_queu
 
 
 def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
-    from dance_assets.core import tables
-    from dance_assets.core.lake import Lake
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.lake import Lake
 
     lake = Lake.resolve(demo_lake)
     scores = tables.read_table(lake, "scores")

@@ -8,13 +8,13 @@ import pytest
 from PIL import Image, ImageFilter
 
 from dance_assets import checks
-from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
-from dance_assets.core.decisions import read_decisions, record_decisions
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.lake import Lake
-from dance_assets.core.manifest import ManifestSettings, build_manifest
-from dance_assets.core.quality import video_features
-from dance_assets.core.splits import _uniform, split_by_participant, split_random_frames
+from dance_assets.core.curation.cleaning import CleaningThresholds, automatic_verdicts
+from dance_assets.core.curation.decisions import read_decisions, record_decisions
+from dance_assets.core.curation.manifest import ManifestSettings, build_manifest
+from dance_assets.core.curation.splits import _uniform, split_by_participant, split_random_frames
+from dance_assets.core.ingest.quality import video_features
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
 from dance_assets_tests.test_quality import _room, _with_person
 
 SETTINGS = ManifestSettings(CleaningThresholds())

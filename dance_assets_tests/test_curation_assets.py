@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dance_assets.cli import main
-from dance_assets.core import tables
-from dance_assets.core.warehouse import query
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.warehouse import query
 from dance_assets_tests.conftest import materialize_ingest, materialize_manifest
 from dance_assets_tests.test_ingest import _checks, _metadata
 

@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from dance_assets.core.lake import PROTOCOLS
-from dance_assets.core.pose_model import MODEL_NAMES
+from dance_assets.core.lake.lake import PROTOCOLS
+from dance_assets.core.learning.learners import MODEL_NAMES
 from dance_assets.definitions import defs
 
 
@@ -40,7 +40,7 @@ def test_workspace_points_at_the_definitions_module():
 
 
 def test_the_ui_shows_each_tables_columns_and_where_each_asset_is_defined():
-    from dance_assets.core.tables import SCHEMAS
+    from dance_assets.core.lake.tables import SCHEMAS
 
     graph = defs.resolve_asset_graph()
     writes = {"raw_videos": "videos", "video_frames": "frames", "music": "music",
@@ -64,16 +64,18 @@ def _core_defaults(settings: type) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("config", "settings", "renamed"), [
-    ("dance_assets.assets.models:TrainConfig", "dance_assets.core.training:TrainSettings", {}),
+    ("dance_assets.assets.models:TrainConfig",
+     "dance_assets.core.learning.training:TrainSettings", {}),
     ("dance_assets.assets.models:PoseModelConfig",
-     "dance_assets.core.pose_model:PoseModelSettings", {}),
+     "dance_assets.core.learning.pose_model:PoseModelSettings", {}),
     ("dance_assets.assets.curation:CurationConfig",
-     "dance_assets.core.cleaning:CleaningThresholds", {}),
+     "dance_assets.core.curation.cleaning:CleaningThresholds", {}),
     ("dance_assets.assets.curation:CurationConfig",
-     "dance_assets.core.manifest:ManifestSettings", {"seed": "split_seed"}),
+     "dance_assets.core.curation.manifest:ManifestSettings", {"seed": "split_seed"}),
     ("dance_assets.assets.ingest:FrameExtractionConfig",
-     "dance_assets.core.video:ExtractionParams", {"skip_nonref": "skip_nonref_frames"}),
-    ("dance_assets.assets.ingest:FrameExtractionConfig", "dance_assets.core.pose:PoseSettings",
+     "dance_assets.core.ingest.video:ExtractionParams", {"skip_nonref": "skip_nonref_frames"}),
+    ("dance_assets.assets.ingest:FrameExtractionConfig",
+     "dance_assets.core.ingest.pose:PoseSettings",
      {"min_detection_confidence": "pose_min_confidence", "max_people": "pose_max_people",
       "zoom_when_missed": "pose_zoom_when_missed"}),
 ])

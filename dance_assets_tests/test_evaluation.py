@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dance_assets.core import tables
-from dance_assets.core.evaluation import (
+from dance_assets.core.evaluation.evaluation import (
     class_metrics,
     confusion_counts,
     frame_predictions,
@@ -19,8 +18,9 @@ from dance_assets.core.evaluation import (
     summary,
     video_predictions,
 )
-from dance_assets.core.registry import current_evaluations, model_status, of_current_models
-from dance_assets.core.warehouse import query
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.warehouse import query
+from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
 from dance_assets_tests.conftest import TINY_TRAIN, resources_for
 
 CLASSES = ["a", "b", "c"]
@@ -173,7 +173,7 @@ def _every_metadata_picture_fits_the_ui(instance: dg.DagsterInstance) -> None:
 
     from PIL import Image
 
-    from dance_assets.core.reports import UI_IMAGE_WIDTH
+    from dance_assets.core.lake.reports import UI_IMAGE_WIDTH
 
     widths = {}
     for key in instance.get_asset_keys():

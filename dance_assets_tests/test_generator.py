@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_assets.core.generator import (
+from dance_assets.core.ingest.quality import uniform_share
+from dance_assets.core.ingest.video import probe_video
+from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
     FILLS_FRAME,
     FPS,
@@ -37,9 +39,7 @@ from dance_assets.core.generator import (
     write_pairs,
     write_video,
 )
-from dance_assets.core.quality import uniform_share
-from dance_assets.core.soundtrack import SAMPLE_RATE, add_noise, beat_times, render_music
-from dance_assets.core.video import probe_video
+from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, add_noise, beat_times, render_music
 
 
 def _sha(path: Path) -> str:

@@ -7,9 +7,9 @@ import shutil
 import dagster as dg
 import pytest
 
-from dance_assets.core import tables
-from dance_assets.core.generator import plan_videos, video_path, write_video
-from dance_assets.core.lake import Lake
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.synthetic.generator import plan_videos, video_path, write_video
 from dance_assets_tests.conftest import TINY, materialize_ingest, register_classes
 
 
@@ -148,7 +148,7 @@ def test_limits_reject_with_a_reason(instance, corpus, tmp_path, limit, phrase):
 def test_a_plan_cuts_its_work_into_batches_with_reposing_first():
     import pandas as pd
 
-    from dance_assets.core.frames import ClassPlan
+    from dance_assets.core.ingest.frames import ClassPlan
 
     videos = {f"v{i}": {"video_id": f"v{i}", "path": f"raw/x/p{i}.mp4", "participant": f"p{i}"}
               for i in range(5)}

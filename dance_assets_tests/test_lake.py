@@ -7,8 +7,8 @@ import os
 import pandas as pd
 import pytest
 
-from dance_assets.core import tables
-from dance_assets.core.lake import (
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import (
     Lake,
     atomic_path,
     atomic_write_text,

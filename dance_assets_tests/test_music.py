@@ -12,27 +12,27 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from dance_assets.core import tables
-from dance_assets.core.audio import ANALYSIS_RATE, AudioError, check_audio, decode_audio
-from dance_assets.core.dense_poses import read_video
-from dance_assets.core.generator import (
+from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, check_audio, decode_audio
+from dance_assets.core.ingest.dense_poses import read_video
+from dance_assets.core.ingest.ingest import NO_AUDIO
+from dance_assets.core.ingest.video import (
+    ExtractionParams,
+    FfmpegSettings,
+    extract_frames,
+    find_ffmpeg,
+    probe_video,
+)
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring.movement import movement_of
+from dance_assets.core.scoring.music import against_beats, find_beats, hits, sync_by_sound
+from dance_assets.core.synthetic.generator import (
     music_for,
     plan_videos,
     sidecar_path,
     student_specs,
     teacher_spec,
     write_video,
-)
-from dance_assets.core.ingest import NO_AUDIO
-from dance_assets.core.lake import Lake
-from dance_assets.core.movement import movement_of
-from dance_assets.core.music import against_beats, find_beats, hits, sync_by_sound
-from dance_assets.core.video import (
-    ExtractionParams,
-    FfmpegSettings,
-    extract_frames,
-    find_ffmpeg,
-    probe_video,
 )
 from dance_assets_tests.conftest import register_classes, resources_for
 
@@ -109,7 +109,7 @@ def test_one_song_syncs_two_videos_and_another_song_does_not(lesson, ffmpeg):
 
 
 def test_a_student_without_sound_is_still_scored(lesson, tmp_path):
-    from dance_assets.core.scoring import score
+    from dance_assets.core.scoring.scoring import score
 
     result = score(Lake.resolve(tmp_path), lesson["silent"], find_ffmpeg(),
                    reference=lesson["teacher"])

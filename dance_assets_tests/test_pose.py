@@ -9,10 +9,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dance_assets.core import tables
-from dance_assets.core.cleaning import CleaningThresholds, automatic_verdicts
-from dance_assets.core.frames import PreviousClass, extract_class
-from dance_assets.core.generator import (
+from dance_assets.core.curation.cleaning import CleaningThresholds, automatic_verdicts
+from dance_assets.core.ingest.frames import PreviousClass, extract_class
+from dance_assets.core.ingest.ingest import ProbeLimits, scan_class
+from dance_assets.core.ingest.pose import PoseEstimator, PoseSettings
+from dance_assets.core.ingest.quality import video_features
+from dance_assets.core.ingest.video import ExtractionParams
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.synthetic.generator import (
     JOINTS,
     VideoSpec,
     choreography,
@@ -22,11 +27,6 @@ from dance_assets.core.generator import (
     pose_at,
     render_room,
 )
-from dance_assets.core.ingest import ProbeLimits, scan_class
-from dance_assets.core.lake import Lake
-from dance_assets.core.pose import PoseEstimator, PoseSettings
-from dance_assets.core.quality import video_features
-from dance_assets.core.video import ExtractionParams
 
 SIZE = (256, 456)  # what extraction makes of a 9:16 phone video
 
@@ -157,7 +157,7 @@ def test_new_pose_settings_pose_again_without_extracting_again(tmp_path, tiny_ra
 def test_in_a_group_the_dancer_in_front_is_the_one_picked(poser):
     """The generator's groups: friends a step behind on either side; the crop and the
     pose model must follow the dancer (largest, in front), wherever she travels."""
-    from dance_assets.core.generator import dancing_friends, plan_videos, render_frames
+    from dance_assets.core.synthetic.generator import dancing_friends, plan_videos, render_frames
 
     solo = plan_videos(["savage"], 1, 3, SIZE, seed=0)[0]
     dancer = solo.participant
@@ -180,7 +180,7 @@ def test_in_a_group_the_dancer_in_front_is_the_one_picked(poser):
 
 
 def test_the_silhouette_keeps_the_dancer_and_paints_the_room_grey(poser):
-    from dance_assets.core.frame_images import BACKGROUND, Dancer, prepare
+    from dance_assets.core.learning.frame_images import BACKGROUND, Dancer, prepare
 
     room, frame = _scene(2, 3.0)
     pose = poser(frame)

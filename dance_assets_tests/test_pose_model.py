@@ -9,19 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from dance_assets.core import tables
-from dance_assets.core.choreography import (
-    RECOGNISED_FROM,
-    Reference,
-    align,
-    barycentre,
-    nearest_dance,
-    references_from_table,
-    references_table,
-    weakest_moments,
-)
-from dance_assets.core.inference import load_network, predict_windows
-from dance_assets.core.pose_features import (
+from dance_assets.core.ingest.pose_features import (
     JOINT_NAMES,
     MIRRORED,
     STEP_FEATURES,
@@ -32,7 +20,19 @@ from dance_assets.core.pose_features import (
     skeletons_of,
     windows,
 )
-from dance_assets.core.pose_model import mirror_averaged, pose_network
+from dance_assets.core.lake import tables
+from dance_assets.core.learning.inference import load_network, predict_windows
+from dance_assets.core.learning.pose_model import mirror_averaged, pose_network
+from dance_assets.core.scoring.choreography import (
+    RECOGNISED_FROM,
+    Reference,
+    align,
+    barycentre,
+    nearest_dance,
+    references_from_table,
+    references_table,
+    weakest_moments,
+)
 from dance_assets_tests.conftest import resources_for
 
 # A standing body in torso lengths from the hips (y down), in pose_features.JOINTS order.

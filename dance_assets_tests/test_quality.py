@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from dance_assets.core.quality import noise_sigma, video_features
+from dance_assets.core.ingest.quality import noise_sigma, video_features
 
 
 def _room(seed: int = 0) -> Image.Image:

@@ -18,12 +18,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from dance_assets.core import tables
-from dance_assets.core.cleaning import CleaningThresholds
-from dance_assets.core.generator import generate, plan_videos
-from dance_assets.core.lake import Lake
-from dance_assets.core.manifest import ManifestSettings, build_manifest
-from dance_assets.core.warehouse import query
+from dance_assets.core.curation.cleaning import CleaningThresholds
+from dance_assets.core.curation.manifest import ManifestSettings, build_manifest
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.warehouse import query
+from dance_assets.core.synthetic.generator import generate, plan_videos
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 from dance_assets_tests.conftest import materialize_ingest, register_classes
@@ -270,7 +270,7 @@ def test_a_video_over_the_time_limit_fails_alone(instance, tiny_lake):
 @pytest.mark.parametrize("statement", ["INSERT INTO frames SELECT * FROM frames",
                                        "COPY frames TO 'x.parquet'"])
 def test_sql_refusal_does_not_depend_on_the_lake_existing(tmp_path, statement):
-    from dance_assets.core.errors import DanceAssetsError
+    from dance_assets.core.lake.errors import DanceAssetsError
 
     with pytest.raises(DanceAssetsError, match="refused"):
         query(Lake.resolve(tmp_path), statement)

@@ -27,18 +27,23 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from dance_assets.core.audio import ANALYSIS_RATE, decode_audio
-from dance_assets.core.coaching import Feedback, MusicFeedback, feedback
-from dance_assets.core.dense_poses import DensePoses, read_video
-from dance_assets.core.generator import VideoSpec, student_specs, teacher_spec, write_video
-from dance_assets.core.movement import movement_of
-from dance_assets.core.music import HOP, ON_BEAT_S, Beats, BeatTiming, against_beats, hits
-from dance_assets.core.pair_alignment import PairAlignment, align_pair
-from dance_assets.core.reports import png_bytes, save_png
-from dance_assets.core.score_report import Sound, write_report
-from dance_assets.core.score_report_page import beat_html
-from dance_assets.core.soundtrack import beat_times
-from dance_assets.core.video import FfmpegSettings, probe_video
+from dance_assets.core.ingest.audio import ANALYSIS_RATE, decode_audio
+from dance_assets.core.ingest.dense_poses import DensePoses, read_video
+from dance_assets.core.ingest.video import FfmpegSettings, probe_video
+from dance_assets.core.lake.reports import png_bytes, save_png
+from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
+from dance_assets.core.scoring.movement import movement_of
+from dance_assets.core.scoring.music import HOP, ON_BEAT_S, Beats, BeatTiming, against_beats, hits
+from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
+from dance_assets.core.scoring.score_report import Sound, write_report
+from dance_assets.core.scoring.score_report_page import beat_html
+from dance_assets.core.synthetic.generator import (
+    VideoSpec,
+    student_specs,
+    teacher_spec,
+    write_video,
+)
+from dance_assets.core.synthetic.soundtrack import beat_times
 from dance_assets_tests.conftest import chromium
 
 DANCE, SEED, SECONDS, SIZE = "mood", 0, 10, (240, 426)

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from dance_assets.cli import main
-from dance_assets.core import tables
-from dance_assets.core.lake import Lake
-from dance_assets.core.movement import PART_NAMES
-from dance_assets.core.scoring import score
-from dance_assets.core.verdict import choose_model
-from dance_assets.core.video import find_ffmpeg
+from dance_assets.core.ingest.video import find_ffmpeg
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring.movement import PART_NAMES
+from dance_assets.core.scoring.scoring import score
+from dance_assets.core.scoring.verdict import choose_model
 from dance_assets_tests.conftest import TINY_TRAIN, in_fresh_python, resources_for
 from dance_assets_tests.corpus import Expectation
 
@@ -159,8 +159,9 @@ def test_no_trained_model_says_which_command_trains_one(tmp_path, tiny_raw, caps
 
 def test_scoring_never_imports_torch_or_fastai():
     """Importing torch costs seconds; the scoring command is a fresh process per video."""
-    assert in_fresh_python("import sys, dance_assets.cli, dance_assets.core.scoring, "
-                           "dance_assets.core.verdict, dance_assets.core.inference; "
+    assert in_fresh_python("import sys, dance_assets.cli, dance_assets.core.scoring.scoring, "
+                           "dance_assets.core.scoring.verdict, "
+                           "dance_assets.core.learning.inference; "
                            "print('torch' in sys.modules, 'fastai' in sys.modules)"
                            ) == ["False", "False"]
 

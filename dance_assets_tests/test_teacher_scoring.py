@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 from dance_assets.cli import main
-from dance_assets.core import reference_poses, tables
-from dance_assets.core.coaching import feedback
-from dance_assets.core.dense_poses import DEFAULT_SETTINGS, read_video
-from dance_assets.core.generator import plan_videos, write_pairs, write_video
-from dance_assets.core.lake import Lake
-from dance_assets.core.movement import PART_NAMES, movement_of
-from dance_assets.core.pair_alignment import align_pair
-from dance_assets.core.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, read_video
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring import reference_poses
+from dance_assets.core.scoring.coaching import feedback
+from dance_assets.core.scoring.movement import PART_NAMES, movement_of
+from dance_assets.core.scoring.pair_alignment import align_pair
+from dance_assets.core.synthetic.generator import plan_videos, write_pairs, write_video
 from dance_assets_tests.conftest import resources_for
 
 DANCES = ("wap", "mood")

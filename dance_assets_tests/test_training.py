@@ -19,16 +19,15 @@ import torchvision
 
 from dance_assets.assets.models import GPU_POOL, model_assets
 from dance_assets.checks import accuracy_above_chance
-from dance_assets.core import tables
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.frame_images import prepare_files
-from dance_assets.core.inference import load_network, predict_images
-from dance_assets.core.training import (
-    ARCHITECTURES,
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.learning.frame_cache import kept_frames_cache
+from dance_assets.core.learning.frame_images import prepare_files
+from dance_assets.core.learning.inference import load_network, predict_images
+from dance_assets.core.learning.learners import ARCHITECTURES, TrainResult, videos_correct
+from dance_assets.core.learning.training import (
     ComputeSettings,
     TorchvisionBuilder,
-    TrainResult,
     TrainSettings,
     build_learner,
     dataloaders,
@@ -36,9 +35,8 @@ from dance_assets.core.training import (
     frame_sets,
     significantly_above_chance,
     train,
-    videos_correct,
 )
-from dance_assets.core.weights import WeightsPlaces, hub_checkpoints, pretrained_weights
+from dance_assets.core.learning.weights import WeightsPlaces, hub_checkpoints, pretrained_weights
 from dance_assets_tests.conftest import in_fresh_python, materialize_models
 from dance_assets_tests.test_ingest import _checks
 
@@ -217,7 +215,7 @@ def test_a_download_with_torchvisions_hash_convention_is_kept(weights_server, mo
     digest = hashlib.sha256(payload.read_bytes()).hexdigest()[:8]
     name = f"squeezenet1_0-{digest}.pth"
     payload.rename(folder / name)
-    monkeypatch.setattr("dance_assets.core.weights.torchvision_file",
+    monkeypatch.setattr("dance_assets.core.learning.weights.torchvision_file",
                         lambda arch: (name, url + name))
     lines = []
     path = pretrained_weights("squeezenet1_0", WeightsPlaces(allow_download=True), lines.append)
@@ -251,7 +249,7 @@ def test_loading_the_code_location_does_not_touch_cuda_or_fastai():
 _FREE_MEMORY_LEFT_IN_THE_HEAP = """
 import ctypes, ctypes.util
 import numpy as np
-from dance_assets.core.host_memory import keep_freed_memory
+from dance_assets.core.learning.host_memory import keep_freed_memory
 
 class MallInfo2(ctypes.Structure):  # glibc's struct mallinfo2: ten size_t counters
     _fields_ = [(name, ctypes.c_size_t) for name in (
@@ -286,7 +284,7 @@ def test_losses_and_metrics_kept_on_the_device_record_what_fastai_records(
     from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss
     from fastai.torch_core import set_seed
 
-    from dance_assets.core.callbacks import metrics_on_device
+    from dance_assets.core.learning.callbacks import metrics_on_device
 
     train_set, valid_set, classes = _sets(curated_tiny_lake)
     settings = TrainSettings(epochs=2, image_size=64, batch_size=8, augment=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from dance_assets.core.video import (
+from dance_assets.core.ingest.video import (
     ExtractionParams,
     Probe,
     VideoError,
@@ -92,7 +92,7 @@ def test_skipping_non_reference_frames_keeps_one_frame_per_second(tiny_raw, ffmp
 
 
 def test_timeout_is_a_clear_reason(corpus, ffmpeg_binary):
-    from dance_assets.core.video import FfmpegSettings
+    from dance_assets.core.ingest.video import FfmpegSettings
 
     lake, _ = corpus
     impatient = FfmpegSettings(ffmpeg_binary, timeout_s=0.001)

@@ -29,10 +29,10 @@ def manifest(lake_root: str) -> None:
     """The manifest's computation and its write, as frame_manifest runs them."""
     import pandas as pd
 
-    from dance_assets.core import tables
-    from dance_assets.core.cleaning import CleaningThresholds, with_poses
-    from dance_assets.core.lake import Lake
-    from dance_assets.core.manifest import ManifestSettings, build_manifest
+    from dance_assets.core.curation.cleaning import CleaningThresholds, with_poses
+    from dance_assets.core.curation.manifest import ManifestSettings, build_manifest
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.lake import Lake
 
     lake = Lake.resolve(lake_root)
     frames = with_poses(tables.read_table(lake, "frames"), tables.read_table(lake, "poses"))

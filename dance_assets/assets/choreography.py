@@ -12,16 +12,16 @@ from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
-from dance_assets.core import tables
-from dance_assets.core.choreography import Reference, build_references, references_table
-from dance_assets.core.errors import DanceAssetsError
-from dance_assets.core.lake import Lake
-from dance_assets.core.pose_features import normalise, skeletons_of
-from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
-from dance_assets.core.skeletons import references_sheet
-from dance_assets.core.splits import TRAIN, split_column
-from dance_assets.core.teachers import USED, TeacherVideo, find_teachers, teacher_rows
-from dance_assets.core.warehouse import refresh_views
+from dance_assets.core.curation.splits import TRAIN, split_column
+from dance_assets.core.ingest.pose_features import normalise, skeletons_of
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
+from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.scoring.choreography import Reference, build_references, references_table
+from dance_assets.core.scoring.skeletons import references_sheet
+from dance_assets.core.scoring.teachers import USED, TeacherVideo, find_teachers, teacher_rows
 from dance_assets.resources import FfmpegResource, LakeResource
 
 # The participants a by_participant model never saw are the honest test of a score too.

@@ -12,22 +12,22 @@ from dance_assets.assets.ingest import video_frames
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
-from dance_assets.core import tables
-from dance_assets.core.cleaning import CleaningThresholds, with_poses
-from dance_assets.core.decisions import decisions_path, read_decisions, unknown_frames
-from dance_assets.core.grading import cleaning_quality, read_ground_truth, reason_confusion
-from dance_assets.core.lake import PROTOCOLS, Lake
-from dance_assets.core.manifest import (
+from dance_assets.core.curation.cleaning import CleaningThresholds, with_poses
+from dance_assets.core.curation.decisions import decisions_path, read_decisions, unknown_frames
+from dance_assets.core.curation.grading import cleaning_quality, read_ground_truth, reason_confusion
+from dance_assets.core.curation.manifest import (
     ManifestSettings,
     build_manifest,
     class_table,
     manifest_version,
     record_thresholds,
 )
-from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
-from dance_assets.core.skeletons import skeleton_sheet
-from dance_assets.core.splits import VALID, split_column
-from dance_assets.core.warehouse import refresh_views
+from dance_assets.core.curation.splits import VALID, split_column
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
+from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.resources import LakeResource
 
 

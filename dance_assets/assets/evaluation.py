@@ -11,14 +11,14 @@ from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_any_evaluation, follow_passing_models
-from dance_assets.core import tables
-from dance_assets.core.comparison import (
+from dance_assets.core.curation.splits import VALID, split_column
+from dance_assets.core.evaluation.comparison import (
     ComparisonInputs,
     comparison_markdown,
     comparison_page,
     study_table,
 )
-from dance_assets.core.evaluation import (
+from dance_assets.core.evaluation.evaluation import (
     class_metrics,
     confusion_counts,
     frame_predictions,
@@ -27,13 +27,10 @@ from dance_assets.core.evaluation import (
     top_losses,
     video_predictions,
 )
-from dance_assets.core.frame_cache import kept_frames_cache
-from dance_assets.core.inference import Network, load_network, predict_images, predict_windows
-from dance_assets.core.lake import Lake, atomic_write_text
-from dance_assets.core.pose_features import frame_windows, skeletons_of
-from dance_assets.core.pose_model import MODEL_NAMES, POSE_INPUT
-from dance_assets.core.registry import current_models, of_current_models
-from dance_assets.core.reports import (
+from dance_assets.core.ingest.pose_features import frame_windows, skeletons_of
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake, atomic_write_text
+from dance_assets.core.lake.reports import (
     confusion_heatmap_png,
     contact_sheet,
     markdown_image,
@@ -41,9 +38,18 @@ from dance_assets.core.reports import (
     png_bytes,
     save_png,
 )
-from dance_assets.core.splits import VALID, split_column
-from dance_assets.core.training import significantly_above_chance
-from dance_assets.core.warehouse import refresh_views
+from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.learning.frame_cache import kept_frames_cache
+from dance_assets.core.learning.inference import (
+    Network,
+    load_network,
+    predict_images,
+    predict_windows,
+)
+from dance_assets.core.learning.learners import MODEL_NAMES
+from dance_assets.core.learning.pose_model import POSE_INPUT
+from dance_assets.core.learning.registry import current_models, of_current_models
+from dance_assets.core.learning.training import significantly_above_chance
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from dance_assets.core.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError
 
 
 @contextlib.contextmanager

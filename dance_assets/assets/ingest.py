@@ -13,8 +13,7 @@ from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
-from dance_assets.core import tables
-from dance_assets.core.frames import (
+from dance_assets.core.ingest.frames import (
     BatchOutcome,
     ClassPlan,
     FrameBatch,
@@ -24,13 +23,14 @@ from dance_assets.core.frames import (
     remove_stale_frames,
     run_batch,
 )
-from dance_assets.core.ingest import scan_class
-from dance_assets.core.lake import Lake, remove_dir
-from dance_assets.core.pose import PoseSettings
-from dance_assets.core.reports import markdown_image, markdown_table, png_bytes, save_png
-from dance_assets.core.skeletons import skeleton_sheet
-from dance_assets.core.video import ExtractionParams
-from dance_assets.core.warehouse import refresh_views
+from dance_assets.core.ingest.ingest import scan_class
+from dance_assets.core.ingest.pose import PoseSettings
+from dance_assets.core.ingest.video import ExtractionParams
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake, remove_dir
+from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
+from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io_manager
 

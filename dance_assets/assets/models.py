@@ -28,42 +28,40 @@ from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import retrain_nightly_when_upstream_changed
-from dance_assets.core import tables
-from dance_assets.core.frame_cache import CachedFrames, kept_frames_cache
-from dance_assets.core.frame_images import INPUT_MODES
-from dance_assets.core.lake import Lake
-from dance_assets.core.manifest import manifest_fingerprint, recorded_thresholds
-from dance_assets.core.pose_features import skeletons_of
-from dance_assets.core.pose_model import (
-    POSE_INPUT,
-    POSE_MODEL,
-    PoseModelSettings,
-    export_pose_model,
-    pose_sets,
-    train_pose_model,
-)
-from dance_assets.core.registry import frames_made_with
-from dance_assets.core.reports import (
+from dance_assets.core.curation.manifest import manifest_fingerprint, recorded_thresholds
+from dance_assets.core.curation.splits import TRAIN, split_column
+from dance_assets.core.ingest.pose_features import skeletons_of
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.reports import (
     accuracy_curves_png,
     contact_sheet,
     markdown_image,
     png_bytes,
     save_png,
 )
-from dance_assets.core.skeletons import skeleton_sheet
-from dance_assets.core.splits import TRAIN, split_column
-from dance_assets.core.training import (
-    ARCHITECTURES,
+from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
+from dance_assets.core.learning.frame_images import INPUT_MODES
+from dance_assets.core.learning.learners import ARCHITECTURES, POSE_MODEL, TrainResult
+from dance_assets.core.learning.pose_model import (
+    POSE_INPUT,
+    PoseModelSettings,
+    export_pose_model,
+    pose_sets,
+    train_pose_model,
+)
+from dance_assets.core.learning.registry import frames_made_with
+from dance_assets.core.learning.training import (
     DEFAULT_LR,
     LR_WITH_ADDED_BATCH_NORM,
-    TrainResult,
     TrainSettings,
     check_image_size,
     export,
     frame_sets,
     train,
 )
-from dance_assets.core.warehouse import refresh_views
+from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
 
@@ -95,7 +93,7 @@ _TRAIN = TrainSettings()
 
 class TrainConfig(LaunchpadConfig):
     """Hyperparameters, editable in the Launchpad; defaults are TrainSettings'
-    (core/training.py). See the README for how `epochs` maps onto fastai's fine_tune and
+    (core/learning/training.py). See the README for how `epochs` maps onto fastai's fine_tune and
     fit_one_cycle."""
 
     epochs: int = Field(default=_TRAIN.epochs, ge=1,
@@ -111,7 +109,7 @@ class TrainConfig(LaunchpadConfig):
     image_size: int = Field(default=_TRAIN.image_size, ge=32,
                             description="Frames are squished to this square size.")
     augment: bool = Field(default=_TRAIN.augment, description="Augment training batches "
-                          "(core/augment.py: fastai's aug_transforms ranges, rotation at "
+                          "(core/learning/augment.py: fastai's aug_transforms ranges, rotation at "
                           "most 3 degrees).")
     seed: int = Field(default=_TRAIN.seed,
                       description="Seeds weights, shuffling and augmentation.")
@@ -232,7 +230,7 @@ def _trained_on(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.
                 column: str) -> dict:
     """For the card: the hash of what the model trained on, and how its training frames
     were extracted, posed and cleaned, so that score reads a dancer's video the same way
-    (core/registry.py frames_made_with)."""
+    (core/learning/registry.py frames_made_with)."""
     training = manifest.loc[manifest["keep"] & (manifest[column] == TRAIN), "video_id"]
     cleaning = recorded_thresholds(the_lake, manifest)
     if cleaning is None:
@@ -323,7 +321,7 @@ _POSE = PoseModelSettings()
 
 class PoseModelConfig(LaunchpadConfig):
     """Hyperparameters of the pose model, editable in the Launchpad; defaults are
-    PoseModelSettings' (core/pose_model.py)."""
+    PoseModelSettings' (core/learning/pose_model.py)."""
 
     epochs: int = Field(default=_POSE.epochs, ge=1,
                         description="Passes over the training seconds.")

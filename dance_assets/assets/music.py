@@ -11,13 +11,13 @@ from PIL import Image, ImageDraw
 from dance_assets.assets.ingest import raw_videos
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
-from dance_assets.core import tables
-from dance_assets.core.dense_poses import DEFAULT_SETTINGS
-from dance_assets.core.ingest import NO_AUDIO
-from dance_assets.core.lake import Lake
-from dance_assets.core.music import ANALYSED, fingerprint, music_row
-from dance_assets.core.reports import UI_IMAGE_WIDTH, markdown_image, markdown_table, png_bytes
-from dance_assets.core.warehouse import refresh_views
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
+from dance_assets.core.ingest.ingest import NO_AUDIO
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.reports import UI_IMAGE_WIDTH, markdown_image, markdown_table, png_bytes
+from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.scoring.music import ANALYSED, fingerprint, music_row
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 

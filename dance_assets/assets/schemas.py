@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dance_assets.core.tables import SCHEMAS
+from dance_assets.core.lake.tables import SCHEMAS
 
 
 def column_schema(table: str) -> dict[str, dg.TableSchema]:

@@ -1,0 +1,112 @@
+"""What the two learners share: the frame CNNs (core/learning/training.py) and the
+skeleton model (core/learning/pose_model.py) both train on a FrameSet fed by one
+tensor-indexing loader, vote per video by mean probability, and report a TrainResult.
+Kept here so that neither learner reaches into the other, and evaluation counts a
+video's vote the same way training did.
+
+torch and fastai are imported inside functions, for the reasons core/learning/training.py
+gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import torch
+
+ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")  # the frame CNNs
+POSE_MODEL = "pose_sequence"  # the skeleton model
+MODEL_NAMES = (*ARCHITECTURES, POSE_MODEL)  # every classifier the lake trains
+
+
+def mean_by_video(probabilities: np.ndarray, video_ids: Sequence[str],
+                  classes: Sequence[object]) -> pd.DataFrame:
+    """Each video's mean class probabilities over its frames: how a video votes."""
+    frame = pd.DataFrame(probabilities, columns=list(classes))
+    return frame.groupby(np.asarray(video_ids)).mean()
+
+
+@dataclass
+class FrameSet:
+    """One side of a split: a tensor of inputs per kept frame (its decoded image, or its
+    skeleton window for the pose model) and their class indices."""
+
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    frame_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.inputs[i], self.labels[i]
+
+
+def tensor_batch_loader(prepare: Callable[[torch.Tensor], torch.Tensor] | None = None):
+    """A fastai TfmdDL over a FrameSet that fetches a whole batch with one tensor index.
+
+    fastai's default builds a batch item by item and collates it; on preloaded tensors
+    that is all overhead, and so is routing each op through its typed tensors. The index
+    goes to wherever the frames are, so frames kept on a GPU are gathered there;
+    `prepare` then turns the gathered inputs into what the network takes
+    (core/learning/augment.py: scaling, augmentation, normalisation, memory layout).
+    """
+    from fastai.data.core import TfmdDL
+
+    class TensorBatchDL(TfmdDL):
+        def create_item(self, s: int | None) -> int:
+            return 0 if s is None else s  # fastai probes one item with None at setup
+
+        def create_batch(self, b: list[int]) -> tuple[Any, Any]:
+            import torch
+
+            # non_blocking: a blocking copy to the GPU would wait for every queued step.
+            index = torch.tensor(b).to(self.dataset.inputs.device, non_blocking=True)
+            inputs, labels = self.dataset.inputs[index], self.dataset.labels[index]
+            return (prepare(inputs) if prepare else inputs), labels
+
+    return TensorBatchDL
+
+
+@dataclass
+class TrainResult:
+    history: pd.DataFrame
+    classes: list[str]
+    device: str
+    fast_path: str
+    seconds: float
+    first_batch_loss: float | None
+    accuracy: float
+    valid_loss: float
+    n_train: int
+    n_valid: int
+    lr: float
+    video_correct: int  # validation videos whose mean probability picks the right class
+    n_valid_videos: int
+    learner: Any = field(repr=False, default=None)
+
+    @property
+    def video_accuracy(self) -> float:
+        return self.video_correct / self.n_valid_videos if self.n_valid_videos else 0.0
+
+
+def video_of(frame_id: str) -> str:
+    """A frame id is <video_id>_<second>."""
+    return frame_id.rsplit("_", 1)[0]
+
+
+def videos_correct(probabilities: np.ndarray, labels: np.ndarray,
+                   frame_ids: list[str]) -> tuple[int, int]:
+    """(videos right, videos) when each video's frames vote by their mean probability."""
+    videos = [video_of(f) for f in frame_ids]
+    if not videos:
+        return 0, 0
+    mean = mean_by_video(probabilities, videos, range(probabilities.shape[1]))
+    truth = pd.Series(labels).groupby(np.asarray(videos)).first().loc[mean.index]
+    return int((mean.to_numpy().argmax(axis=1) == truth.to_numpy()).sum()), len(mean)

@@ -1,0 +1,191 @@
+"""Which models exist in the lake, which of them are evaluated as they are now, and how
+their cards say a video must be read.
+
+A retrain that its accuracy check blocks leaves a new model card beside the old
+model's evaluation rows (predictions, metrics). Everything that reads evaluations
+(the comparison, the review queue, the choice of a model for scoring) must keep only
+rows of the models as they are now; this module is where that is decided.
+
+A model only knows frames made one way: extracted at one interval and size, posed with
+one set of pose settings, cleaned with one set of thresholds. The card records them
+field by field (`frames_made_with`), and `score` reads a dancer's video with them
+(`card_extraction_params`, `card_pose_settings`, `card_cleaning_thresholds`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from typing import TypeVar
+
+import pandas as pd
+
+from dance_assets.core.curation.cleaning import CleaningThresholds
+from dance_assets.core.ingest.pose import PoseSettings
+from dance_assets.core.ingest.video import ExtractionParams
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.artifacts import CARD_NAME
+from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.learning.learners import MODEL_NAMES
+
+ModelKey = tuple[str, str]  # (protocol, arch)
+Settings = TypeVar("Settings", ExtractionParams, PoseSettings, CleaningThresholds)
+Fingerprinted = TypeVar("Fingerprinted", ExtractionParams, PoseSettings)
+
+
+def read_cards(lake: Lake) -> dict[ModelKey, dict]:
+    """Every trained model's card, keyed by (protocol, arch)."""
+    cards = {}
+    for protocol in PROTOCOLS:
+        for arch in MODEL_NAMES:
+            path = lake.model_dir(protocol, arch) / CARD_NAME
+            if path.is_file():
+                cards[(protocol, arch)] = json.loads(path.read_text())
+    return cards
+
+
+def current_evaluations(metrics: pd.DataFrame, cards: dict[ModelKey, dict]) -> pd.DataFrame:
+    """Rows of `model_metrics` that evaluate the models as they are now."""
+    if metrics.empty:
+        return metrics
+    trained = metrics.apply(
+        lambda r: cards.get((r["protocol"], r["arch"]), {}).get("trained_at"), axis=1)
+    return metrics[metrics["model_trained_at"] == trained]
+
+
+def of_current_models(rows: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """The rows (predictions, confusion...) of the models that `current` evaluates."""
+    keys = current[["protocol", "arch"]].drop_duplicates()
+    return rows.merge(keys, on=["protocol", "arch"])[rows.columns]
+
+
+def current_models(lake: Lake) -> pd.DataFrame:
+    """`model_metrics` rows of the lake's models as they are now."""
+    return current_evaluations(tables.read_table(lake, "model_metrics"), read_cards(lake))
+
+
+def model_status(cards: dict[ModelKey, dict], current: pd.DataFrame, protocol: str,
+                 arch: str) -> str:
+    """Whether a model is trained, and evaluated as it is now, in words for a person."""
+    if (protocol, arch) not in cards:
+        return "not trained"
+    if ((current["protocol"] == protocol) & (current["arch"] == arch)).any():
+        return "evaluated"
+    return "not evaluated (accuracy not clearly above chance)"
+
+
+# How ExtractionParams.fingerprint() and PoseSettings.fingerprint() name each field. The
+# `extractions` table keeps only those strings; parsed back, each is checked by
+# rebuilding it, so a format this code does not know yields no settings, never a guess.
+_EXTRACTION_KEYS = {"interval": "interval_s", "short_side": "short_side",
+                    "q": "jpeg_quality", "skip_nonref": "skip_nonref"}
+_POSE_KEYS = {"det": "min_detection_confidence", "torso": "min_torso_visibility",
+              "people": "max_people", "zoom": "zoom_when_missed",
+              "inside": "min_inside_share", "height": "min_height"}
+# Keys that are code versions, no settings: frames.fingerprint's feature version after the
+# extraction settings, the pose code's version before the pose settings.
+_EXTRACTION_VERSIONS = frozenset({"features"})
+_POSE_VERSIONS = frozenset({"pose"})
+
+
+def _pairs(fingerprint: str) -> dict[str, str]:
+    """A fingerprint's key=value parts, so that two compare whatever their order."""
+    return dict(part.split("=", 1) for part in fingerprint.split(";") if "=" in part)
+
+
+def _typed(default: object, text: str) -> object:
+    """A fingerprint's value as its field's type (booleans are written 0 or 1)."""
+    if isinstance(default, bool):
+        if text not in ("0", "1"):
+            raise ValueError(text)
+        return text == "1"
+    return type(default)(text)
+
+
+def _settings_fields(fingerprint: str | None, kind: type[Fingerprinted], keys: dict[str, str],
+                    versions: frozenset[str]) -> dict | None:
+    """The fields of `kind` that a fingerprint string names; None when it cannot say.
+
+    The settings parsed must write the very fingerprint stored, code versions aside: a key
+    this code does not know, or a field it does not parse, gives None, never a guess.
+    """
+    if not isinstance(fingerprint, str):
+        return None
+    stored, default = _pairs(fingerprint), kind()
+    try:
+        settings = kind(**{field: _typed(getattr(default, field), stored[key])
+                           for key, field in keys.items()})
+    except (KeyError, ValueError, TypeError):
+        return None
+    rebuilt = _pairs(settings.fingerprint())
+    for pairs in (stored, rebuilt):
+        for version in versions:
+            pairs.pop(version, None)
+    return asdict(settings) if rebuilt == stored else None
+
+
+def extraction_fields(fingerprint: str | None) -> dict | None:
+    """ExtractionParams' fields from an `extractions.params` string."""
+    return _settings_fields(fingerprint, ExtractionParams, _EXTRACTION_KEYS, _EXTRACTION_VERSIONS)
+
+
+def pose_fields(fingerprint: str | None) -> dict | None:
+    """PoseSettings' fields from an `extractions.pose_params` string."""
+    return _settings_fields(fingerprint, PoseSettings, _POSE_KEYS, _POSE_VERSIONS)
+
+
+def frames_made_with(training_videos: pd.Series, extractions: pd.DataFrame,
+                     cleaning: dict | None) -> dict:
+    """The card's record of how a model's training frames were extracted, posed and cleaned.
+
+    `training_videos` holds the video_id of each training frame. Frames of one lake may
+    have been extracted or posed with different settings (a config changed between two
+    ingests): `frame_settings` lists every combination with its training frames, most
+    first, and `extraction_params` and `pose_settings` are those of most training frames.
+    Score reads a dancer's video as most of what the model learned from was made, rather
+    than refusing: the card shows the mixture for whoever wants to retrain on one setting.
+    `cleaning`: frame_manifest's thresholds, None where the lake has no record of them.
+    """
+    done = (extractions[extractions["status"] == "extracted"]
+            .drop_duplicates("video_id").set_index("video_id"))
+    frames = pd.DataFrame({"extraction": training_videos.map(done["params"]),
+                           "pose": training_videos.map(done["pose_params"])})
+    counts = (frames.groupby(["extraction", "pose"], dropna=False).size()
+              .sort_values(ascending=False, kind="stable"))
+    listed = [{"extraction": _text(extraction), "pose": _text(pose), "training_frames": int(n)}
+              for (extraction, pose), n in counts.items()]
+    most = listed[0] if listed else {"extraction": None, "pose": None}
+    return {
+        "extraction": sorted({s["extraction"] for s in listed if s["extraction"]}),
+        "extraction_params": extraction_fields(most["extraction"]),
+        "pose_settings": pose_fields(most["pose"]),
+        "cleaning_thresholds": cleaning,
+        "frame_settings": listed,
+    }
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None  # NaN: a frame with no such record
+
+
+def _from_card(card: dict, key: str, kind: type[Settings]) -> Settings:
+    """`kind` as the card records it under `key`. A card written before these settings
+    were recorded (or recording none, see frames_made_with) gets kind's defaults for what
+    it lacks: that is what score used before cards recorded them."""
+    recorded = card.get(key) or {}
+    return kind(**{f.name: recorded[f.name] for f in fields(kind) if f.name in recorded})
+
+
+def card_extraction_params(card: dict) -> ExtractionParams:
+    """How a model's training frames were extracted: interval, size, quality."""
+    return _from_card(card, "extraction_params", ExtractionParams)
+
+
+def card_pose_settings(card: dict) -> PoseSettings:
+    """How a model's training frames were posed."""
+    return _from_card(card, "pose_settings", PoseSettings)
+
+
+def card_cleaning_thresholds(card: dict) -> CleaningThresholds:
+    """Which of a model's training frames cleaning dropped, and so which seconds to judge."""
+    return _from_card(card, "cleaning_thresholds", CleaningThresholds)

@@ -1,0 +1,458 @@
+"""Training the study's three classifiers with fastai, fast on CPU and ready for a GPU.
+
+Frames are decoded once into a uint8 array in the lake's cache (core/learning/frame_cache.py),
+the whole frame squished or a square around the dancer, so an epoch costs model
+compute and batch augmentation (core/learning/augment.py), not JPEG decoding. On a GPU the array
+sits in GPU memory and the loss and metrics stay there until the epoch ends, so the host
+never waits for a step. The exported learner carries a standard image-file pipeline, so
+`load_learner(...).predict("frame.jpg")` works anywhere.
+
+torch and fastai are imported inside functions: importing this module (as Dagster
+does when it loads the code location) must not initialise CUDA, and the
+multiprocess executor forks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from dance_assets.core.lake.artifacts import CARD_NAME, EXPORT_NAME, PROGRAM_NAME, WEIGHTS_NAME
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import atomic_path, atomic_write_text
+from dance_assets.core.learning.frame_cache import CachedFrames
+from dance_assets.core.learning.host_memory import keep_freed_memory
+from dance_assets.core.learning.learners import (
+    ARCHITECTURES,
+    FrameSet,
+    TrainResult,
+    tensor_batch_loader,
+    videos_correct,
+)
+from dance_assets.core.learning.weights import WeightsPlaces, pretrained_weights
+
+# fastai's layers call torch.jit.script at import, which torch 2.14 flags as deprecated.
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated",
+                        category=FutureWarning)
+
+if TYPE_CHECKING:
+    import torch
+    from fastai.learner import Learner
+
+# Peak learning rates that train each architecture well (measured on the demo profile);
+# AlexNet without batch norm in its body needs a gentler one.
+DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 3e-3, "squeezenet1_0": 3e-3}
+# Bodies with no batch norm of their own (ResNet18 has one after every convolution).
+# From scratch (TrainSettings.batch_norm) they get one, and then train at this rate.
+BODIES_WITHOUT_BATCH_NORM = ("alexnet", "squeezenet1_0")
+LR_WITH_ADDED_BATCH_NORM = 3e-3
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyperparameters; see the README for how `epochs` maps onto fastai calls."""
+
+    epochs: int = 10
+    lr: float | None = None  # None: default_lr(arch)
+    find_lr: bool = False  # pick the learning rate with fastai's lr_find instead
+    batch_size: int = 32
+    image_size: int = 224
+    augment: bool = True
+    seed: int = 0
+    pretrained: bool = False
+    freeze_epochs: int = 1  # only with pretrained weights: head-only epochs first
+    input: str = "frame"  # frame | dancer | silhouette (core/learning/frame_images.py)
+    # From scratch: a BatchNorm after every convolution of a body that has none.
+    batch_norm: bool = True
+    # fastai's `ps`: dropout in the head it puts on the body (half before the hidden
+    # layer, all of it before the last). Its default, 0.5, is for fine-tuning.
+    head_dropout: float = 0.5
+
+    def adds_batch_norm(self, arch: str) -> bool:
+        """Whether `arch` trains with batch norm added to its body: only from scratch,
+        since ImageNet's weights were learned without it."""
+        return self.batch_norm and not self.pretrained and arch in BODIES_WITHOUT_BATCH_NORM
+
+    def default_lr(self, arch: str) -> float:
+        """The peak learning rate when the run names none."""
+        return LR_WITH_ADDED_BATCH_NORM if self.adds_batch_norm(arch) else DEFAULT_LR[arch]
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where and how to train: resolved at run time, never at import."""
+
+    device: str = "auto"  # auto | cpu | cuda
+    num_workers: int = 0
+    fast_path: bool = True  # channels_last + bf16 autocast (CPU) / mixed precision (CUDA)
+    deterministic: bool = False  # CUDA: fixed cuDNN kernels instead of autotuned ones
+    threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
+    weights_dir: Path | None = None
+    allow_download: bool = True  # fetch missing ImageNet weights into torch's hub cache
+    weights_base_url: str | None = None  # a mirror of torchvision's weight files
+
+    def weights_places(self) -> WeightsPlaces:
+        return WeightsPlaces(self.weights_dir, self.allow_download, self.weights_base_url)
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise DanceAssetsError("device 'cuda' was requested but no CUDA GPU is available")
+    if requested not in ("cpu", "cuda"):
+        raise DanceAssetsError(f"device must be auto, cpu or cuda, got {requested!r}")
+    return requested
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
+
+
+def fast_path_mode(compute: ComputeSettings, device: str) -> str:
+    """Which fast path applies: 'cuda-amp', 'cpu-bf16' or 'off'."""
+    if not compute.fast_path:
+        return "off"
+    if device == "cuda":
+        return "cuda-amp"
+    return "cpu-bf16" if cpu_supports_bf16() else "off"
+
+
+def _takes(model: torch.nn.Module, size: int) -> bool:
+    import torch
+
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size))
+    except RuntimeError:  # "output size is too small"
+        return False
+    return True
+
+
+def check_image_size(arch: str, image_size: int) -> None:
+    """Refuse, in one sentence, an image size the architecture's layers shrink to nothing
+    (AlexNet's stride-4 stem and three poolings need at least 63 px)."""
+    import torchvision
+
+    model = torchvision.models.get_model(arch, weights=None).eval()
+    if _takes(model, image_size):
+        return
+    smallest = next((s for s in range(image_size + 1, 1025) if _takes(model, s)), 1025)
+    raise DanceAssetsError(
+        f"image_size {image_size} is too small for {arch}: its layers shrink the input to "
+        f"nothing below {smallest} px; set image_size to at least {smallest}")
+
+
+def with_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
+    """Follow every convolution inside `module` with a BatchNorm over its channels, in
+    place (as torchvision's VGG-BN does for VGG). Each convolution becomes a two-layer
+    Sequential at the same position, so fastai's cut and splitter index the body as
+    before."""
+    import torch
+
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.Conv2d):
+            setattr(module, name, torch.nn.Sequential(
+                child, torch.nn.BatchNorm2d(child.out_channels)))
+        else:
+            with_batch_norm(child)
+    return module
+
+
+class TorchvisionBuilder:
+    """Builds a torchvision architecture with ImageNet weights found as
+    core/learning/weights.py says.
+
+    fastai would call torchvision with weights='DEFAULT', which looks only in the hub
+    cache and downloads without asking; this picklable stand-in is what fastai calls
+    instead (and what the export records).
+    """
+
+    def __init__(self, arch: str, places: WeightsPlaces,
+                 report: Callable[[str], None] | None = None, batch_norm: bool = False):
+        self.arch, self.places, self.report = arch, places, report
+        self.batch_norm = batch_norm
+
+    def __call__(self, pretrained: bool = False) -> torch.nn.Module:
+        import torch
+        import torchvision
+
+        model = torchvision.models.get_model(self.arch, weights=None)
+        if pretrained:
+            path = pretrained_weights(self.arch, self.places, self.report or print)
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        elif self.batch_norm:
+            with_batch_norm(model.features)  # the body fastai keeps; its head is its own
+        return model
+
+    def __getstate__(self) -> dict:  # the exported learner keeps no logger
+        return {**self.__dict__, "report": None}
+
+
+
+
+def frame_sets(cache: CachedFrames, manifest: pd.DataFrame, protocol_column: str,
+               classes: list[str]) -> tuple[FrameSet, FrameSet]:
+    """The kept frames on each side of `protocol_column`, taken from the decoded cache."""
+    import torch
+
+    kept = manifest[manifest["keep"]].sort_values("frame_id")
+    index = {name: i for i, name in enumerate(classes)}
+    sets = []
+    for side in ("train", "valid"):
+        rows = kept[kept[protocol_column] == side]
+        images = np.ascontiguousarray(cache.images[cache.rows(list(rows["frame_id"]))])
+        sets.append(FrameSet(
+            torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+            torch.tensor([index[c] for c in rows["dance_class"]], dtype=torch.long),
+            list(rows["frame_id"])))
+    return sets[0], sets[1]
+
+
+def on_device(frame_set: FrameSet, device: str) -> FrameSet:
+    """The frame set moved to `device` once, so that each batch is a gather there.
+
+    On a GPU this keeps the host out of the step: no per-batch copy over PCIe, and
+    augmentation runs on the batch where it lies. The caller checks it fits.
+    """
+    return FrameSet(frame_set.inputs.to(device), frame_set.labels.to(device),
+                    frame_set.frame_ids)
+
+
+def fits_on_gpu(*frame_sets: FrameSet, share: float = 0.5) -> bool:
+    """Whether the frames take at most `share` of the GPU's free memory (the rest is for
+    the network, its activations and cuDNN's workspace)."""
+    import torch
+
+    free, _ = torch.cuda.mem_get_info()
+    return sum(s.inputs.nbytes + s.labels.nbytes for s in frame_sets) <= share * free
+
+
+
+
+def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, device: str,
+                num_workers: int, report: Callable[[str], None] | None = None,
+                channels_last: bool = False):
+    """fastai DataLoaders over the two frame sets; on a GPU the frames move there first
+    when they fit (else each batch is copied over, as on the CPU)."""
+    from functools import partial
+
+    from fastai.data.core import DataLoaders
+
+    from dance_assets.core.learning.augment import image_batch
+
+    if device == "cuda":
+        if fits_on_gpu(train, valid):
+            train, valid = on_device(train, device), on_device(valid, device)
+        elif report:
+            report("the frames do not fit in half the GPU's free memory: each batch is "
+                   "copied from the host")
+    prepare = partial(image_batch, channels_last=channels_last)
+    train_dl = tensor_batch_loader(partial(prepare, augmented=settings.augment))(
+        train, bs=settings.batch_size, shuffle=True, drop_last=True,
+        num_workers=num_workers, device=device)
+    valid_dl = tensor_batch_loader(partial(prepare, augmented=False))(
+        valid, bs=settings.batch_size * 2, shuffle=False, num_workers=num_workers,
+        device=device)
+    return DataLoaders(train_dl, valid_dl, device=device)
+
+
+def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
+                  compute: ComputeSettings, device: str,
+                  report: Callable[[str], None] | None = None) -> Learner:
+    """fastai's vision_learner on a torchvision architecture (weights: core/learning/weights.py)."""
+    from functools import partial
+
+    import torch
+    import torchvision
+    from fastai.learner import CastToTensor
+    from fastai.optimizer import OptimWrapper
+    from fastai.vision.all import accuracy, model_meta, vision_learner
+
+    from dance_assets.core.learning.losses import SmoothedCrossEntropy
+
+    if arch not in ARCHITECTURES:
+        raise DanceAssetsError(f"unknown architecture {arch!r}; choose from "
+                               f"{', '.join(ARCHITECTURES)}")
+    meta = model_meta[getattr(torchvision.models, arch)]
+    learn = vision_learner(
+        dls, TorchvisionBuilder(arch, compute.weights_places(), report,
+                                batch_norm=settings.adds_batch_norm(arch)), normalize=False,
+        n_out=n_classes,
+        pretrained=settings.pretrained, cut=meta["cut"], splitter=meta["split"],
+        ps=settings.head_dropout,
+        loss_func=SmoothedCrossEntropy(), metrics=accuracy,
+        # torch's multi-tensor Adam: same algorithm as fastai's, much less Python per step.
+        opt_func=partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True)),
+    )
+    learn.remove_cb(CastToTensor)  # the loader already hands over plain tensors
+    return learn
+
+
+
+
+
+
+
+
+def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
+          settings: TrainSettings, compute: ComputeSettings,
+          report: Callable[[str], None] = print, show_progress: bool = False) -> TrainResult:
+    """Seeded fastai training: fine_tune with pretrained weights, one-cycle otherwise."""
+    import torch
+    from fastai.callback.progress import ProgressCallback
+    from fastai.torch_core import set_seed
+    from fastcore.basics import noop
+
+    from dance_assets.core.learning.callbacks import EpochReporter, metrics_on_device, use_fast_path
+
+    device = resolve_device(compute.device)
+    if device == "cpu":
+        torch.set_num_threads(compute.threads or os.cpu_count() or 1)
+        keep_freed_memory()  # each batch reuses the last one's pages (core/learning/host_memory.py)
+    if len(train_set.labels) < settings.batch_size:
+        raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
+                               f"{settings.batch_size}: lower batch_size")
+    set_seed(settings.seed)
+    if device == "cuda":  # autotuned convolutions unless the run asks for the same ones
+        torch.backends.cudnn.benchmark = not compute.deterministic
+        torch.backends.cudnn.deterministic = compute.deterministic
+    mode = fast_path_mode(compute, device)
+    dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers, report,
+                      channels_last=mode != "off")
+    learn = build_learner(arch, dls, len(classes), settings, compute, device, report)
+    learn.logger = noop  # the reporter below speaks instead
+    if not show_progress:
+        learn.remove_cb(ProgressCallback)
+    speed = use_fast_path(learn, mode)
+    if settings.find_lr:
+        lr = float(learn.lr_find(show_plot=False).valley)
+        report(f"lr_find suggests {lr:.2e}")
+    else:
+        lr = settings.lr if settings.lr is not None else settings.default_lr(arch)
+    frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
+    reporter = EpochReporter(report, frozen_epochs + settings.epochs)
+    learn.add_cb(reporter)  # after lr_find, whose batches are not training
+    started = time.perf_counter()
+    with metrics_on_device(learn):  # not during lr_find, which reads every loss
+        if settings.pretrained and frozen_epochs:
+            learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
+        elif settings.pretrained:  # no head-only phase: fine_tune's second half alone
+            learn.unfreeze()
+            learn.fit_one_cycle(settings.epochs, slice(lr / 200, lr / 2))
+        else:
+            learn.fit_one_cycle(settings.epochs, lr)
+    seconds = time.perf_counter() - started
+    learn.remove_cbs([*speed, reporter])
+    # After the reporter is gone: get_preds runs epoch events of its own.
+    probabilities = learn.get_preds(dl=dls.valid, reorder=False)[0].float().numpy()
+    video_correct, n_videos = videos_correct(probabilities, valid_set.labels.numpy(),
+                                             valid_set.frame_ids)
+    if mode == "cuda-amp":
+        learn.to_fp32()
+    learn.model.to(memory_format=torch.contiguous_format)
+    history = pd.DataFrame(reporter.rows)
+    last = reporter.rows[-1]
+    return TrainResult(history, classes, device, mode, seconds, reporter.first_batch_loss,
+                       last["accuracy"], last["valid_loss"], len(train_set.labels),
+                       len(valid_set.labels), lr, video_correct, n_videos, learn)
+
+
+def export_dataloaders(classes: list[str], image_size: int, sample_image: Path):
+    """A standard file-based fastai pipeline with our vocab, for the exported learner."""
+    from fastai.vision.all import (
+        CategoryBlock,
+        ColReader,
+        DataBlock,
+        ImageBlock,
+        IntToFloatTensor,
+        Normalize,
+        Resize,
+        ResizeMethod,
+        imagenet_stats,
+    )
+
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=classes)),
+        get_x=ColReader("path"), get_y=ColReader("label"),
+        item_tfms=Resize(image_size, method=ResizeMethod.Squish),
+        batch_tfms=[IntToFloatTensor(), Normalize.from_stats(*imagenet_stats)],
+        splitter=lambda items: (list(range(len(items))), []),
+    )
+    frame = pd.DataFrame({"path": [str(sample_image)], "label": [classes[0]]})
+    return block.dataloaders(frame, bs=1, num_workers=0, device="cpu")
+
+
+def images_to_probabilities(network: torch.nn.Module) -> torch.nn.Module:
+    """The network with the input scaling of training and a softmax around it."""
+    import torch
+    from fastai.vision.all import imagenet_stats
+
+    class ImagesToProbabilities(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+            mean, std = (torch.tensor(stats).view(1, 3, 1, 1) * 255 for stats in imagenet_stats)
+            self.register_buffer("mean", mean)
+            self.register_buffer("std", std)
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.network((images.float() - self.mean) / self.std), dim=1)
+
+    return ImagesToProbabilities().eval()
+
+
+def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Path,
+           card: dict) -> dict[str, Path]:
+    """learner.pkl (file-based, predicts from paths), model.onnx (images to probabilities,
+    for ONNX Runtime), weights.pth and model_card.json."""
+    import torch
+
+    learn = result.learner
+    out_dir.mkdir(parents=True, exist_ok=True)
+    learn.model.to("cpu")
+    learn.dls = export_dataloaders(result.classes, image_size, sample_image)
+    with atomic_path(out_dir / EXPORT_NAME) as tmp:
+        learn.export(tmp)
+    example = torch.zeros((2, 3, image_size, image_size), dtype=torch.uint8)
+    program = torch.onnx.export(
+        images_to_probabilities(learn.model.eval()), (example,), dynamo=True, verbose=False,
+        input_names=["images"], output_names=["probabilities"],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=65536)},))
+    with atomic_path(out_dir / PROGRAM_NAME) as tmp:
+        program.save(tmp)
+    with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
+        torch.save(learn.model.state_dict(), tmp)
+    atomic_write_text(out_dir / CARD_NAME, json.dumps(card, indent=2, default=str) + "\n")
+    return {"learner": out_dir / EXPORT_NAME, "program": out_dir / PROGRAM_NAME,
+            "weights": out_dir / WEIGHTS_NAME, "card": out_dir / CARD_NAME}
+
+
+def significantly_above_chance(correct: int, total: int, n_classes: int,
+                               alpha: float) -> tuple[bool, float]:
+    """One-sided binomial test against guessing: (clearly above chance?, p-value).
+
+    Passes when p <= alpha, so alpha = 1 lets any model with validation frames through.
+    """
+    from scipy.stats import binomtest
+
+    if total == 0 or n_classes < 2:
+        return False, 1.0
+    p_value = float(binomtest(correct, total, 1 / n_classes, alternative="greater").pvalue)
+    return p_value <= alpha, p_value

@@ -1,0 +1,318 @@
+"""What a dancer is told after her performance is put in step with her teacher's.
+
+From a PairAlignment (core/scoring/pair_alignment.py):
+- **the score**, 0-100, from the mean angle between her body parts and the teacher's
+  at matched moments (core/scoring/movement.py). The scale is a logistic in degrees: 50 at
+  ANCHOR_DEG (20°), and every SCALE_DEG (3.5°) closer doubles the odds (90 at 12°, 10
+  at 28°). The anchor sits between what the two kinds of pair give once put in step: the
+  same routine by another dancer, her own body, sloppiness and a phone's pose noise
+  included, mostly 7-15° (over generated pairs; real footage adds pose noise, so expect
+  a little more), and another routine mostly 18-40°, since a free tempo and offset
+  always find some moves that half fit (benchmarks/results/score-pairs.json);
+- **timing**: her offset in milliseconds (positive: behind, late) and her tempo against
+  the teacher's, overall and for each stretch where they change;
+- **per body part**: the same scale per part, or None where a part was never seen;
+- **moments**: her weakest stretches (a few seconds each, in her video's time) with the
+  body part that differed most and what differed in words, and her best.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from dance_assets.core.scoring.movement import PART_NAMES, describe
+from dance_assets.core.scoring.music import ON_BEAT_S, BeatTiming
+from dance_assets.core.scoring.pair_alignment import PairAlignment
+
+ANCHOR_DEG = 20.0
+SCALE_DEG = 3.5
+# Two videos share no dance when, put in step as well as they can be, her frames that
+# match the teacher's (core/scoring/pair_alignment.MATCH_COST) barely outweigh those that do not:
+# a line's fit per frame of hers under this. Over generated pairs the same routine never
+# fell below 0.011 (its median is 0.07), while two routines out of three did.
+NO_SHARED_DANCE_FIT = 0.005
+# A moment closer to the teacher than this is not weak, whatever its rank.
+WEAK_FROM_DEG = 15.0
+MOMENT_S = (1.0, 4.0)  # shortest and longest weak moment
+SMOOTHING_S = 2.0  # errors are judged over two seconds: a glitch is not a moment
+ON_TIME_MS = 100  # closer than this is on time
+SAME_TEMPO = 0.03  # within 3 % is the teacher's tempo
+SEGMENT_S = 5.0  # timing is looked at in stretches of this length
+
+
+def score_of(error_deg: float) -> int:
+    """0-100 from a mean body-part angle in degrees (module docstring)."""
+    if not math.isfinite(error_deg):
+        return 0
+    return round(100 / (1 + math.exp(min(50.0, (error_deg - ANCHOR_DEG) / SCALE_DEG))))
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A stretch of her video, with what differed there."""
+
+    start_s: float
+    end_s: float
+    body_part: str
+    what: str  # in words: "left arm too low (by 25°)"
+    score: int
+
+
+@dataclass(frozen=True)
+class TimingStretch:
+    start_s: float
+    end_s: float
+    offset_ms: int
+    tempo: float
+
+
+@dataclass
+class Feedback:
+    score: int
+    error_deg: float  # mean body-part angle from the teacher
+    mirrored: bool
+    offset_ms: int | None  # None when the reference has no timing (an averaged routine)
+    tempo: float | None
+    body_parts: dict[str, int | None]
+    weakest: list[Moment]
+    best: Moment | None
+    timing: list[TimingStretch] = field(default_factory=list)
+    compared_s: float = 0.0  # seconds of her video compared with the teacher
+    video_s: float = 0.0
+    shares_a_dance: bool = True  # False: nothing she does matches the reference
+
+    def timing_words(self) -> str:
+        """Her timing in one phrase: "240 ms behind, 0.85x the teacher's tempo (slower)"."""
+        if self.offset_ms is None or self.tempo is None:
+            return "no timing: the reference is an average of many performances"
+        return f"{offset_words(self.offset_ms)}, {tempo_words(self.tempo)}"
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["timing_words"] = self.timing_words()
+        return out
+
+
+def offset_words(offset_ms: int) -> str:
+    if abs(offset_ms) < ON_TIME_MS:
+        return f"on time ({offset_ms:+d} ms)"
+    return f"{abs(offset_ms)} ms {'behind' if offset_ms > 0 else 'ahead of'} the teacher"
+
+
+def tempo_words(tempo: float) -> str:
+    if abs(tempo - 1) <= SAME_TEMPO:
+        return f"{tempo:.2f}x the teacher's tempo"
+    return f"{tempo:.2f}x the teacher's tempo ({'faster' if tempo > 1 else 'too slow'})"
+
+
+def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -> Feedback:
+    """Everything the dancer is told, from her performance matched to the teacher's."""
+    errors = alignment.part_errors
+    compared = alignment.compared
+    per_frame = frame_errors(errors)
+    error = float(np.nanmean(per_frame)) if compared.any() else math.inf
+    parts = {name: (score_of(float(np.nanmean(errors[:, k])))
+                    if (~np.isnan(errors[:, k])).any() else None)
+             for k, name in enumerate(PART_NAMES)}
+    student = alignment.student
+    return Feedback(
+        score=score_of(error), error_deg=round(error, 1) if math.isfinite(error) else error,
+        mirrored=alignment.mirrored,
+        offset_ms=round(1000 * alignment.warp.offset_s) if timed else None,
+        tempo=round(alignment.warp.tempo, 3) if timed else None,
+        body_parts=parts, weakest=weakest_moments(alignment, per_frame, n_weakest),
+        best=best_moment(alignment, per_frame),
+        timing=timing_stretches(alignment) if timed else [],
+        compared_s=round(float(compared.sum()) / student.rate, 1),
+        video_s=round(len(student.times) / student.rate, 1),
+        shares_a_dance=not alignment.warp.fit < NO_SHARED_DANCE_FIT)
+
+
+def frame_errors(errors: np.ndarray) -> np.ndarray:
+    """Each frame's mean over the parts compared there."""
+    seen = ~np.isnan(errors)
+    total = np.where(seen, errors, 0).sum(axis=1)
+    count = seen.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def smoothed(per_frame: np.ndarray, rate: float) -> np.ndarray:
+    """Errors averaged over SMOOTHING_S around each frame, over the frames compared."""
+    window = max(1, round(SMOOTHING_S * rate))
+    present = uniform_filter1d((~np.isnan(per_frame)).astype(np.float64), window)
+    summed = uniform_filter1d(np.nan_to_num(per_frame), window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(present >= 0.5, summed / present, np.nan)
+
+
+def _stretch_around(curve: np.ndarray, peak: int, rate: float, free: np.ndarray
+                    ) -> tuple[int, int]:
+    """The frames around `peak` where the curve stays above halfway from its median to
+    the peak, at least MOMENT_S[0] and at most MOMENT_S[1] long, within `free`."""
+    median = float(np.nanmedian(curve))
+    floor = median + (curve[peak] - median) / 2
+    shortest, longest = (round(s * rate) for s in MOMENT_S)
+    start = stop = peak
+    while stop - start + 1 < longest:
+        before = curve[start - 1] if start > 0 and free[start - 1] else -np.inf
+        after = curve[stop + 1] if stop + 1 < len(curve) and free[stop + 1] else -np.inf
+        if max(before, after) < floor and stop - start + 1 >= shortest:
+            break
+        if max(before, after) == -np.inf:
+            break
+        if after >= before:
+            stop += 1
+        else:
+            start -= 1
+    return start, stop
+
+
+def _part_means(errors: np.ndarray) -> np.ndarray:
+    """Each body part's mean error over frames × parts, NaN for a part never compared."""
+    seen = (~np.isnan(errors)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(seen > 0, np.nansum(errors, axis=0) / seen, np.nan)
+
+
+def _moment(alignment: PairAlignment, start: int, stop: int) -> Moment | None:
+    """The stretch's worst body part and, from the joint angles, what differed; None when
+    nothing in it was compared."""
+    frames = np.arange(start, stop + 1)
+    frames = frames[alignment.compared[frames]]
+    if not len(frames):
+        return None
+    errors = alignment.part_errors[frames]
+    part = PART_NAMES[int(np.nanargmax(_part_means(errors)))]
+    what = describe(part, alignment.student.directions[frames],
+                    alignment.teacher.directions[alignment.teacher_frames[frames]])
+    rate = alignment.student.rate
+    times = alignment.student.times
+    return Moment(round(float(times[start]), 2), round(float(times[stop]) + 1 / rate, 2),
+                  part, what, score_of(float(np.nanmean(frame_errors(errors)))))
+
+
+def _stretches(curve: np.ndarray, rate: float) -> list[tuple[float, int, int]]:
+    """Every stretch around a local peak of the curve, as (how much it stands out over
+    the median, summed over its frames; start; stop), most first. A few seconds of
+    wrong moves outweigh a second's glitch as they would for a teacher."""
+    median = float(np.nanmedian(curve))
+    free = ~np.isnan(curve)
+    found = []
+    while free.any():
+        peak = int(np.nanargmax(np.where(free, curve, np.nan)))
+        start, stop = _stretch_around(curve, peak, rate, free)
+        found.append((float(np.nansum(curve[start:stop + 1] - median)), start, stop))
+        free[start:stop + 1] = False
+    return sorted(found, reverse=True)
+
+
+def weakest_moments(alignment: PairAlignment, per_frame: np.ndarray, n: int) -> list[Moment]:
+    """Up to `n` stretches of her video farthest from the teacher, worst first."""
+    rate = alignment.student.rate
+    curve = smoothed(per_frame, rate)
+    margin = round(rate / 2)
+    taken = np.zeros(len(curve), dtype=bool)
+    moments = []
+    for _, start, stop in _stretches(curve, rate):
+        if len(moments) == n:
+            break
+        if taken[max(0, start - margin):stop + margin + 1].any():
+            continue
+        moment = _moment(alignment, start, stop)
+        if moment is None or np.nanmean(curve[start:stop + 1]) < WEAK_FROM_DEG:
+            continue
+        moments.append(moment)
+        taken[start:stop + 1] = True
+    return moments
+
+
+def best_moment(alignment: PairAlignment, per_frame: np.ndarray) -> Moment | None:
+    """Her best two seconds."""
+    rate = alignment.student.rate
+    window = round(2 * rate)
+    present = uniform_filter1d((~np.isnan(per_frame)).astype(np.float64), window)
+    mean = uniform_filter1d(np.nan_to_num(per_frame), window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curve = np.where(present >= 0.9, mean / present, np.nan)
+    if np.isnan(curve).all():
+        return None
+    centre = int(np.nanargmin(curve))
+    start = max(0, centre - window // 2)
+    stop = min(len(curve) - 1, start + window - 1)
+    moment = _moment(alignment, start, stop)
+    if moment is None:
+        return None
+    closest = float(np.nanmean(per_frame[start:stop + 1]))
+    by_part = _part_means(alignment.part_errors[start:stop + 1])
+    return Moment(moment.start_s, moment.end_s, PART_NAMES[int(np.nanargmin(by_part))],
+                  f"closest to the teacher: body parts within {closest:.0f}° on average",
+                  moment.score)
+
+
+def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:
+    """Her offset and tempo stretch by stretch, neighbours that agree merged."""
+    times, path = alignment.student.times, alignment.path_times
+    stretches: list[TimingStretch] = []
+    for start in np.arange(0, times[-1] + 1e-9, SEGMENT_S):
+        inside = (times >= start) & (times < start + SEGMENT_S) & ~np.isnan(path)
+        if inside.sum() < 2 * alignment.student.rate:
+            continue
+        slope, _ = np.polyfit(times[inside], path[inside], 1)
+        tempo = float(np.clip(slope, 0.25, 4.0))
+        offset = float(np.median(times[inside] - path[inside] / alignment.warp.tempo))
+        stretch = TimingStretch(round(float(start), 2),
+                                round(float(min(start + SEGMENT_S, times[-1])), 2),
+                                round(1000 * offset), round(tempo, 3))
+        last = stretches[-1] if stretches else None
+        if last and abs(last.offset_ms - stretch.offset_ms) < ON_TIME_MS \
+                and abs(last.tempo - stretch.tempo) < 2 * SAME_TEMPO:
+            stretches[-1] = TimingStretch(last.start_s, stretch.end_s,
+                                          round((last.offset_ms + stretch.offset_ms) / 2),
+                                          round((last.tempo + stretch.tempo) / 2, 3))
+        else:
+            stretches.append(stretch)
+    return stretches
+
+
+@dataclass
+class MusicFeedback:
+    """What the music says: the beat of her video's sound, her hits against it, and
+    whether the teacher's video plays the same song."""
+
+    tempo_bpm: float | None  # her music's; None without music to judge
+    beats: list[float]  # in her video
+    timing: BeatTiming | None  # her hits against those beats
+    same_song: bool | None  # None: no teacher's music to compare with
+    audio_offset_s: float | None  # her video at t plays the teacher's song at tempo·(t − this)
+    note: str  # how the videos were put in step, or why the music could not say
+
+    def beat_words(self) -> str:
+        """Her hits against the beat in one line, or why they cannot be judged."""
+        timing = self.timing
+        if timing is None:
+            return self.note if self.tempo_bpm is None else \
+                f"{self.tempo_bpm:.0f} bpm, but too few clear hits to judge against it"
+        when = "after" if timing.mean_offset_ms > 0 else "before"
+        return (f"your hits land {abs(timing.mean_offset_ms)} ms {when} the beat "
+                f"(spread {timing.spread_ms} ms, {timing.on_beat_share:.0%} within "
+                f"{round(1000 * ON_BEAT_S)} ms) at {self.tempo_bpm:.0f} bpm; furthest off "
+                f"{timing.worst_start_s:.1f}-{timing.worst_end_s:.1f} s "
+                f"({timing.worst_offset_ms:+d} ms)")
+
+    def as_dict(self) -> dict:
+        timing = self.timing
+        return {"tempo_bpm": self.tempo_bpm, "beats": self.beats,
+                "same_song": self.same_song, "audio_offset_s": self.audio_offset_s,
+                "note": self.note, "words": self.beat_words(),
+                "hits": None if timing is None else {
+                    "mean_offset_ms": timing.mean_offset_ms, "spread_ms": timing.spread_ms,
+                    "on_beat_share": timing.on_beat_share, "count": timing.hits,
+                    "worst": {"start_s": timing.worst_start_s, "end_s": timing.worst_end_s,
+                              "offset_ms": timing.worst_offset_ms},
+                    "each": [{"time_s": t, "offset_ms": o} for t, o
+                             in zip(timing.hit_times, timing.hit_offsets_ms, strict=True)]}}

@@ -1,0 +1,329 @@
+"""The music in a dance video as the dancer's clock: its beats, her hits against them,
+and two videos of one song put in step by their sound.
+
+- **Beats**: librosa's onset strength and dynamic-programming beat tracker on the
+  video's own sound (core/ingest/audio.py decodes it), at the pulse the low band (kick and
+  bass) keeps: the whole spectrum's strongest pulse is as often a half, a double or two
+  thirds of the beat, led by a melody's phrasing or a backbeat's claps. The tempo is the
+  slope of a line fitted through the tracked beats (a tempogram's bins are several per
+  cent apart); beats the tracker missed or doubled do not bend it.
+- **Her hits**: a dancer hits a move when a movement ends. From her dense skeletons
+  (core/scoring/movement.py) her speed is how fast her limbs turn; after each burst of movement
+  the hit is where the speed has fallen to HIT_LEVEL of the way from the burst's peak to
+  the calm after it (interpolated between frames), which is where a held pose begins and
+  where a continuous move dips. Each hit is matched to the nearest beat (within half a
+  beat): her mean offset (positive: late), its spread, the share within ON_BEAT_S, and
+  the stretch where she is furthest off. Movement-beat alignment in the dance literature
+  (AIST++) uses velocity minima; the end of a burst is the same point for a move that
+  stops, and is defined where a held pose makes the minimum a flat plateau.
+- **Sync by sound**: two videos carry the same song when their chroma (the notes
+  playing, beat by beat) match better at one lag than anywhere else by a clear margin;
+  the tempo ratio comes from their beats and the offset from the cross-correlation of
+  their onset strengths at that ratio, refined to a fraction of a hop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
+from dance_assets.core.ingest.dense_poses import DenseSettings
+from dance_assets.core.ingest.video import FfmpegSettings
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.tables import SCHEMAS
+from dance_assets.core.scoring.movement import Movement, movement_of
+from dance_assets.core.scoring.reference_poses import cached_poses
+
+ANALYSED, NO_MUSIC, FAILED = "analysed", "no music", "failed"  # a music row's status
+HOP = 256  # samples between onset-strength frames (11.6 ms at 22050 Hz)
+LOW_BAND_HZ = 200.0
+SILENT_RMS = 1e-3  # quieter than this throughout is no music
+MIN_BEATS = 4
+HIT_LEVEL = 0.15  # a hit: the speed has fallen this share of the way back to calm
+ON_BEAT_S = 0.1  # a hit within this of a beat is on it (perceptible asynchrony ~50-100 ms)
+WORST_WINDOW_S = 4.0
+# Two songs are one when their chroma matches at the best lag this much better than the
+# median lag (standard deviations of the lag profile) and at least this well.
+SAME_SONG_Z = 2.5
+SAME_SONG_MIN = 0.75
+COARSE = 8  # hops averaged when looking for the song's lag
+SAME_SONG_TIE = 0.1  # lags within this share of the best match's excess match as well
+
+
+@dataclass
+class Beats:
+    """A video's music: tempo, beat times and what the sync needs."""
+
+    tempo_bpm: float
+    times: np.ndarray  # seconds in the video
+    onsets: np.ndarray  # onset strength per hop
+    chroma: np.ndarray  # 12 × hops, normalised per hop
+    hop_s: float
+
+    @property
+    def period_s(self) -> float:
+        return 60.0 / self.tempo_bpm
+
+
+def _tempo(times: np.ndarray) -> float:
+    """BPM from a line through the beats, each numbered by how many beat periods it lies
+    from the first (a missed or an extra beat keeps its place). The numbering starts from
+    the median gap, which is whole hops, and is redone with the fitted period: over a
+    minute a gap rounded by a hop would miscount a beat."""
+    period = float(np.median(np.diff(times)))
+    for _ in range(3):
+        numbers = np.rint((times - times[0]) / period)
+        period = float(np.polyfit(numbers, times, 1)[0])
+    return 60.0 / period
+
+
+def _on_onsets(frames: np.ndarray, onsets: np.ndarray, reach: int = 3) -> np.ndarray:
+    """Each tracked beat moved to the strongest onset within `reach` hops: the tracker
+    keeps to its tempo grid, the music's own hits are a little off it."""
+    moved = frames.astype(np.float64)
+    for index, frame in enumerate(frames):
+        low, high = max(0, frame - reach), min(len(onsets), frame + reach + 1)
+        moved[index] = low + int(np.argmax(onsets[low:high]))
+    return moved
+
+
+def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
+    """The music's tempo and beats, or None when there is no music to judge."""
+    import librosa
+
+    if len(samples) < sample_rate or float(np.sqrt(np.mean(samples ** 2))) < SILENT_RMS:
+        return None
+    power = np.abs(librosa.stft(samples, n_fft=2048, hop_length=HOP)) ** 2
+    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=128)
+    onsets = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sample_rate)
+    # Which pulse is the beat: the one the kick and bass keep (below LOW_BAND_HZ), which
+    # a melody's phrasing or a backbeat's claps pull off by a half or a third less often.
+    low_bands = librosa.mel_frequencies(n_mels=128, fmax=sample_rate / 2) < LOW_BAND_HZ
+    low = librosa.onset.onset_strength(S=librosa.power_to_db(mel[low_bands]), sr=sample_rate)
+    pulse = float(librosa.feature.tempo(onset_envelope=low, sr=sample_rate,
+                                        hop_length=HOP)[0])
+    _, frames = librosa.beat.beat_track(onset_envelope=onsets, sr=sample_rate,
+                                        hop_length=HOP, start_bpm=pulse)
+    if len(frames) < MIN_BEATS:
+        return None
+    times = librosa.frames_to_time(_on_onsets(frames, onsets), sr=sample_rate,
+                                   hop_length=HOP)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
+    chroma = chroma / np.maximum(np.linalg.norm(chroma, axis=0, keepdims=True), 1e-9)
+    return Beats(_tempo(times), times, onsets.astype(np.float32), chroma.astype(np.float32),
+                 HOP / sample_rate)
+
+
+def speed(movement: Movement) -> np.ndarray:
+    """How fast her limbs turn at each frame (per second), NaN where nobody was seen."""
+    directions = movement.directions
+    speed_ = np.full(len(directions), np.nan)
+    if len(directions) < 3:
+        return speed_
+    turned = np.linalg.norm(directions[2:] - directions[:-2], axis=-1) * movement.rate / 2
+    weights = np.minimum(movement.weights[2:], movement.weights[:-2])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed_[1:-1] = np.nansum(turned * weights, axis=1) / weights.sum(axis=1)
+    return speed_
+
+
+def hits(movement: Movement) -> np.ndarray:
+    """The times her movements end (module docstring), in seconds of her video."""
+    curve = speed(movement)
+    times = movement.times
+    present = ~np.isnan(curve)
+    if present.sum() < 5:
+        return np.zeros(0)
+    high = np.nanpercentile(curve, 90)
+    found = []
+    peak = None
+    for i in range(1, len(curve) - 1):
+        if not present[i]:
+            peak = None
+            continue
+        is_peak = curve[i] >= np.nanmax(curve[max(0, i - 1):i + 2]) and curve[i] > 0.4 * high
+        if is_peak and (peak is None or curve[i] > curve[peak]):
+            peak = i
+        if peak is not None and i > peak:
+            calm = np.nanmin(curve[peak:min(len(curve), i + 3)])
+            level = calm + HIT_LEVEL * (curve[peak] - calm)
+            if curve[i] <= level < curve[i - 1]:
+                share = (curve[i - 1] - level) / (curve[i - 1] - curve[i])
+                found.append(times[i - 1] + share * (times[i] - times[i - 1]))
+                peak = None
+    return np.array(found)
+
+
+@dataclass(frozen=True)
+class BeatTiming:
+    """How her hits fall against the music's beats."""
+
+    mean_offset_ms: int  # positive: after the beat (late)
+    spread_ms: int  # standard deviation of her offsets
+    on_beat_share: float  # hits within ON_BEAT_S of their beat
+    hits: int
+    worst_start_s: float  # the WORST_WINDOW_S stretch furthest off the beat, in her video
+    worst_end_s: float
+    worst_offset_ms: int
+    hit_times: tuple[float, ...] = ()  # each hit matched to a beat, and its offset
+    hit_offsets_ms: tuple[int, ...] = ()
+
+
+def against_beats(hit_times: np.ndarray, beats: Beats) -> BeatTiming | None:
+    """Her hits matched to the nearest beat; None with too few hits to say."""
+    if len(hit_times) < MIN_BEATS or len(beats.times) < MIN_BEATS:
+        return None
+    nearest = np.clip(np.searchsorted(beats.times, hit_times), 1, len(beats.times) - 1)
+    before, after = beats.times[nearest - 1], beats.times[nearest]
+    beat = np.where(hit_times - before < after - hit_times, before, after)
+    offsets = hit_times - beat
+    matched = np.abs(offsets) <= beats.period_s / 2
+    if matched.sum() < MIN_BEATS:
+        return None
+    offsets, when = offsets[matched], hit_times[matched]
+    start, end, worst = _worst_stretch(when, offsets)
+    return BeatTiming(round(1000 * float(np.mean(offsets))), round(1000 * float(np.std(offsets))),
+                      round(float(np.mean(np.abs(offsets) <= ON_BEAT_S)), 3), len(offsets),
+                      start, end, round(1000 * worst),
+                      tuple(round(float(t), 3) for t in when),
+                      tuple(round(1000 * float(o)) for o in offsets))
+
+
+def _worst_stretch(when: np.ndarray, offsets: np.ndarray) -> tuple[float, float, float]:
+    """The WORST_WINDOW_S stretch of hits whose mean offset is furthest from zero."""
+    best = (float(when[0]), float(when[-1]), float(np.mean(offsets)))
+    for start in when:
+        inside = (when >= start) & (when < start + WORST_WINDOW_S)
+        if inside.sum() >= 2 and abs(np.mean(offsets[inside])) > abs(best[2]):
+            best = (float(start), float(when[inside][-1]), float(np.mean(offsets[inside])))
+    return round(best[0], 2), round(best[1], 2), best[2]
+
+
+@dataclass(frozen=True)
+class AudioSync:
+    """Two videos' music compared: the same song or not, and if so how they line up."""
+
+    same_song: bool
+    match: float  # chroma agreement at the best lag (0-1)
+    tempo: float | None  # her music's tempo over the teacher's
+    offset_s: float | None  # her video at t plays the teacher's at tempo·(t − offset_s)
+
+    def teacher_time(self, t: np.ndarray) -> np.ndarray:
+        return self.tempo * (np.asarray(t) - self.offset_s)
+
+
+def _stretched(values: np.ndarray, ratio: float) -> np.ndarray:
+    """A per-hop series of hers on the teacher's clock: her hop h plays the teacher's
+    hop ratio·h, so the teacher's hop k is her hop k / ratio."""
+    positions = np.arange(int(len(values.T if values.ndim > 1 else values) * ratio)) / ratio
+    if values.ndim == 1:
+        return np.interp(positions, np.arange(len(values)), values)
+    return np.stack([np.interp(positions, np.arange(values.shape[1]), row) for row in values])
+
+
+def _coarse(chroma: np.ndarray) -> np.ndarray:
+    """Chroma averaged over COARSE hops (about a tenth of a second), renormalised: the
+    song is told by its notes, which do not change faster."""
+    usable = chroma[:, :chroma.shape[1] // COARSE * COARSE]
+    mean = usable.reshape(12, -1, COARSE).mean(axis=2)
+    return mean / np.maximum(np.linalg.norm(mean, axis=0, keepdims=True), 1e-9)
+
+
+def _lag_profile(hers: np.ndarray, theirs: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At every lag (hers shifted by lag frames against theirs, overlapping by at least a
+    third of the shorter): the mean chroma agreement, and the agreement summed over the
+    overlap above the median lag's mean, which a short overlap cannot win by luck."""
+    n, m = hers.shape[1], theirs.shape[1]
+    least = max(1, min(n, m) // 3)
+    lags = np.arange(-(n - least), m - least + 1)
+    sums, counts = np.zeros(len(lags)), np.zeros(len(lags))
+    for index, lag in enumerate(lags):
+        start, stop = max(0, -lag), min(n, m - lag)
+        sums[index] = float((hers[:, start:stop] * theirs[:, start + lag:stop + lag]).sum())
+        counts[index] = stop - start
+    means = sums / counts
+    return lags, means, sums - float(np.median(means)) * counts
+
+
+def sync_by_sound(hers: Beats, theirs: Beats) -> AudioSync:
+    """Whether two videos play the same song and, if so, her offset and tempo against it."""
+    ratio = hers.tempo_bpm / theirs.tempo_bpm
+    lags, means, excess = _lag_profile(_coarse(_stretched(hers.chroma, ratio)),
+                                       _coarse(theirs.chroma))
+    best = int(np.argmax(excess))
+    spread = float(np.std(means)) or 1e-9
+    z = (means[best] - float(np.median(means))) / spread
+    if means[best] < SAME_SONG_MIN or z < SAME_SONG_Z:
+        return AudioSync(False, round(float(means[best]), 3), None, None)
+    # A song repeats its bars: of the lags that match about as well as the best, the one
+    # nearest to both videos starting together.
+    near = np.flatnonzero(excess >= (1 - SAME_SONG_TIE) * excess[best])
+    best = int(near[np.argmin(np.abs(lags[near]))])
+    lag = _refined_lag(_stretched(hers.onsets, ratio), theirs.onsets,
+                       int(lags[best]) * COARSE, reach=COARSE * 2)
+    # Her hop k / ratio (her time k·hop/ratio) plays the teacher's hop k + lag.
+    offset = -lag * theirs.hop_s / ratio
+    return AudioSync(True, round(float(means[best]), 3), ratio, offset)
+
+
+def _refined_lag(hers: np.ndarray, theirs: np.ndarray, around: int, reach: int = 8) -> float:
+    """The onset strengths' cross-correlation peak within `reach` hops of `around`, to a
+    fraction of a hop (a parabola through the peak and its neighbours)."""
+    def score(lag: int) -> float:
+        start, stop = max(0, -lag), min(len(hers), len(theirs) - lag)
+        if stop - start < 10:
+            return -math.inf
+        a, b = hers[start:stop], theirs[start + lag:stop + lag]
+        a, b = a - a.mean(), b - b.mean()
+        return float((a * b).sum() / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-9))
+
+    lags = np.arange(around - reach, around + reach + 1)
+    scores = np.array([score(int(lag)) for lag in lags])
+    best = int(np.argmax(scores))
+    if 0 < best < len(lags) - 1 and np.isfinite(scores[best - 1:best + 2]).all():
+        left, middle, right = scores[best - 1:best + 2]
+        bend = left - 2 * middle + right
+        if bend < 0:
+            return float(lags[best] + 0.5 * (left - right) / bend)
+    return float(lags[best])
+
+
+def fingerprint(settings: DenseSettings) -> str:
+    """What a music row depends on: a change analyses every video again."""
+    return f"music=v1;hop={HOP};hit={HIT_LEVEL:g};{settings.fingerprint()}"
+
+
+def music_row(lake: Lake, video: dict, ffmpeg_binary: str, settings: DenseSettings) -> dict:
+    """One `music` row for a probed video with sound (a `videos` row): its beats, and her
+    hits against them from her dense poses (posed once and kept in the lake's cache)."""
+    row = {name: None for name in SCHEMAS["music"].names}
+    row.update(video_id=video["video_id"], dance_class=video["dance_class"],
+               path=video["path"], params=fingerprint(settings),
+               analysed_at=datetime.now(UTC))
+    path = lake.absolute(video["path"])
+    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=600)
+    try:
+        beats = find_beats(decode_audio(path, ffmpeg), ANALYSIS_RATE)
+    except AudioError as exc:
+        return {**row, "status": FAILED, "reason": str(exc)}
+    if beats is None:
+        return {**row, "status": NO_MUSIC, "reason": "silent, or no steady beat"}
+    row.update(status=ANALYSED, tempo_bpm=round(beats.tempo_bpm, 2),
+               beats=beats.times.astype(np.float32))
+    try:
+        movement = movement_of(cached_poses(lake, path, ffmpeg, settings))
+    except DanceAssetsError as exc:
+        return {**row, "reason": f"no dancer to judge: {exc}"}
+    timing = against_beats(hits(movement), beats)
+    if timing is None:
+        return {**row, "reason": "too few hits to judge against the beat"}
+    return {**row, "beat_offset_ms": timing.mean_offset_ms, "beat_spread_ms": timing.spread_ms,
+            "on_beat_share": timing.on_beat_share, "hits": timing.hits,
+            "worst_start_s": timing.worst_start_s, "worst_end_s": timing.worst_end_s,
+            "worst_offset_ms": timing.worst_offset_ms}

@@ -1,0 +1,373 @@
+"""The dancer's score: her video against her teacher's, or against a dance's routine.
+
+Against a teacher's video (`score STUDENT --reference TEACHER`, or `--dance NAME` when
+the lake has that dance's teacher): both videos are posed densely
+(core/ingest/dense_poses.py), put in step (core/scoring/pair_alignment.py) and judged
+(core/scoring/coaching.py): a score, her timing and tempo, mirroring, body parts, her
+weakest and best moments. Nothing from the lake is needed; a lake's classifier, when
+there is one, adds its verdict beside the score.
+
+Against a dance without a teacher video, the reference is the dance's routine averaged
+over its training performances (core/scoring/choreography.py), one pose per interval: her video
+is read as the classifier's training frames were (core/scoring/verdict.py), aligned to the
+routine as a loop, and judged the same way, without timing (an average of dancers at
+their own tempos has none to compare with).
+
+Either way a self-contained HTML report is written (core/scoring/score_report.py) and a row
+lands in the `scores` table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
+from dance_assets.core.ingest.video import FfmpegSettings, Probe, VideoError, probe_video
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring.choreography import (
+    RECOGNISED_FROM,
+    ROUTINE,
+    TEACHER_VIDEO,
+    Reference,
+    align,
+    nearest_dance,
+    references_from_table,
+)
+from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
+from dance_assets.core.scoring.movement import (
+    PART_NAMES,
+    Movement,
+    movement_from_skeletons,
+    movement_of,
+    part_errors,
+)
+from dance_assets.core.scoring.music import (
+    AudioSync,
+    Beats,
+    against_beats,
+    find_beats,
+    hits,
+    sync_by_sound,
+)
+from dance_assets.core.scoring.pair_alignment import PairAlignment, Start, Warp, align_pair
+from dance_assets.core.scoring.reference_poses import poses_of
+from dance_assets.core.scoring.score_report import Sound, write_report
+from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
+
+# Below this share of frames with a dancer, a video is not a performance to judge.
+MIN_FOUND_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class ReferenceInfo:
+    """What she was compared with."""
+
+    kind: str  # TEACHER_VIDEO or ROUTINE
+    name: str  # as the dancer reads it
+    path: Path | None  # the teacher's video
+    dance: str | None
+
+
+@dataclass
+class DanceScore:
+    video: Path
+    reference: ReferenceInfo
+    feedback: Feedback
+    verdict: Verdict | None  # the lake classifier's, when there is one
+    nearest: tuple[str, int] | None  # the routine that fits best and its old-scale score
+    report: Path
+    elapsed_s: float
+    music: MusicFeedback | None = None  # None against an averaged routine
+
+    @property
+    def recognised(self) -> bool:
+        """Whether her dance is the reference's: for a teacher, whether they share a dance;
+        for routines, whether any fits better than halfway to another dance."""
+        if self.nearest is not None:
+            return self.nearest[1] >= RECOGNISED_FROM
+        return self.feedback.shares_a_dance
+
+
+def _require_dancer(poses: DensePoses, name: str) -> None:
+    found = int(poses.found.sum())
+    if found < max(2, math.ceil(MIN_FOUND_SHARE * len(poses))):
+        raise DanceAssetsError(
+            f"no dancer found in most of {name} (a pose in {found} of {len(poses)} frames): "
+            "film the whole body, in good light, and score again")
+
+
+def _probed(video: Path, ffmpeg_binary: str) -> Probe:
+    if not video.is_file():
+        raise DanceAssetsError(f"no such file: {video}")
+    try:
+        return probe_video(video, FfmpegSettings(ffmpeg_binary))
+    except VideoError as exc:
+        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+
+
+def _sound(video: Path, probe: Probe) -> Sound | None:
+    """Her video's audio for the report, None when it has no audio stream."""
+    return Sound(video, probe.audio_codec) if probe.audio_codec else None
+
+
+def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binary: str, *,
+                          dance: str | None = None, verdict: Verdict | None = None,
+                          settings: DenseSettings = DEFAULT_SETTINGS) -> DanceScore:
+    """Her video against a teacher's: both posed densely, their music compared, put in
+    step (by the sound first when they share a song) and judged."""
+    started = time.perf_counter()
+    # A file that is no video is told before any posing.
+    her_probe, _ = (_probed(video, ffmpeg_binary) for video in (student, teacher))
+    # The music runs in a thread of its own from the start: its CPU work (librosa's
+    # import is most of it) shares the cores with the posing instead of following it.
+    with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
+        songs = [listener.submit(_music_of, video, ffmpeg_binary)
+                 for video in (student, teacher)]
+        hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings, False)
+        theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, True)
+        student_poses, teacher_poses = hers.result(), theirs.result()
+    _require_dancer(student_poses, student.name)
+    _require_dancer(teacher_poses, teacher.name)
+    (her_music, her_note), (their_music, their_note) = (song.result() for song in songs)
+    synced = sync_by_sound(her_music, their_music) if her_music and their_music else None
+    start = Start(synced.tempo, synced.offset_s) if synced and synced.same_song else None
+    movement = movement_of(student_poses)
+    alignment = align_pair(movement, movement_of(teacher_poses), start)
+    judged = feedback(alignment)
+    if not judged.shares_a_dance:
+        raise DanceAssetsError(
+            f"{student.name} and {teacher.name} share no dance: however they are put in "
+            f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
+            f"body-part angle of {judged.error_deg:.0f}°)")
+    music = _music_feedback(movement, her_music, synced, her_note or their_note,
+                            teacher.name)
+    reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
+                                                             if dance else ""), teacher, dance)
+    report = write_report(_report_path(lake, student), student_poses, teacher_poses, alignment,
+                          judged, student_name=student.name, reference_name=reference.name,
+                          ffmpeg_binary=ffmpeg_binary, music=music,
+                          sound=_sound(student, her_probe))
+    return DanceScore(student, reference, judged, verdict, None, report,
+                      time.perf_counter() - started, music)
+
+
+def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
+    """The beats of a video's sound, or None and why there are none."""
+    try:
+        samples = decode_audio(video, FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=300))
+    except AudioError as exc:
+        return None, f"{exc} in {video.name}"
+    beats = find_beats(samples, ANALYSIS_RATE)
+    return beats, "" if beats else f"no steady beat in the sound of {video.name}"
+
+
+def _music_feedback(movement: Movement, hers: Beats | None, synced: AudioSync | None,
+                    missing: str, teacher_name: str) -> MusicFeedback:
+    """Her hits against her music's beat, and how the music put the videos in step."""
+    if synced is not None and synced.same_song:
+        note = (f"the same song as in {teacher_name}: the videos were put in step by the "
+                "sound first")
+    elif synced is not None:
+        note = f"a different song from {teacher_name}'s: the dance alone put them in step"
+    else:
+        note = f"{missing}: the dance alone put the videos in step"
+    timing = against_beats(hits(movement), hers) if hers is not None else None
+    return MusicFeedback(
+        round(hers.tempo_bpm, 1) if hers else None,
+        [round(float(t), 3) for t in hers.times] if hers else [], timing,
+        synced.same_song if synced else None,
+        round(synced.offset_s, 3) if synced and synced.same_song else None, note)
+
+
+def load_routines(lake: Lake) -> dict[str, Reference]:
+    """The dances' routines averaged over their training performances."""
+    table = tables.read_table(lake, "choreography")
+    routines = references_from_table(table[table["source"].fillna(ROUTINE) == ROUTINE])
+    if not routines:
+        raise DanceAssetsError("no choreography reference yet: run `dance-assets demo` (or "
+                               "materialize choreography in the UI)")
+    return routines
+
+
+def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
+                          ffmpeg_binary: str) -> DanceScore:
+    """Her video, read as the classifier's card says, against a dance's averaged routine."""
+    started = time.perf_counter()
+    routines = load_routines(lake)
+    if dance not in routines:
+        raise DanceAssetsError(f"no choreography reference for {dance}: materialize "
+                               "choreography again")
+    shown = verdict.shown
+    student = _seconds_as_poses(shown)
+    alignment = _routine_alignment(student, shown, routines[dance])
+    judged = feedback(alignment, timed=False)
+    video = verdict.video
+    reference = ReferenceInfo(ROUTINE, f"{dance}'s routine, averaged over "
+                              f"{routines[dance].n_videos} training performances", None, dance)
+    report = write_report(_report_path(lake, video), student, None, alignment, judged,
+                          student_name=video.name, reference_name=reference.name,
+                          ffmpeg_binary=ffmpeg_binary,
+                          sound=_sound(video, _probed(video, ffmpeg_binary)))
+    return DanceScore(video, reference, judged, verdict,
+                      nearest_dance(shown.skeletons(), routines), report,
+                      time.perf_counter() - started)
+
+
+def _seconds_as_poses(shown: Seconds) -> DensePoses:
+    """The classifier's frames as a (sparse) posed video: NaN where not usable."""
+    n = len(shown.seconds)
+    x, y, visibility = (np.full((n, 33), np.nan, np.float32) for _ in range(3))
+    for i in np.flatnonzero(shown.usable):
+        dancer = shown.poses[i].dancer
+        x[i], y[i], visibility[i] = dancer.x, dancer.y, dancer.visibility
+    height, width = shown.images[0].shape[:2]
+    step = float(np.median(np.diff(shown.seconds))) if n > 1 else 1.0
+    return DensePoses(shown.seconds.astype(np.float64), x, y, visibility,
+                      np.array([p.people for p in shown.poses]), width, height, 1 / step,
+                      list(shown.images))
+
+
+def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
+                       ) -> PairAlignment:
+    """Her usable seconds matched to the routine's steps by core/scoring/choreography.align (a loop,
+    up to twice as fast), as a PairAlignment with the routine in the teacher's place."""
+    hers = movement_of(student)
+    usable = np.flatnonzero(shown.usable)
+    looped = align(shown.skeletons(), routine.skeletons)
+    steps = movement_from_skeletons(np.arange(len(routine.skeletons), dtype=np.float64),
+                                    routine.skeletons, None, 1.0)
+    if looped.mirrored:
+        steps = steps.mirrored()
+    frames = np.full(len(student), -1, dtype=np.int64)
+    frames[usable] = looped.steps
+    errors = np.full((len(student), len(PART_NAMES)), np.nan, np.float32)
+    errors[usable] = part_errors(hers.directions[usable], steps.directions[looped.steps],
+                                 hers.weights[usable])
+    warp = Warp(1.0, 0.0, looped.cost, len(usable) / student.rate, math.nan)
+    path = np.where(frames >= 0, frames, np.nan).astype(np.float64)
+    return PairAlignment(warp, looped.mirrored, path, frames, errors, hers, steps)
+
+
+def _report_path(lake: Lake, video: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return lake.reports / "scores" / f"{video.stem}-{stamp}.html"
+
+
+def record(lake: Lake, result: DanceScore) -> None:
+    """One row in the `scores` table."""
+    judged, verdict = result.feedback, result.verdict
+    reference = result.reference
+    row = {
+        "scored_at": datetime.now(UTC), "path": str(result.video.resolve()),
+        "reference_kind": reference.kind,
+        "reference_path": str(reference.path.resolve()) if reference.path else None,
+        "target_dance": reference.dance, "target_score": judged.score,
+        "offset_ms": judged.offset_ms, "tempo": judged.tempo, "mirrored": judged.mirrored,
+        **{_column(part): score for part, score in judged.body_parts.items()},
+        "seconds": round(judged.video_s), "scored_seconds": round(judged.compared_s),
+        "weakest": json.dumps([asdict(m) for m in judged.weakest]),
+        "best": json.dumps(asdict(judged.best)) if judged.best else None,
+        "recognised": result.recognised,
+        "arch": verdict.model.arch if verdict else None,
+        "protocol": verdict.model.protocol if verdict else None,
+        "predicted_dance": verdict.predicted if verdict else None,
+        "top_classes": json.dumps({n: round(p, 4) for n, p in verdict.top}) if verdict else None,
+        "report": lake.relative(result.report),
+        **_music_columns(result.music),
+    }
+    tables.append_rows(lake, "scores", pd.DataFrame([row]))
+
+
+def _music_columns(music: MusicFeedback | None) -> dict:
+    timing = music.timing if music else None
+    return {"music_tempo_bpm": music.tempo_bpm if music else None,
+            "beat_offset_ms": timing.mean_offset_ms if timing else None,
+            "beat_spread_ms": timing.spread_ms if timing else None,
+            "on_beat_share": timing.on_beat_share if timing else None,
+            "same_song": music.same_song if music else None}
+
+
+def _column(part: str) -> str:
+    """A body part's column in `scores`: "left arm" → left_arm."""
+    return part.replace(" ", "_")
+
+
+def lake_teachers(lake: Lake) -> dict[str, Path]:
+    """The dances whose teacher video the `choreography` asset posed, and its path."""
+    table = tables.read_table(lake, "choreography")
+    teachers = table[table["source"] == TEACHER_VIDEO]
+    return {str(dance): lake.absolute(str(path)) for dance, path in
+            teachers.groupby("dance_class")["reference_path"].first().items()}
+
+
+def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None = None,
+          dance: str | None = None, arch: str | None = None,
+          protocol: str | None = None) -> DanceScore:
+    """Score a video: against `reference` (a teacher's video) when given, else against
+    `dance` (default: the one the lake's classifier sees), using its teacher's video
+    where the lake has one and its averaged routine where not."""
+    if not video.is_file():
+        raise DanceAssetsError(f"no such file: {video}")
+    if reference is not None:
+        return score_against_teacher(lake, video, reference, ffmpeg_binary, dance=dance)
+    teachers = lake_teachers(lake)
+    try:
+        model = choose_model(lake, arch, protocol)
+    except DanceAssetsError:
+        if arch is not None or dance not in teachers:
+            raise
+        model = None  # her teacher is enough; a classifier's verdict only adds to it
+    known = sorted(set(teachers) | set(model.card["classes"] if model else ()))
+    if dance is not None and dance not in known:
+        raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(known)}")
+    verdict = classify(video, model, ffmpeg_binary) if model else None
+    target = dance or verdict.predicted
+    if target in teachers:
+        return score_against_teacher(lake, video, teachers[target], ffmpeg_binary,
+                                     dance=target, verdict=verdict)
+    return score_against_routine(lake, verdict, target, ffmpeg_binary)
+
+
+def as_json(result: DanceScore) -> dict:
+    """What `score --json` prints (its schema is in the README)."""
+    judged, verdict, reference = result.feedback, result.verdict, result.reference
+    timing = None
+    if judged.offset_ms is not None:
+        timing = {"offset_ms": judged.offset_ms, "tempo": judged.tempo,
+                  "words": judged.timing_words(),
+                  "stretches": [asdict(s) for s in judged.timing]}
+    classifier = None
+    if verdict is not None:
+        classifier = {
+            "arch": verdict.model.arch, "protocol": verdict.model.protocol,
+            "why": verdict.model.why, "looks_like": verdict.predicted,
+            "top": {name: round(p, 4) for name, p in verdict.top},
+            "recognised": result.recognised,
+            "nearest": ({"dance": result.nearest[0], "score": result.nearest[1]}
+                        if result.nearest else None)}
+    return {
+        "video": str(result.video.resolve()),
+        "reference": {"kind": reference.kind, "name": reference.name,
+                      "path": str(reference.path.resolve()) if reference.path else None,
+                      "dance": reference.dance},
+        "score": judged.score, "error_deg": judged.error_deg, "timing": timing,
+        "mirrored": judged.mirrored, "body_parts": judged.body_parts,
+        "weakest": [asdict(m) for m in judged.weakest],
+        "best": asdict(judged.best) if judged.best else None,
+        "seconds": {"video": judged.video_s, "compared": judged.compared_s},
+        "classifier": classifier, "report": str(result.report.resolve()),
+        "music": result.music.as_dict() if result.music else None,
+        "elapsed_s": round(result.elapsed_s, 2),
+    }

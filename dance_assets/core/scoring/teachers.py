@@ -1,0 +1,117 @@
+"""The dances' teacher videos: found under references/, checked, posed densely.
+
+The study gave each dance a reference video that its participants learned from, and a
+dancer is best judged against it (core/scoring/scoring.py). references/<dance>/ is read like a
+class folder of raw/ (core/ingest/ingest.py: hidden files, OS junk and unfinished downloads
+are skipped, links never followed out of it); every other file is probed, and one that
+is not a usable video, or shows nobody in most of it, is recorded with the reason and
+passed over. The first usable file by name is the dance's teacher; its poses are kept
+in the lake's cache (core/scoring/reference_poses.py), so `score` does not pose it again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
+from dance_assets.core.ingest.ingest import ProbeLimits, class_folders, list_class_files
+from dance_assets.core.ingest.pose_features import JOINTS, normalise
+from dance_assets.core.ingest.video import FfmpegSettings
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring.choreography import TEACHER_VIDEO
+from dance_assets.core.scoring.reference_poses import cached_poses
+
+USED, SPARE, REJECTED = "used", "not used", "rejected"
+MIN_FOUND_SHARE = 0.5  # a teacher video shows its dancer in at least half its frames
+
+
+@dataclass(frozen=True)
+class TeacherVideo:
+    """One file under references/<dance>/ and what became of it."""
+
+    dance: str
+    path: Path
+    status: str  # USED, SPARE (another file of the dance is used) or REJECTED
+    reason: str | None = None
+    poses: DensePoses | None = None
+
+
+def _posed(lake: Lake, path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings
+           ) -> DensePoses:
+    """The file's dense poses, from the cache or posed now (and cached); DanceAssetsError
+    says why the file cannot be a teacher."""
+    poses = cached_poses(lake, path, ffmpeg, settings)
+    found = int(poses.found.sum())
+    if found < math.ceil(MIN_FOUND_SHARE * max(1, len(poses))):
+        raise DanceAssetsError(f"no dancer found in most of it (a pose in {found} of "
+                               f"{len(poses)} frames)")
+    return poses
+
+
+def _dance_teachers(lake: Lake, dance: str, ffmpeg: FfmpegSettings, settings: DenseSettings,
+                    limits: ProbeLimits) -> list[TeacherVideo]:
+    """Every file of one dance's folder, the first usable one the teacher."""
+    videos: list[TeacherVideo] = []
+    chosen = False
+    for entry in list_class_files(lake.references, dance):
+        if entry.problem:
+            videos.append(TeacherVideo(dance, entry.path, REJECTED, entry.problem))
+            continue
+        if chosen:
+            videos.append(TeacherVideo(dance, entry.path, SPARE, "another file is the teacher"))
+            continue
+        try:
+            poses = _posed(lake, entry.path, ffmpeg, settings)
+        except DanceAssetsError as exc:
+            reason = str(exc).removeprefix(f"{entry.path.name} is not a usable video: ")
+            videos.append(TeacherVideo(dance, entry.path, REJECTED, reason))
+            continue
+        if len(poses) / poses.rate > limits.max_duration_s:
+            videos.append(TeacherVideo(dance, entry.path, REJECTED, "too long"))
+            continue
+        videos.append(TeacherVideo(dance, entry.path, USED, None, poses))
+        chosen = True
+    return videos
+
+
+def find_teachers(lake: Lake, ffmpeg_binary: str, settings: DenseSettings = DEFAULT_SETTINGS,
+                  limits: ProbeLimits | None = None,
+                  progress: Callable[[str], None] | None = None) -> list[TeacherVideo]:
+    """Every file under references/, dance by dance, two dances at a time."""
+    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=600)
+    limits = limits or ProbeLimits()
+    dances = class_folders(lake.references)
+
+    def one(dance: str) -> list[TeacherVideo]:
+        videos = _dance_teachers(lake, dance, ffmpeg, settings, limits)
+        if progress:
+            used = [v.path.name for v in videos if v.status == USED]
+            progress(f"{dance}: teacher {used[0] if used else 'none usable'} "
+                     f"({len(videos)} file(s))")
+        return videos
+
+    with ThreadPoolExecutor(2) as pool:  # MediaPipe lets go of the GIL: one core each
+        return [video for videos in pool.map(one, dances) for video in videos]
+
+
+def teacher_rows(lake: Lake, teacher: TeacherVideo) -> pd.DataFrame:
+    """The `choreography` rows of a teacher: one per posed frame (NaN where nobody)."""
+    poses = teacher.poses
+    assert poses is not None
+    skeletons = normalise(poses.x, poses.y, poses.width, poses.height)
+    visibility = np.nan_to_num(poses.visibility[:, list(JOINTS)]).astype(np.float32)
+    return pd.DataFrame({
+        "dance_class": teacher.dance, "step": np.arange(len(poses)),
+        "x": list(skeletons[..., 0]), "y": list(skeletons[..., 1]),
+        "spread": [np.zeros(len(JOINTS), np.float32)] * len(poses),
+        "own_cost": np.nan, "other_cost": np.nan, "n_videos": 1, "source": TEACHER_VIDEO,
+        "reference_path": lake.relative(teacher.path), "steps_per_second": poses.rate,
+        "visibility": list(visibility)})

@@ -1,0 +1,207 @@
+"""The classifier's verdict on a dancer's video: which of the lake's dances it looks like.
+
+The video goes through the same path as the training frames of the chosen model, as its
+card records it: ffmpeg extracts one frame per interval, the pose step finds the dancer
+with the card's pose settings, and the card's cleaning thresholds set aside empty or
+noisy frames. The model (ONNX, no torch) then reads each usable frame, or each window of
+skeletons for the pose model, as its card says.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dance_assets.core.curation.cleaning import automatic_verdicts
+from dance_assets.core.ingest.pose import FramePose, estimator
+from dance_assets.core.ingest.pose_features import normalise, windows
+from dance_assets.core.ingest.quality import load_rgb, video_features
+from dance_assets.core.ingest.video import FfmpegSettings, VideoError, extract_frames, probe_video
+from dance_assets.core.lake import tables
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.learning.frame_images import Dancer, prepare_images
+from dance_assets.core.learning.inference import (
+    Network,
+    load_network,
+    predict_images,
+    predict_windows,
+)
+from dance_assets.core.learning.learners import MODEL_NAMES
+from dance_assets.core.learning.pose_model import POSE_INPUT
+from dance_assets.core.learning.registry import (
+    card_cleaning_thresholds,
+    card_extraction_params,
+    card_pose_settings,
+    current_evaluations,
+    model_status,
+    read_cards,
+)
+
+DEFAULT_PROTOCOL = "by_participant"
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    arch: str
+    protocol: str
+    folder: Path
+    card: dict
+    why: str
+
+
+def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenModel:
+    """The requested model, else the best video accuracy among evaluated ones."""
+    protocol = protocol or DEFAULT_PROTOCOL
+    if arch is not None and arch not in MODEL_NAMES:
+        raise DanceAssetsError(f"unknown --arch {arch!r}; choose from {', '.join(MODEL_NAMES)}")
+    cards = read_cards(lake)
+    current = current_evaluations(tables.read_table(lake, "model_metrics"), cards)
+    if not cards:
+        raise DanceAssetsError("no trained model yet: run `dance-assets demo` to train one, "
+                               "or score against a teacher's video with --reference")
+    if arch is not None:
+        if (protocol, arch) not in cards:
+            raise DanceAssetsError(f"no trained {arch} under {protocol}: run `dance-assets "
+                                   f"demo` (or materialize models/{arch} in the UI)")
+        why = f"requested ({model_status(cards, current, protocol, arch)})"
+    else:
+        candidates = current[current["protocol"] == protocol].sort_values(
+            ["video_accuracy", "frame_accuracy"], ascending=False)
+        if candidates.empty:
+            raise DanceAssetsError(
+                f"no evaluated model under {protocol} (none passed its accuracy check): "
+                "train longer, or pass --arch and --protocol to use one anyway")
+        best = candidates.iloc[0]
+        arch = str(best["arch"])
+        why = f"best video accuracy under {protocol} ({best['video_accuracy']:.0%})"
+    return ChosenModel(arch, protocol, lake.model_dir(protocol, arch),
+                       cards[(protocol, arch)], why)
+
+
+@dataclass
+class Seconds:
+    """What the video shows, interval by interval: its frames, poses and cleaning verdicts."""
+
+    seconds: np.ndarray
+    images: list[np.ndarray]
+    poses: list[FramePose]
+    found: np.ndarray
+    reasons: pd.Series
+    usable: np.ndarray  # posed and kept by cleaning: the seconds that are judged
+
+    def skeletons(self) -> np.ndarray:
+        """The dancer's normalised skeletons in the usable seconds, in time order."""
+        height, width = self.images[0].shape[:2]
+        dancers = [pose.dancer for pose, use in zip(self.poses, self.usable, strict=True)
+                   if use]
+        return normalise(np.stack([d.x for d in dancers]), np.stack([d.y for d in dancers]),
+                         width, height)
+
+    def visibility(self) -> np.ndarray:
+        """MediaPipe's visibility of the 33 landmarks in the usable seconds."""
+        return np.stack([pose.dancer.visibility for pose, use
+                         in zip(self.poses, self.usable, strict=True) if use])
+
+
+def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings, card: dict) -> Seconds:
+    """One frame per interval, posed and cleaned as the model's training frames were.
+
+    The extraction, pose and cleaning settings come from the model's card: a model that
+    learned from frames two seconds apart, or cleaned with other thresholds, is shown the
+    dancer's video made the same way. A card written before it recorded them gets the
+    defaults for whatever it lacks (core/learning/registry.py card_extraction_params and its
+    siblings), which is what every card was read with before.
+    """
+    try:
+        probe = probe_video(video, settings)
+        frames = extract_frames(video, probe, scratch, card_extraction_params(card), settings)
+    except VideoError as exc:
+        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+    seconds = np.array([second for second, _ in frames], dtype=int)
+    images = [load_rgb(path) for _, path in frames]
+    poses = estimator(card_pose_settings(card)).video(images)
+    found = np.array([pose.found for pose in poses], dtype=bool)
+    if found.sum() < max(2, (len(frames) + 1) // 2):
+        raise DanceAssetsError(
+            f"no dancer found in most seconds of {video.name} (a pose in {found.sum()} of "
+            f"{len(frames)}): film the whole body, in good light, and score again")
+    features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
+        video_id="scored", person_found=found)
+    reasons = automatic_verdicts(features, card_cleaning_thresholds(card))
+    usable = found & reasons.isna().to_numpy()
+    if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
+        usable = found.copy()
+    return Seconds(seconds, images, poses, found, reasons, usable)
+
+
+@dataclass
+class Verdict:
+    """Which dance the classifier says the video is, from the frames its card asks for."""
+
+    video: Path
+    model: ChosenModel
+    classes: list[str]
+    probabilities: np.ndarray  # usable seconds × classes
+    shown: Seconds
+
+    @property
+    def ranked(self) -> list[tuple[str, float]]:
+        mean = self.probabilities.mean(axis=0)
+        return [(self.classes[i], float(mean[i])) for i in np.argsort(mean)[::-1]]
+
+    @property
+    def predicted(self) -> str:
+        return self.ranked[0][0]
+
+    @property
+    def top(self) -> list[tuple[str, float]]:
+        return self.ranked[:3]
+
+    def per_second(self) -> pd.DataFrame:
+        """second, judged, why not, and the class each judged second looks like."""
+        shown = self.shown
+        best = pd.Series(np.array(self.classes)[self.probabilities.argmax(axis=1)],
+                         index=np.flatnonzero(shown.usable))
+        return pd.DataFrame({
+            "second": shown.seconds, "scored": shown.usable,
+            "reason": np.where(shown.found, shown.reasons.to_numpy(dtype=object),
+                               "nobody found"),
+            "best_class": best.reindex(range(len(shown.seconds)))})
+
+
+def classify(video: Path, model: ChosenModel, ffmpeg_binary: str) -> Verdict:
+    """Extract, pose, clean and classify a video as the model's card says."""
+    settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1, timeout_s=300)
+    with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
+            ThreadPoolExecutor(1) as loader:
+        network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
+        shown = read_seconds(video, Path(scratch), settings, model.card)
+        probabilities = _probabilities(network_loading.result(), shown)
+    return Verdict(video, model, list(model.card["classes"]), probabilities, shown)
+
+
+def _probabilities(network: Network, shown: Seconds) -> np.ndarray:
+    """The classifier's probabilities for the usable seconds, inputs as its card says."""
+    usable = shown.seconds[shown.usable]
+    if network.input_mode == POSE_INPUT:
+        return predict_windows(network, windows(usable, shown.skeletons(), usable,
+                                                network.window))
+    kept = np.flatnonzero(shown.usable)
+    return predict_images(network, prepare_images(
+        [shown.images[i] for i in kept], network.image_size, network.input_mode,
+        [_dancer(shown.poses[i]) for i in kept]))
+
+
+def _dancer(pose: FramePose) -> Dancer | None:
+    """The pose step's dancer as frame preparation takes it."""
+    if not pose.found:
+        return None
+    return Dancer(pose.dancer.box, tuple(map(float, pose.dancer.x)),
+                  tuple(map(float, pose.dancer.y)))
