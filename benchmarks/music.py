@@ -70,8 +70,8 @@ from dance_assets.core.scoring.reference_poses import content_id, load_poses, sa
 from dance_assets.core.synthetic import generator, soundtrack
 from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
-    choreography,
     generate,
+    key_poses,
     sidecar_path,
     student_specs,
     teacher_spec,
@@ -304,7 +304,7 @@ def video_row(video: dict, by_path: dict[Path, dict]) -> dict:
     row = {"seed": video["seed"], "dance": video["dance"], "video": video["path"].stem,
            "role": truth.get("role"), "truth": {k: truth.get(k) for k in SOUND if k in truth},
            "traits": {k: truth.get(k) for k in TRAITS if k in truth}
-           | {"beats_per_pose": choreography(video["dance"]).beats_per_pose},
+           | {"beats_per_pose": key_poses(video["dance"]).beats_per_pose},
            "beats_s": round(video["beats_s"], 2)}
     movement = video.get("movement")
     if movement is not None:

@@ -25,7 +25,7 @@ from dance_assets.core.ingest.pose_features import sequence, skeletons_of
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.pose_model import PoseModelSettings, pose_sets, train_pose_model
-from dance_assets.core.scoring.choreography import align, build_references
+from dance_assets.core.scoring.routines import align, build_references
 
 HERE = Path(__file__).resolve().parent
 PROTOCOL = "split_by_participant"

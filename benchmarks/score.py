@@ -66,8 +66,8 @@ from dance_assets.core.scoring.reference_poses import content_id, load_poses, sa
 from dance_assets.core.synthetic import generator
 from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
-    choreography,
     generate,
+    key_poses,
     sidecar_path,
     student_specs,
     teacher_spec,
@@ -190,7 +190,7 @@ def splice_fields(alignment: PairAlignment, truth: dict) -> dict:
 def loop_fields(dance: str, truth: dict, offset_error: float) -> dict:
     """The routine's repeat on her clock, and the offset error in repeats: a line one
     repeat off shows the same poses, so only the timing is wrong."""
-    routine = choreography(dance)
+    routine = key_poses(dance)
     loop = len(routine.poses) * routine.beats_per_pose * 60 / routine.tempo_bpm / truth["tempo"]
     return {"loop_s": round(loop, 2), "offset_error_loops": round(offset_error / loop, 2)}
 

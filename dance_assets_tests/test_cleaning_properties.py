@@ -15,8 +15,8 @@ from dance_assets.core.ingest.pose import PoseSettings, estimator
 from dance_assets.core.ingest.quality import video_features
 from dance_assets.core.synthetic.generator import (
     DANCE_CLASSES,
-    choreography,
     draw_dancer,
+    key_poses,
     participant,
     pose_at,
     render_room,
@@ -59,7 +59,7 @@ def test_a_frame_with_a_person_is_never_empty_or_noise(rows, data):
 @cache
 def _dancing_video() -> tuple[np.ndarray, ...]:
     """Four seconds of a generated dancer in her room, 360×640."""
-    dancer, dance = participant(0, 0), choreography(DANCE_CLASSES[0])
+    dancer, dance = participant(0, 0), key_poses(DANCE_CLASSES[0])
     room = render_room(360, 640, dancer.room, dancer.floor)
     frames = []
     for second in range(4):

@@ -23,8 +23,8 @@ from dance_assets.core.synthetic.generator import (
     Lesson,
     SoundShares,
     VideoSpec,
-    choreography,
     dancing_friends,
+    key_poses,
     music_for,
     plan_videos,
     pose_at,
@@ -99,8 +99,8 @@ def test_participant_keeps_body_clothes_and_room_across_dances():
 
 
 def test_each_dance_has_its_own_choreography_independent_of_seed():
-    assert choreography("renegade") == choreography("renegade")
-    poses = {choreography(d).poses for d in DANCE_CLASSES}
+    assert key_poses("renegade") == key_poses("renegade")
+    poses = {key_poses(d).poses for d in DANCE_CLASSES}
     assert len(poses) == 12
 
 
@@ -257,7 +257,7 @@ def test_a_student_dances_the_teachers_routine_at_the_stated_time():
         dancer = replace(student.participant, sloppiness=0.0)
         for t in np.linspace(0.05, 7.95, 41):
             tau = student.lesson.tempo * (t - student.lesson.offset_s)
-            theirs = pose_at(choreography("wap"), teacher.participant, tau, _no_wobble)
+            theirs = pose_at(key_poses("wap"), teacher.participant, tau, _no_wobble)
             mine = pose_at(routine_at(student, t), dancer, t, _no_wobble)
             same = np.allclose(mine[0], theirs[0], atol=1e-6) and np.allclose(
                 mine[1:], theirs[1:], atol=1e-6)
@@ -277,19 +277,19 @@ def test_a_splice_changes_only_the_dancers_frames_inside_it():
 
 
 def test_the_teacher_is_clean_and_on_the_dances_tempo():
-    tempos = {choreography(d).tempo_bpm for d in DANCE_CLASSES}
+    tempos = {key_poses(d).tempo_bpm for d in DANCE_CLASSES}
     assert len(tempos) == 12 and all(92 <= bpm <= 128 for bpm in tempos)
     for dance in DANCE_CLASSES[:3]:
         teacher = teacher_spec(dance, 0, 8, SIZE)
         dancer = teacher.participant
         assert (dancer.sloppiness, dancer.mirrored, dancer.phase, dancer.tempo_bpm) == (
-            0.0, False, 0.0, choreography(dance).tempo_bpm)
+            0.0, False, 0.0, key_poses(dance).tempo_bpm)
         # Nothing else: no filter, bad seconds, splice or phone trait; her own song at
         # her tempo, no noise, her key poses right on its beats.
         assert teacher == VideoSpec(dance, dancer, 8, *SIZE, lesson=Lesson("teacher"),
                                     sound=music_for(dancer, dance))
         assert teacher.sound is not None and (teacher.sound.bpm, teacher.sound.first_beat_s) == (
-            choreography(dance).tempo_bpm, 0.0)
+            key_poses(dance).tempo_bpm, 0.0)
         assert teacher_spec(dance, 1, 8, SIZE).participant.shirt != dancer.shirt
 
 
@@ -322,11 +322,11 @@ def test_pairs_sidecars_record_the_timing(tmp_path, ffmpeg_binary):
     assert students == [tmp_path / "wap" / "s01.mp4", tmp_path / "wap" / "s02.mp4"]
     truth = json.loads(sidecar_path(teacher).read_text())
     assert (truth["role"], truth["tempo_bpm"]) == (
-        "teacher", round(choreography("wap").tempo_bpm, 2))
+        "teacher", round(key_poses("wap").tempo_bpm, 2))
     assert "offset_s" not in truth and "splice_dance" not in truth
     assert (truth["sound"], truth["song"], truth["music_bpm"], truth["first_beat_s"],
             truth["beat_offset_s"], truth["noise_snr_db"]) == (
-        "song", "wap", choreography("wap").tempo_bpm, 0.0, 0.0, None)
+        "song", "wap", key_poses("wap").tempo_bpm, 0.0, 0.0, None)
     assert "audio_offset_s" not in truth
     for path, spec in zip(students, student_specs("wap", 0, 2, 6, SIZE), strict=True):
         truth = json.loads(sidecar_path(path).read_text())
@@ -459,7 +459,7 @@ def _key_pose_arrivals(spec: VideoSpec, step: float) -> np.ndarray:
     """When the dancer (without sloppiness) reaches a key pose of her dance after moving,
     sampled every `step` seconds: the first sample at which her angles are a key pose's
     exactly. (A splice dances another routine on the same clock.)"""
-    dance, dancer = choreography(spec.dance), replace(spec.participant, sloppiness=0.0)
+    dance, dancer = key_poses(spec.dance), replace(spec.participant, sloppiness=0.0)
     poses = np.array(dance.poses)
     arrivals, held_before = [], True
     for t in np.arange(0.0, spec.seconds, step):
@@ -480,7 +480,7 @@ def test_key_poses_land_beat_offset_s_after_the_beats():
              *[s for s in student_specs("mood", 0, 3, 5, SIZE) if s.sound]]
     assert len(specs) >= 5
     for spec in specs:
-        track, per_pose = spec.sound, choreography(spec.dance).beats_per_pose
+        track, per_pose = spec.sound, key_poses(spec.dance).beats_per_pose
         assert track is not None
         arrivals = _key_pose_arrivals(spec, step)
         beats = (arrivals - track.beat_offset_s - track.first_beat_s) * track.bpm / 60.0

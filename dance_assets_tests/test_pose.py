@@ -20,9 +20,9 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.synthetic.generator import (
     JOINTS,
     VideoSpec,
-    choreography,
     draw_dancer,
     generate,
+    key_poses,
     participant,
     pose_at,
     render_room,
@@ -44,7 +44,7 @@ def _scene(index: int, t: float, dance: str = "renegade", with_dancer: bool = Tr
     room = render_room(*SIZE, dancer.room, dancer.floor)
     frame = room.copy()
     if with_dancer:
-        angles, crouch, travel = pose_at(choreography(dance), dancer, t,
+        angles, crouch, travel = pose_at(key_poses(dance), dancer, t,
                                          lambda _t: np.zeros(len(JOINTS)))
         draw_dancer(frame, dancer, angles, crouch, travel)
     return np.asarray(room), np.asarray(frame)

@@ -23,7 +23,7 @@ from dance_assets.core.ingest.pose_features import (
 from dance_assets.core.lake import tables
 from dance_assets.core.learning.inference import load_network, predict_windows
 from dance_assets.core.learning.pose_model import mirror_averaged, pose_network
-from dance_assets.core.scoring.choreography import (
+from dance_assets.core.scoring.routines import (
     RECOGNISED_FROM,
     Reference,
     align,

@@ -19,7 +19,7 @@ from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.lake.warehouse import refresh_views
-from dance_assets.core.scoring.choreography import Reference, build_references, references_table
+from dance_assets.core.scoring.routines import Reference, build_references, references_table
 from dance_assets.core.scoring.skeletons import references_sheet
 from dance_assets.core.scoring.teachers import USED, TeacherVideo, find_teachers, teacher_rows
 from dance_assets.resources import FfmpegResource, LakeResource

@@ -8,7 +8,7 @@ weakest and best moments. Nothing from the lake is needed; a lake's classifier, 
 there is one, adds its verdict beside the score.
 
 Against a dance without a teacher video, the reference is the dance's routine averaged
-over its training performances (core/scoring/choreography.py), one pose per interval: her video
+over its training performances (core/scoring/routines.py), one pose per interval: her video
 is read as the classifier's training frames were (core/scoring/verdict.py), aligned to the
 routine as a loop, and judged the same way, without timing (an average of dancers at
 their own tempos has none to compare with).
@@ -36,15 +36,6 @@ from dance_assets.core.ingest.video import FfmpegSettings, Probe, VideoError, pr
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring.choreography import (
-    RECOGNISED_FROM,
-    ROUTINE,
-    TEACHER_VIDEO,
-    Reference,
-    align,
-    nearest_dance,
-    references_from_table,
-)
 from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
 from dance_assets.core.scoring.movement import (
     PART_NAMES,
@@ -63,6 +54,15 @@ from dance_assets.core.scoring.music import (
 )
 from dance_assets.core.scoring.pair_alignment import PairAlignment, Start, Warp, align_pair
 from dance_assets.core.scoring.reference_poses import poses_of
+from dance_assets.core.scoring.routines import (
+    RECOGNISED_FROM,
+    ROUTINE,
+    TEACHER_VIDEO,
+    Reference,
+    align,
+    nearest_dance,
+    references_from_table,
+)
 from dance_assets.core.scoring.score_report import Sound, write_report
 from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
 
@@ -241,7 +241,7 @@ def _seconds_as_poses(shown: Seconds) -> DensePoses:
 
 def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
                        ) -> PairAlignment:
-    """Her usable seconds matched to the routine's steps by core/scoring/choreography.align (a loop,
+    """Her usable seconds matched to the routine's steps by core/scoring/routines.align (a loop,
     up to twice as fast), as a PairAlignment with the routine in the teacher's place."""
     hers = movement_of(student)
     usable = np.flatnonzero(shown.usable)

@@ -26,8 +26,8 @@ from dance_assets.core.ingest.pose_features import JOINTS, normalise
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring.choreography import TEACHER_VIDEO
 from dance_assets.core.scoring.reference_poses import cached_poses
+from dance_assets.core.scoring.routines import TEACHER_VIDEO
 
 USED, SPARE, REJECTED = "used", "not used", "rejected"
 MIN_FOUND_SHARE = 0.5  # a teacher video shows its dancer in at least half its frames

@@ -3,7 +3,7 @@
 There is no public copy of the study's videos. This generator keeps what matters
 for the pipeline: each participant keeps one body, clothing and room across all
 dances (so the background says who, never which dance); each dance is a fixed
-choreography of key poses moving on the beat, performed with the participant's own
+routine of key poses moving on the beat, performed with the participant's own
 tempo, size, position, mirroring and sloppiness; some videos get a "clone" (tiled)
 or "disco" (flashing coloured light) filter; some start or end with a second or two
 of empty room or of static noise. A JSON sidecar next to each video records those
@@ -15,7 +15,7 @@ zooms; a dancer who fills the frame; two or three people dancing the same dance;
 title or outro card; a person standing still before the dance starts; motion blur;
 and a phone's low bitrate. The sidecar records each.
 
-Choreographies depend only on the dance's name (a dance is the same dance whatever
+Key poses depend only on the dance's name (a dance is the same dance whatever
 the seed); participants, filters and bad seconds depend on the seed.
 
 For scoring a dancer against her teacher, each dance also has a teacher (a clean
@@ -84,7 +84,7 @@ def _stable_seed(*parts: object) -> int:
 
 
 @dataclass(frozen=True)
-class Choreography:
+class KeyPoses:
     """A dance: key poses (joint angles, crouch, sideways travel) held for whole beats."""
 
     poses: tuple[tuple[float, ...], ...]
@@ -96,12 +96,12 @@ class Choreography:
 
 
 @cache
-def choreography(dance: str) -> Choreography:
-    """The fixed choreography of a dance, derived from its name alone.
+def key_poses(dance: str) -> KeyPoses:
+    """The fixed key poses of a dance, derived from its name alone.
 
     A dance has a signature (where the arms mostly are, how the body leans, whether a
     leg comes up) and its key poses vary around it, so two dances can share moves but
-    each has its own look, as real choreographies do. Its tempo comes from a stream of
+    each has its own look, as real dances do. Its tempo comes from a stream of
     its own, so adding it left every other draw (and every video's bytes) as it was.
     Cached: rendering asks for it every frame once a video has a splice.
     """
@@ -128,7 +128,7 @@ def choreography(dance: str) -> Choreography:
             side = 6 if rng.random() < 0.5 else 8
             pose[side], pose[side + 1] = rng.uniform(0.7, 1.3), rng.uniform(0.4, 1.2)
         poses.append(tuple(float(v) for v in np.clip(pose, -3.1, 3.1)))
-    return Choreography(
+    return KeyPoses(
         poses=tuple(poses),
         crouch=tuple(rng.uniform(0.0, 0.12, n_poses)),
         travel=tuple(rng.uniform(-0.18, 0.18, n_poses)),
@@ -139,7 +139,7 @@ def choreography(dance: str) -> Choreography:
 
 
 def _dance_tempo(dance: str) -> float:
-    """The music's tempo, from its own stream: the choreography's draws stay as they were."""
+    """The music's tempo, from its own stream: the key poses' draws stay as they were."""
     return float(np.random.default_rng(_stable_seed("dance-tempo", dance)).uniform(92, 128))
 
 
@@ -276,7 +276,7 @@ def _smoothstep(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-def pose_at(dance: Choreography, dancer: Participant, t: float,
+def pose_at(dance: KeyPoses, dancer: Participant, t: float,
             wobble: Callable[[float], np.ndarray]) -> tuple[np.ndarray, float, float]:
     """Joint angles, crouch and sideways travel of `dancer` at time t seconds."""
     beat = dancer.phase + t * dancer.tempo_bpm / 60.0
@@ -704,7 +704,7 @@ def teacher_spec(dance: str, seed: int, seconds: float, size: tuple[int, int]) -
     """
     body = _draw_participant(np.random.default_rng(_stable_seed("teacher", seed, dance)),
                              TEACHER)
-    teacher = replace(body, sloppiness=0.0, tempo_bpm=choreography(dance).tempo_bpm,
+    teacher = replace(body, sloppiness=0.0, tempo_bpm=key_poses(dance).tempo_bpm,
                       mirrored=False, phase=0.0)
     return VideoSpec(dance, teacher, seconds, size[0], size[1], lesson=Lesson(TEACHER),
                      sound=music_for(teacher, dance))
@@ -765,13 +765,13 @@ def _splice(rng: np.random.Generator, dance: str, seconds: float) -> Splice | No
 _STANDING = np.array([0.0, 0.0, 0.15, 0.1, 0.15, 0.1, 0.05, 0.0, 0.05, 0.0])  # arms down
 
 
-def routine_at(spec: VideoSpec, t: float) -> Choreography:
-    """The choreography the video's dancer performs at t: her dance's, or inside her
+def routine_at(spec: VideoSpec, t: float) -> KeyPoses:
+    """The key poses the video's dancer performs at t: her dance's, or inside her
     splice the other dance's (danced on her own clock, so pose_at needs no change)."""
     splice = spec.splice
     if splice is not None and splice.start_s <= t < splice.end_s:
-        return choreography(splice.dance)
-    return choreography(spec.dance)
+        return key_poses(splice.dance)
+    return key_poses(spec.dance)
 
 
 def _wobbles(spec: VideoSpec,
@@ -785,7 +785,7 @@ def _wobbles(spec: VideoSpec,
 
 def render_frames(spec: VideoSpec) -> Iterator[Image.Image]:
     """The video's frames, one PIL image per 1/30 s."""
-    dance = choreography(spec.dance)  # what friends dance, even during the dancer's splice
+    dance = key_poses(spec.dance)  # what friends dance, even during the dancer's splice
     room = render_room(spec.width, spec.height, spec.participant.room, spec.participant.floor)
     people = (*spec.others, spec.participant)  # the dancer in front
     wobbles = _wobbles(spec, people)

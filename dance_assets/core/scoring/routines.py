@@ -1,4 +1,5 @@
-"""A reference performance per dance, and a dancer's performance aligned to it.
+"""A dance's routine averaged over its training performances (its `choreography`
+reference when it has no teacher video), and a dancer's performance aligned to it.
 
 The reference of a dance is the typical sequence of normalised skeletons
 (core/ingest/pose_features.py) of its training performances: the medoid performance,
