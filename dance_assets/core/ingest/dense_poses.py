@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from dance_assets.core.ingest.pose import (
     Border,
@@ -359,6 +358,8 @@ def _landmarks(person: Person | None) -> np.ndarray:
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Savitzky-Golay (order 2) along time over each run of frames without a gap; runs
     shorter than the window are left as they are."""
+    from scipy.signal import savgol_filter  # a second to import: only where poses are read
+
     if window < 3 or len(values) < window:
         return values
     out = values.copy()
