@@ -584,8 +584,9 @@ def results_readme(results: Path = RESULTS) -> str:
         "# Measured numbers",
         "",
         f"Written by `{SELF}` from the results files in this folder; do not edit by hand. "
-        "Every number the documentation leaves out is here, with the command that measured "
-        "it, when and on which machine. Rerun the command after a benchmark "
+        "The user documentation (README.md, docs/) states how the project behaves; what "
+        "it measured is here, each result with the command that measured it, when and on "
+        "which machine. Rerun the command after a benchmark "
         "(`dance_assets_tests/test_docs.py` fails until this file matches its files).",
         "",
         "## At a glance",
