@@ -46,7 +46,9 @@ from dance_assets.core.ingest.quality import load_rgb
 from dance_assets.core.ingest.video import ExtractionParams, FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.tables import empty_frame
-from dance_assets.core.synthetic.generator import DANCE_CLASSES, generate, plan_videos
+from dance_assets.core.synthetic.dances import DANCE_CLASSES
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.writing import generate
 
 HERE = Path(__file__).resolve().parent
 

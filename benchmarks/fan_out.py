@@ -27,7 +27,9 @@ from pathlib import Path
 import dagster as dg
 
 from dance_assets.core.ingest.video import find_ffmpeg
-from dance_assets.core.synthetic.generator import DANCE_CLASSES, generate, plan_videos
+from dance_assets.core.synthetic.dances import DANCE_CLASSES
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.writing import generate
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """The music targets: tempo, her beat offset, sync by sound, and what the beats cost `score`.
 
-Measured over generated teachers and students (core/synthetic/generator.write_pairs: every video
+Measured over generated teachers and students (core/synthetic/lessons.write_pairs: every video
 has a soundtrack described in its sidecar), in two parts:
 
 1. videos: each seed's teachers and students (videos and dense poses cached under
@@ -67,17 +67,22 @@ from dance_assets.core.scoring import movement, music, scoring
 from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.music import Beats, against_beats, find_beats, hits, sync_by_sound
 from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
-from dance_assets.core.synthetic import generator, soundtrack
-from dance_assets.core.synthetic.generator import (
-    DANCE_CLASSES,
-    generate,
-    key_poses,
-    sidecar_path,
-    student_specs,
-    teacher_spec,
-    video_path,
-    write_pairs,
+from dance_assets.core.synthetic import (
+    dancers,
+    dances,
+    drawing,
+    lessons,
+    phone,
+    rendering,
+    sound,
+    soundtrack,
+    specs,
+    writing,
 )
+from dance_assets.core.synthetic.dances import DANCE_CLASSES, key_poses
+from dance_assets.core.synthetic.lessons import student_specs, teacher_spec, write_pairs
+from dance_assets.core.synthetic.specs import sidecar_path, video_path
+from dance_assets.core.synthetic.writing import generate
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "music"
@@ -91,7 +96,8 @@ TARGETS = {
     "beat_analysis_adds_s": ("<=", 3.0),
 }
 MEASURED = tuple(module.__name__ for module in (
-    music, audio, soundtrack, generator, dense_poses, movement, scoring))
+    music, audio, soundtrack, dances, dancers, drawing, lessons, phone, rendering, sound, specs,
+    writing, dense_poses, movement, scoring))
 SOUND = ("sound", "song", "music_bpm", "first_beat_s", "beat_offset_s", "noise_snr_db",
          "audio_offset_s", "offset_s", "tempo")
 TRAITS = ("style", "handheld", "dancers", "fills_frame", "motion_blur", "bitrate_kbps",

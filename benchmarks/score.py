@@ -2,7 +2,7 @@
 
 `dance-assets score STUDENT --reference TEACHER` is measured in three parts:
 
-1. pairs: generated teachers and students (core/synthetic/generator.write_pairs; videos and poses
+1. pairs: generated teachers and students (core/synthetic/lessons.write_pairs; videos and poses
    are cached under benchmarks/work/score/ and reused when there). Every student is
    aligned to her own teacher and scored against every teacher of her seed. Targets:
    median |offset error| <= 0.1 s, median |tempo error| <= 5 %, mirroring right >= 98 %,
@@ -63,17 +63,21 @@ from dance_assets.core.scoring.coaching import Feedback, feedback, frame_errors
 from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
 from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
-from dance_assets.core.synthetic import generator
-from dance_assets.core.synthetic.generator import (
-    DANCE_CLASSES,
-    generate,
-    key_poses,
-    sidecar_path,
-    student_specs,
-    teacher_spec,
-    video_path,
-    write_pairs,
+from dance_assets.core.synthetic import (
+    dancers,
+    dances,
+    drawing,
+    lessons,
+    phone,
+    rendering,
+    sound,
+    specs,
+    writing,
 )
+from dance_assets.core.synthetic.dances import DANCE_CLASSES, key_poses
+from dance_assets.core.synthetic.lessons import student_specs, teacher_spec, write_pairs
+from dance_assets.core.synthetic.specs import sidecar_path, video_path
+from dance_assets.core.synthetic.writing import generate
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "score"
@@ -89,7 +93,8 @@ TARGETS = {
 }
 # The modules measured, compared with the commit a result names.
 MEASURED = tuple(module.__name__ for module in (
-    dense_poses, pose, movement, pair_alignment, coaching, scoring, reference_poses, generator))
+    dense_poses, pose, movement, pair_alignment, coaching, scoring, reference_poses,
+    dances, dancers, drawing, lessons, phone, rendering, sound, specs, writing))
 TRUTH = ("offset_s", "tempo", "mirrored", "splice_start_s", "splice_end_s", "splice_dance")
 TRAITS = ("seconds", "style", "handheld", "dancers", "fills_frame", "motion_blur",
           "bitrate_kbps", "empty_seconds", "noise_seconds", "card_seconds", "still_seconds")

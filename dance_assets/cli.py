@@ -30,14 +30,11 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
     from pathlib import Path
 
     from dance_assets.core.ingest.video import find_ffmpeg
-    from dance_assets.core.synthetic.generator import (
-        DANCE_CLASSES,
-        PHONE_HARD,
-        PhoneShares,
-        generate,
-        plan_videos,
-        teacher_spec,
-    )
+    from dance_assets.core.synthetic.dances import DANCE_CLASSES
+    from dance_assets.core.synthetic.lessons import teacher_spec
+    from dance_assets.core.synthetic.phone import PHONE_HARD, PhoneShares
+    from dance_assets.core.synthetic.plans import plan_videos
+    from dance_assets.core.synthetic.writing import generate
 
     if not 1 <= classes <= len(DANCE_CLASSES):
         raise DanceAssetsError(f"--classes must be between 1 and {len(DANCE_CLASSES)}")

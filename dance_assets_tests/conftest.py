@@ -15,7 +15,9 @@ import pytest
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES
-from dance_assets.core.synthetic.generator import DANCE_CLASSES, generate, plan_videos
+from dance_assets.core.synthetic.dances import DANCE_CLASSES
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.writing import generate
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 from dance_assets_tests.corpus import build_awkward_corpus

@@ -31,7 +31,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from dance_assets.core.synthetic.generator import plan_videos, video_path, write_video
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.specs import video_path
+from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.conftest import TINY, chromium
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -13,14 +13,9 @@ from PIL import Image, ImageChops, ImageEnhance
 from dance_assets.core.curation.cleaning import CleaningThresholds, automatic_verdicts
 from dance_assets.core.ingest.pose import PoseSettings, estimator
 from dance_assets.core.ingest.quality import video_features
-from dance_assets.core.synthetic.generator import (
-    DANCE_CLASSES,
-    draw_dancer,
-    key_poses,
-    participant,
-    pose_at,
-    render_room,
-)
+from dance_assets.core.synthetic.dancers import participant, pose_at
+from dance_assets.core.synthetic.dances import DANCE_CLASSES, key_poses
+from dance_assets.core.synthetic.drawing import draw_dancer, render_room
 
 REASONS = {"too dark", "washed out", "flat", "card", "noise", "empty", "blurred",
            "near duplicate"}

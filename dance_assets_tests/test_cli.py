@@ -21,7 +21,8 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
     import shutil
 
     from dance_assets.core.ingest.video import find_ffmpeg
-    from dance_assets.core.synthetic.generator import generate, teacher_spec
+    from dance_assets.core.synthetic.lessons import teacher_spec
+    from dance_assets.core.synthetic.writing import generate
 
     root = tmp_path_factory.mktemp("cli")
     lake = root / "lake"

@@ -14,32 +14,17 @@ import numpy as np
 
 from dance_assets.core.ingest.quality import uniform_share
 from dance_assets.core.ingest.video import probe_video
-from dance_assets.core.synthetic.generator import (
-    DANCE_CLASSES,
-    FILLS_FRAME,
-    FPS,
-    JOINTS,
-    PHONE_HARD,
-    Lesson,
-    SoundShares,
-    VideoSpec,
-    dancing_friends,
-    key_poses,
-    music_for,
-    plan_videos,
-    pose_at,
-    render_frames,
-    render_room,
-    routine_at,
-    sidecar_path,
-    song,
-    soundtrack_samples,
-    student_specs,
-    teacher_spec,
-    write_pairs,
-    write_video,
-)
+from dance_assets.core.synthetic.dancers import dancing_friends, pose_at
+from dance_assets.core.synthetic.dances import DANCE_CLASSES, FPS, JOINTS, key_poses
+from dance_assets.core.synthetic.drawing import render_room
+from dance_assets.core.synthetic.lessons import student_specs, teacher_spec, write_pairs
+from dance_assets.core.synthetic.phone import FILLS_FRAME, PHONE_HARD
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.rendering import render_frames, routine_at
+from dance_assets.core.synthetic.sound import SoundShares, music_for, song
 from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, add_noise, beat_times, render_music
+from dance_assets.core.synthetic.specs import Lesson, VideoSpec, sidecar_path
+from dance_assets.core.synthetic.writing import soundtrack_samples, write_video
 
 
 def _sha(path: Path) -> str:

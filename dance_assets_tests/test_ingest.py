@@ -9,7 +9,9 @@ import pytest
 
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.synthetic.generator import plan_videos, video_path, write_video
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.specs import video_path
+from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.conftest import TINY, materialize_ingest, register_classes
 
 

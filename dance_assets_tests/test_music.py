@@ -26,14 +26,11 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.movement import movement_of
 from dance_assets.core.scoring.music import against_beats, find_beats, hits, sync_by_sound
-from dance_assets.core.synthetic.generator import (
-    music_for,
-    plan_videos,
-    sidecar_path,
-    student_specs,
-    teacher_spec,
-    write_video,
-)
+from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.sound import music_for
+from dance_assets.core.synthetic.specs import sidecar_path
+from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.conftest import register_classes, resources_for
 
 SIZE = (240, 426)

@@ -17,16 +17,11 @@ from dance_assets.core.ingest.quality import video_features
 from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.synthetic.generator import (
-    JOINTS,
-    VideoSpec,
-    draw_dancer,
-    generate,
-    key_poses,
-    participant,
-    pose_at,
-    render_room,
-)
+from dance_assets.core.synthetic.dancers import participant, pose_at
+from dance_assets.core.synthetic.dances import JOINTS, key_poses
+from dance_assets.core.synthetic.drawing import draw_dancer, render_room
+from dance_assets.core.synthetic.specs import VideoSpec
+from dance_assets.core.synthetic.writing import generate
 
 SIZE = (256, 456)  # what extraction makes of a 9:16 phone video
 
@@ -157,7 +152,9 @@ def test_new_pose_settings_pose_again_without_extracting_again(tmp_path, tiny_ra
 def test_in_a_group_the_dancer_in_front_is_the_one_picked(poser):
     """The generator's groups: friends a step behind on either side; the crop and the
     pose model must follow the dancer (largest, in front), wherever she travels."""
-    from dance_assets.core.synthetic.generator import dancing_friends, plan_videos, render_frames
+    from dance_assets.core.synthetic.dancers import dancing_friends
+    from dance_assets.core.synthetic.plans import plan_videos
+    from dance_assets.core.synthetic.rendering import render_frames
 
     solo = plan_videos(["savage"], 1, 3, SIZE, seed=0)[0]
     dancer = solo.participant

@@ -221,7 +221,9 @@ def _step_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, list[flo
 def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_gpu_pool(
         postgres_home: Path, tmp_path: Path, tiny_raw: Path, ffmpeg_binary: str,
         monkeypatch: pytest.MonkeyPatch):
-    from dance_assets.core.synthetic.generator import DANCE_CLASSES, generate, plan_videos
+    from dance_assets.core.synthetic.dances import DANCE_CLASSES
+    from dance_assets.core.synthetic.plans import plan_videos
+    from dance_assets.core.synthetic.writing import generate
 
     lake = tmp_path / "lake"
     shutil.copytree(tiny_raw, lake / "raw")

@@ -23,7 +23,8 @@ from dance_assets.core.curation.manifest import ManifestSettings, build_manifest
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.warehouse import query
-from dance_assets.core.synthetic.generator import generate, plan_videos
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.writing import generate
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 from dance_assets_tests.conftest import materialize_ingest, register_classes

@@ -37,13 +37,10 @@ from dance_assets.core.scoring.music import HOP, ON_BEAT_S, Beats, BeatTiming, a
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
 from dance_assets.core.scoring.score_report import Sound, write_report
 from dance_assets.core.scoring.score_report_page import beat_html
-from dance_assets.core.synthetic.generator import (
-    VideoSpec,
-    student_specs,
-    teacher_spec,
-    write_video,
-)
+from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.soundtrack import beat_times
+from dance_assets.core.synthetic.specs import VideoSpec
+from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.conftest import chromium
 
 DANCE, SEED, SECONDS, SIZE = "mood", 0, 10, (240, 426)

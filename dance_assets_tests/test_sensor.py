@@ -8,7 +8,9 @@ import shutil
 import dagster as dg
 
 from dance_assets.core.lake import tables
-from dance_assets.core.synthetic.generator import plan_videos, video_path, write_video
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.specs import video_path
+from dance_assets.core.synthetic.writing import write_video
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import LakeResource
 from dance_assets.sensors import new_videos_sensor

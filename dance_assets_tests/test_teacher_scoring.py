@@ -22,7 +22,9 @@ from dance_assets.core.scoring import reference_poses
 from dance_assets.core.scoring.coaching import feedback
 from dance_assets.core.scoring.movement import PART_NAMES, movement_of
 from dance_assets.core.scoring.pair_alignment import align_pair
-from dance_assets.core.synthetic.generator import plan_videos, write_pairs, write_video
+from dance_assets.core.synthetic.lessons import write_pairs
+from dance_assets.core.synthetic.plans import plan_videos
+from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.conftest import resources_for
 
 DANCES = ("wap", "mood")
