@@ -5,11 +5,21 @@ import warnings
 
 import dagster as dg
 
-from dance_assets.assets.choreography import choreography
-from dance_assets.assets.curation import frame_manifest
-from dance_assets.assets.evaluation import evaluation_assets, model_comparison, review_queue
-from dance_assets.assets.ingest import raw_videos, video_frames
-from dance_assets.assets.models import model_assets, pose_sequence_model
+from dance_assets.assets.choreography import ChoreographyConfig, choreography
+from dance_assets.assets.curation import CurationConfig, frame_manifest
+from dance_assets.assets.evaluation import (
+    ReviewQueueConfig,
+    evaluation_assets,
+    model_comparison,
+    review_queue,
+)
+from dance_assets.assets.ingest import FrameExtractionConfig, raw_videos, video_frames
+from dance_assets.assets.models import (
+    PoseModelConfig,
+    TrainConfig,
+    model_assets,
+    pose_sequence_model,
+)
 from dance_assets.assets.music import music
 from dance_assets.automation import automation_sensor
 from dance_assets.core.lake.errors import DanceAssetsError
@@ -49,6 +59,22 @@ reports_job = dg.define_asset_job(
     selection=[model_comparison, review_queue],
     description="The comparison report and the review queue over every evaluation.",
 )
+
+# The settings class of each asset that takes settings, with the asset's key, by the name
+# its settings go under in a run's config (`ops: {name: {config: ...}}`): what the run
+# coordinator (dance_assets/run_coordinator.py) checks a run's settings against before it
+# queues the run. Declared here, beside the assets; test_run_coordinator.py checks that
+# it names every asset that takes settings, with the fields the Launchpad shows for it.
+# (video_frames is a graph: its one Config is what the Launchpad shows and its ops take.)
+SETTINGS_CLASSES: dict[str, tuple[dg.AssetKey, type[dg.Config]]] = {
+    asset.node_def.name: (asset.key, settings) for asset, settings in [
+        *((model, TrainConfig) for model in model_assets),
+        (pose_sequence_model, PoseModelConfig),
+        (video_frames, FrameExtractionConfig),
+        (frame_manifest, CurationConfig),
+        (choreography, ChoreographyConfig),
+        (review_queue, ReviewQueueConfig),
+    ]}
 
 # Who to ask about an asset, shown and filterable in the UI; a deployment sets its team.
 OWNERS = ["team:dance-ml"]

@@ -10,9 +10,8 @@ that names the field and why.
 
 from __future__ import annotations
 
-import inspect
+import weakref
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -21,29 +20,19 @@ import pydantic
 from dance_assets.core.lake.errors import DanceAssetsError
 
 
-@cache
 def config_classes() -> dict[str, tuple[dg.AssetKey, type[dg.Config]]]:
     """Each configurable asset's node name (the key of its settings under `ops`), with its
-    key and the Config class its function takes, read from the code location's
-    definitions. A graph-backed asset (video_frames) shows one Config to the Launchpad
-    and hands it to each of its ops, so the class its ops take is the one to check."""
-    from dance_assets.definitions import defs
+    key and its Config class, as dance_assets/definitions.py declares them beside the
+    assets (imported here, not at the module's import: the instance loads this module)."""
+    from dance_assets.definitions import SETTINGS_CLASSES
 
-    classes = {}
-    for assets_def in defs.resolve_asset_graph().assets_defs:
-        for op_def in assets_def.node_def.iterate_op_defs():
-            function = op_def.compute_fn.decorated_fn  # type: ignore[union-attr]
-            config = inspect.signature(function, eval_str=True).parameters.get("config")
-            if config is not None:
-                classes[assets_def.node_def.name] = (assets_def.key, config.annotation)
-                break
-    return classes
+    return SETTINGS_CLASSES
 
 
 def refused_settings(run_config: Mapping[str, Any]) -> str | None:
     """Why the run's settings would fail their step, in one sentence; None when they pass."""
     from dance_assets.assets.models import TrainConfig
-    from dance_assets.core.learning.training import check_image_size
+    from dance_assets.core.learning.learners import check_image_size
 
     for op_name, values in (run_config.get("ops") or {}).items():
         key, config_class = config_classes().get(op_name, (None, None))
@@ -65,14 +54,27 @@ def refused_settings(run_config: Mapping[str, Any]) -> str | None:
 
 class SettingsCheckingRunCoordinator(dg.QueuedRunCoordinator):
     """Dagster's queued run coordinator, which first refuses a run whose settings its
-    steps would refuse: the run is marked failed with the reason and never queued."""
+    steps would refuse: the run is marked failed with the reason and never queued.
+
+    The instance hands itself to its run coordinator through `register_instance` (as it
+    does to its storages, which extend it the same way); this one keeps its own weak
+    reference from there rather than reading the base class's private one."""
+
+    _checking_instance: weakref.ReferenceType[dg.DagsterInstance] | None = None
+
+    def register_instance(self, instance: dg.DagsterInstance) -> None:
+        super().register_instance(instance)
+        self._checking_instance = weakref.ref(instance)
 
     def submit_run(self, context: dg.SubmitRunContext) -> dg.DagsterRun:
         run = context.dagster_run
         refusal = refused_settings(run.run_config)
         if refusal is None:
             return super().submit_run(context)
-        self._instance.report_run_failed(run, message=f"Refused before it started: {refusal}")
-        refused = self._instance.get_run_by_id(run.run_id)
+        instance = self._checking_instance() if self._checking_instance else None
+        if instance is None:
+            raise DanceAssetsError(f"Refused before it started: {refusal}")
+        instance.report_run_failed(run, message=f"Refused before it started: {refusal}")
+        refused = instance.get_run_by_id(run.run_id)
         assert refused is not None, run.run_id
         return refused

@@ -33,6 +33,54 @@ def test_every_configurable_asset_is_checked_with_its_own_config_class():
     assert found["frame_manifest"] == CurationConfig.__name__
 
 
+def _settings_fields(assets_def: dg.AssetsDefinition) -> set[str]:
+    """The fields the Launchpad shows for an asset's settings (a graph's through its
+    config mapping); none for an asset that takes no settings."""
+    node = assets_def.node_def
+    schema = (node.config_mapping.config_schema if isinstance(node, dg.GraphDefinition)
+              else node.config_schema)
+    return set(getattr(schema.config_type, "fields", {}))
+
+
+def test_the_declared_settings_classes_name_every_asset_that_takes_settings():
+    """config_classes is declared beside the assets, not read from their functions: an
+    asset given settings but left out, or a class that is not the one the asset shows,
+    fails here."""
+    declared = config_classes()
+    taking = {}
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        fields = _settings_fields(assets_def)
+        if fields:
+            taking[assets_def.node_def.name] = (assets_def.key, fields)
+    assert set(declared) == set(taking)
+    for name, (key, config_class) in declared.items():
+        assert key == taking[name][0]
+        assert set(config_class.model_fields) == taking[name][1], name
+
+
+def test_the_smallest_image_sizes_are_those_of_torchvision_models():
+    """The coordinator refuses an image size from a table, building no model; the table
+    must say what the real architectures take."""
+    import torch
+    import torchvision
+
+    from dance_assets.core.learning.learners import ARCHITECTURES, MIN_IMAGE_SIZE
+
+    def takes(model: torch.nn.Module, size: int) -> bool:
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, 3, size, size))
+        except RuntimeError:  # "output size is too small"
+            return False
+        return True
+
+    assert set(MIN_IMAGE_SIZE) == set(ARCHITECTURES)
+    for arch, smallest in MIN_IMAGE_SIZE.items():
+        model = torchvision.models.get_model(arch, weights=None).eval()
+        assert takes(model, smallest), arch
+        assert smallest == 1 or not takes(model, smallest - 1), arch
+
+
 def test_the_launchpad_shows_every_bound_in_its_fields_description():
     from dance_assets.assets.launchpad import bounds_in_words
 

@@ -43,7 +43,12 @@ from dance_assets.core.lake.reports import (
 from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
-from dance_assets.core.learning.learners import ARCHITECTURES, POSE_MODEL, TrainResult
+from dance_assets.core.learning.learners import (
+    ARCHITECTURES,
+    POSE_MODEL,
+    TrainResult,
+    check_image_size,
+)
 from dance_assets.core.learning.pose_model import (
     POSE_INPUT,
     PoseModelSettings,
@@ -56,7 +61,6 @@ from dance_assets.core.learning.training import (
     DEFAULT_LR,
     LR_WITH_ADDED_BATCH_NORM,
     TrainSettings,
-    check_image_size,
     export,
     frame_sets,
     train,

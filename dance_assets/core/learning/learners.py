@@ -17,12 +17,29 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dance_assets.core.lake.errors import DanceAssetsError
+
 if TYPE_CHECKING:
     import torch
 
 ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")  # the frame CNNs
 POSE_MODEL = "pose_sequence"  # the skeleton model
 MODEL_NAMES = (*ARCHITECTURES, POSE_MODEL)  # every classifier the lake trains
+# The smallest square image, in px, each CNN's layers do not shrink to nothing: AlexNet's
+# stride-4 stem and three poolings need 63, SqueezeNet's stem and poolings 21, ResNet18's
+# padded convolutions and adaptive pooling take any. A table, so that refusing a size
+# (in the run coordinator, before every run) builds no model; the test in
+# dance_assets_tests/test_run_coordinator.py checks it against torchvision's models.
+MIN_IMAGE_SIZE = {"alexnet": 63, "resnet18": 1, "squeezenet1_0": 21}
+
+
+def check_image_size(arch: str, image_size: int) -> None:
+    """Refuse, in one sentence, an image size the architecture's layers shrink to nothing."""
+    smallest = MIN_IMAGE_SIZE[arch]
+    if image_size < smallest:
+        raise DanceAssetsError(
+            f"image_size {image_size} is too small for {arch}: its layers shrink the input "
+            f"to nothing below {smallest} px; set image_size to at least {smallest}")
 
 
 def mean_by_video(probabilities: np.ndarray, video_ids: Sequence[str],

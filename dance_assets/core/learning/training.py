@@ -134,31 +134,6 @@ def fast_path_mode(compute: ComputeSettings, device: str) -> str:
     return "cpu-bf16" if cpu_supports_bf16() else "off"
 
 
-def _takes(model: torch.nn.Module, size: int) -> bool:
-    import torch
-
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 3, size, size))
-    except RuntimeError:  # "output size is too small"
-        return False
-    return True
-
-
-def check_image_size(arch: str, image_size: int) -> None:
-    """Refuse, in one sentence, an image size the architecture's layers shrink to nothing
-    (AlexNet's stride-4 stem and three poolings need at least 63 px)."""
-    import torchvision
-
-    model = torchvision.models.get_model(arch, weights=None).eval()
-    if _takes(model, image_size):
-        return
-    smallest = next((s for s in range(image_size + 1, 1025) if _takes(model, s)), 1025)
-    raise DanceAssetsError(
-        f"image_size {image_size} is too small for {arch}: its layers shrink the input to "
-        f"nothing below {smallest} px; set image_size to at least {smallest}")
-
-
 def with_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
     """Follow every convolution inside `module` with a BatchNorm over its channels, in
     place (as torchvision's VGG-BN does for VGG). Each convolution becomes a two-layer
