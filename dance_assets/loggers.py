@@ -7,19 +7,33 @@ the console (the demo's output, `dagster dev`'s terminal) stays readable.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import dagster as dg
 
+_PROCESS_ID = re.compile(r"\d+ - ")
+
 
 class OneLineFormatter(logging.Formatter):
+    """Dagster hands its loggers each message as "job - run id - [process id - ][step - ]
+    [EVENT - ]text", the form its own console logger prints. This keeps what follows the
+    run id (which the logger's init context names), less the process id, and only its
+    first line: "models__alexnet - alexnet / random_frames: 200 training and ..."."""
+
+    def __init__(self, run_id: str | None) -> None:
+        super().__init__()
+        self.after = f" - {run_id} - " if run_id else None
+
     def format(self, record: logging.LogRecord) -> str:
-        meta = getattr(record, "dagster_meta", None) or {}
-        text = str(meta.get("orig_message") or record.getMessage()).strip()
-        first = text.splitlines()[0] if text else ""
-        where = meta.get("step_key") or meta.get("job_name") or "dagster"
+        text = record.getMessage()
+        if self.after and self.after in text:
+            text = text.split(self.after, 1)[1]
+            if match := _PROCESS_ID.match(text):
+                text = text[match.end():]
+        lines = text.strip().splitlines()
         stamp = self.formatTime(record, "%H:%M:%S")
-        return f"{stamp} {record.levelname:<7} {where}: {first}"
+        return f"{stamp} {record.levelname:<7} {lines[0] if lines else ''}"
 
 
 @dg.logger(
@@ -33,6 +47,6 @@ def one_line_console(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger.propagate = False
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter())
+    handler.setFormatter(OneLineFormatter(init_context.run_id))
     logger.addHandler(handler)
     return logger
