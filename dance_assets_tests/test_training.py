@@ -9,6 +9,7 @@ import http.server
 import itertools
 import json
 import threading
+import warnings
 
 import dagster as dg
 import numpy as np
@@ -294,8 +295,15 @@ def test_losses_and_metrics_kept_on_the_device_record_what_fastai_records(
         dls = dataloaders(train_set, valid_set, settings, "cpu", 0)
         learn = build_learner("alexnet", dls, len(classes), settings, ComputeSettings(), "cpu")
         learn.logger = lambda *_: None
-        with metrics_on_device(learn) if on_device else contextlib.nullcontext():
-            learn.fit(2, 1e-3)
+        recorder, order = learn.recorder, [type(cb) for cb in learn.cbs.sorted("order")]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with metrics_on_device(learn) if on_device else contextlib.nullcontext():
+                learn.fit(2, 1e-3)
+        assert not [w for w in caught if "shadowing" in str(w.message)]  # fastai's warning
+        # The same Recorder, run in the same place among the callbacks.
+        assert learn.recorder is recorder
+        assert [type(cb) for cb in learn.cbs.sorted("order")] == order
         return learn
 
     shipped, on_device = fit(False), fit(True)

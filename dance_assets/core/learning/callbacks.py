@@ -88,10 +88,14 @@ def metrics_on_device(learn: Learner) -> Iterator[None]:
 
 
 def _set_metrics(learn: Learner, loss, smooth_loss, metrics) -> None:
-    # Plain assignment would go through Callback.__setattr__, which warns that the
-    # Recorder shadows the learner's `smooth_loss`; these are the Recorder's own.
-    object.__setattr__(learn.recorder, "loss", loss)
-    object.__setattr__(learn.recorder, "smooth_loss", smooth_loss)
+    """The Recorder's own accumulators, set while it is off the learner (remove_cb,
+    add_cb): on it, fastai would warn that a callback's `loss` and `smooth_loss` shadow
+    the learner's, which these are not. fastai runs callbacks by their `order`, not by
+    when they were added, so the Recorder runs where it did."""
+    recorder = learn.recorder
+    learn.remove_cb(recorder)
+    recorder.loss, recorder.smooth_loss = loss, smooth_loss
+    learn.add_cb(recorder)
     learn.metrics = metrics
 
 
