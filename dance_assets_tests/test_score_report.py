@@ -35,8 +35,9 @@ from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
 from dance_assets.core.scoring.movement import movement_of
 from dance_assets.core.scoring.music import HOP, ON_BEAT_S, Beats, BeatTiming, against_beats, hits
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
-from dance_assets.core.scoring.score_report import Sound, write_report
-from dance_assets.core.scoring.score_report_page import beat_html
+from dance_assets.core.scoring.score_report import write_report
+from dance_assets.core.scoring.score_timeline import beat_html
+from dance_assets.core.scoring.side_by_side import Sound
 from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.soundtrack import beat_times
 from dance_assets.core.synthetic.specs import VideoSpec

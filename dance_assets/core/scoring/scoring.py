@@ -63,7 +63,8 @@ from dance_assets.core.scoring.routines import (
     nearest_dance,
     references_from_table,
 )
-from dance_assets.core.scoring.score_report import Sound, write_report
+from dance_assets.core.scoring.score_report import write_report
+from dance_assets.core.scoring.side_by_side import Sound
 from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
 
 # Below this share of frames with a dancer, a video is not a performance to judge.
