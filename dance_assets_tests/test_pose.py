@@ -194,3 +194,34 @@ def test_the_silhouette_keeps_the_dancer_and_paints_the_room_grey(poser):
     # Without a pose the frame is shown whole, as for the dancer crop.
     assert (prepare(Image.fromarray(frame), 96, "silhouette", None)
             == prepare(Image.fromarray(frame), 96, "frame", None)).all()
+
+
+def test_a_graph_starting_drops_only_mediapipes_start_up_lines(capfd):
+    """While a graph starts, file descriptor 2 is a filtering pipe, not /dev/null: what
+    another thread writes meanwhile still arrives; MediaPipe's start-up lines do not."""
+    import os
+    import threading
+
+    from dance_assets.core.ingest.pose import native_start_up_quiet
+
+    others = threading.Event()
+
+    def another_thread() -> None:
+        os.write(2, b"another thread's line\n")
+        others.set()
+
+    with native_start_up_quiet():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"W0000 00:00:1796441084.110704   20220 inference_feedback_manager.cc:114] "
+                    b"Feedback manager requires a model with a single signature inference. "
+                    b"Disabling support for feedback tensors.\n")
+        threading.Thread(target=another_thread).start()
+        assert others.wait(5)
+        os.write(2, b"a line of its own\nand one unfinished")
+    assert capfd.readouterr().err == (
+        "another thread's line\na line of its own\nand one unfinished")
+
+
+def test_an_estimator_starting_up_prints_nothing(capfd):
+    PoseEstimator(PoseSettings()).close()
+    assert capfd.readouterr().err == ""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import queue
 import subprocess
 import threading
@@ -196,7 +195,6 @@ class _Tracker:
     """MediaPipe's pose in tracking mode, one video at a time."""
 
     def __init__(self, settings: DenseSettings) -> None:
-        os.environ.setdefault("GLOG_minloglevel", "2")
         from mediapipe.python.solutions import pose as mp_pose
 
         with native_start_up_quiet():

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import threading
 import warnings
@@ -183,31 +184,71 @@ def pose_of(model: object, rgb: np.ndarray) -> Person | None:
     return Person(values[:, 0], values[:, 1], values[:, 2])
 
 
+# What MediaPipe 0.10.14's C++ side writes to file descriptor 2 as a graph starts (TFLite's
+# minimal logger, and absl's log before anything initialises it): measured, no setting
+# quiets these (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL: neither logger reads them).
+_START_UP_LINES = re.compile(
+    rb"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
+    rb"STDERR"
+    rb"|W\d{4} [\d:.]+ +\d+ inference_feedback_manager\.cc:\d+\] Feedback manager requires "
+    rb"a model with a single signature inference\. Disabling support for feedback tensors\.")
 _native_stderr = threading.Lock()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _forward_all_but_start_up(pipe: int, out: int) -> None:
+    """Copy `pipe` to `out` line by line, less MediaPipe's start-up lines, until every
+    writer has closed the pipe; then close both."""
+    pending = b""
+    try:
+        while chunk := os.read(pipe, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            _write_all(out, b"".join(line + b"\n" for line in lines
+                                     if not _START_UP_LINES.fullmatch(line)))
+        if pending and not _START_UP_LINES.fullmatch(pending):
+            _write_all(out, pending)
+    finally:
+        os.close(pipe)
+        os.close(out)
 
 
 @contextlib.contextmanager
 def native_start_up_quiet() -> Iterator[None]:
-    """Silence what MediaPipe's C++ side (TFLite, absl) writes to file descriptor 2 while a
-    graph starts: lines such as "Created TensorFlow Lite XNNPACK delegate" are noise to a
-    dancer running `score`. One graph at a time, since the descriptor is the process's."""
+    """Leave out the lines MediaPipe's C++ side (TFLite, absl) writes to file descriptor 2
+    while a graph starts: "Created TensorFlow Lite XNNPACK delegate" and the like are noise
+    to a dancer running `score`. The descriptor is the process's, so meanwhile it is a pipe
+    that a thread copies to where it pointed, those lines dropped: what other threads (or
+    a child process started meanwhile) write still arrives. One graph at a time."""
     with _native_stderr:
         sys.stderr.flush()
         saved = os.dup(2)
+        pipe, into_pipe = os.pipe()
+        forwarder = threading.Thread(target=_forward_all_but_start_up,
+                                     args=(pipe, os.dup(saved)), daemon=True,
+                                     name="mediapipe-start-up-stderr")
+        forwarder.start()
+        os.dup2(into_pipe, 2)
+        os.close(into_pipe)
         try:
-            with open(os.devnull, "wb") as null:
-                os.dup2(null.fileno(), 2)
             yield
         finally:
-            os.dup2(saved, 2)
+            sys.stderr.flush()
+            os.dup2(saved, 2)  # the pipe's last write end, unless a child holds a copy
             os.close(saved)
+            # Copied through before returning, as they would have been written; a child
+            # started meanwhile keeps the pipe open, and the copying goes on as it writes.
+            forwarder.join(timeout=1)
 
 
 class PoseEstimator:
     """MediaPipe's pose model, ready to pose frames one after another (one per thread)."""
 
     def __init__(self, settings: PoseSettings = PoseSettings()) -> None:
-        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
         from mediapipe.python.solutions import pose as mp_pose
 
         self.settings = settings
