@@ -225,3 +225,19 @@ def test_a_graph_starting_drops_only_mediapipes_start_up_lines(capfd):
 def test_an_estimator_starting_up_prints_nothing(capfd):
     PoseEstimator(PoseSettings()).close()
     assert capfd.readouterr().err == ""
+
+
+def test_posing_warns_of_no_protobuf_deprecation_once_an_estimator_started():
+    """MediaPipe calls protobuf's deprecated GetPrototype on each frame with someone in
+    it; the estimator ignores that one warning when it starts (not when imported)."""
+    import warnings
+
+    _, frame = _scene(0, 0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator = PoseEstimator(PoseSettings())
+        try:
+            assert estimator(frame).found
+        finally:
+            estimator.close()
+    assert not [w for w in caught if "GetPrototype" in str(w.message)]

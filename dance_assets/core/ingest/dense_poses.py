@@ -42,6 +42,7 @@ from dance_assets.core.ingest.pose import (
     Person,
     PoseEstimator,
     PoseSettings,
+    ignore_protobuf_deprecation,
     native_start_up_quiet,
     pose_of,
 )
@@ -197,6 +198,7 @@ class _Tracker:
     def __init__(self, settings: DenseSettings) -> None:
         from mediapipe.python.solutions import pose as mp_pose
 
+        ignore_protobuf_deprecation()
         with native_start_up_quiet():
             self._model = mp_pose.Pose(
                 static_image_mode=False, model_complexity=1, smooth_landmarks=False,

@@ -36,12 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# MediaPipe 0.10.14 on protobuf 4 calls a deprecated protobuf function on every frame.
-# A filter, not a catch_warnings() around each call: poses run on several threads, and
-# catch_warnings() restores the global filters under the others' feet.
-warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
-                        category=UserWarning)
-
 # Bump when what a pose row means changes: every video's poses are then computed again.
 POSE_VERSION = 2
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -187,6 +181,18 @@ def pose_of(model: object, rgb: np.ndarray) -> Person | None:
 # What MediaPipe 0.10.14's C++ side writes to file descriptor 2 as a graph starts (TFLite's
 # minimal logger, and absl's log before anything initialises it): measured, no setting
 # quiets these (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL: neither logger reads them).
+def ignore_protobuf_deprecation() -> None:
+    """MediaPipe 0.10.14 on protobuf 4 calls a deprecated protobuf function on every frame
+    in which it finds someone, and Python would print the warning once per process: this
+    ignores that one warning (its message, from protobuf's module), in a process that starts
+    a MediaPipe graph, not in one that merely imports this module. A filter, not a
+    catch_warnings() around each call: poses run on several threads, and
+    catch_warnings() swaps the process's filters under the others' feet. (Adding the same
+    filter again replaces it.)"""
+    warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
+                            category=UserWarning, module=r"google\.protobuf\.symbol_database")
+
+
 _START_UP_LINES = re.compile(
     rb"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
@@ -252,6 +258,7 @@ class PoseEstimator:
         from mediapipe.python.solutions import pose as mp_pose
 
         self.settings = settings
+        ignore_protobuf_deprecation()
         with native_start_up_quiet():
             self._model = mp_pose.Pose(
                 static_image_mode=True, model_complexity=1, smooth_landmarks=False,
