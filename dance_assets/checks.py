@@ -12,8 +12,7 @@ import pandas as pd
 from dance_assets.core.curation.splits import split_column
 from dance_assets.core.lake.lake import PROTOCOLS
 from dance_assets.core.lake.reports import markdown_table
-from dance_assets.core.learning.learners import TrainResult
-from dance_assets.core.learning.training import significantly_above_chance
+from dance_assets.core.learning.learners import TrainResult, significantly_above_chance
 
 VIDEOS_READABLE = "check_videos_readable"
 FRAMES_PER_VIDEO = "check_frames_per_video"

@@ -11,7 +11,7 @@ from pydantic import Field
 from dance_assets.core.ingest.ingest import ProbeLimits
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.learning.training import ComputeSettings
+from dance_assets.core.learning.compute import ComputeSettings
 
 
 class LakeResource(dg.ConfigurableResource):

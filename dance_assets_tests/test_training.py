@@ -22,19 +22,22 @@ from dance_assets.assets.models import GPU_POOL, model_assets
 from dance_assets.checks import accuracy_above_chance
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import prepare_files
 from dance_assets.core.learning.inference import load_network, predict_images
-from dance_assets.core.learning.learners import ARCHITECTURES, TrainResult, videos_correct
+from dance_assets.core.learning.learners import (
+    ARCHITECTURES,
+    TrainResult,
+    significantly_above_chance,
+    videos_correct,
+)
 from dance_assets.core.learning.training import (
-    ComputeSettings,
     TorchvisionBuilder,
     TrainSettings,
     build_learner,
     dataloaders,
-    fast_path_mode,
     frame_sets,
-    significantly_above_chance,
     train,
 )
 from dance_assets.core.learning.weights import WeightsPlaces, hub_checkpoints, pretrained_weights

@@ -46,10 +46,9 @@ from dance_assets.core.learning.inference import (
     predict_images,
     predict_windows,
 )
-from dance_assets.core.learning.learners import MODEL_NAMES
+from dance_assets.core.learning.learners import MODEL_NAMES, significantly_above_chance
 from dance_assets.core.learning.pose_model import POSE_INPUT
 from dance_assets.core.learning.registry import current_models, of_current_models
-from dance_assets.core.learning.training import significantly_above_chance
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource
 

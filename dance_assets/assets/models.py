@@ -41,6 +41,7 @@ from dance_assets.core.lake.reports import (
     save_png,
 )
 from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.learning.cnn_export import export
 from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
 from dance_assets.core.learning.learners import (
@@ -61,7 +62,6 @@ from dance_assets.core.learning.training import (
     DEFAULT_LR,
     LR_WITH_ADDED_BATCH_NORM,
     TrainSettings,
-    export,
     frame_sets,
     train,
 )

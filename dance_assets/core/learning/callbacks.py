@@ -135,11 +135,11 @@ class EpochReporter(Callback):
 
 
 def use_fast_path(learn: Learner, mode: str) -> list[Callback]:
-    """Set a Learner up for a fast-path mode (core.learning.training.fast_path_mode): nothing when
-    off; else the network in channels_last (the loader hands over NHWC batches), the
-    layout oneDNN and cuDNN convolutions are fastest in, and bf16 autocast: on a CPU
-    that has it this module's callback, on CUDA fastai's own mixed precision. Returns
-    the callbacks to remove after fitting."""
+    """Set a Learner up for a fast-path mode (core/learning/compute.fast_path_mode): nothing
+    when off; else the network in channels_last (the loader hands over NHWC batches), the
+    layout oneDNN and cuDNN convolutions are fastest in, and bf16 autocast: on a CPU that
+    has it this module's callback, on CUDA fastai's own mixed precision. Returns the
+    callbacks to remove after fitting."""
     if mode == "off":
         return []
     learn.model.to(memory_format=torch.channels_last)

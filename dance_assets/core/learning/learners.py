@@ -1,7 +1,8 @@
 """What the two learners share: the frame CNNs (core/learning/training.py) and the
 skeleton model (core/learning/pose_model.py) both train on a FrameSet fed by one
-tensor-indexing loader, vote per video by mean probability, and report a TrainResult.
-Kept here so that neither learner reaches into the other, and evaluation counts a
+tensor-indexing loader, with fastai kept quiet while an EpochReporter speaks, vote per
+video by mean probability, report a TrainResult and are judged against chance by one
+test. Kept here so that neither learner reaches into the other, and evaluation counts a
 video's vote the same way training did.
 
 torch and fastai are imported inside functions, for the reasons core/learning/training.py
@@ -21,6 +22,7 @@ from dance_assets.core.lake.errors import DanceAssetsError
 
 if TYPE_CHECKING:
     import torch
+    from fastai.learner import Learner
 
 ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")  # the frame CNNs
 POSE_MODEL = "pose_sequence"  # the skeleton model
@@ -113,6 +115,17 @@ class TrainResult:
         return self.video_correct / self.n_valid_videos if self.n_valid_videos else 0.0
 
 
+def quiet(learn: Learner, show_progress: bool) -> None:
+    """fastai's own logger off and, unless asked for, its progress bar: the EpochReporter
+    (core/learning/callbacks.py) says how each epoch went instead."""
+    from fastai.callback.progress import ProgressCallback
+    from fastcore.basics import noop
+
+    learn.logger = noop
+    if not show_progress:
+        learn.remove_cb(ProgressCallback)
+
+
 def video_of(frame_id: str) -> str:
     """A frame id is <video_id>_<second>."""
     return frame_id.rsplit("_", 1)[0]
@@ -127,3 +140,17 @@ def videos_correct(probabilities: np.ndarray, labels: np.ndarray,
     mean = mean_by_video(probabilities, videos, range(probabilities.shape[1]))
     truth = pd.Series(labels).groupby(np.asarray(videos)).first().loc[mean.index]
     return int((mean.to_numpy().argmax(axis=1) == truth.to_numpy()).sum()), len(mean)
+
+
+def significantly_above_chance(correct: int, total: int, n_classes: int,
+                               alpha: float) -> tuple[bool, float]:
+    """One-sided binomial test against guessing: (clearly above chance?, p-value).
+
+    Passes when p <= alpha, so alpha = 1 lets any model with validation frames through.
+    """
+    from scipy.stats import binomtest
+
+    if total == 0 or n_classes < 2:
+        return False, 1.0
+    p_value = float(binomtest(correct, total, 1 / n_classes, alternative="greater").pvalue)
+    return p_value <= alpha, p_value

@@ -29,6 +29,7 @@ from dance_assets.core.lake.lake import atomic_path, atomic_write_text
 from dance_assets.core.learning.learners import (
     FrameSet,
     TrainResult,
+    quiet,
     tensor_batch_loader,
     videos_correct,
 )
@@ -109,6 +110,23 @@ def mirror_averaged(network: torch.nn.Module) -> torch.nn.Module:
     return MirrorAveraged().eval()
 
 
+def _pose_dataloaders(train_set: FrameSet, valid_set: FrameSet, batch_size: int):
+    """fastai DataLoaders over the skeleton windows, on the CPU, in this process.
+
+    No worker processes: the windows are in memory, and fastai's default of one worker
+    per core forked four processes an epoch, which cost more than the training itself
+    (a fit took 4.8 s instead of 0.7 alone, 17 s inside the demo's larger process).
+    """
+    from fastai.data.core import DataLoaders
+
+    loader = tensor_batch_loader()
+    batch_size = min(batch_size, len(train_set))  # a tiny lake: one batch of all
+    return DataLoaders(
+        loader(train_set, bs=batch_size, shuffle=True, drop_last=True, device="cpu",
+               num_workers=0),
+        loader(valid_set, bs=512, shuffle=False, device="cpu", num_workers=0), device="cpu")
+
+
 def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str],
                      settings: PoseModelSettings, report: Callable[[str], None] = print,
                      show_progress: bool = False) -> TrainResult:
@@ -116,12 +134,9 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
     from an accelerator)."""
     import fastai.callback.schedule  # noqa: F401  (adds Learner.fit_one_cycle)
     import torch
-    from fastai.callback.progress import ProgressCallback
-    from fastai.data.core import DataLoaders
     from fastai.learner import Learner
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
-    from fastcore.basics import noop
 
     from dance_assets.core.learning.callbacks import EpochReporter, SkeletonAugment
     from dance_assets.core.learning.losses import SmoothedCrossEntropy
@@ -130,21 +145,11 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
         raise DanceAssetsError(f"only {len(train_set)} training seconds: the pose model "
                                "needs at least two")
     set_seed(settings.seed, reproducible=True)
-    loader = tensor_batch_loader()
-    batch_size = min(settings.batch_size, len(train_set))  # a tiny lake: one batch of all
-    # No worker processes: the windows are in memory, and fastai's default of one worker
-    # per core forked four processes an epoch, which cost more than the training itself
-    # (a fit took 4.8 s instead of 0.7 alone, 17 s inside the demo's larger process).
-    dls = DataLoaders(
-        loader(train_set, bs=batch_size, shuffle=True, drop_last=True, device="cpu",
-               num_workers=0),
-        loader(valid_set, bs=512, shuffle=False, device="cpu", num_workers=0), device="cpu")
+    dls = _pose_dataloaders(train_set, valid_set, settings.batch_size)
     network = pose_network(settings.window, len(classes), settings.hidden, settings.dropout)
     learn = Learner(dls, network, loss_func=SmoothedCrossEntropy(),
                     metrics=accuracy)
-    learn.logger = noop
-    if not show_progress:
-        learn.remove_cb(ProgressCallback)
+    quiet(learn, show_progress)
     if settings.augment:
         learn.add_cb(SkeletonAugment(settings.step_dropout))
     reporter = EpochReporter(report, settings.epochs)

@@ -1,11 +1,11 @@
 """Training the study's three classifiers with fastai, fast on CPU and ready for a GPU.
 
-Frames are decoded once into a uint8 array in the lake's cache (core/learning/frame_cache.py),
-the whole frame squished or a square around the dancer, so an epoch costs model
-compute and batch augmentation (core/learning/augment.py), not JPEG decoding. On a GPU the array
-sits in GPU memory and the loss and metrics stay there until the epoch ends, so the host
-never waits for a step. The exported learner carries a standard image-file pipeline, so
-`load_learner(...).predict("frame.jpg")` works anywhere.
+Frames are decoded once into a uint8 array in the lake's cache
+(core/learning/frame_cache.py), the whole frame squished or a square around the dancer,
+so an epoch costs model compute and batch augmentation (core/learning/augment.py), not
+JPEG decoding. On a GPU the array sits in GPU memory and the loss and metrics stay there
+until the epoch ends, so the host never waits for a step (core/learning/compute.py says
+where a run trains; core/learning/cnn_export.py writes what it trained).
 
 torch and fastai are imported inside functions: importing this module (as Dagster
 does when it loads the code location) must not initialise CUDA, and the
@@ -14,27 +14,25 @@ multiprocess executor forks.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from dance_assets.core.lake.artifacts import CARD_NAME, EXPORT_NAME, PROGRAM_NAME, WEIGHTS_NAME
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.lake.lake import atomic_path, atomic_write_text
+from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode, resolve_device
 from dance_assets.core.learning.frame_cache import CachedFrames
 from dance_assets.core.learning.host_memory import keep_freed_memory
 from dance_assets.core.learning.learners import (
     ARCHITECTURES,
     FrameSet,
     TrainResult,
+    quiet,
     tensor_batch_loader,
     videos_correct,
 )
@@ -87,53 +85,6 @@ class TrainSettings:
         return LR_WITH_ADDED_BATCH_NORM if self.adds_batch_norm(arch) else DEFAULT_LR[arch]
 
 
-@dataclass(frozen=True)
-class ComputeSettings:
-    """Where and how to train: resolved at run time, never at import."""
-
-    device: str = "auto"  # auto | cpu | cuda
-    num_workers: int = 0
-    fast_path: bool = True  # channels_last + bf16 autocast (CPU) / mixed precision (CUDA)
-    deterministic: bool = False  # CUDA: fixed cuDNN kernels instead of autotuned ones
-    threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
-    weights_dir: Path | None = None
-    allow_download: bool = True  # fetch missing ImageNet weights into torch's hub cache
-    weights_base_url: str | None = None  # a mirror of torchvision's weight files
-
-    def weights_places(self) -> WeightsPlaces:
-        return WeightsPlaces(self.weights_dir, self.allow_download, self.weights_base_url)
-
-
-def resolve_device(requested: str) -> str:
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise DanceAssetsError("device 'cuda' was requested but no CUDA GPU is available")
-    if requested not in ("cpu", "cuda"):
-        raise DanceAssetsError(f"device must be auto, cpu or cuda, got {requested!r}")
-    return requested
-
-
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
-
-
-def fast_path_mode(compute: ComputeSettings, device: str) -> str:
-    """Which fast path applies: 'cuda-amp', 'cpu-bf16' or 'off'."""
-    if not compute.fast_path:
-        return "off"
-    if device == "cuda":
-        return "cuda-amp"
-    return "cpu-bf16" if cpu_supports_bf16() else "off"
-
-
 def with_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
     """Follow every convolution inside `module` with a BatchNorm over its channels, in
     place (as torchvision's VGG-BN does for VGG). Each convolution becomes a two-layer
@@ -180,8 +131,6 @@ class TorchvisionBuilder:
         return {**self.__dict__, "report": None}
 
 
-
-
 def frame_sets(cache: CachedFrames, manifest: pd.DataFrame, protocol_column: str,
                classes: list[str]) -> tuple[FrameSet, FrameSet]:
     """The kept frames on each side of `protocol_column`, taken from the decoded cache."""
@@ -217,8 +166,6 @@ def fits_on_gpu(*frame_sets: FrameSet, share: float = 0.5) -> bool:
 
     free, _ = torch.cuda.mem_get_info()
     return sum(s.inputs.nbytes + s.labels.nbytes for s in frame_sets) <= share * free
-
-
 
 
 def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, device: str,
@@ -280,10 +227,31 @@ def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
     return learn
 
 
+def _peak_lr(learn: Learner, arch: str, settings: TrainSettings,
+             report: Callable[[str], None]) -> float:
+    """The run's peak learning rate: fastai's lr_find suggestion when asked for, else the
+    run's own or the architecture's default."""
+    if settings.find_lr:
+        lr = float(learn.lr_find(show_plot=False).valley)
+        report(f"lr_find suggests {lr:.2e}")
+        return lr
+    return settings.lr if settings.lr is not None else settings.default_lr(arch)
 
 
+def _fit(learn: Learner, settings: TrainSettings, lr: float, frozen_epochs: int) -> None:
+    """fine_tune with pretrained weights (head-only epochs first, when there are any),
+    one-cycle from scratch; the metrics stay on the device meanwhile (not during
+    lr_find, which reads every loss)."""
+    from dance_assets.core.learning.callbacks import metrics_on_device
 
-
+    with metrics_on_device(learn):
+        if settings.pretrained and frozen_epochs:
+            learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
+        elif settings.pretrained:  # no head-only phase: fine_tune's second half alone
+            learn.unfreeze()
+            learn.fit_one_cycle(settings.epochs, slice(lr / 200, lr / 2))
+        else:
+            learn.fit_one_cycle(settings.epochs, lr)
 
 
 def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
@@ -291,11 +259,9 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
           report: Callable[[str], None] = print, show_progress: bool = False) -> TrainResult:
     """Seeded fastai training: fine_tune with pretrained weights, one-cycle otherwise."""
     import torch
-    from fastai.callback.progress import ProgressCallback
     from fastai.torch_core import set_seed
-    from fastcore.basics import noop
 
-    from dance_assets.core.learning.callbacks import EpochReporter, metrics_on_device, use_fast_path
+    from dance_assets.core.learning.callbacks import EpochReporter, use_fast_path
 
     device = resolve_device(compute.device)
     if device == "cpu":
@@ -312,27 +278,14 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers, report,
                       channels_last=mode != "off")
     learn = build_learner(arch, dls, len(classes), settings, compute, device, report)
-    learn.logger = noop  # the reporter below speaks instead
-    if not show_progress:
-        learn.remove_cb(ProgressCallback)
+    quiet(learn, show_progress)
     speed = use_fast_path(learn, mode)
-    if settings.find_lr:
-        lr = float(learn.lr_find(show_plot=False).valley)
-        report(f"lr_find suggests {lr:.2e}")
-    else:
-        lr = settings.lr if settings.lr is not None else settings.default_lr(arch)
+    lr = _peak_lr(learn, arch, settings, report)
     frozen_epochs = settings.freeze_epochs if settings.pretrained else 0
     reporter = EpochReporter(report, frozen_epochs + settings.epochs)
     learn.add_cb(reporter)  # after lr_find, whose batches are not training
     started = time.perf_counter()
-    with metrics_on_device(learn):  # not during lr_find, which reads every loss
-        if settings.pretrained and frozen_epochs:
-            learn.fine_tune(settings.epochs, base_lr=lr, freeze_epochs=frozen_epochs)
-        elif settings.pretrained:  # no head-only phase: fine_tune's second half alone
-            learn.unfreeze()
-            learn.fit_one_cycle(settings.epochs, slice(lr / 200, lr / 2))
-        else:
-            learn.fit_one_cycle(settings.epochs, lr)
+    _fit(learn, settings, lr, frozen_epochs)
     seconds = time.perf_counter() - started
     learn.remove_cbs([*speed, reporter])
     # After the reporter is gone: get_preds runs epoch events of its own.
@@ -349,85 +302,3 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
                        len(valid_set.labels), lr, video_correct, n_videos, learn)
 
 
-def export_dataloaders(classes: list[str], image_size: int, sample_image: Path):
-    """A standard file-based fastai pipeline with our vocab, for the exported learner."""
-    from fastai.vision.all import (
-        CategoryBlock,
-        ColReader,
-        DataBlock,
-        ImageBlock,
-        IntToFloatTensor,
-        Normalize,
-        Resize,
-        ResizeMethod,
-        imagenet_stats,
-    )
-
-    block = DataBlock(
-        blocks=(ImageBlock, CategoryBlock(vocab=classes)),
-        get_x=ColReader("path"), get_y=ColReader("label"),
-        item_tfms=Resize(image_size, method=ResizeMethod.Squish),
-        batch_tfms=[IntToFloatTensor(), Normalize.from_stats(*imagenet_stats)],
-        splitter=lambda items: (list(range(len(items))), []),
-    )
-    frame = pd.DataFrame({"path": [str(sample_image)], "label": [classes[0]]})
-    return block.dataloaders(frame, bs=1, num_workers=0, device="cpu")
-
-
-def images_to_probabilities(network: torch.nn.Module) -> torch.nn.Module:
-    """The network with the input scaling of training and a softmax around it."""
-    import torch
-    from fastai.vision.all import imagenet_stats
-
-    class ImagesToProbabilities(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.network = network
-            mean, std = (torch.tensor(stats).view(1, 3, 1, 1) * 255 for stats in imagenet_stats)
-            self.register_buffer("mean", mean)
-            self.register_buffer("std", std)
-
-        def forward(self, images: torch.Tensor) -> torch.Tensor:
-            return torch.softmax(self.network((images.float() - self.mean) / self.std), dim=1)
-
-    return ImagesToProbabilities().eval()
-
-
-def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Path,
-           card: dict) -> dict[str, Path]:
-    """learner.pkl (file-based, predicts from paths), model.onnx (images to probabilities,
-    for ONNX Runtime), weights.pth and model_card.json."""
-    import torch
-
-    learn = result.learner
-    out_dir.mkdir(parents=True, exist_ok=True)
-    learn.model.to("cpu")
-    learn.dls = export_dataloaders(result.classes, image_size, sample_image)
-    with atomic_path(out_dir / EXPORT_NAME) as tmp:
-        learn.export(tmp)
-    example = torch.zeros((2, 3, image_size, image_size), dtype=torch.uint8)
-    program = torch.onnx.export(
-        images_to_probabilities(learn.model.eval()), (example,), dynamo=True, verbose=False,
-        input_names=["images"], output_names=["probabilities"],
-        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=65536)},))
-    with atomic_path(out_dir / PROGRAM_NAME) as tmp:
-        program.save(tmp)
-    with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
-        torch.save(learn.model.state_dict(), tmp)
-    atomic_write_text(out_dir / CARD_NAME, json.dumps(card, indent=2, default=str) + "\n")
-    return {"learner": out_dir / EXPORT_NAME, "program": out_dir / PROGRAM_NAME,
-            "weights": out_dir / WEIGHTS_NAME, "card": out_dir / CARD_NAME}
-
-
-def significantly_above_chance(correct: int, total: int, n_classes: int,
-                               alpha: float) -> tuple[bool, float]:
-    """One-sided binomial test against guessing: (clearly above chance?, p-value).
-
-    Passes when p <= alpha, so alpha = 1 lets any model with validation frames through.
-    """
-    from scipy.stats import binomtest
-
-    if total == 0 or n_classes < 2:
-        return False, 1.0
-    p_value = float(binomtest(correct, total, 1 / n_classes, alternative="greater").pvalue)
-    return p_value <= alpha, p_value
