@@ -11,6 +11,8 @@ gives.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,19 @@ MODEL_NAMES = (*ARCHITECTURES, POSE_MODEL)  # every classifier the lake trains
 # (in the run coordinator, before every run) builds no model; the test in
 # dance_assets_tests/test_run_coordinator.py checks it against torchvision's models.
 MIN_IMAGE_SIZE = {"alexnet": 63, "resnet18": 1, "squeezenet1_0": 21}
+
+
+def import_fastai() -> None:
+    """Import fastai without the FutureWarnings its import raises on torch 2.14 (fastai's
+    layers script four functions with the now deprecated torch.jit.script), ignored for
+    the import alone. Each learner's training calls this before its first fastai import
+    (every fastai module it uses loads fastai.layers); once fastai is in, it does nothing."""
+    if "fastai.layers" in sys.modules:
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
+                                category=FutureWarning)
+        import fastai.layers  # noqa: F401
 
 
 def check_image_size(arch: str, image_size: int) -> None:

@@ -29,6 +29,7 @@ from dance_assets.core.lake.lake import atomic_path, atomic_write_text
 from dance_assets.core.learning.learners import (
     FrameSet,
     TrainResult,
+    import_fastai,
     quiet,
     tensor_batch_loader,
     videos_correct,
@@ -132,6 +133,7 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
                      show_progress: bool = False) -> TrainResult:
     """Seeded fastai one-cycle training on the CPU (the network is too small to gain
     from an accelerator)."""
+    import_fastai()
     import fastai.callback.schedule  # noqa: F401  (adds Learner.fit_one_cycle)
     import torch
     from fastai.learner import Learner

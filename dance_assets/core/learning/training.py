@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,15 +31,12 @@ from dance_assets.core.learning.learners import (
     ARCHITECTURES,
     FrameSet,
     TrainResult,
+    import_fastai,
     quiet,
     tensor_batch_loader,
     videos_correct,
 )
 from dance_assets.core.learning.weights import WeightsPlaces, pretrained_weights
-
-# fastai's layers call torch.jit.script at import, which torch 2.14 flags as deprecated.
-warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated",
-                        category=FutureWarning)
 
 if TYPE_CHECKING:
     import torch
@@ -258,6 +254,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
           settings: TrainSettings, compute: ComputeSettings,
           report: Callable[[str], None] = print, show_progress: bool = False) -> TrainResult:
     """Seeded fastai training: fine_tune with pretrained weights, one-cycle otherwise."""
+    import_fastai()
     import torch
     from fastai.torch_core import set_seed
 
