@@ -34,7 +34,7 @@ from playwright.sync_api import sync_playwright
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.specs import video_path
 from dance_assets.core.synthetic.writing import write_video
-from dance_assets_tests.conftest import TINY, chromium
+from dance_assets_tests.helpers import TINY, chromium
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TOUR = {"graph": "tour-asset-graph.png", "frames": "tour-video-frames.png",

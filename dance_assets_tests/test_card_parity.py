@@ -34,7 +34,7 @@ from dance_assets.core.learning.registry import (
     pose_fields,
 )
 from dance_assets.core.scoring import verdict
-from dance_assets_tests.conftest import register_classes, resources_for
+from dance_assets_tests.helpers import register_classes, resources_for
 
 EVERY_2_S = ExtractionParams(interval_s=2)
 TWO_PEOPLE = PoseSettings(max_people=2)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dance_assets.cli import main
-from dance_assets_tests.conftest import TINY
+from dance_assets_tests.helpers import TINY
 
 
 @pytest.fixture(scope="module")

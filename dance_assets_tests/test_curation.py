@@ -15,7 +15,7 @@ from dance_assets.core.curation.splits import _uniform, split_by_participant, sp
 from dance_assets.core.ingest.quality import video_features
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets_tests.test_quality import _room, _with_person
+from dance_assets_tests.helpers import hand_made_person, hand_made_room
 
 SETTINGS = ManifestSettings(CleaningThresholds())
 NO_DECISIONS = pd.DataFrame(columns=["frame_id", "decision", "note"])
@@ -41,13 +41,13 @@ def _frames_table(n_classes: int, n_people: int, n_videos_each: int = 1, seconds
 
 
 def test_verdicts_on_hand_made_frames():
-    normal = [_with_person(x, up) for x, up in ((40, True), (60, False), (80, True),
+    normal = [hand_made_person(x, up) for x, up in ((40, True), (60, False), (80, True),
                                                  (100, False), (72, True))]
     black = Image.new("RGB", (144, 256), "black")
     white = Image.new("RGB", (144, 256), "white")
-    blurred = _with_person(55, True).filter(ImageFilter.GaussianBlur(5))
+    blurred = hand_made_person(55, True).filter(ImageFilter.GaussianBlur(5))
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 144, 3), np.uint8))
-    images = [*normal, black, white, blurred, _room(), noise]
+    images = [*normal, black, white, blurred, hand_made_room(), noise]
     features = video_features([np.asarray(i) for i in images])
     # What the pose step says: a person in the drawn frames, nobody in the others.
     found = [True] * 5 + [False, False, True, False, False]

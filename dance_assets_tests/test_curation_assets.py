@@ -5,17 +5,21 @@ from __future__ import annotations
 from dance_assets.cli import main
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.warehouse import query
-from dance_assets_tests.conftest import materialize_ingest, materialize_manifest
-from dance_assets_tests.test_ingest import _checks, _metadata
+from dance_assets_tests.helpers import (
+    checks_of,
+    materialize_ingest,
+    materialize_manifest,
+    metadata_of,
+)
 
 
 def test_manifest_keeps_cleans_and_splits(instance, ingested_tiny_lake):
     lake = ingested_tiny_lake
     result = materialize_manifest(instance, lake)
     assert result.success
-    assert all(check.passed for name, check in _checks(result).items()
+    assert all(check.passed for name, check in checks_of(result).items()
                if name != "check_dropped_share")
-    meta = _metadata(result, "frame_manifest")
+    meta = metadata_of(result, "frame_manifest")
     assert meta["dagster/row_count"] == 36
     assert "| dance_class | frames | kept |" in meta["frames_per_class"]
     assert "data:image/png;base64," in meta["dropped_frames"]
@@ -41,7 +45,7 @@ def test_blocking_check_fails_when_a_class_loses_its_validation_participant(
     assert materialize_ingest(instance, lake, dance_class).success
     result = materialize_manifest(instance, lake)
     assert not result.success  # the blocking check stops the run
-    check = _checks(result)["check_classes_on_both_sides"]
+    check = checks_of(result)["check_classes_on_both_sides"]
     assert not check.passed
     assert f"{dance_class} has no valid frames under by_participant" in check.description
 
@@ -71,7 +75,7 @@ def test_review_exclusion_flows_into_the_next_manifest(instance, ingested_tiny_l
     row = tables.read_table(lake, "frame_manifest").set_index("frame_id").loc[frame]
     assert not row["keep"] and row["reason"] == "excluded by reviewer: two dancers"
     assert _data_version(instance) != unchanged  # so the models retrain on the next night
-    assert _metadata(materialize_manifest(instance, lake), "frame_manifest")[
+    assert metadata_of(materialize_manifest(instance, lake), "frame_manifest")[
         "human_decisions"] == 1
 
 

@@ -21,7 +21,7 @@ from dance_assets.core.evaluation.evaluation import (
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.warehouse import query
 from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
-from dance_assets_tests.conftest import TINY_TRAIN, resources_for
+from dance_assets_tests.helpers import TINY_TRAIN, resources_for
 
 CLASSES = ["a", "b", "c"]
 # Six validation frames from three videos. By hand:

@@ -12,26 +12,24 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.specs import video_path
 from dance_assets.core.synthetic.writing import write_video
-from dance_assets_tests.conftest import TINY, materialize_ingest, register_classes
-
-
-def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    (materialization,) = result.asset_materializations_for_node(asset)
-    return {key: value.value for key, value in materialization.metadata.items()}
-
-
-def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+from dance_assets_tests.helpers import (
+    TINY,
+    checks_of,
+    materialize_ingest,
+    metadata_of,
+    register_classes,
+)
+from dance_assets_tests.worker import job
 
 
 def test_tiny_lake_goes_from_videos_to_frames(instance, tiny_lake):
     for dance_class in register_classes(instance, tiny_lake):
         result = materialize_ingest(instance, tiny_lake, dance_class)
         assert result.success
-        checks = _checks(result)
+        checks = checks_of(result)
         assert checks["check_videos_readable"].passed
         assert checks["check_frames_per_video"].passed
-        frames_meta = _metadata(result, "video_frames")
+        frames_meta = metadata_of(result, "video_frames")
         assert frames_meta["extracted"] == TINY.participants
         assert "data:image/png;base64," in frames_meta["contact_sheet"]
     videos = tables.read_table(tiny_lake, "videos")
@@ -52,13 +50,13 @@ def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
     frames_dir = tiny_lake.frames / dance_class
     stamps = {p: p.stat().st_mtime_ns for p in frames_dir.rglob("*.jpg")}
 
-    again = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    again = metadata_of(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
     assert (again["extracted"], again["unchanged"], again["removed"]) == (0, 3, 0)
     assert {p: p.stat().st_mtime_ns for p in frames_dir.rglob("*.jpg")} == stamps
 
     newcomer = plan_videos([dance_class], 4, TINY.seconds, TINY.video_size, seed=0)[-1]
     write_video(newcomer, video_path(tiny_lake.raw, newcomer), ffmpeg_binary)
-    added = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    added = metadata_of(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
     assert (added["extracted"], added["unchanged"]) == (1, 3)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # older frames untouched
 
@@ -66,7 +64,7 @@ def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
     gone_id = tables.read_table(tiny_lake, "videos", dance_class=dance_class).set_index(
         "path").loc["raw/" + dance_class + "/p01.mp4", "video_id"]
     gone.unlink()
-    removed = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    removed = metadata_of(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
     assert (removed["extracted"], removed["removed"]) == (0, 1)
     frames = tables.read_table(tiny_lake, "frames", dance_class=dance_class)
     assert gone_id not in set(frames["video_id"]) and frames["video_id"].nunique() == 3
@@ -80,7 +78,7 @@ def test_renamed_video_is_not_extracted_again(instance, tiny_lake):
     materialize_ingest(instance, tiny_lake, dance_class)
     folder = tiny_lake.raw / dance_class
     (folder / "p02.mp4").rename(folder / "p09__second_take.mp4")
-    meta = _metadata(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
+    meta = metadata_of(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
     assert (meta["extracted"], meta["unchanged"]) == (0, 3)
     frames = tables.read_table(tiny_lake, "frames", dance_class=dance_class)
     assert "p09" in set(frames["participant"]) and "p02" not in set(frames["participant"])
@@ -90,14 +88,14 @@ def test_new_extraction_parameters_reextract(instance, tiny_lake):
     (dance_class, *_) = register_classes(instance, tiny_lake)
     materialize_ingest(instance, tiny_lake, dance_class)
     from dance_assets.assets.ingest import raw_videos, video_frames
-    from dance_assets_tests.conftest import resources_for
+    from dance_assets_tests.helpers import resources_for
 
     result = dg.materialize(
         [raw_videos, video_frames], partition_key=dance_class, instance=instance,
         resources=resources_for(tiny_lake),
         run_config={"ops": {"video_frames": {"config": {"interval_s": 2}}}},
     )
-    assert _metadata(result, "video_frames")["extracted"] == 3
+    assert metadata_of(result, "video_frames")["extracted"] == 3
     frames = tables.read_table(tiny_lake, "frames", dance_class=dance_class)
     assert sorted(frames["second"].unique()) == [0, 2]
 
@@ -109,8 +107,8 @@ def test_awkward_files_are_accounted_for_and_never_fail_the_partition(instance, 
     for dance_class in register_classes(instance, lake):
         result = materialize_ingest(instance, lake, dance_class)
         assert result.success, dance_class
-        assert not _checks(result)["check_videos_readable"].passed  # rejects are listed
-        assert _checks(result)["check_frames_per_video"].passed
+        assert not checks_of(result)["check_videos_readable"].passed  # rejects are listed
+        assert checks_of(result)["check_frames_per_video"].passed
     videos = tables.read_table(lake, "videos").set_index("path")
     assert set(videos.index) == set(expectations)  # junk and sidecars ignored, rest recorded
     frames = tables.read_table(lake, "frames")
@@ -172,13 +170,6 @@ def test_a_plan_cuts_its_work_into_batches_with_reposing_first():
     assert (empty.label, len(empty)) == ("nothing_changed", 0)
 
 
-def ingest_job() -> dg.JobDefinition:
-    """The code location's ingest job, rebuilt in each step's process (multiprocess)."""
-    from dance_assets.definitions import defs
-
-    return defs.resolve_job_def("ingest")
-
-
 def _published(lake: Lake, dance_class: str) -> dict[str, object]:
     """The class's frames and poses as a reader sees them, without timings."""
     frames = tables.read_table(lake, "frames", dance_class=dance_class)
@@ -200,7 +191,7 @@ def test_a_class_fans_out_over_steps_and_publishes_what_one_step_would(
     one_video_a_step = {"resources": {"ffmpeg": {"config": {"videos_per_step": 1}}}}
     runs = []
     for _ in range(2):
-        with dg.execute_job(dg.reconstructable(ingest_job), instance,
+        with dg.execute_job(job("ingest"), instance,
                             tags={"dagster/partition": dance_class},
                             run_config=one_video_a_step) as result:
             assert result.success

@@ -31,7 +31,7 @@ from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.sound import music_for
 from dance_assets.core.synthetic.specs import sidecar_path
 from dance_assets.core.synthetic.writing import write_video
-from dance_assets_tests.conftest import register_classes, resources_for
+from dance_assets_tests.helpers import register_classes, resources_for
 
 SIZE = (240, 426)
 

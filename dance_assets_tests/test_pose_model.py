@@ -33,7 +33,7 @@ from dance_assets.core.scoring.routines import (
     references_table,
     weakest_moments,
 )
-from dance_assets_tests.conftest import resources_for
+from dance_assets_tests.helpers import resources_for
 
 # A standing body in torso lengths from the hips (y down), in pose_features.JOINTS order.
 STANDING = np.array([[0, -1.5], [-0.4, -1], [0.4, -1], [-0.6, -0.5], [0.6, -0.5], [-0.7, 0],

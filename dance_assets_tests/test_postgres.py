@@ -24,7 +24,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dance_assets_tests.conftest import TINY_TRAIN
+from dance_assets_tests.helpers import TINY_TRAIN
+from dance_assets_tests.worker import job
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 CLASSES = ["renegade", "savage", "say_so"]
@@ -100,31 +101,6 @@ def postgres_home(postgres: dict[str, str], tmp_path: Path,
     return home
 
 
-# Jobs the multiprocess executor can rebuild in each step's process: dg.reconstructable
-# needs a module-level function that returns the job.
-def ingest_job() -> dg.JobDefinition:
-    from dance_assets.definitions import defs
-
-    return defs.resolve_job_def("ingest")
-
-
-def curation_job() -> dg.JobDefinition:
-    from dance_assets.definitions import defs
-
-    return defs.resolve_job_def("curation")
-
-
-def training_job() -> dg.JobDefinition:
-    from dance_assets.definitions import defs
-
-    return defs.resolve_job_def("training")
-
-
-def _job(name: str):  # type: ignore[no-untyped-def]  (a ReconstructableJob)
-    jobs = {"ingest": ingest_job, "curation": curation_job, "training": training_job}
-    return dg.reconstructable(jobs[name])
-
-
 _READ_BACK = """
 import json
 import dagster as dg
@@ -159,14 +135,14 @@ def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         instance.add_dynamic_partitions("dance_classes", CLASSES)
         for dance_class in CLASSES:  # multiprocess: each step in a process of its own
-            with dg.execute_job(_job("ingest"), instance,
+            with dg.execute_job(job("ingest"), instance,
                                 tags={"dagster/partition": dance_class}) as result:
                 assert result.success
-        with dg.execute_job(_job("curation"), instance) as result:
+        with dg.execute_job(job("curation"), instance) as result:
             assert result.success
         model = dg.AssetKey(["models", "resnet18"])
         with dg.execute_job(
-                _job("training"), instance, tags={"dagster/partition": "random_frames"},
+                job("training"), instance, tags={"dagster/partition": "random_frames"},
                 asset_selection=[model, dg.AssetKey(["evaluation", "resnet18"])],
                 run_config={"ops": {"models__resnet18": {"config": TINY_TRAIN}}}) as result:
             assert result.success
@@ -192,11 +168,11 @@ def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_
 _ONE_RUN = """
 import json, sys
 import dagster as dg
-from dance_assets_tests.test_postgres import _job
-job, partition, assets, config = json.loads(sys.argv[1])
+from dance_assets_tests.worker import job
+name, partition, assets, config = json.loads(sys.argv[1])
 with dg.DagsterInstance.get() as instance:
     selection = [dg.AssetKey(a) for a in assets] if assets else None
-    with dg.execute_job(_job(job), instance, tags={"dagster/partition": partition},
+    with dg.execute_job(job(name), instance, tags={"dagster/partition": partition},
                         asset_selection=selection, run_config=config) as result:
         failures = [f"{e.event_type_value} {e.step_key or ''}: {e.message}"
                     for e in result.all_events
@@ -233,10 +209,10 @@ def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_gpu_pool(
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions("dance_classes", CLASSES + newcomers)
         for dance_class in CLASSES:
-            with dg.execute_job(_job("ingest"), instance,
+            with dg.execute_job(job("ingest"), instance,
                                 tags={"dagster/partition": dance_class}) as result:
                 assert result.success
-        with dg.execute_job(_job("curation"), instance) as result:
+        with dg.execute_job(job("curation"), instance) as result:
             assert result.success
     # The pool's row is otherwise created on first use from dagster.yaml's default_limit;
     # two steps asking at the same instant were both let in (one run in seven here), so a

@@ -3,29 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 from dance_assets.core.ingest.quality import noise_sigma, video_features
-
-
-def _room(seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    image = Image.new("RGB", (144, 256), tuple(int(v) for v in rng.integers(80, 200, 3)))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle([10, 20, 60, 70], fill=(200, 40, 40))
-    draw.rectangle([0, 200, 144, 256], fill=(90, 60, 30))
-    return image
-
-
-def _with_person(x: int, arm_up: bool) -> Image.Image:
-    image = _room()
-    draw = ImageDraw.Draw(image)
-    draw.ellipse([x - 8, 80, x + 8, 96], fill=(230, 180, 140))
-    draw.rectangle([x - 12, 96, x + 12, 150], fill=(30, 120, 220))
-    draw.line([x - 12, 100, x - 30, 70 if arm_up else 140], fill=(30, 120, 220), width=6)
-    draw.line([x - 6, 150, x - 10, 200], fill=(40, 40, 40), width=8)
-    draw.line([x + 6, 150, x + 10, 200], fill=(40, 40, 40), width=8)
-    return image
+from dance_assets_tests.helpers import hand_made_person, hand_made_room
 
 
 def _features(images):
@@ -40,7 +21,7 @@ def test_brightness_and_contrast_of_black_and_white():
 
 
 def test_blur_lowers_sharpness():
-    sharp = _with_person(72, True)
+    sharp = hand_made_person(72, True)
     blurred = sharp.filter(ImageFilter.GaussianBlur(4))
     a, b = _features([sharp, blurred])
     assert b.sharpness < a.sharpness / 5
@@ -48,7 +29,8 @@ def test_blur_lowers_sharpness():
 
 def test_noise_frame_has_high_noise_and_subject_score():
     rng = np.random.default_rng(1)
-    frames = [_with_person(x, up) for x, up in ((50, True), (72, False), (95, True), (60, False))]
+    frames = [hand_made_person(x, up)
+              for x, up in ((50, True), (72, False), (95, True), (60, False))]
     noise = Image.fromarray(rng.integers(0, 256, (256, 144, 3), dtype=np.uint8))
     features = _features([*frames, noise])
     assert features[-1].noise > 20 > max(f.noise for f in features[:-1])
@@ -57,8 +39,8 @@ def test_noise_frame_has_high_noise_and_subject_score():
 
 def test_empty_room_scores_near_zero_even_where_the_dancer_usually_stands():
     # The dancer stands at x=72 in most frames, so a median background would keep them.
-    frames = [_with_person(72, up) for up in (True, False, True, False, True)]
-    frames += [_with_person(40, False), _room()]
+    frames = [hand_made_person(72, up) for up in (True, False, True, False, True)]
+    frames += [hand_made_person(40, False), hand_made_room()]
     features = _features(frames)
     empty, dancing = features[-1], features[:-1]
     assert empty.subject_score < 0.01
@@ -66,15 +48,16 @@ def test_empty_room_scores_near_zero_even_where_the_dancer_usually_stands():
 
 
 def test_disco_light_does_not_count_as_subject():
-    frames = [_with_person(x, True) for x in (40, 72, 100)] + [_room()]
-    tinted = Image.fromarray((np.asarray(_room()) * np.array([1.0, 0.5, 0.8])).astype(np.uint8))
+    frames = [hand_made_person(x, True) for x in (40, 72, 100)] + [hand_made_room()]
+    tinted = Image.fromarray(
+        (np.asarray(hand_made_room()) * np.array([1.0, 0.5, 0.8])).astype(np.uint8))
     features = _features([*frames, tinted])
     assert features[-1].subject_score < 0.02
 
 
 def test_near_duplicates_point_to_the_first_copy():
-    a, b = _with_person(50, True), _with_person(90, False)
-    features = _features([a, b, a.copy(), _room(), _room()])
+    a, b = hand_made_person(50, True), hand_made_person(90, False)
+    features = _features([a, b, a.copy(), hand_made_room(), hand_made_room()])
     assert [f.near_duplicate_of for f in features] == [None, None, 0, None, 3]
 
 

@@ -27,7 +27,7 @@ from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import generate
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
-from dance_assets_tests.conftest import materialize_ingest, register_classes
+from dance_assets_tests.helpers import materialize_ingest, register_classes
 from dance_assets_tests.worker import ingest
 
 TIMING_COLUMNS = {"probed_at", "seconds", "extracted_at", "mtime_ns", "pose_seconds"}

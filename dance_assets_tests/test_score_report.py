@@ -42,7 +42,7 @@ from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.soundtrack import beat_times
 from dance_assets.core.synthetic.specs import VideoSpec
 from dance_assets.core.synthetic.writing import write_video
-from dance_assets_tests.conftest import chromium
+from dance_assets_tests.helpers import chromium
 
 DANCE, SEED, SECONDS, SIZE = "mood", 0, 10, (240, 426)
 STUDENT = 0  # mirrored, 0.6 s late and 18 % slow: the alignment finds it

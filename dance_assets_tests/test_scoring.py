@@ -15,8 +15,8 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.movement import PART_NAMES
 from dance_assets.core.scoring.scoring import score
 from dance_assets.core.scoring.verdict import choose_model
-from dance_assets_tests.conftest import TINY_TRAIN, in_fresh_python, resources_for
 from dance_assets_tests.corpus import Expectation
+from dance_assets_tests.helpers import TINY_TRAIN, in_fresh_python, resources_for
 
 CLASSES = ["renegade", "savage", "say_so"]
 

@@ -14,7 +14,7 @@ from dance_assets.core.synthetic.writing import write_video
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import LakeResource
 from dance_assets.sensors import new_videos_sensor
-from dance_assets_tests.conftest import TINY, materialize_ingest
+from dance_assets_tests.helpers import TINY, materialize_ingest
 
 
 def _tick(instance, lake, cursor=None) -> dg.SensorResult:

@@ -25,7 +25,7 @@ from dance_assets.core.scoring.pair_alignment import align_pair
 from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
-from dance_assets_tests.conftest import resources_for
+from dance_assets_tests.helpers import resources_for
 
 DANCES = ("wap", "mood")
 

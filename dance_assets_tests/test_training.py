@@ -41,8 +41,7 @@ from dance_assets.core.learning.training import (
     train,
 )
 from dance_assets.core.learning.weights import WeightsPlaces, hub_checkpoints, pretrained_weights
-from dance_assets_tests.conftest import in_fresh_python, materialize_models
-from dance_assets_tests.test_ingest import _checks
+from dance_assets_tests.helpers import checks_of, in_fresh_python, materialize_models
 
 TINY = TrainSettings(epochs=1, image_size=64, batch_size=8, augment=False)
 
@@ -60,7 +59,7 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
     lake = curated_tiny_lake
     result = materialize_models(instance, lake, "random_frames", head_dropout=0.3)
     assert result.success
-    checks = _checks(result)
+    checks = checks_of(result)
     check = checks["check_accuracy_above_chance"]  # the last architecture's
     assert check.passed  # significance 1: every model goes through on the tiny lake
     assert 0 <= check.metadata["p_value"].value <= 1

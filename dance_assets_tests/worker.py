@@ -41,18 +41,37 @@ def manifest(lake_root: str) -> None:
     tables.write_table(lake, "frame_manifest", built)
 
 
+# The code location's jobs, for dg.reconstructable (the multiprocess executor rebuilds the
+# job in each step's process from a module-level function that returns it).
 def ingest_job() -> dg.JobDefinition:
-    """The code location's ingest job, for dg.reconstructable (multiprocess executor)."""
     from dance_assets.definitions import defs
 
     return defs.resolve_job_def("ingest")
+
+
+def curation_job() -> dg.JobDefinition:
+    from dance_assets.definitions import defs
+
+    return defs.resolve_job_def("curation")
+
+
+def training_job() -> dg.JobDefinition:
+    from dance_assets.definitions import defs
+
+    return defs.resolve_job_def("training")
+
+
+def job(name: str):  # type: ignore[no-untyped-def]  (a ReconstructableJob)
+    """The named job of the code location, as a run worker's multiprocess executor runs it."""
+    jobs = {"ingest": ingest_job, "curation": curation_job, "training": training_job}
+    return dg.reconstructable(jobs[name])
 
 
 def ingest_run(dance_class: str) -> None:
     """One run of the ingest job, as a run worker would launch it: own process, the
     code location's multiprocess executor, the instance in $DAGSTER_HOME."""
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(dg.reconstructable(ingest_job), instance=instance,
+        result = dg.execute_job(job("ingest"), instance=instance,
                                 tags={"dagster/partition": dance_class})
     sys.exit(0 if result.success else 1)
 

@@ -1,0 +1,129 @@
+"""What several test modules share besides fixtures (those are in conftest.py): the tiny
+profile's settings, materializing the real assets, reading a result, hand-made frames.
+
+A plain module, so a test module imports from here and never from another test module
+or from conftest.py, and a child process can import it by name too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import dagster as dg
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.profiles import PROFILES
+from dance_assets.partitions import dance_class_partitions
+from dance_assets.resources import FfmpegResource, LakeResource
+
+TINY = PROFILES["tiny"]
+
+# One epoch on a few dozen frames learns next to nothing, and whether a model lands above
+# or below chance depends on the CPU's arithmetic; significance 1 lets every model through
+# to evaluation. The check itself is tested with a strict significance.
+TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
+              "significance": 1.0}
+
+
+def resources_for(lake: Lake) -> dict[str, object]:
+    return {"lake": LakeResource(root=str(lake.root)), "ffmpeg": FfmpegResource(workers=2)}
+
+
+def register_classes(instance: dg.DagsterInstance, lake: Lake) -> list[str]:
+    classes = sorted(p.name for p in lake.raw.iterdir() if p.is_dir())
+    instance.add_dynamic_partitions(dance_class_partitions.name, classes)
+    return classes
+
+
+def materialize_ingest(instance: dg.DagsterInstance, lake: Lake,
+                       dance_class: str) -> dg.ExecuteInProcessResult:
+    from dance_assets.assets.ingest import raw_videos, video_frames
+
+    return dg.materialize([raw_videos, video_frames], partition_key=dance_class,
+                          instance=instance, resources=resources_for(lake))
+
+
+def materialize_manifest(instance: dg.DagsterInstance, lake: Lake,
+                         **config: object) -> dg.ExecuteInProcessResult:
+    from dance_assets.assets.curation import frame_manifest
+
+    return dg.materialize([frame_manifest], instance=instance, resources=resources_for(lake),
+                          run_config={"ops": {"frame_manifest": {"config": config}}},
+                          raise_on_error=False)
+
+
+def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
+                       compute: dict[str, object] | None = None,
+                       **overrides: object) -> dg.ExecuteInProcessResult:
+    from dance_assets.assets.models import model_assets
+    from dance_assets.resources import TorchComputeResource
+
+    config = {**TINY_TRAIN, **overrides}
+    ops = {asset.op.name: {"config": config} for asset in model_assets}
+    return dg.materialize(model_assets, partition_key=protocol, instance=instance,
+                          resources={**resources_for(lake),
+                                     "torch_compute": TorchComputeResource(**(compute or {}))},
+                          run_config={"ops": ops}, raise_on_error=False)
+
+
+def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """The values of the one materialization of `asset` in `result`, by key."""
+    (materialization,) = result.asset_materializations_for_node(asset)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    """The asset check evaluations in `result`, by check name (the last one of a name)."""
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def in_fresh_python(code: str) -> list[str]:
+    """What `code` prints, split into words, run in a new interpreter (clean sys.modules)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def chromium() -> str:
+    """Debian's chromium, installed on first use where apt-get can (CI runs as root)."""
+    binary = shutil.which("chromium")
+    if binary:
+        return binary
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-qq", "chromium"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+            subprocess.run(install, env=env, capture_output=True, check=True)
+        binary = shutil.which("chromium")
+        if binary:
+            return binary
+    pytest.skip("no chromium: install Debian's chromium package (apt-get install chromium) "
+                "to run the browser test")
+
+
+def hand_made_room(seed: int = 0) -> Image.Image:
+    """A 144x256 room: a wall of a random colour, a red picture on it, a brown floor."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (144, 256), tuple(int(v) for v in rng.integers(80, 200, 3)))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([10, 20, 60, 70], fill=(200, 40, 40))
+    draw.rectangle([0, 200, 144, 256], fill=(90, 60, 30))
+    return image
+
+
+def hand_made_person(x: int, arm_up: bool) -> Image.Image:
+    """The room with a stick person standing at `x`, one arm up or down."""
+    image = hand_made_room()
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([x - 8, 80, x + 8, 96], fill=(230, 180, 140))
+    draw.rectangle([x - 12, 96, x + 12, 150], fill=(30, 120, 220))
+    draw.line([x - 12, 100, x - 30, 70 if arm_up else 140], fill=(30, 120, 220), width=6)
+    draw.line([x - 6, 150, x - 10, 200], fill=(40, 40, 40), width=8)
+    draw.line([x + 6, 150, x + 10, 200], fill=(40, 40, 40), width=8)
+    return image
