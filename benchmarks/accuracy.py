@@ -58,7 +58,8 @@ def main() -> None:
         for seed in args.seeds:
             started = time.perf_counter()
             result = train(args.arch, train_set, valid_set, classes,
-                           replace(settings, seed=seed), ComputeSettings(), report=lambda _: None)
+                           replace(settings, seed=seed), ComputeSettings(), report=lambda _: None,
+                           own_process=True)  # this script's: glibc tuned as in a step
             runs.append({"seed": seed, "frame_pct": round(100 * result.accuracy, 1),
                          "video_pct": round(100 * result.video_accuracy, 1),
                          "videos_right": f"{result.video_correct}/{result.n_valid_videos}",

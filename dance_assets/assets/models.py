@@ -92,6 +92,17 @@ def gpu_op_tags() -> dict[str, object]:
     return {"dagster-k8s/config": config}
 
 
+# The executors this project runs steps with (definitions.executor()), each of which gives
+# a step a process of its own: a pod, or a child process. Only there does a training step
+# retune the process-wide allocator; run in the caller's process (execute_in_process, a
+# test) it leaves the caller's alone.
+OWN_PROCESS_EXECUTORS = ("multiprocess", "k8s")
+
+
+def in_own_process(context: dg.AssetExecutionContext) -> bool:
+    return context.job_def.executor_def.name in OWN_PROCESS_EXECUTORS
+
+
 _TRAIN = TrainSettings()
 
 
@@ -199,7 +210,8 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         with user_errors_fail_the_step():
             result = train(arch, train_set, valid_set, classes, settings,
                            torch_compute.settings(), report=context.log.info,
-                           show_progress=sys.stderr.isatty())
+                           show_progress=sys.stderr.isatty(),
+                           own_process=in_own_process(context))
         out_dir = the_lake.model_dir(protocol, arch)
         card = _model_card(arch, protocol, config.model_dump(), result,
                            _trained_on(context, the_lake, manifest, column),

@@ -12,7 +12,10 @@ CPU tuning guide swaps the allocator (jemalloc, tcmalloc) for this; glibc's own
 and keep up to 1 GiB of free memory there.
 
 The setting is process-wide and lasts as long as the process. That suits a training
-step, which under the multiprocess executor is a process of its own; the memory kept is
+step that is a process of its own (a child of the multiprocess executor, a pod of the k8s
+one), and only there is it made (core/learning/training.train's `own_process`, which
+assets/models.py sets from the step's executor): a run in the caller's process
+(execute_in_process, the tests) leaves the caller's allocator alone. The memory kept is
 what the step's own batches reach anyway.
 """
 

@@ -252,8 +252,14 @@ def _fit(learn: Learner, settings: TrainSettings, lr: float, frozen_epochs: int)
 
 def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
           settings: TrainSettings, compute: ComputeSettings,
-          report: Callable[[str], None] = print, show_progress: bool = False) -> TrainResult:
-    """Seeded fastai training: fine_tune with pretrained weights, one-cycle otherwise."""
+          report: Callable[[str], None] = print, show_progress: bool = False,
+          own_process: bool = False) -> TrainResult:
+    """Seeded fastai training: fine_tune with pretrained weights, one-cycle otherwise.
+
+    `own_process`: the process is the training step's alone (a multiprocess child, a
+    pod), so on a CPU glibc is told to keep freed memory for the next batch
+    (core/learning/host_memory.py), a setting that lasts as long as the process; never
+    in a caller's process (execute_in_process, tests, notebooks)."""
     import_fastai()
     import torch
     from fastai.torch_core import set_seed
@@ -263,7 +269,8 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     device = resolve_device(compute.device)
     if device == "cpu":
         torch.set_num_threads(compute.threads or os.cpu_count() or 1)
-        keep_freed_memory()  # each batch reuses the last one's pages (core/learning/host_memory.py)
+        if own_process:
+            keep_freed_memory()  # each batch reuses the last one's pages
     if len(train_set.labels) < settings.batch_size:
         raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
                                f"{settings.batch_size}: lower batch_size")
