@@ -6,7 +6,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageEnhance
 
@@ -78,12 +78,27 @@ def test_light_and_camera_shake_never_make_a_dancing_second_empty(brightness, dx
     assert automatic_verdicts(frames, LIMITS).iloc[1] != "empty"
 
 
+def _exposure_verdict(luma: float) -> str:
+    """What a frame of one colour must be called: exposure first, then no contrast."""
+    if luma < LIMITS.dark_below:
+        return "too dark"
+    return "washed out" if luma > LIMITS.bright_above else "flat"
+
+
 @settings(max_examples=15, deadline=None)
 @given(colour=st.tuples(*[st.integers(0, 255)] * 3), at=st.integers(0, 4))
+@example(colour=(0, 0, 0), at=0).via("black: too dark")
+@example(colour=(255, 255, 255), at=4).via("white: washed out")
+@example(colour=(128, 128, 128), at=2).via("grey: flat")
 def test_a_constant_frame_is_never_kept(colour, at):
+    luma = float(np.dot(colour, [0.299, 0.587, 0.114]))  # BT.601, as the features
+    assume(min(abs(luma - LIMITS.dark_below), abs(luma - LIMITS.bright_above)) > 0.01)
     video = list(_dancing_video())
     video.insert(at, np.full_like(video[0], colour, dtype=np.uint8))
     frames = pd.DataFrame([f.__dict__ for f in video_features(video)]).assign(
         video_id="v", person_found=pd.NA)
     frames["person_found"] = frames["person_found"].astype("boolean")
-    assert automatic_verdicts(frames, LIMITS).iloc[at] is not None
+    verdicts = automatic_verdicts(frames, LIMITS)
+    assert verdicts.iloc[at] == _exposure_verdict(luma)
+    # The dancing seconds around it are kept: the constant frame alone is dropped.
+    assert verdicts.drop(index=at).isna().all(), verdicts.tolist()

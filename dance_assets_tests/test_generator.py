@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 
 from dance_assets.core.ingest.quality import uniform_share
 from dance_assets.core.ingest.video import probe_video
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.synthetic.dancers import dancing_friends, pose_at
 from dance_assets.core.synthetic.dances import DANCE_CLASSES, FPS, JOINTS, key_poses
 from dance_assets.core.synthetic.drawing import render_room
@@ -23,16 +26,26 @@ from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.rendering import render_frames, routine_at
 from dance_assets.core.synthetic.sound import SoundShares, music_for, song
 from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, add_noise, beat_times, render_music
-from dance_assets.core.synthetic.specs import Lesson, VideoSpec, sidecar_path
+from dance_assets.core.synthetic.specs import Lesson, VideoSpec, sidecar_path, video_path
 from dance_assets.core.synthetic.writing import soundtrack_samples, write_video
+from dance_assets.runs import sync_dance_classes
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_twelve_dance_classes():
-    assert len(DANCE_CLASSES) == 12 == len(set(DANCE_CLASSES))
+def test_the_twelve_dances_become_twelve_classes_of_the_lake(tmp_path, instance):
+    """A video of each dance lands in a folder of its own, which the lake lists as a class
+    and Dagster takes as a partition key (the names are folder- and key-friendly)."""
+    lake = Lake.resolve(tmp_path / "lake")
+    for spec in plan_videos(list(DANCE_CLASSES), 1, 4, SIZE, seed=0):
+        path = video_path(lake.raw, spec)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    sync = sync_dance_classes(instance, lake)
+    assert len(sync.added) == 12 and sorted(sync.added) == sorted(DANCE_CLASSES)
+    assert sorted(instance.get_dynamic_partitions("dance_classes")) == sorted(DANCE_CLASSES)
 
 
 def test_same_seed_same_bytes_other_seed_other_video(tmp_path, ffmpeg_binary):
@@ -83,10 +96,26 @@ def test_participant_keeps_body_clothes_and_room_across_dances():
     assert first[0] != next(s.participant for s in specs if s.participant.name == "p02")
 
 
-def test_each_dance_has_its_own_choreography_independent_of_seed():
-    assert key_poses("renegade") == key_poses("renegade")
-    poses = {key_poses(d).poses for d in DANCE_CLASSES}
-    assert len(poses) == 12
+_KEY_POSES_IN_ANOTHER_PROCESS = """
+import json
+from dance_assets.core.synthetic.dances import DANCE_CLASSES, key_poses
+print(json.dumps({d: [key_poses(d).tempo_bpm, key_poses(d).poses] for d in DANCE_CLASSES}))
+"""
+
+
+def test_each_dance_has_its_own_routine_from_its_name_alone():
+    """Twelve routines; a video's seed picks its dancer, not her routine; and another
+    interpreter (another string-hash seed) derives the same key poses from the names."""
+    assert len({key_poses(d).poses for d in DANCE_CLASSES}) == 12
+    for seed in (0, 5):
+        for spec in plan_videos(["renegade", "wap"], 2, 4, SIZE, seed=seed):
+            assert routine_at(replace(spec, splice=None), 1.0) == key_poses(spec.dance)
+    done = subprocess.run([sys.executable, "-c", _KEY_POSES_IN_ANOTHER_PROCESS],
+                          capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": "12345"})
+    there = json.loads(done.stdout)
+    here = {d: [key_poses(d).tempo_bpm, key_poses(d).poses] for d in DANCE_CLASSES}
+    assert there == json.loads(json.dumps(here))
 
 
 def test_some_videos_have_filters_and_bad_edge_seconds():
