@@ -122,6 +122,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     from dance_assets.core.ingest.video import find_ffmpeg
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.warehouse import refresh_views
+    from dance_assets.core.scoring.score_lines import score_lines
     from dance_assets.core.scoring.scoring import record, score
 
     manifest = tables.read_table(lake, "frame_manifest")
@@ -142,7 +143,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     refresh_views(lake)
     print(f"\na held-out dancer scored: dance-assets score {lake.relative(video)} --dance "
           f"{first['dance_class']}")
-    print("\n".join(_score_lines(result)))
+    print("\n".join(score_lines(result)))
 
 
 _SUMMARY_SQL = """
@@ -207,52 +208,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clock(seconds: float) -> str:
-    """0:12.3, as a dancer finds a moment in her video."""
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
-def _score_lines(result: object) -> list[str]:
-    """What `score` prints for a person (the JSON says the same for a program)."""
-    from dance_assets.core.scoring.coaching import WEAK_FROM_DEG
-
-    judged, reference, verdict = result.feedback, result.reference, result.verdict
-    target = f"score for {reference.dance}" if reference.dance else "score"
-    lines = [f"{target}: {judged.score}/100 against {reference.name} "
-             f"({judged.compared_s:g} of {judged.video_s:g} seconds compared)"]
-    if judged.offset_ms is not None:
-        lines.append(f"timing: {judged.timing_words()}")
-        if len(judged.timing) > 1:
-            lines.append("  " + "; ".join(
-                f"{_clock(s.start_s)}-{_clock(s.end_s)} {s.offset_ms:+d} ms, {s.tempo:.2f}x"
-                for s in judged.timing))
-    if judged.mirrored:
-        lines.append("danced as in a mirror of the reference")
-    if result.music is not None:
-        lines.append(f"music: {result.music.note}")
-        lines.append(f"on the beat: {result.music.beat_words()}")
-    lines.append("body parts: " + ", ".join(
-        f"{part} {score if score is not None else 'not seen'}"
-        for part, score in judged.body_parts.items()))
-    weakest = "; ".join(f"{_clock(m.start_s)}-{_clock(m.end_s)} {m.what}"
-                        for m in judged.weakest) or \
-        f"none: every stretch stays within {WEAK_FROM_DEG:g}° of the reference"
-    lines.append(f"weakest moments: {weakest}")
-    if judged.best:
-        lines.append(f"best moment: {_clock(judged.best.start_s)}-{_clock(judged.best.end_s)} "
-                     f"({judged.best.score}/100)")
-    if verdict is not None:
-        top = ", ".join(f"{name} {p:.0%}" for name, p in verdict.top)
-        said = f"({top}; {verdict.model.arch} / {verdict.model.protocol}, {verdict.model.why})"
-        if result.nearest is not None and not result.recognised:
-            name, best = result.nearest
-            lines.append(f"looks like: no dance recognised: no routine matches better than "
-                         f"halfway to another dance (nearest: {name}, {best}/100); the "
-                         f"classifier's pick: {verdict.predicted} {said}")
-        else:
-            lines.append(f"looks like: {verdict.predicted} {said}")
-    lines.append(f"report: {result.report}")
-    return lines
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -261,6 +218,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from dance_assets.core.ingest.video import find_ffmpeg
     from dance_assets.core.lake.warehouse import refresh_views
+    from dance_assets.core.scoring.score_lines import score_lines
     from dance_assets.core.scoring.scoring import as_json, record, score
 
     lake = Lake.resolve(args.lake)
@@ -273,7 +231,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(as_json(result), indent=2))
     else:
-        print("\n".join(_score_lines(result)))
+        print("\n".join(score_lines(result)))
     _echo(f"scored in {result.elapsed_s:.1f} s; recorded in the scores view")
     return 0
 
@@ -310,15 +268,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lake", metavar="DIR",
-                        help="the lake folder (default: $DANCE_LAKE, else ./data_lake)")
-    parser = argparse.ArgumentParser(
-        prog="dance-assets", parents=[common],
-        description="Dance videos to frames, classifiers and reports, orchestrated by Dagster.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_generate(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`generate`: every size a profile sets can be overridden on its own."""
     generate = commands.add_parser("generate", parents=[common],
                                    help="write synthetic demo dance videos into raw/")
     generate.add_argument("--profile", default="demo", choices=sorted(PROFILES),
@@ -333,19 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(a lake to test cleaning against; see README)")
     generate.set_defaults(handler=cmd_generate)
 
-    demo = commands.add_parser("demo", parents=[common],
-                               help="generate videos if raw/ is empty, then run the pipeline")
-    demo.add_argument("--profile", default="demo", choices=sorted(PROFILES))
-    demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(handler=cmd_demo)
 
-    review = commands.add_parser("review", parents=[common],
-                                 help="record human include/exclude decisions for frames")
-    review.add_argument("action", choices=["list", "include", "exclude"])
-    review.add_argument("frame_ids", nargs="*", metavar="FRAME_ID")
-    review.add_argument("--note", help="why, kept beside the decision")
-    review.set_defaults(handler=cmd_review)
-
+def _add_score(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`score`: the command a dancer runs, so its help says what she gets."""
     score = commands.add_parser(
         "score", parents=[common],
         help="score a dancer's video against her teacher's video or a dance of the lake",
@@ -367,6 +308,33 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true",
                        help="print the result as JSON (schema in the README)")
     score.set_defaults(handler=cmd_score)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lake", metavar="DIR",
+                        help="the lake folder (default: $DANCE_LAKE, else ./data_lake)")
+    parser = argparse.ArgumentParser(
+        prog="dance-assets", parents=[common],
+        description="Dance videos to frames, classifiers and reports, orchestrated by Dagster.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_generate(commands, common)
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="generate videos if raw/ is empty, then run the pipeline")
+    demo.add_argument("--profile", default="demo", choices=sorted(PROFILES))
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=cmd_demo)
+
+    review = commands.add_parser("review", parents=[common],
+                                 help="record human include/exclude decisions for frames")
+    review.add_argument("action", choices=["list", "include", "exclude"])
+    review.add_argument("frame_ids", nargs="*", metavar="FRAME_ID")
+    review.add_argument("--note", help="why, kept beside the decision")
+    review.set_defaults(handler=cmd_review)
+
+    _add_score(commands, common)
 
     ui = commands.add_parser("ui", parents=[common],
                              help="start the Dagster UI on 127.0.0.1 with the project's instance")
