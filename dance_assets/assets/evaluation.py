@@ -90,13 +90,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         _write_tables(the_lake, keys, card, scores, {
             "predictions": predictions, "video_predictions": videos, "confusion": confusion,
             "class_metrics": per_class})
-        folder = the_lake.reports / protocol / arch
-        heatmap = confusion_heatmap_png(confusion, classes, f"{arch}, {protocol}")
-        save_png(folder / "confusion.png", heatmap)
-        hardest = top_losses(predictions, TOP_LOSSES_SHOWN).merge(
-            valid[["frame_id", "path"]], on="frame_id")
-        losses_sheet = _top_losses_sheet(the_lake, hardest)
-        save_png(folder / "top_losses.png", losses_sheet)
+        pictures = _pictures(the_lake, keys, classes, confusion, predictions, valid)
         context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "
                          f"video accuracy {scores['video_accuracy']:.3f}, "
                          f"macro F1 {scores['macro_f1']:.3f}")
@@ -104,13 +98,31 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
             **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
             "dagster/row_count": len(predictions),
             "per_class": dg.MetadataValue.md(markdown_table(per_class)),
-            "confusion_matrix": dg.MetadataValue.md(markdown_image(heatmap, "confusion")),
-            "top_losses": dg.MetadataValue.md(
-                markdown_table(hardest[["frame_id", "true_class", "pred_class", "loss"]]) +
-                "\n\n" + markdown_image(losses_sheet, "top-loss frames")),
+            **pictures,
         })
 
     return evaluation
+
+
+def _pictures(the_lake: Lake, keys: dict[str, str], classes: list[str],
+              confusion: pd.DataFrame, predictions: pd.DataFrame,
+              valid: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+    """The confusion heatmap and the top-loss frames: saved under reports/ for the
+    report pages, and shown in the asset's metadata."""
+    protocol, arch = keys["protocol"], keys["arch"]
+    folder = the_lake.reports / protocol / arch
+    heatmap = confusion_heatmap_png(confusion, classes, f"{arch}, {protocol}")
+    save_png(folder / "confusion.png", heatmap)
+    hardest = top_losses(predictions, TOP_LOSSES_SHOWN).merge(
+        valid[["frame_id", "path"]], on="frame_id")
+    losses_sheet = _top_losses_sheet(the_lake, hardest)
+    save_png(folder / "top_losses.png", losses_sheet)
+    return {
+        "confusion_matrix": dg.MetadataValue.md(markdown_image(heatmap, "confusion")),
+        "top_losses": dg.MetadataValue.md(
+            markdown_table(hardest[["frame_id", "true_class", "pred_class", "loss"]]) +
+            "\n\n" + markdown_image(losses_sheet, "top-loss frames")),
+    }
 
 
 def _write_tables(the_lake: Lake, keys: dict[str, str], card: dict, scores: dict,

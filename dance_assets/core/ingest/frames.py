@@ -22,10 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dance_assets.core.ingest.pose import FramePose, PoseSettings, estimator
-from dance_assets.core.ingest.quality import FEATURES_VERSION, load_rgb, video_features
+from dance_assets.core.ingest.quality import (
+    FEATURES_VERSION,
+    FrameFeatures,
+    load_rgb,
+    video_features,
+)
 from dance_assets.core.ingest.video import (
     ExtractionParams,
     FfmpegSettings,
@@ -142,6 +148,17 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: F
                        seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC),
                        pose_params=None, pose_seconds=None)
         return summary, [], []
+    rows = _frame_rows(lake, video, final, written, images, features)
+    summary.update(status="extracted", reason=None, n_frames=len(rows),
+                   seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC))
+    return summary, rows, poses
+
+
+def _frame_rows(lake: Lake, video: dict, published: Path, written: list[tuple[int, Path]],
+                images: list[np.ndarray], features: list[FrameFeatures]) -> list[dict]:
+    """One `frames` row per extracted second: where its JPEG is once published, and what
+    it looks like (core/ingest/quality.py), a near-duplicate named by its frame id."""
+    seconds = [second for second, _ in written]
     rows = []
     for (second, _), image, feature in zip(written, images, features, strict=True):
         duplicate = feature.near_duplicate_of
@@ -151,7 +168,7 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: F
             "dance_class": video["dance_class"],
             "participant": video["participant"],
             "second": second,
-            "path": lake.relative(final / f"{second:05d}.jpg"),
+            "path": lake.relative(published / f"{second:05d}.jpg"),
             "width": image.shape[1],
             "height": image.shape[0],
             "brightness": feature.brightness,
@@ -163,9 +180,7 @@ def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: F
             else frame_id(video["video_id"], seconds[duplicate]),
             "uniform_share": feature.uniform_share,
         })
-    summary.update(status="extracted", reason=None, n_frames=len(rows),
-                   seconds=time.perf_counter() - started, extracted_at=datetime.now(UTC))
-    return summary, rows, poses
+    return rows
 
 
 def estimated_bytes(videos: list[dict], params: ExtractionParams) -> int:

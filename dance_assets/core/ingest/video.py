@@ -115,29 +115,8 @@ def sniff(head: bytes) -> str | None:
 
 def parse_header(stderr: str, head: bytes = b"") -> Probe:
     """Read ffmpeg's description of its input; raise VideoError when there is no video."""
-    opened = _OPEN_ERROR.search(stderr)
-    if opened:
-        if reason := sniff(head):
-            raise VideoError(reason)
-        detail = opened.group(1).strip()
-        if "moov atom not found" in stderr:
-            detail = "moov atom not found (truncated or unfinished MP4)"
-        raise VideoError(f"ffmpeg cannot read it: {detail}")
-    video_line, section, audio_line = None, [], None
-    lines = stderr.splitlines()
-    for index, line in enumerate(lines):
-        stream = _STREAM.match(line)
-        if not stream:
-            continue
-        kind, description = stream.groups()
-        if kind == "Audio" and audio_line is None:
-            audio_line = description
-        if kind == "Video" and video_line is None and "(attached pic)" not in description:
-            video_line = description
-            for follow in lines[index + 1 :]:
-                if _STREAM.match(follow) or not follow.startswith("    "):
-                    break
-                section.append(follow)
+    _refuse_unopened(stderr, head)
+    video_line, side_data, audio_line = _streams(stderr.splitlines())
     if video_line is None:
         raise VideoError("no video stream (audio only)" if audio_line else "no video stream")
     if _is_image_format(stderr):
@@ -150,12 +129,6 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
     if fps_match:
         fps = float(fps_match.group(1)) * (1000 if fps_match.group(2) else 1)
     duration = _DURATION.search(stderr)
-    rotation = 0
-    side = "\n".join(section)
-    if rot := _ROTATION.search(side):
-        rotation = round(float(rot.group(1))) % 360
-    elif tag := _ROTATE_TAG.search(side):
-        rotation = (-int(tag.group(1))) % 360
     codec = video_line.split(",")[0].split(" ")[0].strip()
     audio_codec, audio_rate = _audio(audio_line)
     return Probe(
@@ -163,11 +136,55 @@ def parse_header(stderr: str, head: bytes = b"") -> Probe:
         fps=fps,
         width=int(size.group(1)),
         height=int(size.group(2)),
-        rotation=rotation,
+        rotation=_rotation("\n".join(side_data)),
         codec=codec,
         audio_codec=audio_codec,
         audio_sample_rate=audio_rate,
     )
+
+
+def _refuse_unopened(stderr: str, head: bytes) -> None:
+    """Raise VideoError, in the plainest words there are, when ffmpeg could not open the
+    input at all: text is text, a truncated MP4 is named as one."""
+    opened = _OPEN_ERROR.search(stderr)
+    if not opened:
+        return
+    if reason := sniff(head):
+        raise VideoError(reason)
+    detail = opened.group(1).strip()
+    if "moov atom not found" in stderr:
+        detail = "moov atom not found (truncated or unfinished MP4)"
+    raise VideoError(f"ffmpeg cannot read it: {detail}")
+
+
+def _streams(lines: list[str]) -> tuple[str | None, list[str], str | None]:
+    """ffmpeg's description of the first video stream (a cover picture is none), the
+    indented lines under it (its side data, where a phone's rotation is), and the first
+    audio stream's description."""
+    video_line, side_data, audio_line = None, [], None
+    for index, line in enumerate(lines):
+        stream = _STREAM.match(line)
+        if not stream:
+            continue
+        kind, description = stream.groups()
+        if kind == "Audio" and audio_line is None:
+            audio_line = description
+        if kind == "Video" and video_line is None and "(attached pic)" not in description:
+            video_line = description
+            for follow in lines[index + 1 :]:
+                if _STREAM.match(follow) or not follow.startswith("    "):
+                    break
+                side_data.append(follow)
+    return video_line, side_data, audio_line
+
+
+def _rotation(side_data: str) -> int:
+    """Degrees the picture is turned, from the display matrix (or an older rotate tag)."""
+    if rot := _ROTATION.search(side_data):
+        return round(float(rot.group(1))) % 360
+    if tag := _ROTATE_TAG.search(side_data):
+        return (-int(tag.group(1))) % 360
+    return 0
 
 
 def _audio(description: str | None) -> tuple[str | None, int | None]:
