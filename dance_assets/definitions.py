@@ -24,20 +24,17 @@ from dance_assets.assets.music import music
 from dance_assets.automation import automation_sensor
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.loggers import one_line_console
-from dance_assets.partitions import dance_class_partitions, split_protocol_partitions
 from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource
 from dance_assets.sensors import new_videos_sensor
 
 ingest_job = dg.define_asset_job(
     "ingest",
     selection=[raw_videos, video_frames],
-    partitions_def=dance_class_partitions,
     description="Probe a dance class's videos and extract their frames.",
 )
 beats_job = dg.define_asset_job(
     "beats",
     selection=[music],
-    partitions_def=dance_class_partitions,
     description="Find the beats of a dance class's videos with sound, and the dancers' hits "
     "against them (their skeletons ten times a second).",
 )
@@ -50,7 +47,6 @@ curation_job = dg.define_asset_job(
 training_job = dg.define_asset_job(
     "training",
     selection=dg.AssetSelection.assets(*model_assets, pose_sequence_model, *evaluation_assets),
-    partitions_def=split_protocol_partitions,
     description="Train the three CNNs and the pose model under one split protocol and "
     "evaluate those whose blocking accuracy check passes.",
 )
