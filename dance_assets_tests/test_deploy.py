@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from dance_assets.assets.models import GPU_NODE_SELECTOR_VAR, GPU_POOL, GPU_TOLERATIONS_VAR
+from dance_assets.assets.placement import GPU_NODE_SELECTOR_VAR, GPU_POOL, GPU_TOLERATIONS_VAR
 from dance_assets.definitions import EXECUTOR_VAR, VIDEOS_PER_STEP_VAR
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"

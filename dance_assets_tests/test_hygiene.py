@@ -60,7 +60,8 @@ def test_a_training_step_run_in_the_callers_process_leaves_its_allocator_alone(
     import dagster as dg
 
     import dance_assets.core.learning.training as training
-    from dance_assets.assets.models import OWN_PROCESS_EXECUTORS, model_assets
+    from dance_assets.assets.models import model_assets
+    from dance_assets.assets.placement import OWN_PROCESS_EXECUTORS
     from dance_assets.definitions import defs
     from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource
 

@@ -18,7 +18,8 @@ import pytest
 import torch
 import torchvision
 
-from dance_assets.assets.models import GPU_POOL, model_assets
+from dance_assets.assets.models import model_assets
+from dance_assets.assets.placement import GPU_POOL
 from dance_assets.checks import accuracy_above_chance
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError

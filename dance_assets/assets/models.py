@@ -8,8 +8,6 @@ on the same frames' skeletons, on the CPU in seconds. Each writes
 models/<protocol>/<name>/ (model.onnx, weights, model card, plots).
 """
 
-import json
-import os
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -26,6 +24,7 @@ from dance_assets import checks
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
+from dance_assets.assets.placement import GPU_POOL, gpu_op_tags, in_own_process
 from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core.curation.manifest import manifest_fingerprint, recorded_thresholds
@@ -68,40 +67,6 @@ from dance_assets.core.learning.training import (
 from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
-
-GPU_POOL = "gpu"
-# Where GPU nodes are, as the cluster says (JSON, read when the code location loads):
-# e.g. DANCE_GPU_NODE_SELECTOR='{"nvidia.com/gpu.present": "true"}' and
-# DANCE_GPU_TOLERATIONS='[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]'.
-GPU_NODE_SELECTOR_VAR = "DANCE_GPU_NODE_SELECTOR"
-GPU_TOLERATIONS_VAR = "DANCE_GPU_TOLERATIONS"
-
-
-def gpu_op_tags() -> dict[str, object]:
-    """The Kubernetes request for one GPU, on the GPU nodes the deployment names."""
-    pod_spec: dict[str, object] = {}
-    if os.environ.get(GPU_NODE_SELECTOR_VAR):
-        pod_spec["node_selector"] = json.loads(os.environ[GPU_NODE_SELECTOR_VAR])
-    if os.environ.get(GPU_TOLERATIONS_VAR):
-        pod_spec["tolerations"] = json.loads(os.environ[GPU_TOLERATIONS_VAR])
-    config: dict[str, object] = {
-        "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"},
-                                           "requests": {"nvidia.com/gpu": "1"}}}}
-    if pod_spec:
-        config["pod_spec_config"] = pod_spec
-    return {"dagster-k8s/config": config}
-
-
-# The executors this project runs steps with (definitions.executor()), each of which gives
-# a step a process of its own: a pod, or a child process. Only there does a training step
-# retune the process-wide allocator; run in the caller's process (execute_in_process, a
-# test) it leaves the caller's alone.
-OWN_PROCESS_EXECUTORS = ("multiprocess", "k8s")
-
-
-def in_own_process(context: dg.AssetExecutionContext) -> bool:
-    return context.job_def.executor_def.name in OWN_PROCESS_EXECUTORS
-
 
 _TRAIN = TrainSettings()
 

@@ -250,6 +250,19 @@ def _fit(learn: Learner, settings: TrainSettings, lr: float, frozen_epochs: int)
             learn.fit_one_cycle(settings.epochs, lr)
 
 
+def _resolved_device(compute: ComputeSettings, own_process: bool) -> str:
+    """The device the run trains on; on a CPU, torch given the run's threads and, in a
+    process of the step's own, glibc told to keep freed memory (see train)."""
+    import torch
+
+    device = resolve_device(compute.device)
+    if device == "cpu":
+        torch.set_num_threads(compute.threads or os.cpu_count() or 1)
+        if own_process:
+            keep_freed_memory()  # each batch reuses the last one's pages
+    return device
+
+
 def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str],
           settings: TrainSettings, compute: ComputeSettings,
           report: Callable[[str], None] = print, show_progress: bool = False,
@@ -266,11 +279,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
 
     from dance_assets.core.learning.callbacks import EpochReporter, use_fast_path
 
-    device = resolve_device(compute.device)
-    if device == "cpu":
-        torch.set_num_threads(compute.threads or os.cpu_count() or 1)
-        if own_process:
-            keep_freed_memory()  # each batch reuses the last one's pages
+    device = _resolved_device(compute, own_process)
     if len(train_set.labels) < settings.batch_size:
         raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
                                f"{settings.batch_size}: lower batch_size")
