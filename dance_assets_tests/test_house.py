@@ -1,0 +1,89 @@
+"""House rules a reader relies on: modules and functions short enough to read whole, and
+core/ in pipeline order, so that a stage can be understood knowing only those before it.
+
+The order: lake < ingest < curation < learning < evaluation < scoring; a stage imports
+only itself and earlier stages. synthetic (made-up videos) may import lake and ingest,
+and no other stage imports it. Nothing in core/ imports Dagster.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "dance_assets"
+CORE = PACKAGE / "core"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 50  # from the `def` line through the last, docstring included
+STAGES = ("lake", "ingest", "curation", "learning", "evaluation", "scoring")
+SYNTHETIC = "synthetic"
+SYNTHETIC_MAY_IMPORT = ("lake", "ingest")
+
+
+def _modules(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
+def _imported_modules(tree: ast.AST) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+
+
+def _may_import(stage: str, other: str) -> bool:
+    if other == stage:
+        return True
+    if stage == SYNTHETIC:
+        return other in SYNTHETIC_MAY_IMPORT
+    if other == SYNTHETIC or other not in STAGES:
+        return False
+    return STAGES.index(other) < STAGES.index(stage)
+
+
+def test_no_module_is_longer_than_a_reader_holds():
+    long = [f"{_name(p)}: {n} lines" for p in _modules(PACKAGE)
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES]
+    assert not long, f"modules over {MAX_MODULE_LINES} lines:\n" + "\n".join(long)
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for path in _modules(PACKAGE):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{_name(path)}:{node.lineno} {node.name}: {lines} lines")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(long)
+
+
+def test_every_core_module_belongs_to_a_stage():
+    loose = [_name(p) for p in CORE.glob("*.py") if p.name != "__init__.py"]
+    stages = {p.name for p in CORE.iterdir() if (p / "__init__.py").is_file()}
+    assert not loose
+    assert stages == {*STAGES, SYNTHETIC}
+
+
+def test_core_imports_follow_the_pipeline_and_never_dagster():
+    wrong = []
+    for path in _modules(CORE):
+        parts = path.relative_to(CORE).parts
+        if len(parts) < 2:
+            continue
+        stage = parts[0]
+        for module in _imported_modules(ast.parse(path.read_text())):
+            if module.split(".")[0].startswith("dagster"):
+                wrong.append(f"{_name(path)} imports {module}")
+            elif module.startswith("dance_assets"):
+                names = module.split(".")
+                other = names[2] if names[1:2] == ["core"] and len(names) > 2 else module
+                if not _may_import(stage, other):
+                    wrong.append(f"{_name(path)} ({stage}) imports {module}")
+    assert not wrong, "imports against the pipeline order:\n" + "\n".join(wrong)
