@@ -3,7 +3,8 @@ core/ in pipeline order, so that a stage can be understood knowing only those be
 
 The order: lake < ingest < curation < learning < evaluation < scoring; a stage imports
 only itself and earlier stages. synthetic (made-up videos) may import lake and ingest,
-and no other stage imports it. Nothing in core/ imports Dagster.
+and no other stage imports it, nor anything else in dance_assets but the CLI (its generate
+and demo commands). Nothing in core/ imports Dagster.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ MAX_FUNCTION_LINES = 50  # from the `def` line through the last, docstring inclu
 STAGES = ("lake", "ingest", "curation", "learning", "evaluation", "scoring")
 SYNTHETIC = "synthetic"
 SYNTHETIC_MAY_IMPORT = ("lake", "ingest")
+MAY_GENERATE = (PACKAGE / "cli.py",)  # generate and demo write synthetic videos
 
 
 def _modules(root: Path) -> list[Path]:
@@ -87,3 +89,11 @@ def test_core_imports_follow_the_pipeline_and_never_dagster():
                 if not _may_import(stage, other):
                     wrong.append(f"{_name(path)} ({stage}) imports {module}")
     assert not wrong, "imports against the pipeline order:\n" + "\n".join(wrong)
+
+
+def test_only_the_cli_generates_videos():
+    users = [_name(path) for path in _modules(PACKAGE)
+             if not path.is_relative_to(CORE) and path not in MAY_GENERATE
+             and any(module.startswith(f"dance_assets.core.{SYNTHETIC}")
+                     for module in _imported_modules(ast.parse(path.read_text())))]
+    assert not users, "made-up videos used outside the CLI: " + ", ".join(users)
