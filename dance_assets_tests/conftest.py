@@ -74,15 +74,49 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield test_instance
 
 
-@pytest.fixture
-def ingested_tiny_lake(instance: dg.DagsterInstance, tiny_lake: Lake) -> Lake:
-    """The tiny lake with every class ingested through the real assets."""
-    for dance_class in register_classes(instance, tiny_lake):
-        assert materialize_ingest(instance, tiny_lake, dance_class).success
-    return tiny_lake
+@pytest.fixture(scope="session")
+def _ingested_tiny_original(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> Lake:
+    """The tiny lake with every class ingested through the real assets, once a session
+    (each ingest of it costs 10-25 s, and holds on to MediaPipe's memory); never changed."""
+    lake = Lake.resolve(tmp_path_factory.mktemp("tiny_ingested") / "lake")
+    shutil.copytree(tiny_raw, lake.raw)
+    with dg.instance_for_test() as instance:
+        for dance_class in register_classes(instance, lake):
+            assert materialize_ingest(instance, lake, dance_class).success
+    return lake
+
+
+@pytest.fixture(scope="session")
+def _curated_tiny_original(tmp_path_factory: pytest.TempPathFactory,
+                           _ingested_tiny_original: Lake) -> Lake:
+    """That lake with its frame manifest built by the real asset, once a session."""
+    lake = Lake.resolve(tmp_path_factory.mktemp("tiny_curated") / "lake")
+    shutil.copytree(_ingested_tiny_original.root, lake.root, symlinks=True)
+    with dg.instance_for_test() as instance:
+        assert materialize_manifest(instance, lake).success
+    return lake
+
+
+def _copy_of(original: Lake, tmp_path: Path, instance: dg.DagsterInstance) -> Lake:
+    """A lake of the test's own, copied with its files' times (so a re-ingest sees them
+    unchanged), its classes registered in the test's instance. The copy's warehouse
+    notices it moved and rebuilds its views on first use."""
+    lake = Lake.resolve(tmp_path / "lake")
+    shutil.copytree(original.root, lake.root, symlinks=True)
+    register_classes(instance, lake)
+    return lake
 
 
 @pytest.fixture
-def curated_tiny_lake(instance: dg.DagsterInstance, ingested_tiny_lake: Lake) -> Lake:
-    assert materialize_manifest(instance, ingested_tiny_lake).success
-    return ingested_tiny_lake
+def ingested_tiny_lake(instance: dg.DagsterInstance, tmp_path: Path,
+                       _ingested_tiny_original: Lake) -> Lake:
+    """The tiny lake with every class ingested through the real assets (its runs are in
+    the session's first instance, not the test's)."""
+    return _copy_of(_ingested_tiny_original, tmp_path, instance)
+
+
+@pytest.fixture
+def curated_tiny_lake(instance: dg.DagsterInstance, tmp_path: Path,
+                      _curated_tiny_original: Lake) -> Lake:
+    """The ingested tiny lake with its frame manifest (built in another instance)."""
+    return _copy_of(_curated_tiny_original, tmp_path, instance)

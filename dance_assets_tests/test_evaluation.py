@@ -21,7 +21,8 @@ from dance_assets.core.evaluation.evaluation import (
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.warehouse import query
 from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
-from dance_assets_tests.helpers import TINY_TRAIN, resources_for
+from dance_assets.partitions import dance_class_partitions
+from dance_assets_tests.helpers import TINY_TRAIN, materialize_ingest, resources_for
 
 CLASSES = ["a", "b", "c"]
 # Six validation frames from three videos. By hand:
@@ -120,6 +121,10 @@ def evaluated_tiny_lake(instance, curated_tiny_lake):
     from dance_assets.assets.models import model_assets, pose_sequence_model
     from dance_assets.resources import TorchComputeResource
 
+    # The lake was ingested in another instance: each class again (nothing to extract),
+    # so this one holds video_frames' metadata, whose pictures the UI shows too.
+    for dance_class in instance.get_dynamic_partitions(dance_class_partitions.name):
+        assert materialize_ingest(instance, curated_tiny_lake, dance_class).success
     ops = {asset.op.name: {"config": TINY_TRAIN} for asset in model_assets}
     ops[pose_sequence_model.op.name] = {"config": {"epochs": 10, "significance": 1.0}}
     for protocol in ("random_frames", "by_participant"):
