@@ -14,11 +14,17 @@ import sys
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
+from dance_assets.core.curation.cleaning import CleaningThresholds
+from dance_assets.core.ingest.frames import fingerprint
+from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES
+from dance_assets.core.learning.card import FrameSetting, MadeWith, ModelCard, trained_card
+from dance_assets.core.learning.learners import TrainResult
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 
@@ -127,3 +133,23 @@ def hand_made_person(x: int, arm_up: bool) -> Image.Image:
     draw.line([x - 6, 150, x - 10, 200], fill=(40, 40, 40), width=8)
     draw.line([x + 6, 150, x + 10, 200], fill=(40, 40, 40), width=8)
     return image
+
+
+def model_card(**changes: object) -> ModelCard:
+    """A card as training writes it, of a resnet18 trained two epochs on three classes from
+    frames extracted every 2 s (the lake had no record of their pose settings); `changes`
+    replace the card's fields, `training` a dict of the record's."""
+    history = pd.DataFrame([{"epoch": e, "frozen": False, "train_loss": 1.2 / e,
+                             "valid_loss": 1.1 / e, "accuracy": 0.4 * e, "seconds": 0.5 * e}
+                            for e in (1, 2)])
+    result = TrainResult(history, ["renegade", "savage", "say_so"], "cpu", "off", 1.0, 1.15,
+                         0.8, 0.55, 24, 6, 3e-3, 2, 2)
+    every_2_s = ExtractionParams(interval_s=2)
+    made_with = MadeWith(every_2_s, None, CleaningThresholds(blur_ratio=0.1), [
+        FrameSetting(extraction=fingerprint(every_2_s), pose=None, training_frames=24)])
+    card = trained_card(result, {**TINY_TRAIN, "lr": None, "input": "frame",
+                                 "pretrained": False}, made_with,
+                        arch="resnet18", protocol="by_participant", manifest_sha256="0" * 64,
+                        packages=("pandas",), input="frame", image_size=64)
+    training = card.training.model_copy(update=dict(changes.pop("training", {})))
+    return card.model_copy(update={**changes, "training": training})

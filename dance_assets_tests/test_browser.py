@@ -31,6 +31,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
+from dance_assets.core.learning.card import read_card
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.specs import video_path
 from dance_assets.core.synthetic.writing import write_video
@@ -231,9 +232,10 @@ def _train_resnet18(journey: Journey, lake: Path) -> None:
     _launch_resnet18(journey, MODEL_SETTINGS, shot="launchpad")
     journey.wait_for_success(300)
     journey.shot("model-trained")
-    card = json.loads((lake / "models" / "random_frames" / "resnet18" /
-                       "model_card.json").read_text())
-    assert {key: card["config"][key] for key in MODEL_SETTINGS} == MODEL_SETTINGS
+    card = read_card(lake / "models" / "random_frames" / "resnet18" / "model_card.json")
+    settings = card.training.settings
+    assert (settings["epochs"], card.image_size, settings["batch_size"], settings["augment"],
+            card.training.significance) == tuple(MODEL_SETTINGS.values())
 
     # Its accuracy plot is drawn at its own size, not shrunk until the text is unreadable.
     journey.open("/assets/models/resnet18")

@@ -7,7 +7,6 @@ be scored the same way: every 2 s, with its pose settings and cleaning threshold
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 
 import dagster as dg
@@ -25,16 +24,10 @@ from dance_assets.core.ingest.pose import PoseSettings
 from dance_assets.core.ingest.video import ExtractionParams, find_ffmpeg
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.learning.registry import (
-    card_cleaning_thresholds,
-    card_extraction_params,
-    card_pose_settings,
-    extraction_fields,
-    frames_made_with,
-    pose_fields,
-)
+from dance_assets.core.learning.card import FrameSetting, MadeWith, read_card
+from dance_assets.core.learning.registry import extraction_fields, frames_made_with, pose_fields
 from dance_assets.core.scoring import verdict
-from dance_assets_tests.helpers import register_classes, resources_for
+from dance_assets_tests.helpers import model_card, register_classes, resources_for
 
 EVERY_2_S = ExtractionParams(interval_s=2)
 TWO_PEOPLE = PoseSettings(max_people=2)
@@ -98,48 +91,34 @@ def test_mixed_settings_are_listed_and_the_majority_is_the_setting():
                                ("c", EVERY_2_S, TWO_PEOPLE), ("d", None, None))
     made_with = frames_made_with(pd.Series(["b", "a", "a", "c", "b", "c", "d"]), extractions,
                                  {"blur_ratio": BLUR_RATIO})
-    assert made_with["extraction_params"] == dataclasses.asdict(EVERY_2_S)
-    assert made_with["pose_settings"] == dataclasses.asdict(TWO_PEOPLE)
-    assert made_with["cleaning_thresholds"] == {"blur_ratio": BLUR_RATIO}
-    assert made_with["frame_settings"] == [
-        {"extraction": fingerprint(EVERY_2_S), "pose": TWO_PEOPLE.fingerprint(),
-         "training_frames": 4},
-        {"extraction": fingerprint(ExtractionParams()), "pose": None, "training_frames": 2},
-        {"extraction": None, "pose": None, "training_frames": 1},  # no extraction record
-    ]
-    assert made_with["extraction"] == sorted([fingerprint(EVERY_2_S),
-                                              fingerprint(ExtractionParams())])
-    json.dumps(made_with)  # the card is JSON
+    assert made_with == MadeWith(EVERY_2_S, TWO_PEOPLE, CleaningThresholds(blur_ratio=BLUR_RATIO), [
+        FrameSetting(extraction=fingerprint(EVERY_2_S), pose=TWO_PEOPLE.fingerprint(),
+                     training_frames=4),
+        FrameSetting(extraction=fingerprint(ExtractionParams()), pose=None, training_frames=2),
+        FrameSetting(extraction=None, pose=None, training_frames=1),  # no extraction record
+    ])
 
 
 def test_no_training_frames_record_no_settings():
     made_with = frames_made_with(pd.Series([], dtype=object), tables.empty_frame("extractions"),
                                  None)
-    assert made_with["frame_settings"] == [] and made_with["extraction_params"] is None
+    assert made_with == MadeWith(None, None, None, [])
 
 
-# --- the card back to settings ------------------------------------------------------------
-
-def test_a_card_gives_back_the_settings_it_records():
-    card = {"extraction_params": dataclasses.asdict(EVERY_2_S),
-            "pose_settings": dataclasses.asdict(TWO_PEOPLE),
-            "cleaning_thresholds": dataclasses.asdict(CleaningThresholds(blur_ratio=0.1))}
-    card = json.loads(json.dumps(card))  # as read from model_card.json
-    assert card_extraction_params(card) == EVERY_2_S
-    assert card_pose_settings(card) == TWO_PEOPLE
-    assert card_cleaning_thresholds(card) == CleaningThresholds(blur_ratio=0.1)
+def test_a_cleaning_record_of_another_version_keeps_what_this_one_knows():
+    # A record from before a threshold existed, or naming one this version dropped.
+    made_with = frames_made_with(pd.Series([], dtype=object), tables.empty_frame("extractions"),
+                                 {"blur_ratio": BLUR_RATIO, "a_later_threshold": 1.0})
+    assert made_with.cleaning_thresholds == CleaningThresholds(blur_ratio=BLUR_RATIO)
 
 
-def test_an_older_card_gets_the_defaults_for_what_it_lacks():
-    older = {"classes": ["renegade"], "extraction": [fingerprint(ExtractionParams())]}
-    assert card_extraction_params(older) == ExtractionParams()
-    assert card_pose_settings(older) == PoseSettings()
-    assert card_cleaning_thresholds(older) == CleaningThresholds()
-    partial = {"extraction_params": {"interval_s": 2}, "pose_settings": None,
-               "cleaning_thresholds": {"blur_ratio": 0.1, "a_later_threshold": 1.0}}
-    assert card_extraction_params(partial) == EVERY_2_S
-    assert card_pose_settings(partial) == PoseSettings()
-    assert card_cleaning_thresholds(partial) == CleaningThresholds(blur_ratio=0.1)
+# --- the card's settings --------------------------------------------------------------------
+
+def test_a_card_holds_the_defaults_for_what_the_lake_did_not_record():
+    card = model_card()  # trained on frames whose pose settings the lake did not record
+    assert card.extraction_params == EVERY_2_S
+    assert card.pose_settings == PoseSettings() and card.training.defaulted == ["pose_settings"]
+    assert card.cleaning_thresholds == CleaningThresholds(blur_ratio=BLUR_RATIO)
 
 
 # --- frame_manifest's record of its thresholds ----------------------------------------------
@@ -185,23 +164,23 @@ def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance
             "config": {"epochs": 3, "significance": 1.0}}}}).success
 
     model = verdict.choose_model(lake, "pose_sequence", "by_participant")
-    card = json.loads((model.folder / "model_card.json").read_text())
-    assert card["extraction_params"] == dataclasses.asdict(EVERY_2_S)
-    assert card["pose_settings"] == dataclasses.asdict(TWO_PEOPLE)
-    assert card["cleaning_thresholds"] == dataclasses.asdict(
-        CleaningThresholds(blur_ratio=BLUR_RATIO))
-    assert [s["extraction"] for s in card["frame_settings"]] == [fingerprint(EVERY_2_S)]
+    card = read_card(model.folder / "model_card.json")
+    assert card == model.card and not card.training.defaulted
+    assert card.extraction_params == EVERY_2_S and card.pose_settings == TWO_PEOPLE
+    assert card.cleaning_thresholds == CleaningThresholds(blur_ratio=BLUR_RATIO)
+    assert [s.extraction for s in card.training.frame_settings] == [fingerprint(EVERY_2_S)]
 
     used = _spy_on_scoring(monkeypatch)
     video = lake.raw / "savage" / "p01.mp4"
     result = verdict.classify(video, model, find_ffmpeg())
     assert result.per_second()["second"].tolist() == [0, 2]  # not 0, 1, 2, 3
     assert used == [TWO_PEOPLE, CleaningThresholds(blur_ratio=BLUR_RATIO)]
-    # The same model with a card from before these were recorded: score's old defaults.
-    older = {k: v for k, v in model.card.items()
-             if k not in ("extraction_params", "pose_settings", "cleaning_thresholds")}
+    # The same model with the default settings on its card: read with the defaults.
+    defaults = card.model_copy(update={"extraction_params": ExtractionParams(),
+                                       "pose_settings": PoseSettings(),
+                                       "cleaning_thresholds": CleaningThresholds()})
     used.clear()
-    result = verdict.classify(video, dataclasses.replace(model, card=older), find_ffmpeg())
+    result = verdict.classify(video, dataclasses.replace(model, card=defaults), find_ffmpeg())
     assert result.per_second()["second"].tolist() == [0, 1, 2, 3]
     assert used == [PoseSettings(), CleaningThresholds()]
 

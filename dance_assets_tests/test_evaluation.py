@@ -22,7 +22,7 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.warehouse import query
 from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
 from dance_assets.partitions import dance_class_partitions
-from dance_assets_tests.helpers import TINY_TRAIN, materialize_ingest, resources_for
+from dance_assets_tests.helpers import TINY_TRAIN, materialize_ingest, model_card, resources_for
 
 CLASSES = ["a", "b", "c"]
 # Six validation frames from three videos. By hand:
@@ -101,8 +101,8 @@ def test_only_the_current_models_evaluations_count():
     """A retrain blocked by its check leaves a new card beside the old model's rows."""
     metrics = pd.DataFrame({"protocol": ["by_participant"] * 2, "arch": ["alexnet", "resnet18"],
                             "model_trained_at": ["old", "t2"]})
-    cards = {("by_participant", "alexnet"): {"trained_at": "new"},
-             ("by_participant", "resnet18"): {"trained_at": "t2"}}
+    cards = {("by_participant", "alexnet"): model_card(training={"trained_at": "new"}),
+             ("by_participant", "resnet18"): model_card(training={"trained_at": "t2"})}
     current = current_evaluations(metrics, cards)
     assert current["arch"].tolist() == ["resnet18"]
     predictions = pd.DataFrame({"protocol": ["by_participant"] * 3, "frame_id": ["a", "b", "c"],

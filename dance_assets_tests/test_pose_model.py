@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 import numpy as np
 import pytest
@@ -21,6 +19,7 @@ from dance_assets.core.ingest.pose_features import (
     windows,
 )
 from dance_assets.core.lake import tables
+from dance_assets.core.learning.card import read_card
 from dance_assets.core.learning.inference import load_network, predict_windows
 from dance_assets.core.learning.pose_model import mirror_averaged, pose_network
 from dance_assets.core.scoring.routines import (
@@ -221,9 +220,9 @@ def test_pose_model_and_choreography_materialize_and_evaluate(instance, curated_
             "epochs": 20, "significance": 1.0}}}})
     assert result.success
     folder = lake.models / "by_participant" / "pose_sequence"
-    card = json.loads((folder / "model_card.json").read_text())
-    assert card["input"] == "pose" and card["config"]["window"] == 3
-    assert card["config"]["epochs"] == 20 and len(card["history"]) == 20
+    card = read_card(folder / "model_card.json")
+    assert (card.input, card.window, card.image_size) == ("pose", 3, None)
+    assert card.training.settings["epochs"] == 20 and len(card.training.history) == 20
     materialization = next(m for m in result.get_asset_materialization_events()
                            if m.asset_key == dg.AssetKey(["models", "pose_sequence"]))
     meta = materialization.step_materialization_data.materialization.metadata
@@ -237,7 +236,7 @@ def test_pose_model_and_choreography_materialize_and_evaluate(instance, curated_
     inputs = frame_windows(skeletons, valid, 3)
     network = load_network(folder)
     state = torch.load(folder / "weights.pth", weights_only=True)
-    torch_model = pose_network(3, len(card["classes"]), 256, 0.3)
+    torch_model = pose_network(3, len(card.classes), 256, 0.3)
     torch_model.load_state_dict(state)
     with torch.no_grad():
         expected = mirror_averaged(torch_model.eval())(torch.from_numpy(inputs)).numpy()

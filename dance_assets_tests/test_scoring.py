@@ -61,8 +61,7 @@ CARD_SETTINGS = {"input": "silhouette", "image_size": 48}
 
 def test_evaluation_and_score_follow_the_models_card(scored_lake):
     model = choose_model(scored_lake, "resnet18", "by_participant")
-    assert {key: model.card["config"][key] for key in CARD_SETTINGS} == CARD_SETTINGS
-    assert (model.card["input"], model.card["image_size"]) == ("silhouette", 48)
+    assert (model.card.input, model.card.image_size) == ("silhouette", 48)
     # Evaluation read its frames from the decoded silhouettes at the card's size...
     assert list((scored_lake.root / "cache").glob("silhouette-48-*.npy"))
     metrics = tables.read_table(scored_lake, "model_metrics").set_index("protocol")

@@ -23,6 +23,7 @@ from dance_assets.assets.placement import GPU_POOL
 from dance_assets.checks import accuracy_above_chance
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.learning.card import read_card
 from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import prepare_files
@@ -70,13 +71,13 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
     frame = tables.read_table(lake, "frame_manifest").query("keep")["path"].iloc[0]
     for arch in ARCHITECTURES:
         folder = lake.models / "random_frames" / arch
-        card = json.loads((folder / "model_card.json").read_text())
-        assert card["classes"] == ["renegade", "savage", "say_so"]
-        assert card["config"]["epochs"] == 1 and len(card["manifest_sha256"]) == 64
-        assert card["device"] == "cpu" and card["seconds"] > 0
-        assert set(card["final"]) == {"accuracy", "valid_loss", "video_accuracy",
-                                      "video_correct", "valid_videos"}
-        assert card["input"] == "frame" and card["image_size"] == 64
+        card = read_card(folder / "model_card.json")
+        assert card.classes == ["renegade", "savage", "say_so"]
+        trained = card.training
+        assert trained.settings["epochs"] == 1 and len(trained.manifest_sha256) == 64
+        assert trained.device == "cpu" and trained.seconds > 0 and len(trained.history) == 1
+        assert 0 <= trained.final.video_correct <= trained.final.valid_videos
+        assert (card.input, card.image_size, card.window) == ("frame", 64, None)
         assert (folder / "weights.pth").stat().st_size > 0
         assert (folder / "accuracy_by_epoch.png").is_file()
         learner = load_learner(folder / "learner.pkl")
@@ -84,17 +85,17 @@ def test_three_architectures_train_export_and_predict(instance, curated_tiny_lak
         layers = list(learner.model[0].modules())
         follows = [type(after) for layer, after in itertools.pairwise(layers)
                    if isinstance(layer, torch.nn.Conv2d)]
-        assert card["config"]["batch_norm"] and set(follows) == {torch.nn.BatchNorm2d}, arch
+        assert trained.settings["batch_norm"] and set(follows) == {torch.nn.BatchNorm2d}, arch
         # fastai's head: half the asked dropout before its hidden layer, all of it after.
         dropouts = [m.p for m in learner.model[1].modules() if isinstance(m, torch.nn.Dropout)]
         assert dropouts == pytest.approx([0.15, 0.3]), arch
         label, _index, probabilities = learner.predict(str(lake.root / frame))
-        assert label in card["classes"] and probabilities.shape == (3,)
+        assert label in card.classes and probabilities.shape == (3,)
         assert abs(float(probabilities.sum()) - 1) < 1e-4
         # model.onnx, which evaluation and scoring run, predicts what the learner does.
         network = load_network(folder)
         onnx_probabilities = predict_images(network, prepare_files(
-            [lake.root / frame], network.image_size, network.input_mode))[0]
+            [lake.root / frame], card.image_size, card.input))[0]
         assert onnx_probabilities == pytest.approx(probabilities.numpy(), abs=1e-4)
 
 

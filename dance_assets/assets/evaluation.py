@@ -39,6 +39,7 @@ from dance_assets.core.lake.reports import (
     save_png,
 )
 from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.learning.card import POSE_INPUT, ModelCard
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.inference import (
     Network,
@@ -47,7 +48,6 @@ from dance_assets.core.learning.inference import (
     predict_windows,
 )
 from dance_assets.core.learning.learners import MODEL_NAMES, significantly_above_chance
-from dance_assets.core.learning.pose_model import POSE_INPUT
 from dance_assets.core.learning.registry import current_models, of_current_models
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource
@@ -125,16 +125,16 @@ def _pictures(the_lake: Lake, keys: dict[str, str], classes: list[str],
     }
 
 
-def _write_tables(the_lake: Lake, keys: dict[str, str], card: dict, scores: dict,
+def _write_tables(the_lake: Lake, keys: dict[str, str], card: ModelCard, scores: dict,
                   rows: dict[str, pd.DataFrame]) -> None:
     """The evaluation's rows, one partition per (protocol, arch) of each table, and the
     model_metrics row that ties them to the model as it was trained."""
     for name, frame in rows.items():
         tables.write_table(the_lake, name, frame.assign(**keys), **keys)
     metrics = pd.DataFrame([{
-        **keys, **scores, "epochs": len(card["history"]), "image_size": card.get("image_size"),
-        "device": card["device"], "pretrained": bool(card["config"].get("pretrained")),
-        "model_trained_at": card["trained_at"], "evaluated_at": datetime.now(UTC)}])
+        **keys, **scores, "epochs": len(card.training.history), "image_size": card.image_size,
+        "device": card.training.device, "pretrained": card.training.pretrained,
+        "model_trained_at": card.training.trained_at, "evaluated_at": datetime.now(UTC)}])
     tables.write_table(the_lake, "model_metrics", metrics, **keys)
     refresh_views(the_lake)
 
@@ -153,33 +153,33 @@ def _validation_probabilities(context: dg.AssetExecutionContext, the_lake: Lake,
                               network: Network) -> np.ndarray:
     """The model's probabilities for the validation frames, its inputs prepared as its card
     says: skeleton windows for the pose model, decoded frames for the CNNs."""
-    name = f"{network.card['arch']} / {network.card['protocol']}"
-    if network.input_mode == POSE_INPUT:
+    card = network.card
+    name = f"{card.training.arch} / {card.training.protocol}"
+    if card.input == POSE_INPUT:
         context.log.info(f"{name}: predicting {len(valid)} validation seconds "
-                         f"({network.window}-second skeleton windows, from the card)")
+                         f"({card.window}-second skeleton windows, from the card)")
         skeletons = skeletons_of(tables.read_table(the_lake, "poses"),
                                  tables.read_table(the_lake, "frames"))
-        return predict_windows(network, frame_windows(skeletons, valid, network.window))
+        return predict_windows(network, frame_windows(skeletons, valid, card.window))
     context.log.info(f"{name}: predicting {len(valid)} validation frames "
-                     f"({network.input_mode}, {network.image_size} px, from the card)")
-    cache = kept_frames_cache(the_lake, manifest, network.image_size, network.input_mode,
+                     f"({card.input}, {card.image_size} px, from the card)")
+    cache = kept_frames_cache(the_lake, manifest, card.image_size, card.input,
                               context.log.info)
     return predict_images(network, np.asarray(cache.images[cache.rows(list(valid["frame_id"]))]))
 
 
-def _refuse_models_that_learned_nothing(card: dict) -> None:
-    """The blocking check stops this within a run; this guards runs launched separately."""
-    final = card["final"]
-    if "video_correct" in final:  # the check's own test: videos
-        correct, total = final["video_correct"], final["valid_videos"]
-    else:  # cards from before the video-level check
-        correct, total = round(final["accuracy"] * card["valid_frames"]), card["valid_frames"]
+def _refuse_models_that_learned_nothing(card: ModelCard) -> None:
+    """The blocking check stops this within a run; this guards runs launched separately.
+    Its test, as the check's: validation videos."""
+    trained = card.training
     passed, p_value = significantly_above_chance(
-        correct, total, len(card["classes"]), card["config"]["significance"])
+        trained.final.video_correct, trained.final.valid_videos, len(card.classes),
+        trained.significance)
     if not passed:
         raise dg.Failure(description=(
-            f"{card['arch']} / {card['protocol']} is not clearly above chance "
-            f"(accuracy {card['final']['accuracy']:.1%}, p = {p_value:.2g}); not evaluated"))
+            f"{trained.arch} / {trained.protocol} is not clearly above chance "
+            f"(video accuracy {trained.final.video_accuracy:.1%}, p = {p_value:.2g}); "
+            "not evaluated"))
 
 
 evaluation_assets = [build_evaluation_asset(name) for name in MODEL_NAMES]

@@ -9,8 +9,6 @@ models/<protocol>/<name>/ (model.onnx, weights, model card, plots).
 """
 
 import sys
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +38,7 @@ from dance_assets.core.lake.reports import (
     save_png,
 )
 from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.learning.card import POSE_INPUT, ModelCard, trained_card
 from dance_assets.core.learning.cnn_export import export
 from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
@@ -50,7 +49,6 @@ from dance_assets.core.learning.learners import (
     check_image_size,
 )
 from dance_assets.core.learning.pose_model import (
-    POSE_INPUT,
     PoseModelSettings,
     export_pose_model,
     pose_sets,
@@ -178,10 +176,11 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                            show_progress=sys.stderr.isatty(),
                            own_process=in_own_process(context))
         out_dir = the_lake.model_dir(protocol, arch)
-        card = _model_card(arch, protocol, config.model_dump(), result,
-                           _trained_on(context, the_lake, manifest, column),
-                           input=settings.input, image_size=settings.image_size,
-                           versions=("fastai", "torch", "torchvision"))
+        card = trained_card(result, config.model_dump(),
+                            **_trained_on(context, the_lake, manifest, column),
+                            arch=arch, protocol=protocol, input=settings.input,
+                            image_size=settings.image_size,
+                            packages=("fastai", "torch", "torchvision"))
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
         return _published(context, the_lake, key, arch, protocol, result, card, paths, out_dir,
@@ -209,58 +208,27 @@ def _input_sheet(the_lake: Lake, cache: CachedFrames, mode: str) -> str:
 
 def _trained_on(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.DataFrame,
                 column: str) -> dict:
-    """For the card: the hash of what the model trained on, and how its training frames
-    were extracted, posed and cleaned, so that score reads a dancer's video the same way
-    (core/learning/registry.py frames_made_with)."""
+    """For the card: the hash of what the model trained on (`manifest_sha256`), and how
+    its training frames were extracted, posed and cleaned (`made_with`), so that score
+    reads a dancer's video the same way (core/learning/registry.py frames_made_with)."""
     training = manifest.loc[manifest["keep"] & (manifest[column] == TRAIN), "video_id"]
     cleaning = recorded_thresholds(the_lake, manifest)
     if cleaning is None:
         context.log.warning("frame_manifest has no record of the cleaning thresholds that "
-                            "built it (curated by an older version): the card leaves them "
-                            "out and score cleans with the defaults; materialize "
-                            "frame_manifest again to record them")
+                            "built it (curated by an older version): the card holds the "
+                            "defaults (training.defaulted), which score cleans with; "
+                            "materialize frame_manifest again to record them")
     made_with = frames_made_with(training, tables.read_table(the_lake, "extractions"),
                                  cleaning)
-    if len(made_with["frame_settings"]) > 1:
+    if len(made_with.frame_settings) > 1:
         context.log.warning(f"the training frames were extracted or posed "
-                            f"{len(made_with['frame_settings'])} different ways: the card "
+                            f"{len(made_with.frame_settings)} different ways: the card "
                             "lists them, and score uses the way of most frames")
-    return {"manifest_sha256": manifest_fingerprint(manifest, column), **made_with}
-
-
-def _model_card(name: str, protocol: str, config: dict, result: TrainResult,
-                trained_on: dict, input: str, versions: tuple[str, ...],
-                image_size: int | None = None) -> dict:
-    return {
-        "arch": name,
-        "protocol": protocol,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": config,
-        "lr_used": result.lr,
-        "classes": result.classes,
-        "train_frames": result.n_train,
-        "valid_frames": result.n_valid,
-        "device": result.device,
-        "fast_path": result.fast_path,
-        "seconds": round(result.seconds, 2),
-        "first_batch_loss": result.first_batch_loss,
-        "final": {"accuracy": result.accuracy, "valid_loss": result.valid_loss,
-                  "video_accuracy": result.video_accuracy,
-                  "video_correct": result.video_correct,
-                  "valid_videos": result.n_valid_videos},
-        "history": result.history.to_dict("records"),
-        # Everything prediction depends on: evaluation and score read these, never defaults.
-        "input": input,
-        "image_size": image_size,
-        # manifest_sha256, extraction, extraction_params, pose_settings,
-        # cleaning_thresholds, frame_settings (see _trained_on)
-        **trained_on,
-        "versions": {package: version(package) for package in versions},
-    }
+    return {"manifest_sha256": manifest_fingerprint(manifest, column), "made_with": made_with}
 
 
 def _published(context: dg.AssetExecutionContext, the_lake: Lake, key: dg.AssetKey, name: str,
-               protocol: str, result: TrainResult, card: dict, paths: dict[str, Path],
+               protocol: str, result: TrainResult, card: ModelCard, paths: dict[str, Path],
                out_dir: Path, significance: float, extra: dict) -> dg.MaterializeResult:
     """The training history table, the accuracy plot, the metadata and the blocking check
     of a trained model, CNN or pose."""
@@ -283,7 +251,7 @@ def _published(context: dg.AssetExecutionContext, the_lake: Lake, key: dg.AssetK
             "train_frames": result.n_train,
             "valid_frames": result.n_valid,
             "first_batch_loss": result.first_batch_loss,
-            "manifest_sha256": card["manifest_sha256"],
+            "manifest_sha256": card.training.manifest_sha256,
             "model_folder": dg.MetadataValue.path(str(out_dir)),
             "model_card": dg.MetadataValue.path(str(paths["card"])),
             "model_onnx": dg.MetadataValue.path(str(paths["program"])),
@@ -353,9 +321,10 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
         result = train_pose_model(train_set, valid_set, classes, settings,
                                   report=context.log.info, show_progress=sys.stderr.isatty())
     out_dir = the_lake.model_dir(protocol, POSE_MODEL)
-    card = _model_card(POSE_MODEL, protocol, config.model_dump(), result,
-                       _trained_on(context, the_lake, manifest, column),
-                       input=POSE_INPUT, versions=("fastai", "torch"))
+    card = trained_card(result, config.model_dump(),
+                        **_trained_on(context, the_lake, manifest, column),
+                        arch=POSE_MODEL, protocol=protocol, input=POSE_INPUT,
+                        window=settings.window, packages=("fastai", "torch"))
     paths = export_pose_model(result, settings.window, out_dir, card)
     kept = manifest[manifest["keep"]]
     shown = kept.iloc[np.linspace(0, len(kept) - 1, num=min(16, len(kept))).astype(int)]

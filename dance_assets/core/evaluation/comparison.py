@@ -24,6 +24,7 @@ from dance_assets.core.lake.reports import (
     markdown_image,
     markdown_table,
 )
+from dance_assets.core.learning.card import ModelCard
 from dance_assets.core.learning.learners import ARCHITECTURES, MODEL_NAMES, POSE_MODEL
 from dance_assets.core.learning.registry import current_evaluations, model_status, read_cards
 
@@ -34,7 +35,7 @@ STUDY_ACCURACY = {"resnet18": 97.64, "average": 94.97}  # % (the study's abstrac
 class ComparisonInputs:
     """Everything the comparison reads from the lake."""
 
-    cards: dict[tuple[str, str], dict]  # (protocol, arch) → model card
+    cards: dict[tuple[str, str], ModelCard]  # (protocol, arch) → model card
     metrics: pd.DataFrame  # model_metrics
     history: pd.DataFrame  # training_history
     class_scores: pd.DataFrame  # class_metrics
@@ -94,7 +95,7 @@ def _figure4(inputs: ComparisonInputs) -> bytes | None:
         runs = inputs.history[inputs.history["protocol"] == protocol]
         panels[protocol] = {arch: group.sort_values("epoch")
                             for arch, group in runs.groupby("arch")}
-    classes = next(iter(inputs.cards.values()), {}).get("classes", [])
+    classes = next(iter(inputs.cards.values())).classes if inputs.cards else []
     return accuracy_curves_png(panels, chance=1 / len(classes) if classes else None)
 
 

@@ -6,14 +6,14 @@ weights.pth and model_card.json.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from dance_assets.core.lake.artifacts import CARD_NAME, EXPORT_NAME, PROGRAM_NAME, WEIGHTS_NAME
-from dance_assets.core.lake.lake import atomic_path, atomic_write_text
+from dance_assets.core.lake.lake import atomic_path
+from dance_assets.core.learning.card import ModelCard, write_card
 from dance_assets.core.learning.learners import TrainResult
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def images_to_probabilities(network: torch.nn.Module) -> torch.nn.Module:
 
 
 def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Path,
-           card: dict) -> dict[str, Path]:
+           card: ModelCard) -> dict[str, Path]:
     """learner.pkl (file-based, predicts from paths), model.onnx (images to probabilities,
     for ONNX Runtime), weights.pth and model_card.json."""
     import torch
@@ -85,6 +85,6 @@ def export(result: TrainResult, out_dir: Path, image_size: int, sample_image: Pa
         program.save(tmp)
     with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
         torch.save(learn.model.state_dict(), tmp)
-    atomic_write_text(out_dir / CARD_NAME, json.dumps(card, indent=2, default=str) + "\n")
+    write_card(out_dir / CARD_NAME, card)
     return {"learner": out_dir / EXPORT_NAME, "program": out_dir / PROGRAM_NAME,
             "weights": out_dir / WEIGHTS_NAME, "card": out_dir / CARD_NAME}

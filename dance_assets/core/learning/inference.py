@@ -8,7 +8,6 @@ evaluation thereby measures exactly the artifact that scores dancers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ import numpy as np
 
 from dance_assets.core.lake.artifacts import CARD_NAME, PROGRAM_NAME
 from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.learning.card import ModelCard, read_card
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -27,26 +27,11 @@ class Network:
     """A trained model ready to predict: its ONNX Runtime session and its card."""
 
     session: onnxruntime.InferenceSession
-    card: dict
+    card: ModelCard
 
     @property
     def classes(self) -> list[str]:
-        return self.card["classes"]
-
-    @property
-    def image_size(self) -> int:
-        return int(self.card["config"]["image_size"])
-
-    @property
-    def input_mode(self) -> str:
-        """What the model reads: frame or dancer images, or pose windows (pose_sequence);
-        cards from before input modes: whole frames."""
-        return str(self.card.get("input", self.card["config"].get("input", "frame")))
-
-    @property
-    def window(self) -> int:
-        """Seconds per input window of a pose model."""
-        return int(self.card["config"]["window"])
+        return self.card.classes
 
 
 def load_network(model_dir: Path) -> Network:
@@ -57,8 +42,9 @@ def load_network(model_dir: Path) -> Network:
     if not path.is_file() or not (model_dir / CARD_NAME).is_file():
         raise DanceAssetsError(f"no trained model in {model_dir} (no {PROGRAM_NAME}): "
                                "train it again")
+    card = read_card(model_dir / CARD_NAME)  # refused before the session is built
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return Network(session, json.loads((model_dir / CARD_NAME).read_text()))
+    return Network(session, card)
 
 
 def predict_images(network: Network, images: np.ndarray, batch_size: int = 64) -> np.ndarray:

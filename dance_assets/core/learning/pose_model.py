@@ -13,7 +13,6 @@ torch and fastai are imported inside functions, for the reasons core/learning/tr
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ import pandas as pd
 from dance_assets.core.ingest.pose_features import STEP_FEATURES, frame_windows, mirror_permutation
 from dance_assets.core.lake.artifacts import CARD_NAME, PROGRAM_NAME, WEIGHTS_NAME
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.lake.lake import atomic_path, atomic_write_text
+from dance_assets.core.lake.lake import atomic_path
+from dance_assets.core.learning.card import ModelCard, write_card
 from dance_assets.core.learning.learners import (
     FrameSet,
     TrainResult,
@@ -38,7 +38,6 @@ from dance_assets.core.learning.learners import (
 if TYPE_CHECKING:
     import torch
 
-POSE_INPUT = "pose"  # the model card's input: skeleton windows, not images
 INPUT_NAME = "windows"  # the ONNX input: N × window × STEP_FEATURES float32
 
 
@@ -172,7 +171,7 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
 
 
 def export_pose_model(result: TrainResult, window: int, out_dir: Path,
-                      card: dict) -> dict[str, Path]:
+                      card: ModelCard) -> dict[str, Path]:
     """model.onnx (windows to mirror-averaged probabilities), weights.pth, model_card.json."""
     import torch
 
@@ -187,6 +186,6 @@ def export_pose_model(result: TrainResult, window: int, out_dir: Path,
         program.save(tmp)
     with atomic_path(out_dir / WEIGHTS_NAME) as tmp:
         torch.save(network.state_dict(), tmp)
-    atomic_write_text(out_dir / CARD_NAME, json.dumps(card, indent=2, default=str) + "\n")
+    write_card(out_dir / CARD_NAME, card)
     return {"program": out_dir / PROGRAM_NAME, "weights": out_dir / WEIGHTS_NAME,
             "card": out_dir / CARD_NAME}

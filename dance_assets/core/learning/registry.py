@@ -1,5 +1,5 @@
 """Which models exist in the lake, which of them are evaluated as they are now, and how
-their cards say a video must be read.
+their training frames were made.
 
 A retrain that its accuracy check blocks leaves a new model card beside the old
 model's evaluation rows (predictions, metrics). Everything that reads evaluations
@@ -7,15 +7,14 @@ model's evaluation rows (predictions, metrics). Everything that reads evaluation
 rows of the models as they are now; this module is where that is decided.
 
 A model only knows frames made one way: extracted at one interval and size, posed with
-one set of pose settings, cleaned with one set of thresholds. The card records them
-field by field (`frames_made_with`), and `score` reads a dancer's video with them
-(`card_extraction_params`, `card_pose_settings`, `card_cleaning_thresholds`).
+one set of pose settings, cleaned with one set of thresholds. `frames_made_with` reads
+them back from the lake's records for the card (core/learning/card.py), and `score`
+reads a dancer's video with the card's.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import TypeVar
 
 import pandas as pd
@@ -26,30 +25,38 @@ from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.artifacts import CARD_NAME
 from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.learning.card import (
+    FrameSetting,
+    MadeWith,
+    ModelCard,
+    read_card,
+    settings_from,
+)
 from dance_assets.core.learning.learners import MODEL_NAMES
 
 ModelKey = tuple[str, str]  # (protocol, arch)
-Settings = TypeVar("Settings", ExtractionParams, PoseSettings, CleaningThresholds)
 Fingerprinted = TypeVar("Fingerprinted", ExtractionParams, PoseSettings)
 
 
-def read_cards(lake: Lake) -> dict[ModelKey, dict]:
-    """Every trained model's card, keyed by (protocol, arch)."""
+def read_cards(lake: Lake) -> dict[ModelKey, ModelCard]:
+    """Every trained model's card, keyed by (protocol, arch); a card this version cannot
+    read is refused in one line (card.read_card)."""
     cards = {}
     for protocol in PROTOCOLS:
         for arch in MODEL_NAMES:
             path = lake.model_dir(protocol, arch) / CARD_NAME
             if path.is_file():
-                cards[(protocol, arch)] = json.loads(path.read_text())
+                cards[(protocol, arch)] = read_card(path)
     return cards
 
 
-def current_evaluations(metrics: pd.DataFrame, cards: dict[ModelKey, dict]) -> pd.DataFrame:
+def current_evaluations(metrics: pd.DataFrame,
+                        cards: dict[ModelKey, ModelCard]) -> pd.DataFrame:
     """Rows of `model_metrics` that evaluate the models as they are now."""
     if metrics.empty:
         return metrics
-    trained = metrics.apply(
-        lambda r: cards.get((r["protocol"], r["arch"]), {}).get("trained_at"), axis=1)
+    trained_at = {key: card.training.trained_at for key, card in cards.items()}
+    trained = metrics.apply(lambda r: trained_at.get((r["protocol"], r["arch"])), axis=1)
     return metrics[metrics["model_trained_at"] == trained]
 
 
@@ -64,7 +71,7 @@ def current_models(lake: Lake) -> pd.DataFrame:
     return current_evaluations(tables.read_table(lake, "model_metrics"), read_cards(lake))
 
 
-def model_status(cards: dict[ModelKey, dict], current: pd.DataFrame, protocol: str,
+def model_status(cards: dict[ModelKey, ModelCard], current: pd.DataFrame, protocol: str,
                  arch: str) -> str:
     """Whether a model is trained, and evaluated as it is now, in words for a person."""
     if (protocol, arch) not in cards:
@@ -135,8 +142,8 @@ def pose_fields(fingerprint: str | None) -> dict | None:
 
 
 def frames_made_with(training_videos: pd.Series, extractions: pd.DataFrame,
-                     cleaning: dict | None) -> dict:
-    """The card's record of how a model's training frames were extracted, posed and cleaned.
+                     cleaning: dict | None) -> MadeWith:
+    """How a model's training frames were extracted, posed and cleaned, for its card.
 
     `training_videos` holds the video_id of each training frame. Frames of one lake may
     have been extracted or posed with different settings (a config changed between two
@@ -144,7 +151,7 @@ def frames_made_with(training_videos: pd.Series, extractions: pd.DataFrame,
     first, and `extraction_params` and `pose_settings` are those of most training frames.
     Score reads a dancer's video as most of what the model learned from was made, rather
     than refusing: the card shows the mixture for whoever wants to retrain on one setting.
-    `cleaning`: frame_manifest's thresholds, None where the lake has no record of them.
+    `cleaning`: frame_manifest's record of its thresholds, None where the lake has none.
     """
     done = (extractions[extractions["status"] == "extracted"]
             .drop_duplicates("video_id").set_index("video_id"))
@@ -152,40 +159,18 @@ def frames_made_with(training_videos: pd.Series, extractions: pd.DataFrame,
                            "pose": training_videos.map(done["pose_params"])})
     counts = (frames.groupby(["extraction", "pose"], dropna=False).size()
               .sort_values(ascending=False, kind="stable"))
-    listed = [{"extraction": _text(extraction), "pose": _text(pose), "training_frames": int(n)}
+    listed = [FrameSetting(extraction=_text(extraction), pose=_text(pose),
+                           training_frames=int(n))
               for (extraction, pose), n in counts.items()]
-    most = listed[0] if listed else {"extraction": None, "pose": None}
-    return {
-        "extraction": sorted({s["extraction"] for s in listed if s["extraction"]}),
-        "extraction_params": extraction_fields(most["extraction"]),
-        "pose_settings": pose_fields(most["pose"]),
-        "cleaning_thresholds": cleaning,
-        "frame_settings": listed,
-    }
+    most = listed[0] if listed else FrameSetting(extraction=None, pose=None, training_frames=0)
+    extraction, pose = extraction_fields(most.extraction), pose_fields(most.pose)
+    return MadeWith(
+        extraction_params=ExtractionParams(**extraction) if extraction else None,
+        pose_settings=PoseSettings(**pose) if pose else None,
+        cleaning_thresholds=(settings_from(cleaning, CleaningThresholds)
+                             if cleaning is not None else None),
+        frame_settings=listed)
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None  # NaN: a frame with no such record
-
-
-def _from_card(card: dict, key: str, kind: type[Settings]) -> Settings:
-    """`kind` as the card records it under `key`. A card written before these settings
-    were recorded (or recording none, see frames_made_with) gets kind's defaults for what
-    it lacks: that is what score used before cards recorded them."""
-    recorded = card.get(key) or {}
-    return kind(**{f.name: recorded[f.name] for f in fields(kind) if f.name in recorded})
-
-
-def card_extraction_params(card: dict) -> ExtractionParams:
-    """How a model's training frames were extracted: interval, size, quality."""
-    return _from_card(card, "extraction_params", ExtractionParams)
-
-
-def card_pose_settings(card: dict) -> PoseSettings:
-    """How a model's training frames were posed."""
-    return _from_card(card, "pose_settings", PoseSettings)
-
-
-def card_cleaning_thresholds(card: dict) -> CleaningThresholds:
-    """Which of a model's training frames cleaning dropped, and so which seconds to judge."""
-    return _from_card(card, "cleaning_thresholds", CleaningThresholds)

@@ -330,7 +330,7 @@ def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None
         if arch is not None or dance not in teachers:
             raise
         model = None  # her teacher is enough; a classifier's verdict only adds to it
-    known = sorted(set(teachers) | set(model.card["classes"] if model else ()))
+    known = sorted(set(teachers) | set(model.card.classes if model else ()))
     if dance is not None and dance not in known:
         raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(known)}")
     verdict = classify(video, model, ffmpeg_binary) if model else None

@@ -26,6 +26,7 @@ from dance_assets.core.ingest.video import FfmpegSettings, VideoError, extract_f
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
+from dance_assets.core.learning.card import POSE_INPUT, ModelCard
 from dance_assets.core.learning.frame_images import Dancer, prepare_images
 from dance_assets.core.learning.inference import (
     Network,
@@ -34,11 +35,7 @@ from dance_assets.core.learning.inference import (
     predict_windows,
 )
 from dance_assets.core.learning.learners import MODEL_NAMES
-from dance_assets.core.learning.pose_model import POSE_INPUT
 from dance_assets.core.learning.registry import (
-    card_cleaning_thresholds,
-    card_extraction_params,
-    card_pose_settings,
     current_evaluations,
     model_status,
     read_cards,
@@ -52,7 +49,7 @@ class ChosenModel:
     arch: str
     protocol: str
     folder: Path
-    card: dict
+    card: ModelCard
     why: str
 
 
@@ -110,23 +107,22 @@ class Seconds:
                          in zip(self.poses, self.usable, strict=True) if use])
 
 
-def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings, card: dict) -> Seconds:
+def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
+                 card: ModelCard) -> Seconds:
     """One frame per interval, posed and cleaned as the model's training frames were.
 
     The extraction, pose and cleaning settings come from the model's card: a model that
     learned from frames two seconds apart, or cleaned with other thresholds, is shown the
-    dancer's video made the same way. A card written before it recorded them gets the
-    defaults for whatever it lacks (core/learning/registry.py card_extraction_params and its
-    siblings), which is what every card was read with before.
+    dancer's video made the same way.
     """
     try:
         probe = probe_video(video, settings)
-        frames = extract_frames(video, probe, scratch, card_extraction_params(card), settings)
+        frames = extract_frames(video, probe, scratch, card.extraction_params, settings)
     except VideoError as exc:
         raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
     seconds = np.array([second for second, _ in frames], dtype=int)
     images = [load_rgb(path) for _, path in frames]
-    poses = estimator(card_pose_settings(card)).video(images)
+    poses = estimator(card.pose_settings).video(images)
     found = np.array([pose.found for pose in poses], dtype=bool)
     if found.sum() < max(2, (len(frames) + 1) // 2):
         raise DanceAssetsError(
@@ -134,7 +130,7 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings, card: dic
             f"{len(frames)}): film the whole body, in good light, and score again")
     features = pd.DataFrame([f.__dict__ for f in video_features(images)]).assign(
         video_id="scored", person_found=found)
-    reasons = automatic_verdicts(features, card_cleaning_thresholds(card))
+    reasons = automatic_verdicts(features, card.cleaning_thresholds)
     usable = found & reasons.isna().to_numpy()
     if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
         usable = found.copy()
@@ -184,18 +180,18 @@ def classify(video: Path, model: ChosenModel, ffmpeg_binary: str) -> Verdict:
         network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
         shown = read_seconds(video, Path(scratch), settings, model.card)
         probabilities = _probabilities(network_loading.result(), shown)
-    return Verdict(video, model, list(model.card["classes"]), probabilities, shown)
+    return Verdict(video, model, list(model.card.classes), probabilities, shown)
 
 
 def _probabilities(network: Network, shown: Seconds) -> np.ndarray:
     """The classifier's probabilities for the usable seconds, inputs as its card says."""
-    usable = shown.seconds[shown.usable]
-    if network.input_mode == POSE_INPUT:
+    usable, card = shown.seconds[shown.usable], network.card
+    if card.input == POSE_INPUT:
         return predict_windows(network, windows(usable, shown.skeletons(), usable,
-                                                network.window))
+                                                card.window))
     kept = np.flatnonzero(shown.usable)
     return predict_images(network, prepare_images(
-        [shown.images[i] for i in kept], network.image_size, network.input_mode,
+        [shown.images[i] for i in kept], card.image_size, card.input,
         [_dancer(shown.poses[i]) for i in kept]))
 
 
