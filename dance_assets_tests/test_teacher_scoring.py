@@ -21,7 +21,7 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring import reference_poses
 from dance_assets.core.scoring.coaching import feedback
 from dance_assets.core.scoring.movement import PART_NAMES, movement_of
-from dance_assets.core.scoring.pair_alignment import align_pair
+from dance_assets.core.scoring.pair_alignment import _chosen, _Line, align_pair
 from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
@@ -194,3 +194,19 @@ def test_the_choreography_asset_takes_a_dances_teacher(lessons, tmp_path, capsys
     out = capsys.readouterr().out
     assert out.startswith("score for wap: ") and "teacher.mp4 (wap's teacher)" in out
     assert tables.read_table(lake, "scores").iloc[0]["reference_kind"] == "teacher video"
+
+
+def test_of_lines_as_good_a_repeat_later_loses_to_the_start_near_the_teachers():
+    """The lines found for a 60 s student (tempo 0.94, 0.50 s ahead) of a routine that
+    repeats every 5.7 s: the right line and one a repeat earlier fit within NEAR_TIE, at
+    tempos 0.7 % apart that straddle a tempo bin's edge."""
+    right = _Line(tempo=0.939, offset=-0.572, fit=37.56, mean=0.080, frames=633.0)
+    lines = [right,
+             _Line(tempo=0.944, offset=-0.352, fit=37.10, mean=0.081, frames=632.0),
+             _Line(tempo=0.939, offset=-6.552, fit=36.19, mean=0.066, frames=573.0),
+             _Line(tempo=0.946, offset=-6.152, fit=35.33, mean=0.067, frames=572.0),
+             _Line(tempo=0.937, offset=5.198, fit=35.62, mean=0.083, frames=627.0)]
+    assert _chosen(lines) == right
+    # A line at the teacher's own tempo still wins over a nearer start at another tempo.
+    steady = _Line(tempo=1.0, offset=-6.0, fit=36.0, mean=0.07, frames=600.0)
+    assert _chosen([*lines, steady]) == steady

@@ -158,17 +158,20 @@ def _peaks(cost: np.ndarray, times: np.ndarray, rate: float, tempos: np.ndarray,
 
 
 def _chosen(lines: list[_Line]) -> _Line:
-    """The best fit; or among lines within NEAR_TIE of it, the one nearest the teacher's
-    tempo and then the one with the smallest offset. Generated or real, a routine repeats:
-    a line one repeat later, or one at another tempo that lands on the same poses, can fit
-    almost as well, and a dancer is far likelier to follow her song's tempo and start
-    near the teacher than not."""
+    """The best fit; or among lines within NEAR_TIE of it, those whose tempo is within
+    SAME_TEMPO_TIE of the one nearest the teacher's, and of them the one with the
+    smallest offset. Generated or real, a routine repeats: a line one repeat later, or
+    one at another tempo that lands on the same poses, can fit almost as well, and a
+    dancer is far likelier to follow her song's tempo and start near the teacher than
+    not. (The tempo tie is measured from the nearest tempo found, not by rounding into
+    fixed bins, whose edges split two lines 1 % apart.)"""
     best = max(lines, key=lambda line: line.fit)
     near = [best] + [line for line in lines
                      if line.fit >= best.fit - NEAR_TIE * abs(best.fit) and _distinct(line, best)]
-    return min(near, key=lambda line: (round(abs(math.log(line.tempo)) /
-                                             math.log(1 + SAME_TEMPO_TIE)),
-                                       abs(line.offset)))
+    nearest_tempo = min(abs(math.log(line.tempo)) for line in near)
+    level = [line for line in near
+             if abs(math.log(line.tempo)) <= nearest_tempo + math.log(1 + SAME_TEMPO_TIE)]
+    return min(level, key=lambda line: abs(line.offset))
 
 
 def _distinct(a: _Line, b: _Line) -> bool:
