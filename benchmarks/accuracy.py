@@ -20,12 +20,11 @@ from pathlib import Path
 from demo_lake import curated_lake
 
 from dance_assets.core.curation.splits import split_column
-from dance_assets.core.lake.lake import PROTOCOLS
+from dance_assets.core.lake.catalogue import ARCHITECTURES, PROTOCOLS
 from dance_assets.core.lake.profiles import get_profile
 from dance_assets.core.learning.compute import ComputeSettings
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
-from dance_assets.core.learning.learners import ARCHITECTURES
 from dance_assets.core.learning.training import TrainSettings, frame_sets, train
 
 HERE = Path(__file__).resolve().parent

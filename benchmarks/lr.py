@@ -24,11 +24,11 @@ import torch
 from demo_lake import curated_lake
 
 from dance_assets.core.curation.splits import split_column
+from dance_assets.core.lake.catalogue import ARCHITECTURES
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import get_profile
 from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode
 from dance_assets.core.learning.frame_cache import kept_frames_cache
-from dance_assets.core.learning.learners import ARCHITECTURES
 from dance_assets.core.learning.training import (
     TrainSettings,
     build_learner,

@@ -47,13 +47,14 @@ from pathlib import Path
 import torch
 from demo_lake import curated_lake
 
+from dance_assets.core.lake.catalogue import ARCHITECTURES
 from dance_assets.core.lake.profiles import get_profile
 from dance_assets.core.learning.callbacks import metrics_on_device
 from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode, resolve_device
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
 from dance_assets.core.learning.host_memory import keep_freed_memory
-from dance_assets.core.learning.learners import ARCHITECTURES, FrameSet
+from dance_assets.core.learning.learners import FrameSet
 from dance_assets.core.learning.training import (
     TrainSettings,
     build_learner,

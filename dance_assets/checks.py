@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from dance_assets.core.curation.splits import split_column
-from dance_assets.core.lake.lake import PROTOCOLS
+from dance_assets.core.lake.catalogue import BY_PARTICIPANT, PROTOCOLS
 from dance_assets.core.lake.reports import markdown_table
 from dance_assets.core.learning.learners import TrainResult, significantly_above_chance
 
@@ -97,7 +97,7 @@ def classes_on_both_sides(manifest: pd.DataFrame) -> dg.AssetCheckResult:
 def no_participant_leak(manifest: pd.DataFrame) -> dg.AssetCheckResult:
     """Under split_by_participant nobody may dance on both sides."""
     kept = manifest[manifest["keep"]]
-    sides = kept.groupby("participant")[split_column("by_participant")].nunique()
+    sides = kept.groupby("participant")[split_column(BY_PARTICIPANT)].nunique()
     leaking = sorted(sides[sides > 1].index)
     return dg.AssetCheckResult(
         check_name=NO_PARTICIPANT_LEAK,
@@ -128,7 +128,8 @@ FRAME_MANIFEST_CHECKS = [
                       "both protocols. When it fails, add videos of more participants to "
                       "the classes it names (or relax the cleaning in CurationConfig)."),
     dg.AssetCheckSpec(NO_PARTICIPANT_LEAK, asset="frame_manifest", blocking=True,
-                      description="No participant on both sides of split_by_participant. When "
+                      description="No participant on both sides of "
+                      f"{split_column(BY_PARTICIPANT)}. When "
                       "it fails, it names them: check that their files are named "
                       "<participant>[__<take>] the same way in every class."),
     dg.AssetCheckSpec(DROPPED_SHARE, asset="frame_manifest",

@@ -9,8 +9,18 @@ import sys
 import time
 from collections.abc import Sequence
 
+from dance_assets.core.lake.catalogue import (
+    ARCHITECTURES,
+    BY_PARTICIPANT,
+    DEFAULT_PROTOCOL,
+    MODEL_NAMES,
+    POSE_MODEL,
+    PROTOCOLS,
+    RANDOM_FRAMES,
+    in_words,
+)
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES, get_profile
 
 
@@ -71,7 +81,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dance_assets.core.learning.learners import ARCHITECTURES, POSE_MODEL
     from dance_assets.runs import (
         get_instance,
         ingest_classes,
@@ -119,6 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _score_a_held_out_dancer(lake: Lake) -> None:
     """What a dancer gets from `score`: a dancer no by_participant model trained on,
     against her dance's teacher (or its averaged routine), as the command prints it."""
+    from dance_assets.core.curation.splits import VALID, split_column
     from dance_assets.core.ingest.video import find_ffmpeg
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.warehouse import refresh_views
@@ -126,7 +136,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     from dance_assets.core.scoring.scoring import record, score
 
     manifest = tables.read_table(lake, "frame_manifest")
-    held_out = manifest[manifest["split_by_participant"] == "valid"].sort_values("path")
+    held_out = manifest[manifest[split_column(BY_PARTICIPANT)] == VALID].sort_values("path")
     held_out = held_out.drop_duplicates("video_id")
     if held_out.empty:
         return
@@ -164,8 +174,8 @@ def _print_summary(lake: Lake) -> None:
     from dance_assets.core.lake.warehouse import format_result, query
 
     print(format_result(query(lake, _SUMMARY_SQL), "table"))
-    print("\nvalidation accuracy (%), the study's protocol (random_frames) and the honest "
-          "one (by_participant):")
+    print(f"\nvalidation accuracy (%), the study's protocol ({RANDOM_FRAMES}) and the honest "
+          f"one ({BY_PARTICIPANT}):")
     print(format_result(study_table(ComparisonInputs.read(lake)), "table"))
     print(f"\nreport: {lake.reports / 'index.html'}")
 
@@ -301,10 +311,9 @@ def _add_score(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     score.add_argument("--dance", help="the dance she meant to perform (default: the "
                        "predicted one)")
     score.add_argument("--arch", help="the classifier whose verdict is shown beside the "
-                       "score: alexnet, resnet18, squeezenet1_0 or pose_sequence (default: "
-                       "the best evaluated one)")
+                       f"score: {in_words(MODEL_NAMES)} (default: the best evaluated one)")
     score.add_argument("--protocol", choices=sorted(PROTOCOLS),
-                       help="which training protocol's model (default: by_participant)")
+                       help=f"which training protocol's model (default: {DEFAULT_PROTOCOL})")
     score.add_argument("--json", action="store_true",
                        help="print the result as JSON (schema in the README)")
     score.set_defaults(handler=cmd_score)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from dance_assets.core.lake.lake import PROTOCOLS
+from dance_assets.core.lake.catalogue import PROTOCOLS
 
 dance_class_partitions = dg.DynamicPartitionsDefinition(name="dance_classes")
 

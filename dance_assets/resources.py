@@ -10,6 +10,7 @@ from pydantic import Field
 
 from dance_assets.core.ingest.ingest import ProbeLimits
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.compute import ComputeSettings
 
@@ -36,7 +37,8 @@ class FfmpegResource(dg.ConfigurableResource):
     )
     threads: int = Field(default=1, description="Threads per ffmpeg process.")
     workers: int = Field(default=0, description="Videos processed at once; 0 means one per core.")
-    timeout_s: float = Field(default=300.0, description="Longest one video may take, in seconds.")
+    timeout_s: float = Field(default=FFMPEG_TIMEOUT_S,
+                             description="Longest one video may take, in seconds.")
     max_duration_s: float = Field(default=3600.0, description="Longer videos are rejected.")
     max_side: int = Field(default=7680, description="Videos with a larger side are rejected.")
     videos_per_step: int = Field(

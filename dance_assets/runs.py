@@ -156,7 +156,7 @@ def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
 def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, object]],
                  echo: Echo) -> list[RunOutcome]:
     """One training run per split protocol; `configs` holds each architecture's settings."""
-    from dance_assets.core.lake.lake import PROTOCOLS
+    from dance_assets.core.lake.catalogue import PROTOCOLS
 
     config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
     described = ", ".join(

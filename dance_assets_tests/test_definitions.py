@@ -10,8 +10,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from dance_assets.core.lake.lake import PROTOCOLS
-from dance_assets.core.learning.learners import MODEL_NAMES
+from dance_assets.core.lake.catalogue import MODEL_NAMES, PROTOCOLS
 from dance_assets.definitions import defs
 
 

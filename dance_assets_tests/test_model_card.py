@@ -14,9 +14,10 @@ from dance_assets.core.curation.cleaning import CleaningThresholds
 from dance_assets.core.ingest.pose import PoseSettings
 from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake.artifacts import CARD_NAME, PROGRAM_NAME
+from dance_assets.core.lake.catalogue import POSE_INPUT
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.learning.card import CARD_VERSION, POSE_INPUT, read_card, write_card
+from dance_assets.core.learning.card import CARD_VERSION, read_card, write_card
 from dance_assets.core.learning.inference import load_network
 from dance_assets_tests.helpers import model_card
 

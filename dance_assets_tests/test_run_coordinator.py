@@ -64,7 +64,7 @@ def test_the_smallest_image_sizes_are_those_of_torchvision_models():
     import torch
     import torchvision
 
-    from dance_assets.core.learning.learners import ARCHITECTURES, MIN_IMAGE_SIZE
+    from dance_assets.core.lake.catalogue import CNNS
 
     def takes(model: torch.nn.Module, size: int) -> bool:
         try:
@@ -74,11 +74,11 @@ def test_the_smallest_image_sizes_are_those_of_torchvision_models():
             return False
         return True
 
-    assert set(MIN_IMAGE_SIZE) == set(ARCHITECTURES)
-    for arch, smallest in MIN_IMAGE_SIZE.items():
-        model = torchvision.models.get_model(arch, weights=None).eval()
-        assert takes(model, smallest), arch
-        assert smallest == 1 or not takes(model, smallest - 1), arch
+    for cnn in CNNS:
+        smallest = cnn.min_image_size
+        model = torchvision.models.get_model(cnn.name, weights=None).eval()
+        assert takes(model, smallest), cnn.name
+        assert smallest == 1 or not takes(model, smallest - 1), cnn.name
 
 
 def test_the_launchpad_shows_every_bound_in_its_fields_description():

@@ -22,6 +22,7 @@ from dance_assets.assets.models import model_assets
 from dance_assets.assets.placement import GPU_POOL
 from dance_assets.checks import accuracy_above_chance
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.catalogue import ARCHITECTURES
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.learning.card import read_card
 from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode
@@ -29,7 +30,6 @@ from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import prepare_files
 from dance_assets.core.learning.inference import load_network, predict_images
 from dance_assets.core.learning.learners import (
-    ARCHITECTURES,
     TrainResult,
     significantly_above_chance,
     videos_correct,

@@ -15,6 +15,7 @@ from dance_assets.automation import follow_new_frames
 from dance_assets.core.curation.splits import TRAIN, split_column
 from dance_assets.core.ingest.pose_features import normalise, skeletons_of
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.catalogue import BY_PARTICIPANT
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
@@ -25,7 +26,7 @@ from dance_assets.core.scoring.teachers import USED, TeacherVideo, find_teachers
 from dance_assets.resources import FfmpegResource, LakeResource
 
 # The participants a by_participant model never saw are the honest test of a score too.
-REFERENCE_SIDE = (split_column("by_participant"), TRAIN)
+REFERENCE_SIDE = (split_column(BY_PARTICIPANT), TRAIN)
 
 
 class ChoreographyConfig(LaunchpadConfig):
@@ -94,7 +95,7 @@ def _teacher_steps(teacher: TeacherVideo) -> np.ndarray:
     automation_condition=follow_new_frames,
     description="Per dance, what `dance-assets score` judges a dancer against: the "
     "teacher's video under references/<dance>/ (posed 10 times a second), and the "
-    "routine averaged over the training performances (by_participant's training side, "
+    f"routine averaged over the training performances ({BY_PARTICIPANT}'s training side, "
     "DTW barycentre averaging, with its spread). Score uses the teacher where there is one.",
 )
 def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,

@@ -24,7 +24,8 @@ from dance_assets.core.curation.manifest import (
 )
 from dance_assets.core.curation.splits import VALID, split_column
 from dance_assets.core.lake import tables
-from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.lake.catalogue import BY_PARTICIPANT, PROTOCOLS, RANDOM_FRAMES, VALID_SHARE
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.scoring.skeletons import skeleton_sheet
@@ -68,7 +69,7 @@ class CurationConfig(LaunchpadConfig):
     drop_near_duplicates: bool = Field(default=CleaningThresholds.drop_near_duplicates,
                                        description="Drop repeats of a frame.")
     split_seed: int = Field(default=0, description="Seed of both split protocols.")
-    valid_share: float = Field(default=0.2, gt=0, lt=1, description="Validation share.")
+    valid_share: float = Field(default=VALID_SHARE, gt=0, lt=1, description="Validation share.")
     max_dropped_share: float = Field(default=0.5, description="Warn about classes dropping "
                                      "more than this share of their frames.")
 
@@ -86,7 +87,8 @@ class CurationConfig(LaunchpadConfig):
     metadata=column_schema("frame_manifest"),
     check_specs=checks.FRAME_MANIFEST_CHECKS,
     description="Every extracted frame with keep / reason (automatic verdicts, overridden "
-    "by review/decisions.csv) and its side under split_random_frames and split_by_participant.",
+    f"by review/decisions.csv) and its side under {split_column(RANDOM_FRAMES)} and "
+    f"{split_column(BY_PARTICIPANT)}.",
 )
 def frame_manifest(
     context: dg.AssetExecutionContext, config: CurationConfig, lake: LakeResource
@@ -121,7 +123,7 @@ def frame_manifest(
         "build_seconds": round(seconds, 3),
         "frames_per_class": dg.MetadataValue.md(markdown_table(class_table(manifest))),
         "validation_participants": ", ".join(sorted(
-            kept.loc[kept[split_column("by_participant")] == VALID, "participant"].unique())),
+            kept.loc[kept[split_column(BY_PARTICIPANT)] == VALID, "participant"].unique())),
         **{f"valid_share_{protocol}": _share(kept[split_column(protocol)])
            for protocol in PROTOCOLS},
         "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest, poses)),

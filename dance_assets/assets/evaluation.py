@@ -29,6 +29,7 @@ from dance_assets.core.evaluation.evaluation import (
 )
 from dance_assets.core.ingest.pose_features import frame_windows, skeletons_of
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.catalogue import MODEL_NAMES, POSE_INPUT
 from dance_assets.core.lake.lake import Lake, atomic_write_text
 from dance_assets.core.lake.reports import (
     confusion_heatmap_png,
@@ -39,7 +40,7 @@ from dance_assets.core.lake.reports import (
     save_png,
 )
 from dance_assets.core.lake.warehouse import refresh_views
-from dance_assets.core.learning.card import POSE_INPUT, ModelCard
+from dance_assets.core.learning.card import ModelCard
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.inference import (
     Network,
@@ -47,7 +48,7 @@ from dance_assets.core.learning.inference import (
     predict_images,
     predict_windows,
 )
-from dance_assets.core.learning.learners import MODEL_NAMES, significantly_above_chance
+from dance_assets.core.learning.learners import significantly_above_chance
 from dance_assets.core.learning.registry import current_models, of_current_models
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource

@@ -29,6 +29,7 @@ from dance_assets.core.curation.manifest import manifest_fingerprint, recorded_t
 from dance_assets.core.curation.splits import TRAIN, split_column
 from dance_assets.core.ingest.pose_features import skeletons_of
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.catalogue import ARCHITECTURES, POSE_INPUT, POSE_MODEL
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import (
     accuracy_curves_png,
@@ -38,16 +39,11 @@ from dance_assets.core.lake.reports import (
     save_png,
 )
 from dance_assets.core.lake.warehouse import refresh_views
-from dance_assets.core.learning.card import POSE_INPUT, ModelCard, trained_card
+from dance_assets.core.learning.card import ModelCard, trained_card
 from dance_assets.core.learning.cnn_export import export
 from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
-from dance_assets.core.learning.learners import (
-    ARCHITECTURES,
-    POSE_MODEL,
-    TrainResult,
-    check_image_size,
-)
+from dance_assets.core.learning.learners import TrainResult, check_image_size
 from dance_assets.core.learning.pose_model import (
     PoseModelSettings,
     export_pose_model,

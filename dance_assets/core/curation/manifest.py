@@ -13,7 +13,8 @@ import pandas as pd
 
 from dance_assets.core.curation.cleaning import CleaningThresholds, automatic_verdicts
 from dance_assets.core.curation.splits import SPLITTERS, TRAIN, VALID, split_column
-from dance_assets.core.lake.lake import PROTOCOLS, Lake, atomic_write_text
+from dance_assets.core.lake.catalogue import PROTOCOLS, VALID_SHARE
+from dance_assets.core.lake.lake import Lake, atomic_write_text
 
 # Beside the frame_manifest table: the cleaning thresholds that built it.
 CLEANING_RECORD = "frame_manifest.cleaning.json"
@@ -23,7 +24,7 @@ CLEANING_RECORD = "frame_manifest.cleaning.json"
 class ManifestSettings:
     thresholds: CleaningThresholds
     seed: int = 0
-    valid_share: float = 0.2
+    valid_share: float = VALID_SHARE
 
 
 def build_manifest(frames: pd.DataFrame, decisions: pd.DataFrame,

@@ -24,6 +24,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from dance_assets.core.lake.catalogue import BY_PARTICIPANT, RANDOM_FRAMES, VALID_SHARE
 from dance_assets.core.lake.errors import DanceAssetsError
 
 TRAIN, VALID = "train", "valid"
@@ -48,7 +49,8 @@ def _force_both_sides(side: pd.Series, score: pd.Series, share: float) -> pd.Ser
     return side
 
 
-def split_random_frames(kept: pd.DataFrame, seed: int, share: float = 0.2) -> pd.Series:
+def split_random_frames(kept: pd.DataFrame, seed: int,
+                        share: float = VALID_SHARE) -> pd.Series:
     """The study's split: each kept frame to validation with probability `share`."""
     score = pd.Series(_uniform(kept["frame_id"], seed, "frames"), index=kept.index)
     side = pd.Series(np.where(score < share, VALID, TRAIN), index=kept.index, dtype="object")
@@ -59,7 +61,8 @@ def split_random_frames(kept: pd.DataFrame, seed: int, share: float = 0.2) -> pd
     return side
 
 
-def split_by_participant(kept: pd.DataFrame, seed: int, share: float = 0.2) -> pd.Series:
+def split_by_participant(kept: pd.DataFrame, seed: int,
+                         share: float = VALID_SHARE) -> pd.Series:
     """Whole participants to validation, each with probability `share`, at least one."""
     people = pd.Series(sorted(kept["participant"].unique()))
     if len(people) < 2:
@@ -75,7 +78,7 @@ def split_by_participant(kept: pd.DataFrame, seed: int, share: float = 0.2) -> p
 
 
 
-SPLITTERS = {"random_frames": split_random_frames, "by_participant": split_by_participant}
+SPLITTERS = {RANDOM_FRAMES: split_random_frames, BY_PARTICIPANT: split_by_participant}
 
 
 def split_column(protocol: str) -> str:

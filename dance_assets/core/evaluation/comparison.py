@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core.lake import tables
-from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.lake.catalogue import (
+    ARCHITECTURES,
+    BY_PARTICIPANT,
+    MODEL_NAMES,
+    POSE_MODEL,
+    PROTOCOLS,
+    RANDOM_FRAMES,
+)
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import (
     accuracy_curves_png,
     html_image,
@@ -25,7 +33,6 @@ from dance_assets.core.lake.reports import (
     markdown_table,
 )
 from dance_assets.core.learning.card import ModelCard
-from dance_assets.core.learning.learners import ARCHITECTURES, MODEL_NAMES, POSE_MODEL
 from dance_assets.core.learning.registry import current_evaluations, model_status, read_cards
 
 STUDY_ACCURACY = {"resnet18": 97.64, "average": 94.97}  # % (the study's abstract and text)
@@ -66,7 +73,7 @@ def _row(current: pd.DataFrame, name: str) -> dict[str, object]:
     for protocol in PROTOCOLS:
         for column, label in (("frame_accuracy", "frame"), ("video_accuracy", "video")):
             row[f"{protocol}_{label}_%"] = _metric(current, protocol, name, column)
-    row["leak_gap_points"] = row["random_frames_frame_%"] - row["by_participant_frame_%"]
+    row["leak_gap_points"] = row[f"{RANDOM_FRAMES}_frame_%"] - row[f"{BY_PARTICIPANT}_frame_%"]
     return row
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 
 
@@ -29,7 +30,7 @@ class FfmpegSettings:
 
     binary: str
     threads: int = 1
-    timeout_s: float = 300.0
+    timeout_s: float = FFMPEG_TIMEOUT_S
 
 
 def find_ffmpeg(explicit: str | None = None) -> str:

@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LAKE = "data_lake"
-# The two split protocols: the study's random frame split and the participant-disjoint
-# one. Each names a column of frame_manifest (split_<protocol>) and a folder of models.
-PROTOCOLS = ("random_frames", "by_participant")
 _TEMP_PATTERN = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
 
 

@@ -28,13 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 from dance_assets.core.curation.cleaning import CleaningThresholds
 from dance_assets.core.ingest.pose import PoseSettings
 from dance_assets.core.ingest.video import ExtractionParams
+from dance_assets.core.lake.catalogue import POSE_INPUT
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import atomic_write_text
 from dance_assets.core.learning.frame_images import INPUT_MODES
 from dance_assets.core.learning.learners import TrainResult
 
 CARD_VERSION = 2
-POSE_INPUT = "pose"  # the pose model's input: skeleton windows, not images
 Input = Literal[(*INPUT_MODES, POSE_INPUT)]  # type: ignore[valid-type]
 Settings = TypeVar("Settings", ExtractionParams, PoseSettings, CleaningThresholds)
 RECORDED_SETTINGS = ("extraction_params", "pose_settings", "cleaning_thresholds")

@@ -20,21 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dance_assets.core.lake.catalogue import cnn
 from dance_assets.core.lake.errors import DanceAssetsError
 
 if TYPE_CHECKING:
     import torch
     from fastai.learner import Learner
 
-ARCHITECTURES = ("alexnet", "resnet18", "squeezenet1_0")  # the frame CNNs
-POSE_MODEL = "pose_sequence"  # the skeleton model
-MODEL_NAMES = (*ARCHITECTURES, POSE_MODEL)  # every classifier the lake trains
-# The smallest square image, in px, each CNN's layers do not shrink to nothing: AlexNet's
-# stride-4 stem and three poolings need 63, SqueezeNet's stem and poolings 21, ResNet18's
-# padded convolutions and adaptive pooling take any. A table, so that refusing a size
-# (in the run coordinator, before every run) builds no model; the test in
-# dance_assets_tests/test_run_coordinator.py checks it against torchvision's models.
-MIN_IMAGE_SIZE = {"alexnet": 63, "resnet18": 1, "squeezenet1_0": 21}
 
 
 def import_fastai() -> None:
@@ -51,8 +43,9 @@ def import_fastai() -> None:
 
 
 def check_image_size(arch: str, image_size: int) -> None:
-    """Refuse, in one sentence, an image size the architecture's layers shrink to nothing."""
-    smallest = MIN_IMAGE_SIZE[arch]
+    """Refuse, in one sentence, an image size the architecture's layers shrink to nothing
+    (the catalogue's smallest size: no model is built)."""
+    smallest = cnn(arch).min_image_size
     if image_size < smallest:
         raise DanceAssetsError(
             f"image_size {image_size} is too small for {arch}: its layers shrink the input "

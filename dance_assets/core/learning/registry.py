@@ -24,7 +24,8 @@ from dance_assets.core.ingest.pose import PoseSettings
 from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.artifacts import CARD_NAME
-from dance_assets.core.lake.lake import PROTOCOLS, Lake
+from dance_assets.core.lake.catalogue import MODEL_NAMES, PROTOCOLS
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.card import (
     FrameSetting,
     MadeWith,
@@ -32,7 +33,6 @@ from dance_assets.core.learning.card import (
     read_card,
     settings_from,
 )
-from dance_assets.core.learning.learners import MODEL_NAMES
 
 ModelKey = tuple[str, str]  # (protocol, arch)
 Fingerprinted = TypeVar("Fingerprinted", ExtractionParams, PoseSettings)

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from dance_assets.core.lake.catalogue import ARCHITECTURES, CNNS
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode, resolve_device
 from dance_assets.core.learning.frame_cache import CachedFrames
 from dance_assets.core.learning.host_memory import keep_freed_memory
 from dance_assets.core.learning.learners import (
-    ARCHITECTURES,
     FrameSet,
     TrainResult,
     import_fastai,
@@ -42,12 +42,12 @@ if TYPE_CHECKING:
     import torch
     from fastai.learner import Learner
 
-# Peak learning rates that train each architecture well (measured on the demo profile);
-# AlexNet without batch norm in its body needs a gentler one.
-DEFAULT_LR = {"alexnet": 3e-4, "resnet18": 3e-3, "squeezenet1_0": 3e-3}
+# Peak learning rates that train each architecture well (the catalogue's, measured on the
+# demo profile); AlexNet without batch norm in its body needs a gentler one.
+DEFAULT_LR = {cnn.name: cnn.default_lr for cnn in CNNS}
 # Bodies with no batch norm of their own (ResNet18 has one after every convolution).
 # From scratch (TrainSettings.batch_norm) they get one, and then train at this rate.
-BODIES_WITHOUT_BATCH_NORM = ("alexnet", "squeezenet1_0")
+BODIES_WITHOUT_BATCH_NORM = tuple(cnn.name for cnn in CNNS if not cnn.own_batch_norm)
 LR_WITH_ADDED_BATCH_NORM = 3e-3
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.ingest.dense_poses import DenseSettings
 from dance_assets.core.ingest.video import FfmpegSettings
+from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.tables import SCHEMAS
@@ -307,7 +308,7 @@ def music_row(lake: Lake, video: dict, ffmpeg_binary: str, settings: DenseSettin
                path=video["path"], params=fingerprint(settings),
                analysed_at=datetime.now(UTC))
     path = lake.absolute(video["path"])
-    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=600)
+    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     try:
         beats = find_beats(decode_audio(path, ffmpeg), ANALYSIS_RATE)
     except AudioError as exc:

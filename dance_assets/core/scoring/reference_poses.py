@@ -17,6 +17,7 @@ import numpy as np
 
 from dance_assets.core.ingest.dense_poses import DensePoses, DenseSettings, decode, read_video
 from dance_assets.core.ingest.video import FfmpegSettings, VideoError, output_size, probe_video
+from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake, atomic_path
 
@@ -71,7 +72,7 @@ def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSetting
              cached: bool) -> DensePoses:
     """The video's dense poses with its frames (for the report); with `cached`, poses are
     taken from and kept in the lake's cache, and only the frames are decoded again."""
-    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=600)
+    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     if not cached:
         return read_video(video, ffmpeg, settings, keep_frames=True)
     if not video.is_file():

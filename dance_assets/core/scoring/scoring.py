@@ -34,6 +34,7 @@ from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_aud
 from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
 from dance_assets.core.ingest.video import FfmpegSettings, Probe, VideoError, probe_video
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
@@ -167,7 +168,8 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
 def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
     """The beats of a video's sound, or None and why there are none."""
     try:
-        samples = decode_audio(video, FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=300))
+        samples = decode_audio(video, FfmpegSettings(ffmpeg_binary, threads=1,
+                                                     timeout_s=FFMPEG_TIMEOUT_S))
     except AudioError as exc:
         return None, f"{exc} in {video.name}"
     beats = find_beats(samples, ANALYSIS_RATE)

@@ -24,9 +24,15 @@ from dance_assets.core.ingest.pose_features import normalise, windows
 from dance_assets.core.ingest.quality import load_rgb, video_features
 from dance_assets.core.ingest.video import FfmpegSettings, VideoError, extract_frames, probe_video
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.catalogue import (
+    DEFAULT_PROTOCOL,
+    FFMPEG_TIMEOUT_S,
+    MODEL_NAMES,
+    POSE_INPUT,
+)
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.learning.card import POSE_INPUT, ModelCard
+from dance_assets.core.learning.card import ModelCard
 from dance_assets.core.learning.frame_images import Dancer, prepare_images
 from dance_assets.core.learning.inference import (
     Network,
@@ -34,14 +40,11 @@ from dance_assets.core.learning.inference import (
     predict_images,
     predict_windows,
 )
-from dance_assets.core.learning.learners import MODEL_NAMES
 from dance_assets.core.learning.registry import (
     current_evaluations,
     model_status,
     read_cards,
 )
-
-DEFAULT_PROTOCOL = "by_participant"
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,8 @@ class Verdict:
 
 def classify(video: Path, model: ChosenModel, ffmpeg_binary: str) -> Verdict:
     """Extract, pose, clean and classify a video as the model's card says."""
-    settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1, timeout_s=300)
+    settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1,
+                              timeout_s=FFMPEG_TIMEOUT_S)
     with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
             ThreadPoolExecutor(1) as loader:
         network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
