@@ -145,7 +145,8 @@ def accuracy_check_spec(model_key: dg.AssetKey) -> dg.AssetCheckSpec:
         description="Video-level validation accuracy beats guessing (one-sided binomial "
         "test over videos: a video's frames are not independent, so many frames of a few "
         "videos prove little). Evaluation never runs on a model that fails it; retrain "
-        "with more epochs or data, or lower TrainConfig.significance for smoke runs.")
+        "with more epochs or data, or, for smoke runs, raise TrainConfig.significance (it "
+        "passes when p <= significance: 1 lets every model through).")
 
 
 def accuracy_above_chance(model_key: dg.AssetKey, result: TrainResult,

@@ -94,8 +94,9 @@ class TrainConfig(LaunchpadConfig):
     freeze_epochs: int = Field(default=_TRAIN.freeze_epochs, ge=0, description="With "
                                "pretrained weights: head-only epochs before all layers train.")
     significance: float = Field(default=0.01, gt=0, le=1, description="The accuracy check "
-                                "passes when accuracy beats guessing at this p-value; 1 lets "
-                                "every model through (smoke tests on a few frames).")
+                                "passes when accuracy beats guessing at this p-value (p <= "
+                                "significance): higher lets weaker models through, 1 every "
+                                "model (smoke tests on a few frames).")
     input: Literal[INPUT_MODES] = Field(  # type: ignore[valid-type]
         default=_TRAIN.input, description="frame: the whole frame (the study's input); "
         "dancer: a square around the dancer's box from the pose step; silhouette: that "
