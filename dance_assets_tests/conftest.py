@@ -75,9 +75,10 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture(scope="session")
-def _ingested_tiny_original(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> Lake:
+def ingested_tiny_original(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> Lake:
     """The tiny lake with every class ingested through the real assets, once a session
-    (each ingest of it costs 10-25 s, and holds on to MediaPipe's memory); never changed."""
+    (each ingest of it costs 10-25 s, and holds on to MediaPipe's memory). Never change
+    it: copy it (ingested_tiny_lake does)."""
     lake = Lake.resolve(tmp_path_factory.mktemp("tiny_ingested") / "lake")
     shutil.copytree(tiny_raw, lake.raw)
     with dg.instance_for_test() as instance:
@@ -87,11 +88,12 @@ def _ingested_tiny_original(tmp_path_factory: pytest.TempPathFactory, tiny_raw: 
 
 
 @pytest.fixture(scope="session")
-def _curated_tiny_original(tmp_path_factory: pytest.TempPathFactory,
-                           _ingested_tiny_original: Lake) -> Lake:
-    """That lake with its frame manifest built by the real asset, once a session."""
+def curated_tiny_original(tmp_path_factory: pytest.TempPathFactory,
+                          ingested_tiny_original: Lake) -> Lake:
+    """That lake with its frame manifest built by the real asset, once a session. Never
+    change it: copy it (curated_tiny_lake does)."""
     lake = Lake.resolve(tmp_path_factory.mktemp("tiny_curated") / "lake")
-    shutil.copytree(_ingested_tiny_original.root, lake.root, symlinks=True)
+    shutil.copytree(ingested_tiny_original.root, lake.root, symlinks=True)
     with dg.instance_for_test() as instance:
         assert materialize_manifest(instance, lake).success
     return lake
@@ -109,14 +111,14 @@ def _copy_of(original: Lake, tmp_path: Path, instance: dg.DagsterInstance) -> La
 
 @pytest.fixture
 def ingested_tiny_lake(instance: dg.DagsterInstance, tmp_path: Path,
-                       _ingested_tiny_original: Lake) -> Lake:
+                       ingested_tiny_original: Lake) -> Lake:
     """The tiny lake with every class ingested through the real assets (its runs are in
     the session's first instance, not the test's)."""
-    return _copy_of(_ingested_tiny_original, tmp_path, instance)
+    return _copy_of(ingested_tiny_original, tmp_path, instance)
 
 
 @pytest.fixture
 def curated_tiny_lake(instance: dg.DagsterInstance, tmp_path: Path,
-                      _curated_tiny_original: Lake) -> Lake:
+                      curated_tiny_original: Lake) -> Lake:
     """The ingested tiny lake with its frame manifest (built in another instance)."""
-    return _copy_of(_curated_tiny_original, tmp_path, instance)
+    return _copy_of(curated_tiny_original, tmp_path, instance)

@@ -42,6 +42,16 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
     return lake
 
 
+@pytest.fixture(scope="module")
+def sql_lake(tmp_path_factory, ingested_tiny_original) -> Path:
+    """A copy of the tiny lake after ingest: what the SQL command reads, without the demo."""
+    import shutil
+
+    lake = tmp_path_factory.mktemp("sql") / "lake"
+    shutil.copytree(ingested_tiny_original.root, lake, symlinks=True)
+    return lake
+
+
 def _parquet_digest(lake: Path) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted((lake / "tables").rglob("*.parquet"))}
@@ -60,19 +70,19 @@ def test_demo_runs_are_recorded_in_dagster_home(demo_lake):
     assert any(home.rglob("*.db"))
 
 
-def test_sql_json_and_table_output(demo_lake, capsys):
+def test_sql_json_and_table_output(sql_lake, capsys):
     capsys.readouterr()
-    main(["sql", "--lake", str(demo_lake), "--format", "json",
+    main(["sql", "--lake", str(sql_lake), "--format", "json",
           "SELECT status, count(*) AS n FROM videos GROUP BY 1"])
     assert json.loads(capsys.readouterr().out) == [{"status": "ok", "n": 9}]
-    main(["sql", "--lake", str(demo_lake), "SELECT count(*) AS n FROM frames"])
+    main(["sql", "--lake", str(sql_lake), "SELECT count(*) AS n FROM frames"])
     assert capsys.readouterr().out.split() == ["n", "36"]
 
 
-def test_sql_works_from_any_directory(demo_lake, tmp_path, monkeypatch, capsys):
+def test_sql_works_from_any_directory(sql_lake, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
-    assert main(["sql", "--lake", str(demo_lake), "--format", "csv",
+    assert main(["sql", "--lake", str(sql_lake), "--format", "csv",
                  "SELECT count(*) FROM videos"]) == 0
     assert capsys.readouterr().out.strip().endswith("9")
 
@@ -85,17 +95,17 @@ def test_sql_works_from_any_directory(demo_lake, tmp_path, monkeypatch, capsys):
     "CREATE TABLE t AS SELECT 1",
     "SELECT 1; DELETE FROM videos",
 ])
-def test_sql_refuses_writes_and_leaves_the_truth_alone(demo_lake, capsys, statement):
-    before = _parquet_digest(demo_lake)
+def test_sql_refuses_writes_and_leaves_the_truth_alone(sql_lake, capsys, statement):
+    before = _parquet_digest(sql_lake)
     capsys.readouterr()
-    assert main(["sql", "--lake", str(demo_lake), statement]) == 2
+    assert main(["sql", "--lake", str(sql_lake), statement]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: refused") and error.count("\n") == 1
-    assert _parquet_digest(demo_lake) == before
+    assert _parquet_digest(sql_lake) == before
 
 
-def test_sql_cannot_read_outside_the_lake(demo_lake, capsys):
-    assert main(["sql", "--lake", str(demo_lake), "SELECT * FROM read_csv('/etc/passwd')"]) == 2
+def test_sql_cannot_read_outside_the_lake(sql_lake, capsys):
+    assert main(["sql", "--lake", str(sql_lake), "SELECT * FROM read_csv('/etc/passwd')"]) == 2
     assert "error: query failed" in capsys.readouterr().err
 
 
@@ -104,11 +114,11 @@ def test_sql_on_an_empty_lake_says_what_to_run(tmp_path, capsys):
     assert "dance-assets demo" in capsys.readouterr().err
 
 
-def test_errors_are_one_line_never_a_traceback(demo_lake):
+def test_errors_are_one_line_never_a_traceback(sql_lake):
     for args in (["sql", "SELECT * FROM no_such_view"], ["sql", "SELEC oops"],
                  ["demo", "--profile", "tiny", "--lake", "/proc/not_a_lake"],
-                 ["generate", "--classes", "13", "--lake", str(demo_lake)]):
-        lake_args = [] if "--lake" in args else ["--lake", str(demo_lake)]
+                 ["generate", "--classes", "13", "--lake", str(sql_lake)]):
+        lake_args = [] if "--lake" in args else ["--lake", str(sql_lake)]
         done = subprocess.run([sys.executable, "-m", "dance_assets.cli", *args, *lake_args],
                               capture_output=True, text=True, timeout=120)
         assert done.returncode != 0, args
