@@ -37,6 +37,8 @@ from dance_assets.core.synthetic.specs import video_path
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.helpers import TINY, chromium
 
+pytestmark = pytest.mark.slow  # the Dagster UI in Chromium, its runs and sensor
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TOUR = {"graph": "tour-asset-graph.png", "frames": "tour-video-frames.png",
         "launchpad": "tour-launchpad.png"}

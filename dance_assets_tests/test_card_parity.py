@@ -138,6 +138,7 @@ def test_the_thresholds_record_belongs_to_the_manifest_it_built(tmp_path):
 
 # --- end to end: a lake extracted every 2 s is scored every 2 s ------------------------------
 
+@pytest.mark.slow
 def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance, tiny_raw,
                                                               monkeypatch):
     from dance_assets.assets.choreography import choreography

@@ -57,6 +57,7 @@ def _parquet_digest(lake: Path) -> dict[str, str]:
             for p in sorted((lake / "tables").rglob("*.parquet"))}
 
 
+@pytest.mark.slow
 def test_demo_then_sql_shows_every_class(demo_lake, capsys):
     capsys.readouterr()
     assert main(["sql", "--lake", str(demo_lake), "--format", "csv",
@@ -64,6 +65,7 @@ def test_demo_then_sql_shows_every_class(demo_lake, capsys):
     assert capsys.readouterr().out == "dance_class,n\nrenegade,12\nsavage,12\nsay_so,12\n"
 
 
+@pytest.mark.slow
 def test_demo_runs_are_recorded_in_dagster_home(demo_lake):
     home = demo_lake.parent / "dagster_home"
     assert (home / "dagster.yaml").is_file()
@@ -142,6 +144,7 @@ def test_an_instance_written_by_an_older_dance_assets_gets_the_checking_run_queu
     assert (theirs / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
 
 
+@pytest.mark.slow
 def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.lake import Lake

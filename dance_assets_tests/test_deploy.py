@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
 from dance_assets.assets.placement import GPU_NODE_SELECTOR_VAR, GPU_POOL, GPU_TOLERATIONS_VAR
@@ -40,6 +41,7 @@ def _load(**env: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_definitions_load_with_either_executor():
     assert _load()["executor"] == "multiprocess"
     assert _load(**{EXECUTOR_VAR: "k8s"})["executor"] == "k8s"
@@ -49,6 +51,7 @@ def test_definitions_load_with_either_executor():
     assert "DANCE_ASSETS_EXECUTOR must be multiprocess or k8s, got 'ray'" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_a_cluster_spreads_a_class_over_steps_and_one_machine_does_not():
     assert _load()["videos_per_step"] == 0
     assert _load(**{VIDEOS_PER_STEP_VAR: "8"})["videos_per_step"] == 8

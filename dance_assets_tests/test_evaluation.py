@@ -138,6 +138,7 @@ def evaluated_tiny_lake(instance, curated_tiny_lake):
     return curated_tiny_lake
 
 
+@pytest.mark.slow
 def test_reports_exist_embed_their_images_and_feed_the_views(instance, evaluated_tiny_lake):
     from dance_assets.assets.evaluation import model_comparison, review_queue
 
@@ -193,6 +194,7 @@ def _every_metadata_picture_fits_the_ui(instance: dg.DagsterInstance) -> None:
     assert {name: w for name, w in widths.items() if w > UI_IMAGE_WIDTH} == {}
 
 
+@pytest.mark.slow
 def test_a_model_no_better_than_guessing_is_not_evaluated(instance, curated_tiny_lake):
     from dance_assets.assets.evaluation import evaluation_assets
     from dance_assets.assets.models import model_assets

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "dance_assets"
 FILTERS = {"filterwarnings", "simplefilter"}
 
@@ -41,6 +43,7 @@ def test_no_module_adds_a_warning_filter_when_imported():
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_the_learners_import_fastai_without_its_torch_jit_warning():
     """fastai's layers call torch.jit.script, deprecated by torch 2.14: a FutureWarning
     raised into an error here unless import_fastai ignores it for the import."""

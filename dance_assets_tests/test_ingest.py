@@ -22,6 +22,7 @@ from dance_assets_tests.helpers import (
 from dance_assets_tests.worker import job
 
 
+@pytest.mark.slow
 def test_tiny_lake_goes_from_videos_to_frames(instance, tiny_lake):
     for dance_class in register_classes(instance, tiny_lake):
         result = materialize_ingest(instance, tiny_lake, dance_class)
@@ -44,6 +45,7 @@ def test_tiny_lake_goes_from_videos_to_frames(instance, tiny_lake):
     assert tiny_lake.warehouse.is_file()
 
 
+@pytest.mark.slow
 def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
     (dance_class, *_) = register_classes(instance, tiny_lake)
     materialize_ingest(instance, tiny_lake, dance_class)
@@ -73,6 +75,7 @@ def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
                                               dance_class=dance_class)["participant"])
 
 
+@pytest.mark.slow
 def test_renamed_video_is_not_extracted_again(instance, tiny_lake):
     (dance_class, *_) = register_classes(instance, tiny_lake)
     materialize_ingest(instance, tiny_lake, dance_class)
@@ -84,6 +87,7 @@ def test_renamed_video_is_not_extracted_again(instance, tiny_lake):
     assert "p09" in set(frames["participant"]) and "p02" not in set(frames["participant"])
 
 
+@pytest.mark.slow
 def test_new_extraction_parameters_reextract(instance, tiny_lake):
     (dance_class, *_) = register_classes(instance, tiny_lake)
     materialize_ingest(instance, tiny_lake, dance_class)
@@ -100,6 +104,7 @@ def test_new_extraction_parameters_reextract(instance, tiny_lake):
     assert sorted(frames["second"].unique()) == [0, 2]
 
 
+@pytest.mark.slow
 def test_awkward_files_are_accounted_for_and_never_fail_the_partition(instance, corpus, tmp_path):
     source, expectations = corpus
     lake = Lake.resolve(tmp_path / "lake")
@@ -180,6 +185,7 @@ def _published(lake: Lake, dance_class: str) -> dict[str, object]:
                                                 "video_id"])}
 
 
+@pytest.mark.slow
 def test_a_class_fans_out_over_steps_and_publishes_what_one_step_would(
         instance, tiny_lake, tmp_path, monkeypatch):
     (dance_class, *_) = register_classes(instance, tiny_lake)

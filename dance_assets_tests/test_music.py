@@ -33,6 +33,8 @@ from dance_assets.core.synthetic.specs import sidecar_path
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.helpers import register_classes, resources_for
 
+pytestmark = pytest.mark.slow  # beats and poses of 16 s videos, the music asset
+
 SIZE = (240, 426)
 
 

@@ -203,6 +203,7 @@ def test_the_exported_pose_model_does_not_care_about_mirrors():
         assert model(batch).sum(dim=1) == pytest.approx(torch.ones(5), abs=1e-5)
 
 
+@pytest.mark.slow
 def test_pose_model_and_choreography_materialize_and_evaluate(instance, curated_tiny_lake):
     from dance_assets.assets.choreography import choreography
     from dance_assets.assets.evaluation import evaluation_assets

@@ -28,6 +28,8 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets_tests.helpers import TINY_TRAIN
 from dance_assets_tests.worker import job
 
+pytestmark = pytest.mark.slow  # a PostgreSQL server, multiprocess runs, training
+
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 CLASSES = ["renegade", "savage", "say_so"]
 

@@ -91,6 +91,7 @@ def _readers_see_only_whole_things(lake: Lake, reference: dict[str, str]) -> Non
     assert all((lake.root / p).is_file() for p in frames["path"])  # rows never dangle
 
 
+@pytest.mark.slow
 def test_killed_extraction_leaves_no_half_files_and_rerun_converges(tmp_path, tiny_raw):
     reference, victim = Lake.resolve(tmp_path / "reference"), Lake.resolve(tmp_path / "victim")
     for lake in (reference, victim):
@@ -122,6 +123,7 @@ def _converged(victim: Lake, reference: Lake) -> None:
     assert leftovers == []
 
 
+@pytest.mark.slow
 def test_killed_pose_step_loses_nothing_and_rerun_converges(tmp_path, tiny_raw):
     """New pose settings pose the frames again; a kill at any moment of it loses nothing."""
     reference, victim = Lake.resolve(tmp_path / "reference"), Lake.resolve(tmp_path / "victim")
@@ -160,6 +162,7 @@ def _synthetic_frames(n: int, seed: int) -> pd.DataFrame:
     })
 
 
+@pytest.mark.slow
 def test_killed_manifest_write_keeps_the_previous_manifest_whole(tmp_path):
     lake = Lake.resolve(tmp_path / "lake")
     settings = ManifestSettings(CleaningThresholds())
@@ -185,6 +188,7 @@ def test_killed_manifest_write_keeps_the_previous_manifest_whole(tmp_path):
     assert [p for p in folder.iterdir() if ".tmp-" in p.name] == []
 
 
+@pytest.mark.slow
 def test_parallel_partitions_with_the_multiprocess_executor_while_querying(
         tmp_path, ffmpeg_binary, monkeypatch):
     lake = Lake.resolve(tmp_path / "lake")

@@ -301,6 +301,7 @@ def _free_cell(scored: Scored) -> float:
     return float(free[len(free) // 2])
 
 
+@pytest.mark.slow
 def test_she_plays_it_in_chromium(report: Path, scored: Scored, tmp_path: Path):
     errors: list[str] = []
     with sync_playwright() as playwright:

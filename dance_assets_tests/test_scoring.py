@@ -59,6 +59,7 @@ def scored_lake(tmp_path_factory, tiny_raw):
 CARD_SETTINGS = {"input": "silhouette", "image_size": 48}
 
 
+@pytest.mark.slow
 def test_evaluation_and_score_follow_the_models_card(scored_lake):
     model = choose_model(scored_lake, "resnet18", "by_participant")
     assert (model.card.input, model.card.image_size) == ("silhouette", 48)
@@ -73,6 +74,7 @@ def test_evaluation_and_score_follow_the_models_card(scored_lake):
     assert result.verdict.shown.usable.any() and 0 <= result.feedback.score <= 100
 
 
+@pytest.mark.slow
 def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
     video = scored_lake.raw / "savage" / "p01.mp4"
     assert main(["score", str(video), "--dance", "savage", "--lake", str(scored_lake.root)]) == 0
@@ -93,6 +95,7 @@ def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
     assert report.is_file() and "<video" in report.read_text()
 
 
+@pytest.mark.slow
 def test_score_shape(scored_lake):
     result = score(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", find_ffmpeg(),
                    arch="resnet18", protocol="random_frames")
@@ -108,6 +111,7 @@ def test_score_shape(scored_lake):
     assert all(m.start_s < m.end_s <= judged.video_s for m in judged.weakest)
 
 
+@pytest.mark.slow
 def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
     own, wrong = [], []
     for video in sorted(scored_lake.raw.glob("*/*.mp4")):
@@ -126,6 +130,7 @@ def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
                                                   "renegade, savage, say_so"),
     (["score", "{video}", "--arch", "vgg16"], "unknown --arch 'vgg16'"),
 ])
+@pytest.mark.slow
 def test_score_errors_are_one_clear_line(scored_lake, tmp_path, capsys, args, message):
     notes = tmp_path / "notes.mp4"
     notes.write_text("not a video\n")
@@ -136,6 +141,7 @@ def test_score_errors_are_one_clear_line(scored_lake, tmp_path, capsys, args, me
     assert len(error) == 1 and message in error[0]
 
 
+@pytest.mark.slow
 def test_a_video_without_a_dancer_gets_one_clear_line(scored_lake, tmp_path, capsys):
     import subprocess
 
@@ -175,6 +181,7 @@ def _expected_line(expectation: Expectation) -> str:
     return reason  # as the ingest records it, after "is not a usable video: "
 
 
+@pytest.mark.slow
 def test_score_says_what_is_wrong_with_each_awkward_file(scored_lake, corpus, capsys):
     """Every file of the awkward corpus (codecs, rotations, audio only, empty, truncated,
     not a video, strange names) gets exit code 2 and the one line its trouble calls for."""
@@ -191,6 +198,7 @@ def test_score_says_what_is_wrong_with_each_awkward_file(scored_lake, corpus, ca
             assert "is not a usable video" in error[0], (relative, error[0])
 
 
+@pytest.mark.slow
 def test_score_tells_the_dancer_nothing_but_the_answer(scored_lake):
     """MediaPipe's native start-up lines (TFLite, absl) stay out of the terminal."""
     import subprocess

@@ -27,6 +27,8 @@ from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.helpers import resources_for
 
+pytestmark = pytest.mark.slow  # poses ten times a second on 12 s pairs
+
 DANCES = ("wap", "mood")
 
 

@@ -55,6 +55,7 @@ def _sets(lake, protocol="split_random_frames", mode="frame"):
     return (*frame_sets(cache, manifest, protocol, classes), classes)
 
 
+@pytest.mark.slow
 def test_three_architectures_train_export_and_predict(instance, curated_tiny_lake):
     from fastai.learner import load_learner
 
@@ -112,6 +113,7 @@ def test_batch_norm_is_added_only_from_scratch_and_only_where_the_body_has_none(
         "alexnet") == scratch.default_lr("resnet18")
 
 
+@pytest.mark.slow
 def test_metadata_is_the_users_window(instance, curated_tiny_lake):
     result = materialize_models(instance, curated_tiny_lake, "by_participant")
     (materialization,) = [m for m in result.get_asset_materialization_events()
@@ -371,6 +373,7 @@ def test_the_gate_counts_videos_not_frames():
     assert not check.passed and "2 of 5 validation videos" in check.description
 
 
+@pytest.mark.slow
 def test_refused_settings_say_which_field_and_why_in_one_sentence(instance, curated_tiny_lake):
     from dance_assets.runs import one_line
 

@@ -12,6 +12,10 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts dagster dev (webserver, daemon, code server)
+
 QUERY = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
 
 
