@@ -60,7 +60,7 @@ def suggestions(arch: str, lake: Lake, manifest, classes: list[str], seed: int) 
     compute = ComputeSettings(device="cpu")
     set_seed(seed, reproducible=True)
     learn = build_learner(arch, dataloaders(train_set, valid_set, settings, "cpu", 0),
-                          len(classes), settings, compute, "cpu")
+                          len(classes), settings, compute)
     learn.logger = noop
     use_fast_path(learn, fast_path_mode(compute, "cpu"))
     with learn.no_bar():

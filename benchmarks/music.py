@@ -649,10 +649,9 @@ def run_speed(args: argparse.Namespace, ffmpeg: str) -> dict:
 # -- results -----------------------------------------------------------------------------
 
 
-def stamped(report: dict, args: argparse.Namespace, started: float,
-            at_start: dict[str, str]) -> dict:
+def stamped(report: dict, started: float, at_start: dict[str, str]) -> dict:
     return {**report, "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine(), "code": code(at_start),
+            "machine": machine(), "code": code(MEASURED, at_start),
             "command": shlex.join(["python", "benchmarks/music.py", *sys.argv[1:]]),
             "wall_s": round(time.perf_counter() - started, 1)}
 
@@ -719,12 +718,12 @@ def main() -> None:
     if "videos" in args.parts:
         started, at_start = time.perf_counter(), sources(MEASURED)
         summary, full = run_videos(args, ffmpeg)
-        parts["videos"] = stamped(summary, args, started, at_start)
+        parts["videos"] = stamped(summary, started, at_start)
         (args.out / "music-videos.json").write_text(dumped(parts["videos"] | full))
         print(dumped({k: summary[k] for k in ("timings", "summary", "misses")}))
     if "speed" in args.parts:
         started, at_start = time.perf_counter(), sources(MEASURED)
-        parts["speed"] = stamped(run_speed(args, ffmpeg), args, started, at_start)
+        parts["speed"] = stamped(run_speed(args, ffmpeg), started, at_start)
         print(dumped({k: parts["speed"][k] for k in ("timings", "targets")}))
         print(dumped(parts["speed"]["music_alone"]["median"]))
     merged = write_results(args.out, parts)

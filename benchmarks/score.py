@@ -461,7 +461,7 @@ def pose_step(student: Path, repeats: int, ffmpeg: str) -> dict:
     settings = FfmpegSettings(ffmpeg, threads=2, timeout_s=600)
     probe = probe_video(student, settings)
     width, height = output_size(probe, DEFAULT_SETTINGS.short_side)
-    frames = [f.copy() for f in decode(student, probe, DEFAULT_SETTINGS.rate, (width, height),
+    frames = [f.copy() for f in decode(student, DEFAULT_SETTINGS.rate, (width, height),
                                        settings)]
     times: dict[str, list[float]] = {"bare": [], "ours": []}
     contention: dict[str, list[float]] = {"bare": [], "ours": []}

@@ -126,7 +126,7 @@ def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int
     mode = fast_path_mode(compute, device)
     dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers,
                       channels_last=mode != "off")
-    learn = build_learner(arch, dls, n_classes, settings, compute, device)
+    learn = build_learner(arch, dls, n_classes, settings, compute)
     learn.remove_cb(ProgressCallback)
     learn.logger = lambda *_: None
     use_fast_path(learn, mode)
@@ -205,7 +205,7 @@ def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
     fast_mode = fast_path_mode(ComputeSettings(device=device), device)
     torch.manual_seed(settings.seed)
     model = build_learner(arch, dataloaders(train_set, valid_set, settings, "cpu", 0),
-                          n_classes, settings, ComputeSettings(device="cpu"), "cpu").model
+                          n_classes, settings, ComputeSettings(device="cpu")).model
     # Frames where ours keeps them: on the GPU when they fit, as core.learning.training decides.
     frames = on_device(train_set, device) if device == "cuda" and fits_on_gpu(
         train_set, valid_set) else train_set

@@ -93,7 +93,9 @@ class TorchComputeResource(dg.ConfigurableResource):
         "empty: torchvision's own address.")
 
     def settings(self) -> ComputeSettings:
-        return ComputeSettings(self.device, self.num_workers, self.fast_path,
-                               self.deterministic, self.threads,
-                               Path(self.weights_dir) if self.weights_dir else None,
-                               self.allow_download, self.weights_base_url)
+        return ComputeSettings(device=self.device, num_workers=self.num_workers,
+                               fast_path=self.fast_path,
+                               deterministic=self.deterministic, threads=self.threads,
+                               weights_dir=Path(self.weights_dir) if self.weights_dir else None,
+                               allow_download=self.allow_download,
+                               weights_base_url=self.weights_base_url)

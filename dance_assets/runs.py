@@ -87,7 +87,7 @@ def sync_dance_classes(instance: dg.DagsterInstance, lake: Lake) -> ClassSync:
     return sync
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class RunOutcome:
     job: str
     partition: str | None
@@ -118,8 +118,9 @@ def run_job(instance: dg.DagsterInstance, job_name: str, partition: str | None =
     failed_checks = tuple(
         f"{e.asset_key.to_user_string()}: {e.description}"
         for e in result.get_asset_check_evaluations() if e.blocking and not e.passed)
-    return RunOutcome(job_name, partition, result.success, result.run_id, failure, blocked,
-                      failed_checks)
+    return RunOutcome(job=job_name, partition=partition, success=result.success,
+                      run_id=result.run_id, failure=failure, blocked_by_check=blocked,
+                      blocked=failed_checks)
 
 
 def one_line(error: object) -> str:

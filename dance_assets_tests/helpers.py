@@ -142,8 +142,10 @@ def model_card(**changes: object) -> ModelCard:
     history = pd.DataFrame([{"epoch": e, "frozen": False, "train_loss": 1.2 / e,
                              "valid_loss": 1.1 / e, "accuracy": 0.4 * e, "seconds": 0.5 * e}
                             for e in (1, 2)])
-    result = TrainResult(history, ["renegade", "savage", "say_so"], "cpu", "off", 1.0, 1.15,
-                         0.8, 0.55, 24, 6, 3e-3, 2, 2)
+    result = TrainResult(history=history, classes=["renegade", "savage", "say_so"], device="cpu",
+                         fast_path="off", seconds=1.0, first_batch_loss=1.15,
+                         accuracy=0.8, valid_loss=0.55, n_train=24, n_valid=6, lr=3e-3,
+                         video_correct=2, n_valid_videos=2)
     every_2_s = ExtractionParams(interval_s=2)
     made_with = MadeWith(every_2_s, None, CleaningThresholds(blur_ratio=0.1), [
         FrameSetting(extraction=fingerprint(every_2_s), pose=None, training_frames=24)])

@@ -300,7 +300,8 @@ def test_the_teacher_is_clean_and_on_the_dances_tempo():
             0.0, False, 0.0, key_poses(dance).tempo_bpm)
         # Nothing else: no filter, bad seconds, splice or phone trait; her own song at
         # her tempo, no noise, her key poses right on its beats.
-        assert teacher == VideoSpec(dance, dancer, 8, *SIZE, lesson=Lesson("teacher"),
+        assert teacher == VideoSpec(dance=dance, participant=dancer, seconds=8, width=SIZE[0],
+                                    height=SIZE[1], lesson=Lesson("teacher"),
                                     sound=music_for(dancer, dance))
         assert teacher.sound is not None and (teacher.sound.bpm, teacher.sound.first_beat_s) == (
             key_poses(dance).tempo_bpm, 0.0)

@@ -158,7 +158,8 @@ def test_a_plan_cuts_its_work_into_batches_with_reposing_first():
     videos = {f"v{i}": {"video_id": f"v{i}", "path": f"raw/x/p{i}.mp4", "participant": f"p{i}"}
               for i in range(5)}
     before = {vid: {**video, "status": "extracted"} for vid, video in videos.items()}
-    plan = ClassPlan("x", videos, before, reused=["v0", "v1"], reposed=["v1"],
+    plan = ClassPlan(dance_class="x", current=videos, done_before=before, reused=["v0", "v1"],
+                     reposed=["v1"],
                      todo=[videos["v2"], videos["v3"], videos["v4"]])
     frames = pd.DataFrame({"video_id": ["v1", "v1", "v0"], "second": [1, 0, 0],
                            "path": ["frames/x/v1/00001.jpg", "frames/x/v1/00000.jpg",
@@ -170,7 +171,8 @@ def test_a_plan_cuts_its_work_into_batches_with_reposing_first():
     assert [v["video_id"] for v in first.extract + second.extract] == ["v2", "v3", "v4"]
     (whole,) = plan.batches(frames)  # 0: the class in one batch
     assert len(whole) == 4
-    nothing = ClassPlan("x", videos, before, reused=list(videos), reposed=[], todo=[])
+    nothing = ClassPlan(dance_class="x", current=videos, done_before=before, reused=list(videos),
+                        reposed=[], todo=[])
     (empty,) = nothing.batches(frames, videos_per_batch=2)
     assert (empty.label, len(empty)) == ("nothing_changed", 0)
 

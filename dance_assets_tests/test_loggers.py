@@ -16,7 +16,7 @@ def counts(context: dg.OpExecutionContext) -> int:
 
 
 @dg.op
-def fails(context: dg.OpExecutionContext, counted: int) -> None:
+def fails(_counted: int) -> None:
     raise ValueError("no frames\nat all")
 
 

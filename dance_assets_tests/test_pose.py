@@ -116,7 +116,8 @@ def _ingest(lake: Lake, dance_class: str, settings, pose_settings: PoseSettings)
 
 def test_a_video_where_nobody_appears(tmp_path, ffmpeg_binary, ffmpeg_settings):
     lake = Lake.resolve(tmp_path / "lake")
-    spec = VideoSpec("savage", participant(0, 0), 4, 180, 320, empty_seconds=(0, 1, 2, 3))
+    spec = VideoSpec(dance="savage", participant=participant(0, 0), seconds=4, width=180,
+                     height=320, empty_seconds=(0, 1, 2, 3))
     generate(lake.raw, [spec], ffmpeg_binary)
     result = _ingest(lake, "savage", ffmpeg_settings, PoseSettings())
     assert len(result.poses) == 4 and not result.poses["person_found"].any()
@@ -158,9 +159,10 @@ def test_in_a_group_the_dancer_in_front_is_the_one_picked(poser):
 
     solo = plan_videos(["savage"], 1, 3, SIZE, seed=0)[0]
     dancer = solo.participant
-    group = VideoSpec("savage", dancer, 3, *SIZE,
+    width, height = SIZE
+    group = VideoSpec(dance="savage", participant=dancer, seconds=3, width=width, height=height,
                       others=dancing_friends(np.random.default_rng(4), dancer, count=2))
-    alone = VideoSpec("savage", dancer, 3, *SIZE)
+    alone = VideoSpec(dance="savage", participant=dancer, seconds=3, width=width, height=height)
     room = np.asarray(render_room(*SIZE, dancer.room, dancer.floor), dtype=np.int16)
     for index, (crowd, by_herself) in enumerate(zip(render_frames(group), render_frames(alone),
                                                      strict=True)):

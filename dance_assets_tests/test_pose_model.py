@@ -76,11 +76,12 @@ def references(dances):
     others = {name: np.median([align(_performance(keys, rng), built[name][0]).cost
                                for other, keys in dances.items() if other != name])
               for name in dances}
-    return {name: Reference(name, ref, spread, float(own), float(others[name]), 6)
+    return {name: Reference(dance=name, skeletons=ref, spread=spread, own_cost=float(own),
+                            other_cost=float(others[name]), n_videos=6)
             for name, (ref, spread, own) in built.items()}
 
 
-def test_normalised_skeletons_ignore_where_and_how_big(dances):
+def test_normalised_skeletons_ignore_where_and_how_big():
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0.3, 0.7, 33).astype(np.float32), rng.uniform(0.2, 0.9, 33).astype(
         np.float32)

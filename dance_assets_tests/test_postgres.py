@@ -126,8 +126,9 @@ print(json.dumps({
 """
 
 
+@pytest.mark.usefixtures("postgres_home")
 def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_back(
-        postgres_home: Path, tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch):
+        tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch):
     from dance_assets.resources import LakeResource
     from dance_assets.sensors import new_videos_sensor
 
@@ -197,8 +198,9 @@ def _step_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, list[flo
     return times
 
 
+@pytest.mark.usefixtures("postgres_home")
 def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_gpu_pool(
-        postgres_home: Path, tmp_path: Path, curated_tiny_original: Lake, ffmpeg_binary: str,
+        tmp_path: Path, curated_tiny_original: Lake, ffmpeg_binary: str,
         monkeypatch: pytest.MonkeyPatch):
     from dance_assets.core.synthetic.dances import DANCE_CLASSES
     from dance_assets.core.synthetic.plans import plan_videos

@@ -88,8 +88,10 @@ def _her_music(spec: VideoSpec, student: DensePoses) -> MusicFeedback:
     timing = against_beats(hits(movement_of(student)), Beats(
         spec.sound.bpm, beats, np.zeros(0), np.zeros((12, 0)), HOP / ANALYSIS_RATE))
     assert timing is not None
-    return MusicFeedback(round(spec.sound.bpm, 1), [round(float(t), 3) for t in beats],
-                         timing, True, 0.4, "the same song as in teacher.mp4: the videos "
+    return MusicFeedback(tempo_bpm=round(spec.sound.bpm, 1), beats=[round(float(t),
+                                                                          3) for t in beats],
+                         timing=timing, same_song=True, audio_offset_s=0.4,
+                         note="the same song as in teacher.mp4: the videos "
                          "were put in step by the sound first")
 
 
@@ -267,15 +269,20 @@ def test_the_beat_grid_has_her_beats_and_hits(report: Path, scored: Scored):
 def test_a_hit_is_early_on_time_or_late_by_its_offset():
     offsets = (-230, -101, -100, 0, 100, 101, 180)
     times = tuple(1.0 + i for i in range(len(offsets)))
-    timing = BeatTiming(20, 140, 0.43, len(offsets), 5.0, 7.0, 140, times, offsets)
-    music = MusicFeedback(120.0, [-0.5, *np.arange(0.0, 8.01, 0.5).tolist(), 8.5], timing,
-                          None, None, "no song in the teacher's video")
+    timing = BeatTiming(mean_offset_ms=20, spread_ms=140, on_beat_share=0.43, hits=len(offsets),
+                        worst_start_s=5.0, worst_end_s=7.0, worst_offset_ms=140, hit_times=times,
+                        hit_offsets_ms=offsets)
+    music = MusicFeedback(tempo_bpm=120.0, beats=[-0.5, *np.arange(0.0, 8.01, 0.5).tolist(), 8.5],
+                          timing=timing,
+                          same_song=None, audio_offset_s=None,
+                          note="no song in the teacher's video")
     beats, marks = _grid(beat_html(music, 8.0))
     assert len(beats) == 17
     assert [kind for kind, _, _ in marks] == ["early", "early", "on-time", "on-time",
                                              "on-time", "late", "late"]
     assert "furthest off the beat: +140 ms" in beat_html(music, 8.0)
-    for no_music in (None, MusicFeedback(None, [], None, None, None, "no sound in her.mp4")):
+    for no_music in (None, MusicFeedback(tempo_bpm=None, beats=[], timing=None, same_song=None,
+                                         audio_offset_s=None, note="no sound in her.mp4")):
         line = beat_html(no_music, 8.0)
         assert "beat-grid" not in line and 'class="no-music"' in line
     assert "No sound in her.mp4." in line

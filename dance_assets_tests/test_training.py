@@ -168,7 +168,7 @@ def test_pretrained_weights_load_from_a_local_checkpoint(tmp_path, curated_tiny_
     settings = TrainSettings(epochs=1, image_size=64, batch_size=8, pretrained=True)
     learner = build_learner("resnet18", dataloaders(train_set, valid_set, settings, "cpu", 0),
                             len(classes), settings,
-                            ComputeSettings(weights_dir=tmp_path, allow_download=False), "cpu")
+                            ComputeSettings(weights_dir=tmp_path, allow_download=False))
     assert torch.equal(learner.model[0][0].weight, reference.conv1.weight)
 
 
@@ -229,7 +229,7 @@ def test_a_download_with_torchvisions_hash_convention_is_kept(weights_server, mo
     name = f"squeezenet1_0-{digest}.pth"
     payload.rename(folder / name)
     monkeypatch.setattr("dance_assets.core.learning.weights.torchvision_file",
-                        lambda arch: (name, url + name))
+                        lambda _arch: (name, url + name))
     lines = []
     path = pretrained_weights("squeezenet1_0", WeightsPlaces(allow_download=True), lines.append)
     assert path == hub_checkpoints() / name and path.is_file()
@@ -305,7 +305,7 @@ def test_losses_and_metrics_kept_on_the_device_record_what_fastai_records(
     def fit(on_device: bool):
         set_seed(5)
         dls = dataloaders(train_set, valid_set, settings, "cpu", 0)
-        learn = build_learner("alexnet", dls, len(classes), settings, ComputeSettings(), "cpu")
+        learn = build_learner("alexnet", dls, len(classes), settings, ComputeSettings())
         learn.logger = lambda *_: None
         recorder, order = learn.recorder, [type(cb) for cb in learn.cbs.sorted("order")]
         with warnings.catch_warnings(record=True) as caught:
@@ -365,7 +365,8 @@ def test_the_gate_counts_videos_not_frames():
     probabilities[100:, 2] = 1  # b (1) wrong, c (2) right, d (0) wrong, e (1) wrong
     correct, videos = videos_correct(probabilities, labels, frame_ids)
     assert (correct, videos) == (2, 5)
-    result = TrainResult(pd.DataFrame(), ["x", "y", "z"], "cpu", "off", 1.0, None,
+    result = TrainResult(history=pd.DataFrame(), classes=["x", "y", "z"], device="cpu",
+                         fast_path="off", seconds=1.0, first_batch_loss=None,
                          accuracy=110 / 140, valid_loss=1.0, n_train=10, n_valid=140, lr=1e-3,
                          video_correct=correct, n_valid_videos=videos)
     assert significantly_above_chance(110, 140, 3, 0.01)[0]  # frames alone would pass

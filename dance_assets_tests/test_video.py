@@ -19,7 +19,7 @@ from dance_assets.core.ingest.video import (
 
 def test_probe_reads_a_good_video(tiny_raw, ffmpeg_settings):
     probe = probe_video(next((tiny_raw / "renegade").glob("*.mp4")), ffmpeg_settings)
-    assert probe == Probe(4.0, 30.0, 180, 320, 0, "h264")
+    assert probe == Probe(duration_s=4.0, fps=30.0, width=180, height=320, rotation=0, codec="h264")
 
 
 @pytest.mark.parametrize("name, phrase", [

@@ -51,7 +51,7 @@ def raw_videos(
     dance_class = context.partition_key
     previous = tables.read_table(the_lake, "videos", dance_class=dance_class)
 
-    def progress(done: int, total: int, path: str) -> None:
+    def progress(done: int, total: int, _path: str) -> None:
         if done == total or done % 25 == 0:
             context.log.info(f"probed {done}/{total} files of {dance_class}")
 

@@ -180,7 +180,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                             packages=("fastai", "torch", "torchvision"))
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
-        return _published(context, the_lake, key, arch, protocol, result, card, paths, out_dir,
+        return _published(the_lake, key, arch, protocol, result, card, paths, out_dir,
                           config.significance, {
                               "fast_path": result.fast_path,
                               "learner": dg.MetadataValue.path(str(paths["learner"])),
@@ -224,7 +224,7 @@ def _trained_on(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.
     return {"manifest_sha256": manifest_fingerprint(manifest, column), "made_with": made_with}
 
 
-def _published(context: dg.AssetExecutionContext, the_lake: Lake, key: dg.AssetKey, name: str,
+def _published(the_lake: Lake, key: dg.AssetKey, name: str,
                protocol: str, result: TrainResult, card: ModelCard, paths: dict[str, Path],
                out_dir: Path, significance: float, extra: dict) -> dg.MaterializeResult:
     """The training history table, the accuracy plot, the metadata and the blocking check
@@ -328,7 +328,7 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
     sheet = png_bytes(skeleton_sheet(the_lake, shown, poses, list(shown["dance_class"]),
                                      thumb_height=128))
     save_png(the_lake.reports / "inputs" / "pose.png", sheet)
-    return _published(context, the_lake, POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
+    return _published(the_lake, POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
                       paths, out_dir, config.significance, {
                           "window_seconds": settings.window,
                           "what_the_model_sees": dg.MetadataValue.md(

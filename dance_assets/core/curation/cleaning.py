@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class CleaningThresholds:
     """When a frame is dropped automatically (see README: "Cleaning")."""
 

@@ -31,7 +31,7 @@ def read_ground_truth(lake: Lake, videos: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["video_id", "second", "kind"])
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class CleaningQuality:
     """Automatic cleaning against ground truth, over the frames of videos that have it.
 

@@ -37,7 +37,7 @@ def _uniform(keys: pd.Series, seed: int, salt: str) -> np.ndarray:
     return (hashed.to_numpy(dtype=np.uint64) >> np.uint64(11)).astype(np.float64) / 2.0**53
 
 
-def _force_both_sides(side: pd.Series, score: pd.Series, share: float) -> pd.Series:
+def _force_both_sides(side: pd.Series, score: pd.Series) -> pd.Series:
     """If one side is empty, move the item(s) nearest the threshold across."""
     if len(side) < 2:
         return side
@@ -57,7 +57,7 @@ def split_random_frames(kept: pd.DataFrame, seed: int,
     sides = (side == VALID).groupby(kept["dance_class"]).agg(["any", "all"])
     for dance_class in sides.index[~sides["any"] | sides["all"]]:  # one side empty: rare
         members = kept.index[kept["dance_class"] == dance_class]
-        side.loc[members] = _force_both_sides(side.loc[members], score.loc[members], share)
+        side.loc[members] = _force_both_sides(side.loc[members], score.loc[members])
     return side
 
 
@@ -72,7 +72,7 @@ def split_by_participant(kept: pd.DataFrame, seed: int,
     score = pd.Series(_uniform(people, seed, "people"), index=people.values)
     side = _force_both_sides(
         pd.Series(np.where(score < share, VALID, TRAIN), index=score.index, dtype="object"),
-        score, share)
+        score)
     return kept["participant"].map(side).astype("object")
 
 

@@ -49,7 +49,6 @@ from dance_assets.core.ingest.pose import (
 from dance_assets.core.ingest.quality import luma, noise_sigma, uniform_share
 from dance_assets.core.ingest.video import (
     FfmpegSettings,
-    Probe,
     VideoError,
     output_size,
     probe_video,
@@ -86,7 +85,7 @@ class DenseSettings:
 DEFAULT_SETTINGS = DenseSettings()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DensePoses:
     """A video's skeletons at `rate`: landmarks in the frame's normalised coordinates
     (NaN where nobody was found), as MediaPipe orders them (core/ingest/pose.LANDMARK_NAMES)."""
@@ -119,11 +118,11 @@ def read_video(path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings = DEF
     except VideoError as exc:
         raise DanceAssetsError(f"{path.name} is not a usable video: {exc}") from None
     width, height = output_size(probe, settings.short_side)
-    frames = decode(path, probe, settings.rate, (width, height), ffmpeg)
+    frames = decode(path, settings.rate, (width, height), ffmpeg)
     return pose_frames(frames, width, height, settings, keep_frames)
 
 
-def decode(path: Path, probe: Probe, rate: float, size: tuple[int, int],
+def decode(path: Path, rate: float, size: tuple[int, int],
            ffmpeg: FfmpegSettings) -> Iterator[np.ndarray]:
     """RGB frames at `rate` a second, `size` (width, height), display rotation applied.
 
@@ -345,8 +344,10 @@ def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,
     landmarks = np.stack(rows) if rows else np.full((0, 3, N_LANDMARKS), np.nan, np.float32)
     x, y = smooth(landmarks[:, 0], settings.smoothing), smooth(landmarks[:, 1],
                                                                 settings.smoothing)
-    return DensePoses(np.arange(len(rows)) / settings.rate, x, y, landmarks[:, 2],
-                      np.array(people, dtype=np.int64), width, height, settings.rate, kept)
+    return DensePoses(times=np.arange(len(rows)) / settings.rate, x=x, y=y, visibility=landmarks[:,
+                                                                                                 2],
+                      people=np.array(people, dtype=np.int64), width=width, height=height,
+                      rate=settings.rate, frames=kept)
 
 
 def _landmarks(person: Person | None) -> np.ndarray:

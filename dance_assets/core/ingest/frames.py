@@ -64,7 +64,7 @@ def video_frames_dir(lake: Lake, dance_class: str, video_id: str) -> Path:
     return lake.frames / dance_class / video_id
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class ClassFrames:
     """The outcome for one class: the three tables and what changed."""
 
@@ -113,8 +113,9 @@ def pose_video(video: dict, seconds: list[int], images: list, settings: PoseSett
 
 
 def _probe_of(video: dict) -> Probe:
-    return Probe(video["duration_s"], video["fps"], int(video["width"]), int(video["height"]),
-                 int(video["rotation"]), video["codec"])
+    return Probe(duration_s=video["duration_s"], fps=video["fps"], width=int(video["width"]),
+                 height=int(video["height"]),
+                 rotation=int(video["rotation"]), codec=video["codec"])
 
 
 def extract_video(lake: Lake, video: dict, params: ExtractionParams, settings: FfmpegSettings,
@@ -222,7 +223,7 @@ class BatchOutcome:
     pose_rows: list[dict]
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class ClassPlan:
     """What one class needs: videos to extract, videos whose frames stay (some to pose
     again), and the previous extraction of each video that stays."""
@@ -286,7 +287,8 @@ def plan_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: Pre
         done_before[vid]["pose_params"] != pose_fingerprint or vid not in posed_before)]
     todo = [current[vid] for vid in current if vid not in reused]
     ensure_free_space(lake.frames, estimated_bytes(todo, params), reserve_bytes)
-    return ClassPlan(dance_class, current, done_before, reused, reposed, todo)
+    return ClassPlan(dance_class=dance_class, current=current, done_before=done_before,
+                     reused=reused, reposed=reposed, todo=todo)
 
 
 def run_batch(lake: Lake, batch: FrameBatch, params: ExtractionParams, settings: FfmpegSettings,

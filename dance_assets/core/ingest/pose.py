@@ -61,7 +61,7 @@ TORSO = (11, 12, 23, 24)  # shoulders and hips: present in every real detection
 _MARGIN_TOP, _MARGIN_SIDE, _MARGIN_BOTTOM = 0.10, 0.06, 0.03
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class PoseSettings:
     """How poses are found; a change re-runs the pose step (and nothing else)."""
 

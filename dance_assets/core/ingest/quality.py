@@ -33,7 +33,7 @@ _FLAT_STD = 4.0  # frames with a luma spread below this show nothing
 _BLURRED_SHARE = 0.15  # frames this much less sharp than the video's median are blurred
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class FrameFeatures:
     brightness: float
     contrast: float
@@ -193,7 +193,9 @@ def video_features(frames: Sequence[np.ndarray]) -> list[FrameFeatures]:
     subjects = subject_scores(normalised, reliable)
     duplicates = near_duplicates(normalised)
     return [
-        FrameFeatures(brightness[i], contrast[i], sharpness[i], noise_sigma(grays[i]),
-                      subjects[i], duplicates[i], uniform_share(luma(small[i])))
+        FrameFeatures(brightness=brightness[i], contrast=contrast[i], sharpness=sharpness[i],
+                      noise=noise_sigma(grays[i]),
+                      subject_score=subjects[i], near_duplicate_of=duplicates[i],
+                      uniform_share=uniform_share(luma(small[i])))
         for i in range(len(frames))
     ]

@@ -47,7 +47,7 @@ def find_ffmpeg(explicit: str | None = None) -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Probe:
     """What ffmpeg reports about a video's first real video stream."""
 

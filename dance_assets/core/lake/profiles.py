@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dance_assets.core.lake.errors import DanceAssetsError
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Profile:
     name: str
     classes: int
@@ -35,17 +35,20 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "tiny": Profile("tiny", 3, 3, 4, (180, 320), 64, 1, 8, False, "tests"),
+    "tiny": Profile(name="tiny", classes=3, participants=3, seconds=4, video_size=(180, 320),
+                    image_size=64, epochs=1, batch_size=8, augment=False, meant_for="tests"),
     # From scratch on a 2-core CPU in minutes: the dancer's silhouette in a small square
     # (measured against whole frames and plain crops under by_participant: see the
     # README), augmented; SqueezeNet's pooling needs more pixels than the others. Half
     # fastai's head dropout: with 0.5 the networks still underfit after 30 epochs.
-    "demo": Profile("demo", 12, 8, 10, (360, 640), 96, 30, 32, True,
-                    "the README's first command on a CPU", input="silhouette",
+    "demo": Profile(name="demo", classes=12, participants=8, seconds=10, video_size=(360, 640),
+                    image_size=96, epochs=30, batch_size=32, augment=True,
+                    meant_for="the README's first command on a CPU", input="silhouette",
                     image_size_for=(("squeezenet1_0", 112),), head_dropout=0.25),
     # The study's setting: whole frames, 224 px, ImageNet weights, fine_tune(10).
-    "paper": Profile("paper", 12, 20, 70, (720, 1280), 224, 10, 64, True,
-                     "a GPU, the paper's setting", input="frame", pretrained=True),
+    "paper": Profile(name="paper", classes=12, participants=20, seconds=70, video_size=(720, 1280),
+                     image_size=224, epochs=10, batch_size=64, augment=True,
+                     meant_for="a GPU, the paper's setting", input="frame", pretrained=True),
 }
 
 

@@ -31,7 +31,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _RGB_TO_YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Augmentation:
     flip: float = 0.5
     p_affine: float = 0.75

@@ -14,7 +14,7 @@ from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.learning.weights import WeightsPlaces
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class ComputeSettings:
     """Where and how to train: resolved at run time, never at import."""
 

@@ -101,7 +101,7 @@ def tensor_batch_loader(prepare: Callable[[torch.Tensor], torch.Tensor] | None =
     return TensorBatchDL
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainResult:
     history: pd.DataFrame
     classes: list[str]

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 INPUT_NAME = "windows"  # the ONNX input: N × window × STEP_FEATURES float32
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class PoseModelSettings:
     """Hyperparameters; the defaults were measured on demo lakes of two generator seeds
     (README, "The pose model")."""
@@ -165,9 +165,11 @@ def train_pose_model(train_set: FrameSet, valid_set: FrameSet, classes: list[str
     correct, n_videos = videos_correct(probabilities, labels, valid_set.frame_ids)
     frame_accuracy = float((probabilities.argmax(axis=1) == labels).mean()) if len(labels) else 0.0
     history = pd.DataFrame(reporter.rows)
-    return TrainResult(history, classes, "cpu", "off", seconds, reporter.first_batch_loss,
-                       frame_accuracy, float(history["valid_loss"].iloc[-1]),
-                       len(train_set), len(valid_set), settings.lr, correct, n_videos, learn)
+    return TrainResult(history=history, classes=classes, device="cpu", fast_path="off",
+                       seconds=seconds, first_batch_loss=reporter.first_batch_loss,
+                       accuracy=frame_accuracy, valid_loss=float(history["valid_loss"].iloc[-1]),
+                       n_train=len(train_set), n_valid=len(valid_set), lr=settings.lr,
+                       video_correct=correct, n_valid_videos=n_videos, learner=learn)
 
 
 def export_pose_model(result: TrainResult, window: int, out_dir: Path,

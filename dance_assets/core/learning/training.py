@@ -51,7 +51,7 @@ BODIES_WITHOUT_BATCH_NORM = tuple(cnn.name for cnn in CNNS if not cnn.own_batch_
 LR_WITH_ADDED_BATCH_NORM = 3e-3
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class TrainSettings:
     """Hyperparameters; see the README for how `epochs` maps onto fastai calls."""
 
@@ -192,7 +192,7 @@ def dataloaders(train: FrameSet, valid: FrameSet, settings: TrainSettings, devic
 
 
 def build_learner(arch: str, dls, n_classes: int, settings: TrainSettings,
-                  compute: ComputeSettings, device: str,
+                  compute: ComputeSettings,
                   report: Callable[[str], None] | None = None) -> Learner:
     """fastai's vision_learner on a torchvision architecture (weights: core/learning/weights.py)."""
     from functools import partial
@@ -252,7 +252,8 @@ def _fit(learn: Learner, settings: TrainSettings, lr: float, frozen_epochs: int)
 
 def _resolved_device(compute: ComputeSettings, own_process: bool) -> str:
     """The device the run trains on; on a CPU, torch given the run's threads and, in a
-    process of the step's own, glibc told to keep freed memory (see train)."""
+    process of the step's own, glibc told to keep freed memory (see train); on CUDA,
+    autotuned convolutions unless the run asks for the same ones every time."""
     import torch
 
     device = resolve_device(compute.device)
@@ -260,6 +261,9 @@ def _resolved_device(compute: ComputeSettings, own_process: bool) -> str:
         torch.set_num_threads(compute.threads or os.cpu_count() or 1)
         if own_process:
             keep_freed_memory()  # each batch reuses the last one's pages
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = not compute.deterministic
+        torch.backends.cudnn.deterministic = compute.deterministic
     return device
 
 
@@ -284,13 +288,10 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
         raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
                                f"{settings.batch_size}: lower batch_size")
     set_seed(settings.seed)
-    if device == "cuda":  # autotuned convolutions unless the run asks for the same ones
-        torch.backends.cudnn.benchmark = not compute.deterministic
-        torch.backends.cudnn.deterministic = compute.deterministic
     mode = fast_path_mode(compute, device)
     dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers, report,
                       channels_last=mode != "off")
-    learn = build_learner(arch, dls, len(classes), settings, compute, device, report)
+    learn = build_learner(arch, dls, len(classes), settings, compute, report)
     quiet(learn, show_progress)
     speed = use_fast_path(learn, mode)
     lr = _peak_lr(learn, arch, settings, report)
@@ -310,8 +311,11 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
     learn.model.to(memory_format=torch.contiguous_format)
     history = pd.DataFrame(reporter.rows)
     last = reporter.rows[-1]
-    return TrainResult(history, classes, device, mode, seconds, reporter.first_batch_loss,
-                       last["accuracy"], last["valid_loss"], len(train_set.labels),
-                       len(valid_set.labels), lr, video_correct, n_videos, learn)
+    return TrainResult(history=history, classes=classes, device=device, fast_path=mode,
+                       seconds=seconds, first_batch_loss=reporter.first_batch_loss,
+                       accuracy=last["accuracy"], valid_loss=last["valid_loss"],
+                       n_train=len(train_set.labels), n_valid=len(valid_set.labels), lr=lr,
+                       video_correct=video_correct,
+                       n_valid_videos=n_videos, learner=learn)
 
 

@@ -70,7 +70,7 @@ class TimingStretch:
     tempo: float
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Feedback:
     score: int
     error_deg: float  # mean body-part angle from the teacher
@@ -279,7 +279,7 @@ def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:
     return stretches
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MusicFeedback:
     """What the music says: the beat of her video's sound, her hits against it, and
     whether the teacher's video plays the same song."""

@@ -160,7 +160,7 @@ def hits(movement: Movement) -> np.ndarray:
     return np.array(found)
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class BeatTiming:
     """How her hits fall against the music's beats."""
 
@@ -188,11 +188,13 @@ def against_beats(hit_times: np.ndarray, beats: Beats) -> BeatTiming | None:
         return None
     offsets, when = offsets[matched], hit_times[matched]
     start, end, worst = _worst_stretch(when, offsets)
-    return BeatTiming(round(1000 * float(np.mean(offsets))), round(1000 * float(np.std(offsets))),
-                      round(float(np.mean(np.abs(offsets) <= ON_BEAT_S)), 3), len(offsets),
-                      start, end, round(1000 * worst),
-                      tuple(round(float(t), 3) for t in when),
-                      tuple(round(1000 * float(o)) for o in offsets))
+    return BeatTiming(mean_offset_ms=round(1000 * float(np.mean(offsets))),
+                      spread_ms=round(1000 * float(np.std(offsets))),
+                      on_beat_share=round(float(np.mean(np.abs(offsets) <= ON_BEAT_S)), 3),
+                      hits=len(offsets),
+                      worst_start_s=start, worst_end_s=end, worst_offset_ms=round(1000 * worst),
+                      hit_times=tuple(round(float(t), 3) for t in when),
+                      hit_offsets_ms=tuple(round(1000 * float(o)) for o in offsets))
 
 
 def _worst_stretch(when: np.ndarray, offsets: np.ndarray) -> tuple[float, float, float]:

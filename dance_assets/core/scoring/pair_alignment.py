@@ -66,7 +66,7 @@ class Warp:
         return self.tempo * (np.asarray(t) - self.offset_s)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PairAlignment:
     """Her performance matched to the teacher's."""
 
@@ -311,4 +311,5 @@ def align_pair(student: Movement, teacher: Movement, start: Start | None = None
         weights = student.weights[matched] * seen.weights[frames[matched]]
         errors[matched] = part_errors(student.directions[matched],
                                       seen.directions[frames[matched]], weights)
-    return PairAlignment(warp, mirrored, positions / seen.rate, frames, errors, student, seen)
+    return PairAlignment(warp=warp, mirrored=mirrored, path_times=positions / seen.rate,
+                         teacher_frames=frames, part_errors=errors, student=student, teacher=seen)

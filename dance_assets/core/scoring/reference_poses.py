@@ -50,7 +50,7 @@ def load_poses(path: Path) -> DensePoses | None:
     try:
         with np.load(path) as stored:
             width, height = (int(v) for v in stored["size"])
-            return DensePoses(*(stored[name] for name in _ARRAYS[:4]),
+            return DensePoses(**{name: stored[name] for name in _ARRAYS[:4]},
                               people=stored["people"], width=width, height=height,
                               rate=float(stored["rate"]))
     except (OSError, KeyError, ValueError):
@@ -88,5 +88,5 @@ def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSetting
     except VideoError as exc:
         raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
     size = output_size(probe, settings.short_side)
-    stored.frames = list(decode(video, probe, settings.rate, size, ffmpeg))[:len(stored)]
+    stored.frames = list(decode(video, settings.rate, size, ffmpeg))[:len(stored)]
     return stored

@@ -57,7 +57,7 @@ class Alignment:
     mirrored: bool  # the dancer matched best as a mirror image
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Reference:
     """One dance's reference performance."""
 
@@ -166,9 +166,10 @@ def build_references(skeletons: pd.DataFrame, videos: pd.DataFrame,
         own = [align(p, reference).cost for p in performances[dance]]
         other = [align(p, reference).cost for name, items in performances.items()
                  if name != dance for p in items]
-        references.append(Reference(dance, reference, spread, float(np.median(own)),
-                                    float(np.median(other)) if other else 2 * float(
-                                        np.median(own)), len(performances[dance])))
+        references.append(Reference(dance=dance, skeletons=reference, spread=spread,
+                                    own_cost=float(np.median(own)),
+                                    other_cost=float(np.median(other)) if other else 2 * float(
+                                        np.median(own)), n_videos=len(performances[dance])))
     return references
 
 
@@ -195,9 +196,10 @@ def references_from_table(table: pd.DataFrame) -> dict[str, Reference]:
                               for x, y in zip(rows["x"], rows["y"], strict=True)])
         first = rows.iloc[0]
         references[str(dance)] = Reference(
-            str(dance), skeletons.astype(np.float32),
-            np.stack([np.asarray(s) for s in rows["spread"]]).astype(np.float32),
-            float(first["own_cost"]), float(first["other_cost"]), int(first["n_videos"]))
+            dance=str(dance), skeletons=skeletons.astype(np.float32),
+            spread=np.stack([np.asarray(s) for s in rows["spread"]]).astype(np.float32),
+            own_cost=float(first["own_cost"]), other_cost=float(first["other_cost"]),
+                                           n_videos=int(first["n_videos"]))
     return references
 
 

@@ -82,7 +82,7 @@ class ReferenceInfo:
     dance: str | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DanceScore:
     video: Path
     reference: ReferenceInfo
@@ -161,8 +161,9 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
                           judged, student_name=student.name, reference_name=reference.name,
                           ffmpeg_binary=ffmpeg_binary, music=music,
                           sound=_sound(student, her_probe))
-    return DanceScore(student, reference, judged, verdict, None, report,
-                      time.perf_counter() - started, music)
+    return DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
+                      nearest=None, report=report,
+                      elapsed_s=time.perf_counter() - started, music=music)
 
 
 def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
@@ -188,10 +189,11 @@ def _music_feedback(movement: Movement, hers: Beats | None, synced: AudioSync | 
         note = f"{missing}: the dance alone put the videos in step"
     timing = against_beats(hits(movement), hers) if hers is not None else None
     return MusicFeedback(
-        round(hers.tempo_bpm, 1) if hers else None,
-        [round(float(t), 3) for t in hers.times] if hers else [], timing,
-        synced.same_song if synced else None,
-        round(synced.offset_s, 3) if synced and synced.same_song else None, note)
+        tempo_bpm=round(hers.tempo_bpm, 1) if hers else None,
+        beats=[round(float(t), 3) for t in hers.times] if hers else [], timing=timing,
+        same_song=synced.same_song if synced else None,
+        audio_offset_s=round(synced.offset_s, 3) if synced and synced.same_song else None,
+                         note=note)
 
 
 def load_routines(lake: Lake) -> dict[str, Reference]:
@@ -223,9 +225,9 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
                           student_name=video.name, reference_name=reference.name,
                           ffmpeg_binary=ffmpeg_binary,
                           sound=_sound(video, _probed(video, ffmpeg_binary)))
-    return DanceScore(video, reference, judged, verdict,
-                      nearest_dance(shown.skeletons(), routines), report,
-                      time.perf_counter() - started)
+    return DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
+                      nearest=nearest_dance(shown.skeletons(), routines), report=report,
+                      elapsed_s=time.perf_counter() - started)
 
 
 def _seconds_as_poses(shown: Seconds) -> DensePoses:
@@ -237,9 +239,10 @@ def _seconds_as_poses(shown: Seconds) -> DensePoses:
         x[i], y[i], visibility[i] = dancer.x, dancer.y, dancer.visibility
     height, width = shown.images[0].shape[:2]
     step = float(np.median(np.diff(shown.seconds))) if n > 1 else 1.0
-    return DensePoses(shown.seconds.astype(np.float64), x, y, visibility,
-                      np.array([p.people for p in shown.poses]), width, height, 1 / step,
-                      list(shown.images))
+    return DensePoses(times=shown.seconds.astype(np.float64), x=x, y=y, visibility=visibility,
+                      people=np.array([p.people for p in shown.poses]), width=width, height=height,
+                      rate=1 / step,
+                      frames=list(shown.images))
 
 
 def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
@@ -260,7 +263,8 @@ def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
                                  hers.weights[usable])
     warp = Warp(1.0, 0.0, looped.cost, len(usable) / student.rate, math.nan)
     path = np.where(frames >= 0, frames, np.nan).astype(np.float64)
-    return PairAlignment(warp, looped.mirrored, path, frames, errors, hers, steps)
+    return PairAlignment(warp=warp, mirrored=looped.mirrored, path_times=path,
+                         teacher_frames=frames, part_errors=errors, student=hers, teacher=steps)
 
 
 def _report_path(lake: Lake, video: Path) -> Path:

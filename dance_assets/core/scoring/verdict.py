@@ -85,7 +85,7 @@ def choose_model(lake: Lake, arch: str | None, protocol: str | None) -> ChosenMo
                        cards[(protocol, arch)], why)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Seconds:
     """What the video shows, interval by interval: its frames, poses and cleaning verdicts."""
 
@@ -137,7 +137,8 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
     usable = found & reasons.isna().to_numpy()
     if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
         usable = found.copy()
-    return Seconds(seconds, images, poses, found, reasons, usable)
+    return Seconds(seconds=seconds, images=images, poses=poses, found=found, reasons=reasons,
+                   usable=usable)
 
 
 @dataclass

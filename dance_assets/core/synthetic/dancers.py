@@ -15,7 +15,7 @@ import numpy as np
 from dance_assets.core.synthetic.dances import KeyPoses, stable_seed
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Participant:
     """One dancer: body, clothes, room and personal style, the same in every dance."""
 

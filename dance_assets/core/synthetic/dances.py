@@ -46,7 +46,7 @@ def stable_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class KeyPoses:
     """A dance: key poses (joint angles, crouch, sideways travel) held for whole beats."""
 

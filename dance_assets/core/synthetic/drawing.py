@@ -72,7 +72,7 @@ def _direction(angle: float) -> np.ndarray:
     return np.array([math.sin(angle), -math.cos(angle)])
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class _Figure:
     """Where a dancer's body is on screen for one pose: its frame of reference."""
 
@@ -128,7 +128,8 @@ def draw_dancer(image: Image.Image, dancer: Participant, angles: np.ndarray, cro
         hip_l, kn_l, hip_r, kn_r = hip_r, kn_r, hip_l, kn_l
     feet_y = dancer.floor * height
     hip = np.array([dancer.x * width + travel * side * width, feet_y - (0.47 - crouch) * unit])
-    figure = _Figure(dancer, unit, feet_y, hip, lean * side, head_tilt * side)
+    figure = _Figure(dancer=dancer, unit=unit, feet_y=feet_y, hip=hip, lean=lean * side,
+                     head_tilt=head_tilt * side)
     draw = ImageDraw.Draw(image)
     _draw_legs(image, draw, figure, crouch, ((-1, hip_l, kn_l), (1, hip_r, kn_r)))
     _draw_torso_and_head(draw, figure)

@@ -37,7 +37,8 @@ def teacher_spec(dance: str, seed: int, seconds: float, size: tuple[int, int]) -
                             TEACHER)
     teacher = replace(body, sloppiness=0.0, tempo_bpm=key_poses(dance).tempo_bpm,
                       mirrored=False, phase=0.0)
-    return VideoSpec(dance, teacher, seconds, size[0], size[1], lesson=Lesson(TEACHER),
+    return VideoSpec(dance=dance, participant=teacher, seconds=seconds, width=size[0],
+                     height=size[1], lesson=Lesson(TEACHER),
                      sound=music_for(teacher, dance))
 
 

@@ -19,7 +19,7 @@ from dance_assets.core.synthetic.dances import smooth_noise, stable_seed
 from dance_assets.core.synthetic.specs import VideoSpec
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class PhoneShares:
     """Which share of videos gets each of real phone footage's traits (independently)."""
 

@@ -56,5 +56,6 @@ def recorded(dance: str, dancer: Participant, seconds: float, size: tuple[int, i
         at_start = bool(rng.random() < 0.5)
         bad = list(range(count)) if at_start else list(range(whole - count, whole))
         (empty if rng.random() < 0.5 else noise).extend(bad)
-    return VideoSpec(dance, dancer, length, size[0], size[1], style, tuple(empty),
-                     tuple(noise), int(rng.integers(2**31)))
+    return VideoSpec(dance=dance, participant=dancer, seconds=length, width=size[0], height=size[1],
+                     style=style, empty_seconds=tuple(empty),
+                     noise_seconds=tuple(noise), noise_seed=int(rng.integers(2**31)))

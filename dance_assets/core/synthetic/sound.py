@@ -24,7 +24,7 @@ def song(dance: str) -> Song:
     return compose_song(np.random.default_rng(stable_seed("song", dance)))
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class Soundtrack:
     """The music a video carries, as it plays in the video.
 
@@ -47,8 +47,9 @@ def music_for(dancer: Participant, dance: str, beat_offset_s: float = 0.0,
     """`dance`'s song played as `dancer`'s clock: at her tempo, beat k where her beat
     clock phase + t * tempo / 60 reaches k, moved earlier by beat_offset_s."""
     first_beat_s = (0.0 - dancer.phase) * 60.0 / dancer.tempo_bpm - beat_offset_s  # not -0.0
-    return Soundtrack(dance, dancer.tempo_bpm, first_beat_s, beat_offset_s, noise_snr_db,
-                      noise_seed)
+    return Soundtrack(song=dance, bpm=dancer.tempo_bpm, first_beat_s=first_beat_s,
+                      beat_offset_s=beat_offset_s, noise_snr_db=noise_snr_db,
+                      noise_seed=noise_seed)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class Lesson:
     tempo: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class VideoSpec:
     """Everything that decides one generated video's frames, and its lesson truth."""
 

@@ -26,7 +26,7 @@ from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, add_noise, rende
 from dance_assets.core.synthetic.specs import VideoSpec, sidecar_path, video_path
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True, frozen=True)
 class GroundTruth:
     """The sidecar: what a perfect cleaning step would drop from this video."""
 
@@ -122,13 +122,18 @@ def _encode(command: list[str], spec: VideoSpec, name: str) -> None:
 def _sidecar(spec: VideoSpec) -> dict[str, object]:
     """The sidecar's record: GroundTruth, the sound's keys (every video has them, "none"
     when silent), then a teacher's or student's lesson keys."""
-    truth = GroundTruth(spec.dance, spec.participant.name, spec.seconds, FPS, spec.width,
-                        spec.height, spec.style, round(spec.participant.tempo_bpm, 2),
-                        spec.participant.mirrored, list(spec.empty_seconds),
-                        list(spec.noise_seconds), list(spec.card_seconds),
-                        list(spec.still_seconds), spec.handheld, 1 + len(spec.others),
-                        spec.participant.height >= FILLS_FRAME, spec.motion_blur,
-                        spec.bitrate_kbps)
+    truth = GroundTruth(dance=spec.dance, participant=spec.participant.name, seconds=spec.seconds,
+                        fps=FPS, width=spec.width,
+                        height=spec.height, style=spec.style,
+                        tempo_bpm=round(spec.participant.tempo_bpm, 2),
+                        mirrored=spec.participant.mirrored, empty_seconds=list(spec.empty_seconds),
+                        noise_seconds=list(spec.noise_seconds),
+                        card_seconds=list(spec.card_seconds),
+                        still_seconds=list(spec.still_seconds), handheld=spec.handheld,
+                        dancers=1 + len(spec.others),
+                        fills_frame=spec.participant.height >= FILLS_FRAME,
+                        motion_blur=spec.motion_blur,
+                        bitrate_kbps=spec.bitrate_kbps)
     return {**asdict(truth), **_sound_truth(spec), **_lesson_truth(spec)}
 
 
