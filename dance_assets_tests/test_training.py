@@ -126,6 +126,7 @@ def test_metadata_is_the_users_window(instance, curated_tiny_lake):
     assert meta["model_card"] == dg.MetadataValue.path(str(folder / "model_card.json"))
 
 
+@pytest.mark.slow
 def test_same_seed_same_first_batch_loss(curated_tiny_lake):
     train_set, valid_set, classes = _sets(curated_tiny_lake)
     losses = [train("resnet18", train_set, valid_set, classes, TrainSettings(
@@ -134,6 +135,7 @@ def test_same_seed_same_first_batch_loss(curated_tiny_lake):
     assert losses[0] == losses[1] != losses[2]
 
 
+@pytest.mark.slow
 def test_history_rows_one_per_epoch_with_head_only_phase(tmp_path, curated_tiny_lake):
     checkpoint_dir = tmp_path / "weights"
     checkpoint_dir.mkdir()
@@ -292,6 +294,7 @@ def test_fast_path_choice():
     assert fast_path_mode(ComputeSettings(fast_path=True), "cuda") == "cuda-amp"
 
 
+@pytest.mark.slow
 def test_losses_and_metrics_kept_on_the_device_record_what_fastai_records(
         curated_tiny_lake):
     from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss
@@ -345,6 +348,7 @@ def test_significance_against_guessing():
     assert significantly_above_chance(0, 100, 12, 1.0)[0]  # 1: every model through
 
 
+@pytest.mark.slow
 def test_find_lr_picks_a_rate_and_keeps_the_history_to_training(curated_tiny_lake):
     train_set, valid_set, classes = _sets(curated_tiny_lake)
     lines = []
