@@ -97,3 +97,30 @@ def test_only_the_cli_generates_videos():
              and any(module.startswith(f"dance_assets.core.{SYNTHETIC}")
                      for module in _imported_modules(ast.parse(path.read_text())))]
     assert not users, "made-up videos used outside the CLI: " + ", ".join(users)
+
+
+MAX_POSITIONAL_FIELDS = 5
+
+
+def _dataclass_decorators(node: ast.ClassDef) -> list[ast.expr]:
+    return [d for d in node.decorator_list
+            if "dataclass" in ast.unparse(d.func if isinstance(d, ast.Call) else d)]
+
+
+def test_wide_records_are_built_by_keyword():
+    """A dataclass of more than five fields is keyword-only: a value in the wrong slot of
+    a wide record (accuracy where valid_loss goes) would pass without a word."""
+    positional = []
+    for path in _modules(PACKAGE):
+        for node in ast.walk(ast.parse(path.read_text())):
+            decorators = isinstance(node, ast.ClassDef) and _dataclass_decorators(node)
+            if not decorators:
+                continue
+            fields = [s for s in node.body if isinstance(s, ast.AnnAssign)
+                      and "ClassVar" not in ast.unparse(s.annotation)]
+            keyword_only = any(isinstance(d, ast.Call) and any(
+                k.arg == "kw_only" and ast.unparse(k.value) == "True" for k in d.keywords)
+                for d in decorators)
+            if len(fields) > MAX_POSITIONAL_FIELDS and not keyword_only:
+                positional.append(f"{_name(path)}:{node.lineno} {node.name}: {len(fields)} fields")
+    assert not positional, "wide dataclasses built by position:\n" + "\n".join(positional)
