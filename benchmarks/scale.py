@@ -2,7 +2,7 @@
 
 With --plan it writes no new measurements but combines the stored ones (this
 benchmark's, extract.json, fan_out.json, train.json and the H200's train-cuda-h200.json) into the
-README's scale plan: the time of ingest, manifest and training for 1k, 10k and 100k
+scale plan (docs/cluster.md): the time of ingest, manifest and training for 1k, 10k and 100k
 phone videos on one 2-core box, on CPU pods and on one to eight GPU nodes.
 
 Manifest: synthetic `frames` tables (12 class partitions, 50 frames per video, 20
@@ -157,7 +157,7 @@ def _makespan(jobs: list[float], slots: int) -> float:
 
 
 def scale_plan(results: Path) -> str:
-    """The README's scale table, computed from the stored benchmark results."""
+    """The scale table (results/scale-plan.md), from the stored benchmark results."""
     extract = json.loads((results / "extract.json").read_text())
     rehearsal = json.loads((results / "scale.json").read_text())
     cpu = json.loads((results / "train.json").read_text())

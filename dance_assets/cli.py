@@ -291,7 +291,7 @@ def _add_generate(commands: argparse._SubParsersAction, common: argparse.Argumen
     generate.add_argument("--seed", type=int, default=0, help="participants' seed (default: 0)")
     generate.add_argument("--phone-hard", action="store_true",
                           help="every video handheld, and many frame-filling or group videos "
-                          "(a lake to test cleaning against; see README)")
+                          "(a lake to test cleaning against; see docs/demo.md)")
     generate.set_defaults(handler=cmd_generate)
 
 
@@ -315,7 +315,7 @@ def _add_score(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     score.add_argument("--protocol", choices=sorted(PROTOCOLS),
                        help=f"which training protocol's model (default: {DEFAULT_PROTOCOL})")
     score.add_argument("--json", action="store_true",
-                       help="print the result as JSON (schema in the README)")
+                       help="print the result as JSON (schema in docs/scoring.md)")
     score.set_defaults(handler=cmd_score)
 
 

@@ -67,8 +67,8 @@ _TRAIN = TrainSettings()
 
 class TrainConfig(LaunchpadConfig):
     """Hyperparameters, editable in the Launchpad; defaults are TrainSettings'
-    (core/learning/training.py). See the README for how `epochs` maps onto fastai's fine_tune and
-    fit_one_cycle."""
+    (core/learning/training.py). See docs/training.md for how `epochs` maps onto
+    fastai's fine_tune and fit_one_cycle."""
 
     epochs: int = Field(default=_TRAIN.epochs, ge=1,
                         description="Epochs with every layer training (the study: 10).")

@@ -1,5 +1,5 @@
 """music: each dance class's videos with sound: their tempo and beats, and how the dancer
-hits them. The audio is never a classifier's input (README: "On the beat")."""
+hits them. The audio is never a classifier's input (docs/music.md)."""
 
 from concurrent.futures import ThreadPoolExecutor
 

@@ -2,7 +2,7 @@
 
 Whether a person is there is the pose model's question; the pixels (quality.py's
 features) judge exposure, static, cards and blur, and get a veto where the pose model
-seems to have missed a dancer. Each video is its own yardstick (README: "Cleaning").
+seems to have missed a dancer. Each video is its own yardstick (docs/cleaning.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 
 @dataclass(kw_only=True, frozen=True)
 class CleaningThresholds:
-    """When a frame is dropped automatically (see README: "Cleaning")."""
+    """When a frame is dropped automatically (see docs/cleaning.md)."""
 
     # Nobody found by the pose model, and the pixels agree: the frame differs from the
     # room less than this share of what the video's frames with a person do. Both must

@@ -22,7 +22,7 @@ class Profile:
     input: str = "frame"  # what the CNNs see: frame, dancer or silhouette (frame_images)
     pretrained: bool = False  # fine-tune ImageNet weights (core/learning/weights.py finds them)
     # Architectures that need larger inputs than image_size (from scratch, SqueezeNet's
-    # early pooling leaves a 96-pixel input too little: the README has the numbers).
+    # early pooling leaves a 96-pixel input too little: benchmarks/results/README.md).
     image_size_for: tuple[tuple[str, int], ...] = ()
     head_dropout: float = 0.5  # fastai's default, made for fine-tuning
 
@@ -38,12 +38,13 @@ PROFILES: dict[str, Profile] = {
     "tiny": Profile(name="tiny", classes=3, participants=3, seconds=4, video_size=(180, 320),
                     image_size=64, epochs=1, batch_size=8, augment=False, meant_for="tests"),
     # From scratch on a 2-core CPU in minutes: the dancer's silhouette in a small square
-    # (measured against whole frames and plain crops under by_participant: see the
-    # README), augmented; SqueezeNet's pooling needs more pixels than the others. Half
-    # fastai's head dropout: with 0.5 the networks still underfit after 30 epochs.
+    # (measured against whole frames and plain crops under by_participant: see
+    # benchmarks/results/README.md), augmented; SqueezeNet's pooling needs more pixels
+    # than the others. Half fastai's head dropout: with 0.5 the networks still underfit
+    # after 30 epochs.
     "demo": Profile(name="demo", classes=12, participants=8, seconds=10, video_size=(360, 640),
                     image_size=96, epochs=30, batch_size=32, augment=True,
-                    meant_for="the README's first command on a CPU", input="silhouette",
+                    meant_for="the README's demo command on a CPU", input="silhouette",
                     image_size_for=(("squeezenet1_0", 112),), head_dropout=0.25),
     # The study's setting: whole frames, 224 px, ImageNet weights, fine_tune(10).
     "paper": Profile(name="paper", classes=12, participants=20, seconds=70, video_size=(720, 1280),

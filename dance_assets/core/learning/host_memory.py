@@ -6,8 +6,8 @@ training step allocates and frees the same large activations every batch, so wit
 defaults every batch page-faults them in again, and the kernel zeroes every page. On
 this project's 2-core CPU, keeping them made fastai's float32 loop 22 % faster for
 ResNet18 and 38 % for SqueezeNet, and brought it level with a bare loop, which the
-defaults had cost less (`benchmarks/train.py`; the README has the numbers). PyTorch's
-CPU tuning guide swaps the allocator (jemalloc, tcmalloc) for this; glibc's own
+defaults had cost less (`benchmarks/train.py`; benchmarks/results/README.md has the
+numbers). PyTorch's CPU tuning guide swaps the allocator (jemalloc, tcmalloc) for this; glibc's own
 `mallopt` does it without preloading a library: serve blocks up to 1 GiB from the heap
 and keep up to 1 GiB of free memory there.
 

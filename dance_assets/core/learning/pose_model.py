@@ -44,7 +44,7 @@ INPUT_NAME = "windows"  # the ONNX input: N × window × STEP_FEATURES float32
 @dataclass(kw_only=True, frozen=True)
 class PoseModelSettings:
     """Hyperparameters; the defaults were measured on demo lakes of two generator seeds
-    (README, "The pose model")."""
+    (docs/pose-model.md)."""
 
     epochs: int = 30
     lr: float = 3e-3

@@ -53,7 +53,7 @@ LR_WITH_ADDED_BATCH_NORM = 3e-3
 
 @dataclass(kw_only=True, frozen=True)
 class TrainSettings:
-    """Hyperparameters; see the README for how `epochs` maps onto fastai calls."""
+    """Hyperparameters; see docs/training.md for how `epochs` maps onto fastai calls."""
 
     epochs: int = 10
     lr: float | None = None  # None: default_lr(arch)

@@ -348,7 +348,7 @@ def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None
 
 
 def as_json(result: DanceScore) -> dict:
-    """What `score --json` prints (its schema is in the README)."""
+    """What `score --json` prints (its schema is in docs/scoring.md)."""
     judged, verdict, reference = result.feedback, result.verdict, result.reference
     timing = None
     if judged.offset_ms is not None:
