@@ -42,7 +42,6 @@ machine was shared then), 0.5 min with videos and poses cached; speed about 2.3 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import shlex
@@ -57,16 +56,17 @@ from pathlib import Path
 
 import numpy as np
 from provenance import OtherLoad, code, machine, sources
+from shared import cached_poses, fresh_process, judged, pose_cache_path, share, size
 
 from dance_assets.core.ingest import audio, dense_poses
 from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
-from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, read_video
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.scoring import movement, music, scoring
 from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.music import Beats, against_beats, find_beats, hits, sync_by_sound
-from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
+from dance_assets.core.scoring.reference_poses import load_poses
 from dance_assets.core.synthetic import (
     dancers,
     dances,
@@ -111,16 +111,6 @@ RATIOS = {"double": 2.0, "half": 0.5, "three halves": 1.5, "two thirds": 2 / 3,
 # -- the machine, the code, the load -----------------------------------------------------
 
 
-def judged(name: str, value: float | None) -> dict:
-    """A measured value beside its target, and whether it is met."""
-    relation, bound = TARGETS[name]
-    met = None if value is None else (value <= bound if relation == "<=" else value >= bound)
-    return {"value": value, "target": f"{relation} {bound:g}", "met": met}
-
-
-def share(flags: list[bool | None]) -> float | None:
-    counted = [bool(f) for f in flags if f is not None]
-    return round(sum(counted) / len(counted), 4) if counted else None
 
 
 def counted(flags: list[bool | None]) -> str:
@@ -130,18 +120,6 @@ def counted(flags: list[bool | None]) -> str:
 
 # -- part 1: videos ----------------------------------------------------------------------
 
-
-def cached_poses(video: Path, ffmpeg: str) -> DensePoses:
-    """The video's dense poses, from WORK/poses when its content and the settings match."""
-    tag = hashlib.sha256(DEFAULT_SETTINGS.fingerprint().encode()).hexdigest()[:8]
-    target = WORK / "poses" / f"{content_id(video)}-{tag}.npz"
-    stored = load_poses(target) if target.is_file() else None
-    if stored is not None:
-        return stored
-    poses = read_video(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=600))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    save_poses(target, poses)
-    return poses
 
 
 def make_videos(args: argparse.Namespace, ffmpeg: str) -> list[dict]:
@@ -294,7 +272,7 @@ def analyse_videos(videos: list[dict], ffmpeg: str, timings: dict) -> None:
 
     def pose(video: dict) -> None:
         try:
-            video["movement"] = movement_of(cached_poses(video["path"], ffmpeg))
+            video["movement"] = movement_of(cached_poses(video["path"], WORK / "poses", ffmpeg))
         except DanceAssetsError as exc:
             video["movement"], video["pose_error"] = None, str(exc)
 
@@ -451,7 +429,7 @@ def video_summary(rows: list[dict], cross: list[dict]) -> dict:
     return {
         "videos": len(rows), "with_own_song": len(own), "with_other_song": len(other),
         "silent": len(rows) - len(heard),
-        "targets": {k: judged(k, share(v)) for k, v in flags.items()},
+        "targets": {k: judged(TARGETS, k, share(v)) for k, v in flags.items()},
         "counts": {k: counted(v) for k, v in flags.items()},
         "tempo_kinds": {k: sum(r["tempo_kind"] == k for r in heard)
                         for k in sorted({r["tempo_kind"] for r in heard})},
@@ -527,17 +505,8 @@ def speed_videos(args: argparse.Namespace, ffmpeg: str) -> dict:
 
 
 def one_run(command: list[str]) -> tuple[float, list[str], float]:
-    """Wall time of a fresh process, its output (a failed run's exit status first) and
-    the CPU seconds others used meanwhile."""
-    with OtherLoad() as others:
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    if done.returncode != 0:
-        lines = [f"exit status {done.returncode}", *lines]
-    return wall, lines, others.cpu_s
-
+    wall, lines, _, others = fresh_process(command)
+    return wall, lines, others
 
 def score_runs(paths: dict[str, list[Path]], repeats: int) -> dict:
     """`score` with sound and silent, a fresh lake each run, interleaved ABBA."""
@@ -606,9 +575,8 @@ def analyse_once(student: Path, teacher: Path, poses: Path) -> None:
 def music_alone(paths: dict[str, list[Path]], repeats: int, ffmpeg: str) -> dict:
     """The music work in a fresh process, --repeats times (her poses cached first)."""
     teacher, student = paths["sound"]
-    cached_poses(student, ffmpeg)
-    tag = hashlib.sha256(DEFAULT_SETTINGS.fingerprint().encode()).hexdigest()[:8]
-    poses = WORK / "poses" / f"{content_id(student)}-{tag}.npz"
+    cached_poses(student, WORK / "poses", ffmpeg)
+    poses = pose_cache_path(student, WORK / "poses")
     runs = []
     for repeat in range(repeats):
         wall, lines, others = one_run([sys.executable, str(Path(__file__).resolve()),
@@ -642,7 +610,7 @@ def run_speed(args: argparse.Namespace, ffmpeg: str) -> dict:
         "teacher": round(found["teacher_tempo_bpm"] / videos["teacher_music_bpm"], 4)}
     return {"benchmark": "what the beat analysis adds to score", "videos": videos,
             "timings": timings, "score": whole, "music_alone": alone,
-            "targets": {"beat_analysis_adds_s": judged("beat_analysis_adds_s",
+            "targets": {"beat_analysis_adds_s": judged(TARGETS, "beat_analysis_adds_s",
                                                        whole["difference_median_s"])}}
 
 
@@ -681,10 +649,6 @@ def dumped(report: dict) -> str:
     """JSON, numpy's scalars as Python's."""
     return json.dumps(report, indent=2, default=lambda o: o.item()) + "\n"
 
-
-def size(text: str) -> tuple[int, int]:
-    width, height = (int(v) for v in text.split("x"))
-    return width, height
 
 
 def arguments() -> argparse.Namespace:

@@ -31,13 +31,11 @@ cores). On 2 cores: pairs about 6 min from scratch (generating 2.5, posing 3, al
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,14 +45,13 @@ from pathlib import Path
 
 import numpy as np
 from provenance import OtherLoad, code, machine, sources
+from shared import cached_poses, fresh_process, judged, share, size
 
 from dance_assets.core.ingest import dense_poses, pose
 from dance_assets.core.ingest.dense_poses import (
     DEFAULT_SETTINGS,
-    DensePoses,
     decode,
     pose_frames,
-    read_video,
 )
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg, output_size, probe_video
 from dance_assets.core.lake.errors import DanceAssetsError
@@ -62,7 +59,6 @@ from dance_assets.core.scoring import coaching, movement, pair_alignment, refere
 from dance_assets.core.scoring.coaching import Feedback, feedback, frame_errors
 from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
-from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
 from dance_assets.core.synthetic import (
     dancers,
     dances,
@@ -100,27 +96,9 @@ TRAITS = ("seconds", "style", "handheld", "dancers", "fills_frame", "motion_blur
           "bitrate_kbps", "empty_seconds", "noise_seconds", "card_seconds", "still_seconds")
 
 
-def judged(name: str, value: float | None) -> dict:
-    """A measured value beside its target, and whether it is met."""
-    relation, bound = TARGETS[name]
-    met = None if value is None else (value <= bound if relation == "<=" else value >= bound)
-    return {"value": value, "target": f"{relation} {bound:g}", "met": met}
-
 
 # -- part 1: pairs -----------------------------------------------------------------------
 
-
-def cached_poses(video: Path, cache: Path, ffmpeg: str) -> DensePoses:
-    """The video's dense poses, from cache/ when its content and the settings match."""
-    tag = hashlib.sha256(DEFAULT_SETTINGS.fingerprint().encode()).hexdigest()[:8]
-    target = cache / f"{content_id(video)}-{tag}.npz"
-    stored = load_poses(target) if target.is_file() else None
-    if stored is not None:
-        return stored
-    poses = read_video(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=600))
-    cache.mkdir(parents=True, exist_ok=True)
-    save_poses(target, poses)
-    return poses
 
 
 def make_pairs(args: argparse.Namespace, ffmpeg: str) -> list[dict]:
@@ -256,10 +234,6 @@ def spread(values: list[float]) -> dict:
             "p95": round(float(p95), 1)}
 
 
-def share(flags: list[bool | None]) -> float | None:
-    counted = [bool(f) for f in flags if f is not None]
-    return round(sum(counted) / len(counted), 4) if counted else None
-
 
 def magnitudes(values: list[float | None]) -> np.ndarray:
     """|v|, a failed alignment (None) as infinitely wrong."""
@@ -298,15 +272,15 @@ def pair_summary(rows: list[dict]) -> dict:
     return {
         "pairs": len(rows),
         "targets": {
-            "median_abs_offset_error_s": judged("median_abs_offset_error_s",
+            "median_abs_offset_error_s": judged(TARGETS, "median_abs_offset_error_s",
                                                 round(float(np.median(offsets)), 3)),
-            "median_abs_tempo_error": judged("median_abs_tempo_error",
+            "median_abs_tempo_error": judged(TARGETS, "median_abs_tempo_error",
                                              round(float(np.median(tempos)), 4)),
-            "mirroring_right": judged("mirroring_right",
+            "mirroring_right": judged(TARGETS, "mirroring_right",
                                       share([r["mirroring_right"] for r in rows])),
-            "weakest_inside_splice": judged("weakest_inside_splice", share(
+            "weakest_inside_splice": judged(TARGETS, "weakest_inside_splice", share(
                 [r["weakest_inside_splice"] for r in rows])),
-            "own_teacher_highest": judged("own_teacher_highest",
+            "own_teacher_highest": judged(TARGETS, "own_teacher_highest",
                                           share([r["own_teacher_highest"] for r in rows]))},
         "weakest_overlaps_splice": share([r.get("weakest_overlaps_splice") for r in rows]),
         "any_of_weakest_overlaps_splice": share(
@@ -385,19 +359,11 @@ def speed_videos(args: argparse.Namespace, ffmpeg: str) -> tuple[Path, Path, dic
 
 
 def one_run(command: list[str]) -> tuple[float, float | None, list[str], float]:
-    """Wall time of a fresh process, the `scored in` it prints, its output (a run that
-    fails is timed all the same, its exit status first in the output) and the CPU seconds
-    others used meanwhile."""
-    with OtherLoad() as others:
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-    found = re.search(r"scored in ([\d.]+) s", done.stderr)
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    if done.returncode != 0:
-        lines = [f"exit status {done.returncode}", *lines]
-    return wall, float(found.group(1)) if found else None, lines, others.cpu_s
-
+    """Wall time of a fresh process, the `scored in` it prints, its output and the CPU
+    seconds others used meanwhile (shared.fresh_process)."""
+    wall, lines, stderr, others = fresh_process(command)
+    found = re.search(r"scored in ([\d.]+) s", stderr)
+    return wall, float(found.group(1)) if found else None, lines, others
 
 def end_to_end(teacher: Path, student: Path, repeats: int) -> dict:
     """Cold (fresh lake) and warm (teacher's poses cached) runs, interleaved."""
@@ -518,11 +484,11 @@ def run_speed(args: argparse.Namespace, ffmpeg: str) -> dict:
                         "10/s: posing both videos on two cores at the bare loop's speed",
                 "cold_median_over_floor": round(whole["cold"]["wall_median_s"] / floor, 2)},
             "targets": {
-                "end_to_end_cold_median_s": judged("end_to_end_cold_median_s",
+                "end_to_end_cold_median_s": judged(TARGETS, "end_to_end_cold_median_s",
                                                    whole["cold"]["wall_median_s"]),
-                "pose_bare_over_ours": judged("pose_bare_over_ours",
+                "pose_bare_over_ours": judged(TARGETS, "pose_bare_over_ours",
                                               step["bare_over_ours_median"]),
-                "pose_bare_over_ours_solo": judged("pose_bare_over_ours",
+                "pose_bare_over_ours_solo": judged(TARGETS, "pose_bare_over_ours",
                                                    solo["bare_over_ours_median"])}}
 
 
@@ -553,10 +519,6 @@ def write_summary(out: Path) -> dict:
     (out / "score.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
-
-def size(text: str) -> tuple[int, int]:
-    width, height = (int(v) for v in text.split("x"))
-    return width, height
 
 
 def main() -> None:
