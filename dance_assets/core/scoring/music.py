@@ -42,6 +42,7 @@ from dance_assets.core.scoring.reference_poses import cached_poses
 
 ANALYSED, NO_MUSIC, FAILED = "analysed", "no music", "failed"  # a music row's status
 HOP = 256  # samples between onset-strength frames (11.6 ms at 22050 Hz)
+COMB_SPAN = 0.03  # how far (a share of the period) the comb looks from the coarse tempo
 LOW_BAND_HZ = 200.0
 SILENT_RMS = 1e-3  # quieter than this throughout is no music
 MIN_BEATS = 4
@@ -71,16 +72,13 @@ class Beats:
         return 60.0 / self.tempo_bpm
 
 
-def _tempo(times: np.ndarray) -> float:
-    """BPM from a line through the beats, each numbered by how many beat periods it lies
-    from the first (a missed or an extra beat keeps its place). The numbering starts from
-    the median gap, which is whole hops, and is redone with the fitted period: over a
-    minute a gap rounded by a hop would miscount a beat."""
-    period = float(np.median(np.diff(times)))
-    for _ in range(3):
-        numbers = np.rint((times - times[0]) / period)
-        period = float(np.polyfit(numbers, times, 1)[0])
-    return 60.0 / period
+def _tempo(times: np.ndarray, bpm: float) -> float:
+    """BPM from a line through the beats, each numbered by how many beat periods of
+    `bpm` (the comb's, good to a fraction of a per cent) it lies from the first: a missed
+    or an extra beat keeps its place. (Gaps between tracked beats are whole hops, so their
+    median is up to a hop off, and numbering by it miscounts a beat within a minute.)"""
+    numbers = np.rint((times - times[0]) * bpm / 60.0)
+    return 60.0 / float(np.polyfit(numbers, times, 1)[0])
 
 
 def _on_onsets(frames: np.ndarray, onsets: np.ndarray, reach: int = 3) -> np.ndarray:
@@ -91,6 +89,25 @@ def _on_onsets(frames: np.ndarray, onsets: np.ndarray, reach: int = 3) -> np.nda
         low, high = max(0, frame - reach), min(len(onsets), frame + reach + 1)
         moved[index] = low + int(np.argmax(onsets[low:high]))
     return moved
+
+
+def _comb_bpm(onsets: np.ndarray, bpm: float, sample_rate: int) -> float:
+    """`bpm` refined to the beat period whose grid, at its best phase, collects the most
+    onset strength. A tempo estimate comes in whole hops of lag (a 2 % step at 120 bpm);
+    the beat tracker keeps to the tempo it is given, so over a minute a beat period off by
+    1 % drifts its beats off the music. Periods within COMB_SPAN of `bpm` are tried in
+    steps of 0.05 %, each at every phase a hop apart."""
+    hop_s = HOP / sample_rate
+    period = 60.0 / bpm / hop_s  # in hops
+    periods = period * (1.0 + np.linspace(-COMB_SPAN, COMB_SPAN, 2 * round(COMB_SPAN / 5e-4) + 1))
+    best, best_strength = period, -np.inf
+    for candidate in periods:
+        beats = np.arange(0.0, len(onsets) - 1 - candidate, candidate)
+        phases = np.arange(int(candidate))[:, None]
+        strength = np.interp(phases + beats[None, :], np.arange(len(onsets)), onsets).mean(axis=1)
+        if strength.max() > best_strength:
+            best, best_strength = candidate, float(strength.max())
+    return 60.0 / (best * hop_s)
 
 
 def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
@@ -108,15 +125,16 @@ def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
     low = librosa.onset.onset_strength(S=librosa.power_to_db(mel[low_bands]), sr=sample_rate)
     pulse = float(librosa.feature.tempo(onset_envelope=low, sr=sample_rate,
                                         hop_length=HOP)[0])
-    _, frames = librosa.beat.beat_track(onset_envelope=onsets, sr=sample_rate,
-                                        hop_length=HOP, start_bpm=pulse)
+    bpm = _comb_bpm(onsets, pulse, sample_rate)
+    _, frames = librosa.beat.beat_track(onset_envelope=onsets, sr=sample_rate, hop_length=HOP,
+                                        bpm=bpm)
     if len(frames) < MIN_BEATS:
         return None
     times = librosa.frames_to_time(_on_onsets(frames, onsets), sr=sample_rate,
                                    hop_length=HOP)
     chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
     chroma = chroma / np.maximum(np.linalg.norm(chroma, axis=0, keepdims=True), 1e-9)
-    return Beats(_tempo(times), times, onsets.astype(np.float32), chroma.astype(np.float32),
+    return Beats(_tempo(times, bpm), times, onsets.astype(np.float32), chroma.astype(np.float32),
                  HOP / sample_rate)
 
 
