@@ -28,7 +28,8 @@ from dance_assets.core.scoring.movement import movement_of
 from dance_assets.core.scoring.music import against_beats, find_beats, hits, sync_by_sound
 from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.plans import plan_videos
-from dance_assets.core.synthetic.sound import music_for
+from dance_assets.core.synthetic.sound import music_for, song
+from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, render_music
 from dance_assets.core.synthetic.specs import sidecar_path
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets_tests.helpers import register_classes, resources_for
@@ -154,3 +155,15 @@ def test_the_music_table_follows_the_class_incrementally(tmp_path, instance):
                            resources=resources_for(lake))
     metadata = again.asset_materializations_for_node("music")[0].metadata
     assert metadata["new"].value == 0 and metadata["unchanged"].value == len(rows)
+
+
+@pytest.mark.parametrize("bpm", [118.37, 126.08])
+def test_a_minute_of_music_keeps_its_tempo_to_a_fraction_of_a_per_cent(bpm):
+    """Over a minute a tempo between two lags of the onset envelope (2 % apart at 120 bpm)
+    would drift the beats off the music by a beat; the comb and the line through the
+    tracked beats keep it."""
+    music = render_music(song("savage"), bpm, -0.3, 60.0)
+    beats = find_beats(music, SAMPLE_RATE)
+    assert beats is not None
+    assert abs(beats.tempo_bpm / bpm - 1) < 0.002
+    assert len(beats.times) >= 0.95 * 60.0 * bpm / 60.0
