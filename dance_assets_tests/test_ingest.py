@@ -45,10 +45,8 @@ def test_tiny_lake_goes_from_videos_to_frames(instance, tiny_lake):
     assert tiny_lake.warehouse.is_file()
 
 
-@pytest.mark.slow
-def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
-    (dance_class, *_) = register_classes(instance, tiny_lake)
-    materialize_ingest(instance, tiny_lake, dance_class)
+def test_rerun_is_incremental(instance, ingested_tiny_lake, ffmpeg_binary):
+    tiny_lake, dance_class = ingested_tiny_lake, "renegade"
     frames_dir = tiny_lake.frames / dance_class
     stamps = {p: p.stat().st_mtime_ns for p in frames_dir.rglob("*.jpg")}
 
@@ -75,10 +73,8 @@ def test_rerun_is_incremental(instance, tiny_lake, ffmpeg_binary):
                                               dance_class=dance_class)["participant"])
 
 
-@pytest.mark.slow
-def test_renamed_video_is_not_extracted_again(instance, tiny_lake):
-    (dance_class, *_) = register_classes(instance, tiny_lake)
-    materialize_ingest(instance, tiny_lake, dance_class)
+def test_renamed_video_is_not_extracted_again(instance, ingested_tiny_lake):
+    tiny_lake, dance_class = ingested_tiny_lake, "renegade"
     folder = tiny_lake.raw / dance_class
     (folder / "p02.mp4").rename(folder / "p09__second_take.mp4")
     meta = metadata_of(materialize_ingest(instance, tiny_lake, dance_class), "video_frames")
@@ -87,10 +83,8 @@ def test_renamed_video_is_not_extracted_again(instance, tiny_lake):
     assert "p09" in set(frames["participant"]) and "p02" not in set(frames["participant"])
 
 
-@pytest.mark.slow
-def test_new_extraction_parameters_reextract(instance, tiny_lake):
-    (dance_class, *_) = register_classes(instance, tiny_lake)
-    materialize_ingest(instance, tiny_lake, dance_class)
+def test_new_extraction_parameters_reextract(instance, ingested_tiny_lake):
+    tiny_lake, dance_class = ingested_tiny_lake, "renegade"
     from dance_assets.assets.ingest import raw_videos, video_frames
     from dance_assets_tests.helpers import resources_for
 
