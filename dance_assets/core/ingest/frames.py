@@ -15,6 +15,7 @@ tables (`combine`); `extract_class` is the three in one batch.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dance_assets.core.ingest.pose import FramePose, PoseSettings, estimator
+from dance_assets.core.ingest.pose import FramePose, PoseSettings, close_estimators, estimator
 from dance_assets.core.ingest.quality import (
     FEATURES_VERSION,
     FrameFeatures,
@@ -291,32 +292,43 @@ def plan_class(lake: Lake, dance_class: str, videos: pd.DataFrame, previous: Pre
                      reused=reused, reposed=reposed, todo=todo)
 
 
+Extracted = tuple[dict, list[dict], list[dict]]  # a video's summary, frame rows, pose rows
+
+
 def run_batch(lake: Lake, batch: FrameBatch, params: ExtractionParams, settings: FfmpegSettings,
               pose_settings: PoseSettings | None, workers: int,
               progress: Callable[[int, int, dict], None] | None = None) -> BatchOutcome:
     """Extract and pose one batch's videos, `workers` at a time; never raises for a bad video."""
 
-    def repose(item: tuple[dict, list[tuple[int, str]]]) -> tuple[dict, list[dict], list[dict]]:
+    def repose(item: tuple[dict, list[tuple[int, str]]]) -> Extracted:
         summary, frames = item
         seconds = [second for second, _ in frames]
         images = [load_rgb(lake.absolute(path)) for _, path in frames]
         summary = dict(summary)
         return summary, [], pose_video(summary, seconds, images, pose_settings, summary)
 
+    def on_a_worker(work: Callable[..., Extracted], *args: object) -> Extracted:
+        workers_used.add(threading.get_ident())
+        return work(*args)
+
     summaries: list[dict] = []
     frame_rows: list[dict] = []
     pose_rows: list[dict] = []
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = [pool.submit(repose, item) for item in batch.repose]
-        jobs += [pool.submit(extract_video, lake, v, params, settings, pose_settings)
-                 for v in batch.extract]
-        for done, job in enumerate(jobs, 1):
-            summary, rows, poses = job.result()
-            summaries.append(summary)
-            frame_rows.extend(rows)
-            pose_rows.extend(poses)
-            if progress:
-                progress(done, len(jobs), summary)
+    workers_used: set[int] = set()
+    try:
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            jobs = [pool.submit(on_a_worker, repose, item) for item in batch.repose]
+            jobs += [pool.submit(on_a_worker, extract_video, lake, v, params, settings,
+                                 pose_settings) for v in batch.extract]
+            for done, job in enumerate(jobs, 1):
+                summary, rows, poses = job.result()
+                summaries.append(summary)
+                frame_rows.extend(rows)
+                pose_rows.extend(poses)
+                if progress:
+                    progress(done, len(jobs), summary)
+    finally:
+        close_estimators(workers_used)
     return BatchOutcome(summaries, frame_rows, pose_rows)
 
 
