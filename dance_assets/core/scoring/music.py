@@ -4,9 +4,10 @@ and two videos of one song put in step by their sound.
 - **Beats**: librosa's onset strength and dynamic-programming beat tracker on the
   video's own sound (core/ingest/audio.py decodes it), at the pulse the low band (kick and
   bass) keeps: the whole spectrum's strongest pulse is as often a half, a double or two
-  thirds of the beat, led by a melody's phrasing or a backbeat's claps. The tempo is the
-  slope of a line fitted through the tracked beats (a tempogram's bins are several per
-  cent apart); beats the tracker missed or doubled do not bend it.
+  thirds of the beat, led by a melody's phrasing or a backbeat's claps. That pulse is
+  refined by a comb over the onset strength before the tracker follows it (a tempogram's
+  bins are several per cent apart); the tempo is the slope of a line fitted through the
+  tracked beats, which beats the tracker missed or doubled do not bend.
 - **Her hits**: a dancer hits a move when a movement ends. From her dense skeletons
   (core/scoring/movement.py) her speed is how fast her limbs turn; after each burst of movement
   the hit is where the speed has fallen to HIT_LEVEL of the way from the burst's peak to
