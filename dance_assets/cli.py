@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dance_assets.core.lake.catalogue import (
     ARCHITECTURES,
@@ -278,9 +278,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 0
 
 
-def _add_generate(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+AddCommand = Callable[..., argparse.ArgumentParser]  # a subcommand group's add_parser
+
+
+def _add_generate(add_command: AddCommand, common: argparse.ArgumentParser) -> None:
     """`generate`: every size a profile sets can be overridden on its own."""
-    generate = commands.add_parser("generate", parents=[common],
+    generate = add_command("generate", parents=[common],
                                    help="write synthetic demo dance videos into raw/")
     generate.add_argument("--profile", default="demo", choices=sorted(PROFILES),
                           help="sizes to start from (default: demo)")
@@ -295,9 +298,9 @@ def _add_generate(commands: argparse._SubParsersAction, common: argparse.Argumen
     generate.set_defaults(handler=cmd_generate)
 
 
-def _add_score(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_score(add_command: AddCommand, common: argparse.ArgumentParser) -> None:
     """`score`: the command a dancer runs, so its help says what she gets."""
-    score = commands.add_parser(
+    score = add_command(
         "score", parents=[common],
         help="score a dancer's video against her teacher's video or a dance of the lake",
         description="Score a dancer's video: against a teacher's video (--reference), or "
@@ -328,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Dance videos to frames, classifiers and reports, orchestrated by Dagster.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    _add_generate(commands, common)
+    _add_generate(commands.add_parser, common)
 
     demo = commands.add_parser("demo", parents=[common],
                                help="generate videos if raw/ is empty, then run the pipeline")
@@ -343,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--note", help="why, kept beside the decision")
     review.set_defaults(handler=cmd_review)
 
-    _add_score(commands, common)
+    _add_score(commands.add_parser, common)
 
     ui = commands.add_parser("ui", parents=[common],
                              help="start the Dagster UI on 127.0.0.1 with the project's instance")
