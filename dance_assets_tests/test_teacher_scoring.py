@@ -55,7 +55,8 @@ def _truth(lessons: Path, dance: str) -> dict:
 def test_her_timing_mirroring_and_lapse_are_found(lessons, movements, dance):
     truth = _truth(lessons, dance)
     alignment = align_pair(movements[f"{dance}/s01"], movements[f"{dance}/teacher"])
-    assert abs(alignment.warp.offset_s - truth["offset_s"]) < 0.15
+    # One pair: within two pose steps (benchmarks/score.py holds the median of 60 to 0.1 s).
+    assert abs(alignment.warp.offset_s - truth["offset_s"]) < 0.2
     assert abs(alignment.warp.tempo / truth["tempo"] - 1) < 0.03
     assert alignment.mirrored == truth["mirrored"]
     judged = feedback(alignment)

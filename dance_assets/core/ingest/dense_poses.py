@@ -77,7 +77,7 @@ class DenseSettings:
     min_detection_confidence: float = 0.5
 
     def fingerprint(self) -> str:
-        return (f"dense=v3;rate={self.rate:g};short={self.short_side};"
+        return (f"dense=v4;rate={self.rate:g};short={self.short_side};"
                 f"key={self.keyframe_s:g};smooth={self.smoothing};"
                 f"det={self.min_detection_confidence:g}")
 
@@ -126,13 +126,16 @@ def decode(path: Path, rate: float, size: tuple[int, int],
            ffmpeg: FfmpegSettings) -> Iterator[np.ndarray]:
     """RGB frames at `rate` a second, `size` (width, height), display rotation applied.
 
-    ffmpeg decodes into a pipe read by a thread a few dozen frames ahead, so decoding
-    runs beside posing instead of in turns.
+    Frame n is the latest frame shown at or before n / rate (the fps filter's
+    round=up), so a 30 or 60 fps video's poses carry their frames' own times; its default
+    rounding would take the frame a third of a pose step later and make every movement
+    look that much early against the music. ffmpeg decodes into a pipe read by a thread a
+    few dozen frames ahead, so decoding runs beside posing instead of in turns.
     """
     width, height = size
     command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
                "-threads", str(ffmpeg.threads), "-i", str(path), "-map", "0:v:0",
-               "-vf", f"fps={rate:g},scale={width}:{height}:flags=area",
+               "-vf", f"fps={rate:g}:round=up,scale={width}:{height}:flags=area",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     frame_bytes = width * height * 3
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -259,7 +262,8 @@ class _Follower:
             return None
         self.since_key += 1
         # With others in the frame she is checked twice as often: a tracker may drift to
-        # a friend, and it follows whoever it holds.
+        # a friend, and it follows whoever it holds (with keyframes every keyframe_s, two
+        # of twelve generated group students' weakest moment moved off their mistake).
         every = self.settings.keyframe_s / (2 if self.key.people > 1 else 1)
         due = self.since_key >= every * rate
         person = None
