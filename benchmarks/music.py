@@ -210,7 +210,7 @@ def offset_fields(movement: Movement | None, beats: Beats | None, truth: dict) -
         return out
     found = hits(movement)
     out["hits_found"] = len(found)
-    out |= her_clock_fields(found, truth)
+    out |= her_clock_fields(found.times, truth)
     truly = against_beats(found, true_beats(truth, truth["seconds"]))
     if truly is not None:
         out["offset_on_true_beats_error_ms"] = round(

@@ -9,12 +9,21 @@ and two videos of one song put in step by their sound.
   bins are several per cent apart); the tempo is the slope of a line fitted through the
   tracked beats, which beats the tracker missed or doubled do not bend.
 - **Her hits**: a dancer hits a move when a movement ends. From her dense skeletons
-  (core/scoring/movement.py) her speed is how fast her limbs turn; after each burst of movement
-  the hit is where the speed has fallen to HIT_LEVEL of the way from the burst's peak to
-  the calm after it (interpolated between frames), which is where a held pose begins and
-  where a continuous move dips. Each hit is matched to the nearest beat (within half a
-  beat): her mean offset (positive: late), its spread, the share within ON_BEAT_S, and
-  the stretch where she is furthest off. Movement-beat alignment in the dance literature
+  (core/scoring/movement.py) her speed is how fast her limbs turn; wherever it falls from a
+  peak to the calm after it by at least HIT_FALL of her usual range (the spread of her
+  speed between its 10th and 90th percentiles: a flicker of the pose model is no move), the
+  hit is where it has fallen HIT_LEVEL of the way (interpolated between frames), which is
+  where a held pose begins and where a continuous move dips. At ten poses a second the
+  smoothing spreads a move, a quick one most: through it, a cubic-eased move of 0.3 to
+  0.6 s ends within 40 ms of its hit (dance_assets_tests/test_hits.py), a 0.2 s one about
+  70 ms before it and a 0.8 s one about 60 ms after; HIT_LEVEL is the level whose worst
+  error over moves of 0.2 to 0.6 s is least (a lower level reads the quick ones later
+  still). Poses carry their frames' own times (core/ingest/dense_poses.decode). Each
+  hit is matched to the nearest beat (within half a beat). Her offset (positive: late)
+  is the mean over the hits within ON_BEAT_S of the hits' median, both weighted by how
+  far the speed fell, so that a stray flicker between moves does not pull it to zero;
+  beside it the spread of all her matched hits, the share within ON_BEAT_S, and the
+  stretch where she is furthest off. Movement-beat alignment in the dance literature
   (AIST++) uses velocity minima; the end of a burst is the same point for a move that
   stops, and is defined where a held pose makes the minimum a flat plateau.
 - **Sync by sound**: two videos carry the same song when their chroma (the notes
@@ -47,7 +56,8 @@ COMB_SPAN = 0.03  # how far (a share of the period) the comb looks from the coar
 LOW_BAND_HZ = 200.0
 SILENT_RMS = 1e-3  # quieter than this throughout is no music
 MIN_BEATS = 4
-HIT_LEVEL = 0.15  # a hit: the speed has fallen this share of the way back to calm
+HIT_LEVEL = 0.3  # a hit: the speed has fallen this share of the way back to calm
+HIT_FALL = 0.35  # a move: the speed falls by this share of her usual range
 ON_BEAT_S = 0.1  # a hit within this of a beat is on it (perceptible asynchrony ~50-100 ms)
 WORST_WINDOW_S = 4.0
 # Two songs are one when their chroma matches at the best lag this much better than the
@@ -152,38 +162,59 @@ def speed(movement: Movement) -> np.ndarray:
     return speed_
 
 
-def hits(movement: Movement) -> np.ndarray:
+@dataclass(frozen=True)
+class Hits:
+    """The times her movements end, and how strongly each one stopped."""
+
+    times: np.ndarray  # seconds in her video
+    strengths: np.ndarray  # how far her speed fell (per second): a big move times best
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def hits(movement: Movement) -> Hits:
     """The times her movements end (module docstring), in seconds of her video."""
     curve = speed(movement)
     times = movement.times
-    present = ~np.isnan(curve)
-    if present.sum() < 5:
-        return np.zeros(0)
-    high = np.nanpercentile(curve, 90)
-    found = []
-    peak = None
-    for i in range(1, len(curve) - 1):
-        if not present[i]:
-            peak = None
+    if (~np.isnan(curve)).sum() < 5:
+        return Hits(np.zeros(0), np.zeros(0))
+    usual = float(np.nanpercentile(curve, 90) - np.nanpercentile(curve, 10))
+    found, strengths = [], []
+    for peak, calm in _falls(curve):
+        fall = curve[peak] - curve[calm]
+        if fall < HIT_FALL * usual:
             continue
-        is_peak = curve[i] >= np.nanmax(curve[max(0, i - 1):i + 2]) and curve[i] > 0.4 * high
-        if is_peak and (peak is None or curve[i] > curve[peak]):
-            peak = i
-        if peak is not None and i > peak:
-            calm = np.nanmin(curve[peak:min(len(curve), i + 3)])
-            level = calm + HIT_LEVEL * (curve[peak] - calm)
-            if curve[i] <= level < curve[i - 1]:
-                share = (curve[i - 1] - level) / (curve[i - 1] - curve[i])
-                found.append(times[i - 1] + share * (times[i] - times[i - 1]))
-                peak = None
-    return np.array(found)
+        level = curve[calm] + HIT_LEVEL * fall
+        below = peak + int(np.argmax(curve[peak:calm + 1] <= level))
+        share = (curve[below - 1] - level) / (curve[below - 1] - curve[below])
+        found.append(times[below - 1] + share * (times[below] - times[below - 1]))
+        strengths.append(fall)
+    return Hits(np.array(found), np.array(strengths))
+
+
+def _falls(curve: np.ndarray) -> list[tuple[int, int]]:
+    """Each descent of the speed: a peak, and the frame its fall ends at (before it rises
+    again or her skeleton is lost)."""
+    falls = []
+    index = 1
+    while index < len(curve) - 1:
+        if (not np.isnan(curve[index - 1:index + 2]).any()
+                and curve[index - 1] <= curve[index] > curve[index + 1]):
+            end = index + 1
+            while end + 1 < len(curve) and curve[end + 1] <= curve[end]:
+                end += 1
+            falls.append((index, end))
+            index = end
+        index += 1
+    return falls
 
 
 @dataclass(kw_only=True, frozen=True)
 class BeatTiming:
     """How her hits fall against the music's beats."""
 
-    mean_offset_ms: int  # positive: after the beat (late)
+    mean_offset_ms: int  # positive: after the beat (late); over her main group of hits
     spread_ms: int  # standard deviation of her offsets
     on_beat_share: float  # hits within ON_BEAT_S of their beat
     hits: int
@@ -194,10 +225,11 @@ class BeatTiming:
     hit_offsets_ms: tuple[int, ...] = ()
 
 
-def against_beats(hit_times: np.ndarray, beats: Beats) -> BeatTiming | None:
+def against_beats(found: Hits, beats: Beats) -> BeatTiming | None:
     """Her hits matched to the nearest beat; None with too few hits to say."""
-    if len(hit_times) < MIN_BEATS or len(beats.times) < MIN_BEATS:
+    if len(found) < MIN_BEATS or len(beats.times) < MIN_BEATS:
         return None
+    hit_times = found.times
     nearest = np.clip(np.searchsorted(beats.times, hit_times), 1, len(beats.times) - 1)
     before, after = beats.times[nearest - 1], beats.times[nearest]
     beat = np.where(hit_times - before < after - hit_times, before, after)
@@ -205,15 +237,26 @@ def against_beats(hit_times: np.ndarray, beats: Beats) -> BeatTiming | None:
     matched = np.abs(offsets) <= beats.period_s / 2
     if matched.sum() < MIN_BEATS:
         return None
-    offsets, when = offsets[matched], hit_times[matched]
+    offsets, when, strengths = offsets[matched], hit_times[matched], found.strengths[matched]
     start, end, worst = _worst_stretch(when, offsets)
-    return BeatTiming(mean_offset_ms=round(1000 * float(np.mean(offsets))),
+    return BeatTiming(mean_offset_ms=round(1000 * _main_offset(offsets, strengths)),
                       spread_ms=round(1000 * float(np.std(offsets))),
                       on_beat_share=round(float(np.mean(np.abs(offsets) <= ON_BEAT_S)), 3),
                       hits=len(offsets),
                       worst_start_s=start, worst_end_s=end, worst_offset_ms=round(1000 * worst),
                       hit_times=tuple(round(float(t), 3) for t in when),
                       hit_offsets_ms=tuple(round(1000 * float(o)) for o in offsets))
+
+
+def _main_offset(offsets: np.ndarray, strengths: np.ndarray) -> float:
+    """The strength-weighted mean of the offsets within ON_BEAT_S of their weighted median:
+    stray hits between moves spread over the whole beat and would pull a plain mean
+    towards zero."""
+    order = np.argsort(offsets)
+    cumulative = np.cumsum(strengths[order])
+    median = offsets[order][np.searchsorted(cumulative, cumulative[-1] / 2)]
+    main = np.abs(offsets - median) <= ON_BEAT_S
+    return float(np.average(offsets[main], weights=strengths[main]))
 
 
 def _worst_stretch(when: np.ndarray, offsets: np.ndarray) -> tuple[float, float, float]:
@@ -318,7 +361,8 @@ def _refined_lag(hers: np.ndarray, theirs: np.ndarray, around: int, reach: int =
 
 def fingerprint(settings: DenseSettings) -> str:
     """What a music row depends on: a change analyses every video again."""
-    return f"music=v1;hop={HOP};hit={HIT_LEVEL:g};{settings.fingerprint()}"
+    return (f"music=v2;hop={HOP};hit={HIT_LEVEL:g};fall={HIT_FALL:g};"
+            f"{settings.fingerprint()}")
 
 
 def music_row(lake: Lake, video: dict, ffmpeg_binary: str, settings: DenseSettings) -> dict:
