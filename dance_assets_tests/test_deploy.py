@@ -51,6 +51,35 @@ def test_definitions_load_with_either_executor():
     assert "DANCE_ASSETS_EXECUTOR must be multiprocess or k8s, got 'ray'" in wrong.stderr
 
 
+def test_each_runs_steps_fork_from_a_server_started_with_that_runs_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The multiprocess executor's default: a run's steps are forks of one server that
+    loaded the code location for that run, and a later run in the same process (a script,
+    a test) gets a new one with its own environment, not the first run's."""
+    from dance_assets_tests.worker import job
+
+    spawn = {"execution": {"config": {"start_method": {"spawn": {}}}}}
+    seen = {}
+    with dg.instance_for_test() as instance:
+        for mark, config in (("first run", {}), ("second run", {}), ("spawned", spawn)):
+            out = tmp_path / mark
+            out.mkdir()
+            monkeypatch.setenv("DANCE_TEST_MARK", mark)
+            monkeypatch.setenv("DANCE_TEST_OUT", str(out))
+            with dg.execute_job(job("where_steps_run"), instance, run_config=config) as result:
+                assert result.success
+            seen[mark] = [json.loads((out / f"{op}.json").read_text())
+                          for op in ("first", "second")]
+    for mark, steps in seen.items():
+        assert [step["mark"] for step in steps] == [mark, mark]
+        assert steps[0]["pid"] != steps[1]["pid"]  # a process each
+    for mark in ("first run", "second run"):  # forks of one server, not of this process
+        assert seen[mark][0]["ppid"] == seen[mark][1]["ppid"] != os.getpid()
+    assert seen["first run"][0]["ppid"] != seen["second run"][0]["ppid"]  # a server a run
+    # A run's config can still ask for spawn: the steps are this process's children.
+    assert [step["ppid"] for step in seen["spawned"]] == [os.getpid()] * 2
+
+
 @pytest.mark.slow
 def test_a_cluster_spreads_a_class_over_steps_and_one_machine_does_not():
     assert _load()["videos_per_step"] == 0

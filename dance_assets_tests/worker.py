@@ -61,9 +61,35 @@ def training_job() -> dg.JobDefinition:
     return defs.resolve_job_def("training")
 
 
+def _where_am_i(context) -> None:  # type: ignore[no-untyped-def]  (an op context)
+    """Records, under $DANCE_TEST_OUT, the environment's $DANCE_TEST_MARK and this step's
+    process and its parent."""
+    import json
+    import os
+    from pathlib import Path
+
+    seen = {"mark": os.environ["DANCE_TEST_MARK"], "pid": os.getpid(), "ppid": os.getppid()}
+    Path(os.environ["DANCE_TEST_OUT"], f"{context.op.name}.json").write_text(json.dumps(seen))
+
+
+def where_steps_run_job() -> dg.JobDefinition:
+    """Two independent steps under the code location's executor, each saying where it ran."""
+    from dance_assets.definitions import defs
+
+    first, second = (dg.op(name=name)(_where_am_i) for name in ("first", "second"))
+
+    @dg.job(executor_def=defs.executor)
+    def where_steps_run() -> None:
+        first()
+        second()
+
+    return where_steps_run
+
+
 def job(name: str):  # type: ignore[no-untyped-def]  (a ReconstructableJob)
     """The named job of the code location, as a run worker's multiprocess executor runs it."""
-    jobs = {"ingest": ingest_job, "curation": curation_job, "training": training_job}
+    jobs = {"ingest": ingest_job, "curation": curation_job, "training": training_job,
+            "where_steps_run": where_steps_run_job}
     return dg.reconstructable(jobs[name])
 
 
