@@ -51,6 +51,7 @@ def test_definitions_load_with_either_executor():
     assert "DANCE_ASSETS_EXECUTOR must be multiprocess or k8s, got 'ray'" in wrong.stderr
 
 
+@pytest.mark.slow  # three multiprocess runs, 6-13 s
 def test_each_runs_steps_fork_from_a_server_started_with_that_runs_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The multiprocess executor's default: a run's steps are forks of one server that
