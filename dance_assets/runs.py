@@ -28,6 +28,9 @@ run_coordinator:
   # Dagster's run queue, refusing before a run starts the settings its steps would refuse.
   module: dance_assets.run_coordinator
   class: SettingsCheckingRunCoordinator
+  config:
+    # A launched run leaves the queue within a second, not Dagster's default five.
+    dequeue_interval_seconds: 1
 concurrency:
   pools:
     # Steps in the "gpu" pool (training) run one at a time on one accelerator.

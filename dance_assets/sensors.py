@@ -1,13 +1,27 @@
 """new_videos_sensor: new, changed or removed videos under raw/ re-run their class."""
 
 import json
+import os
 
 import dagster as dg
 
 from dance_assets.core.ingest.watch import changed_classes, recorded_snapshot, snapshot
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.partitions import class_sync, dance_class_partitions
 from dance_assets.resources import LakeResource
+
+INTERVAL_VAR = "DANCE_NEW_VIDEOS_INTERVAL_S"
+
+
+def interval_s() -> int:
+    """How often the sensor looks at raw/: $DANCE_NEW_VIDEOS_INTERVAL_S, else every 30 s
+    (read when the code location loads)."""
+    value = os.environ.get(INTERVAL_VAR, "30")
+    if not value.isdigit() or int(value) < 1:
+        raise DanceAssetsError(f"{INTERVAL_VAR} must be a whole number of seconds, at least 1, "
+                               f"got {value!r}")
+    return int(value)
 
 
 def _cursor(raw: str | None, lake: LakeResource) -> dict:
@@ -20,7 +34,7 @@ def _cursor(raw: str | None, lake: LakeResource) -> dict:
 
 @dg.sensor(
     job_name="ingest",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=interval_s(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Watches raw/: a new class folder adds a dance_classes partition; new, "
     "changed or removed files re-run raw_videos and video_frames for exactly their class. "

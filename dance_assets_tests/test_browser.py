@@ -35,6 +35,7 @@ from dance_assets.core.learning.card import read_card
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.specs import video_path
 from dance_assets.core.synthetic.writing import write_video
+from dance_assets.sensors import INTERVAL_VAR
 from dance_assets_tests.helpers import TINY, chromium
 
 pytestmark = pytest.mark.slow  # the Dagster UI in Chromium, its runs and sensor
@@ -82,7 +83,10 @@ def ui(prepared: Path) -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "dance_assets.cli", "ui", "--lake", str(prepared / "lake"),
-         "--port", str(port)], env={**os.environ, "DAGSTER_HOME": str(prepared / "home")},
+         "--port", str(port)],
+        # The sensor looks at raw/ every 5 s instead of 30: the journey's last step waits
+        # for its run, not for its interval.
+        env={**os.environ, "DAGSTER_HOME": str(prepared / "home"), INTERVAL_VAR: "5"},
         stdout=(prepared / "ui.log").open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180

@@ -145,3 +145,17 @@ def test_the_instance_refuses_such_a_run_before_it_is_queued(checking_instance):
                 if record.event_log_entry.dagster_event is not None]
     assert ("Refused before it started: TrainConfig.epochs: Input should be greater than or "
             "equal to 1 (got 0)") in messages
+
+
+def test_the_projects_instance_queues_through_it_and_dequeues_every_second(tmp_path,
+                                                                          monkeypatch):
+    from dance_assets.run_coordinator import SettingsCheckingRunCoordinator
+    from dance_assets.runs import get_instance
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = get_instance()
+    try:
+        assert isinstance(instance.run_coordinator, SettingsCheckingRunCoordinator)
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+    finally:
+        instance.dispose()

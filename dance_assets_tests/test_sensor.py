@@ -6,6 +6,7 @@ import json
 import shutil
 
 import dagster as dg
+import pytest
 
 from dance_assets.core.lake import tables
 from dance_assets.core.synthetic.plans import plan_videos
@@ -118,3 +119,17 @@ def test_class_sync_is_one_rule_for_the_cli_and_the_sensor():
     assert (sync.added, sync.present, sync.missing) == (["new_dance"], ["renegade"], ["gone"])
     assert list(sync.invalid) == ["two...dots"]
     assert "cannot be a partition key" in sync.invalid["two...dots"]
+
+
+def test_the_sensor_looks_every_30_s_unless_the_deployment_says_otherwise(monkeypatch):
+    from dance_assets.core.lake.errors import DanceAssetsError
+    from dance_assets.sensors import INTERVAL_VAR, interval_s
+
+    monkeypatch.delenv(INTERVAL_VAR, raising=False)
+    assert interval_s() == new_videos_sensor.minimum_interval_seconds == 30
+    monkeypatch.setenv(INTERVAL_VAR, "5")
+    assert interval_s() == 5
+    for wrong in ("0", "half a minute", "-5"):
+        monkeypatch.setenv(INTERVAL_VAR, wrong)
+        with pytest.raises(DanceAssetsError, match=f"{INTERVAL_VAR} must be a whole number"):
+            interval_s()
