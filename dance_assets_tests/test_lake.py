@@ -16,6 +16,7 @@ from dance_assets.core.lake.lake import (
     sweep_stale_temps,
     temp_sibling,
 )
+from dance_assets.core.lake.warehouse import refresh_views
 
 
 def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
@@ -41,6 +42,17 @@ def test_sweep_removes_only_temporaries_of_dead_writers(tmp_path):
     keep.write_text("published")
     assert sweep_stale_temps(tmp_path) == 1
     assert mine.exists() and keep.exists() and not dead.exists()
+
+
+def test_a_warehouse_rebuild_killed_midway_is_swept_by_the_next(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    lake.root.mkdir()
+    left = [lake.root / ".warehouse.duckdb.tmp-999999999-0123abcd",
+            lake.root / ".warehouse.duckdb.tmp-999999999-0123abcd.wal"]
+    for path in left:
+        path.write_bytes(b"half a database")
+    refresh_views(lake)
+    assert sorted(p.name for p in lake.root.iterdir()) == [lake.warehouse.name]
 
 
 def test_replace_dir_swaps_whole_folders(tmp_path):

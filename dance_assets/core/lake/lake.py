@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LAKE = "data_lake"
-_TEMP_PATTERN = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}$")
+# A temporary (temp_sibling) and the write-ahead log DuckDB keeps beside one it has open.
+_TEMP_PATTERN = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}(\.wal)?$")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.lake.lake import Lake, atomic_path
+from dance_assets.core.lake.lake import Lake, atomic_path, sweep_stale_temps
 from dance_assets.core.lake.tables import SCHEMAS, table_dir
 
 READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
@@ -60,6 +60,7 @@ def refresh_views(lake: Lake) -> list[str]:
     """
     names = published_tables(lake)
     lake.root.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temps(lake.root)  # a rebuild killed midway leaves its file and its log
     with atomic_path(lake.warehouse) as tmp:
         connection = duckdb.connect(str(tmp))
         try:
