@@ -213,3 +213,18 @@ def test_of_lines_as_good_a_repeat_later_loses_to_the_start_near_the_teachers():
     # A line at the teacher's own tempo still wins over a nearer start at another tempo.
     steady = _Line(tempo=1.0, offset=-6.0, fit=36.0, mean=0.07, frames=600.0)
     assert _chosen([*lines, steady]) == steady
+
+
+def test_under_a_clone_filter_one_copy_of_her_is_followed(tmp_path):
+    """Four copies of her: each keyframe names one, and the tracker, shown only the frame
+    cut around it, stays on that copy instead of holding on to another."""
+    spec = plan_videos(["savage"], 1, 8, (360, 640), seed=3)[0]
+    spec = replace(spec, noise_seconds=(), empty_seconds=(), card_seconds=(),
+                   still_seconds=(), others=(), style="clone", handheld=False)
+    video = write_video(spec, tmp_path / "clone.mp4", find_ffmpeg())
+    poses = read_video(video, FfmpegSettings(find_ffmpeg()))
+    assert poses.found.mean() > 0.9, poses.found.astype(int)
+    hips_x = np.nanmean(poses.x[:, [23, 24]], axis=1)[poses.found]
+    hips_y = np.nanmean(poses.y[:, [23, 24]], axis=1)[poses.found]
+    copy = 2 * (hips_y > 0.5) + (hips_x > 0.5)  # which quarter of the frame
+    assert np.count_nonzero(np.diff(copy)) <= 2, copy  # not a new copy every keyframe
