@@ -46,7 +46,7 @@ class DenseSettings:
     min_detection_confidence: float = 0.5
 
     def fingerprint(self) -> str:
-        return (f"dense=v7;rate={self.rate:g};short={self.short_side};"
+        return (f"dense=v8;rate={self.rate:g};short={self.short_side};"
                 f"key={self.keyframe_s:g};smooth={self.smoothing};"
                 f"det={self.min_detection_confidence:g}")
 

@@ -105,6 +105,14 @@ class _Tracker:
         self._model.close()
 
 
+def _pixels(box: tuple[float, float, float, float], height: int, width: int
+            ) -> tuple[slice, slice]:
+    """The rows and columns a normalised box (x0, y0, x1, y1) covers."""
+    x0, y0, x1, y1 = box
+    return (slice(int(y0 * height), math.ceil(y1 * height)),
+            slice(int(x0 * width), math.ceil(x1 * width)))
+
+
 def _paint_over(rgb: np.ndarray, key: _Keyframe) -> np.ndarray:
     """The frame with the other people's boxes (from the keyframe) filled with the
     keyframe's median colour, the dancer's box left as it is."""
@@ -112,21 +120,19 @@ def _paint_over(rgb: np.ndarray, key: _Keyframe) -> np.ndarray:
         return rgb
     height, width = rgb.shape[:2]
     canvas = rgb.copy()
-    for x0, y0, x1, y1 in key.others:
-        canvas[int(y0 * height):int(np.ceil(y1 * height)),
-               int(x0 * width):int(np.ceil(x1 * width))] = key.fill
+    for box in key.others:
+        canvas[_pixels(box, height, width)] = key.fill
     if key.dancer_box is not None:
-        x0, y0, x1, y1 = key.dancer_box
-        rows = slice(int(y0 * height), int(np.ceil(y1 * height)))
-        columns = slice(int(x0 * width), int(np.ceil(x1 * width)))
-        canvas[rows, columns] = rgb[rows, columns]
+        mine = _pixels(key.dancer_box, height, width)
+        canvas[mine] = rgb[mine]
     return canvas
 
 
 class Follower:
     """Follows one dancer through a video: a static keyframe now and then, and between
-    them a tracker on the frame as it is or, for a dancer too close for the detector, on
-    the frame set in a border (core/ingest/pose.Border), whichever found her last."""
+    them a tracker on the frame cut around her when others are there; alone, on the frame
+    as it is or, for a dancer too close for the detector, on the frame set in a border
+    (core/ingest/pose.Border), whichever found her last."""
 
     def __init__(self, settings: DenseSettings) -> None:
         self.static = PoseEstimator(PoseSettings(
@@ -146,9 +152,12 @@ class Follower:
         every keyframe_s (half that in a group), or half a second after she was lost."""
         rate = self.settings.rate
         each_second = index % max(1, round(rate)) == 0
-        if each_second and _looks_like_no_scene(rgb) and self._found_nobody(rgb):
-            self.key, self.lost, self.since_key = _Keyframe(no_scene=True), True, math.inf
-            return None
+        if each_second and _looks_like_no_scene(rgb):
+            person, self.since_key = self.keyframe(rgb), 0
+            if person is None:
+                self.key, self.since_key = _Keyframe(no_scene=True), math.inf
+            self.lost = person is None
+            return person
         if self.key.no_scene and not each_second:
             return None
         self.since_key += 1
@@ -163,11 +172,6 @@ class Follower:
             person = self.track(rgb)
         self.lost = person is None
         return person
-
-    def _found_nobody(self, rgb: np.ndarray) -> bool:
-        """A keyframe now, and whether it found nobody."""
-        self.since_key = 0
-        return self.keyframe(rgb) is None
 
     def keyframe(self, rgb: np.ndarray) -> Person | None:
         """Everyone in the frame, posed on its own; the most prominent is the dancer. Only
@@ -238,10 +242,8 @@ class Follower:
         height, width = rgb.shape[:2]
         x0, y0, x1, y1 = box
         reach_x, reach_y = _REACH * (x1 - x0), _REACH * (y1 - y0)
-        top, bottom = max(0.0, y0 - reach_y), min(1.0, y1 + reach_y)
-        left, right = max(0.0, x0 - reach_x), min(1.0, x1 + reach_x)
-        rows = slice(int(top * height), math.ceil(bottom * height))
-        columns = slice(int(left * width), math.ceil(right * width))
+        rows, columns = _pixels((max(0.0, x0 - reach_x), max(0.0, y0 - reach_y),
+                                 min(1.0, x1 + reach_x), min(1.0, y1 + reach_y)), height, width)
         cut = rgb[rows, columns]
         found = self._tracker("around")(cut)
         if found is None:
