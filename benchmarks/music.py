@@ -272,7 +272,8 @@ def analyse_videos(videos: list[dict], ffmpeg: str, timings: dict) -> None:
 
     def pose(video: dict) -> None:
         try:
-            video["movement"] = movement_of(cached_poses(video["path"], WORK / "poses", ffmpeg))
+            video["movement"] = movement_of(cached_poses(video["path"], WORK / "poses", ffmpeg,
+                                                         motion=True))
         except DanceAssetsError as exc:
             video["movement"], video["pose_error"] = None, str(exc)
 
@@ -575,7 +576,7 @@ def analyse_once(student: Path, teacher: Path, poses: Path) -> None:
 def music_alone(paths: dict[str, list[Path]], repeats: int, ffmpeg: str) -> dict:
     """The music work in a fresh process, --repeats times (her poses cached first)."""
     teacher, student = paths["sound"]
-    cached_poses(student, WORK / "poses", ffmpeg)
+    cached_poses(student, WORK / "poses", ffmpeg, motion=True)
     poses = pose_cache_path(student, WORK / "poses")
     runs = []
     for repeat in range(repeats):

@@ -40,13 +40,14 @@ def pose_cache_path(video: Path, cache: Path) -> Path:
     return cache / f"{content_id(video)}-{tag}.npz"
 
 
-def cached_poses(video: Path, cache: Path, ffmpeg: str) -> DensePoses:
-    """The video's dense poses, from `cache` when its content and the settings match."""
+def cached_poses(video: Path, cache: Path, ffmpeg: str, motion: bool = False) -> DensePoses:
+    """The video's dense poses (with `motion`, its pixel motion too), from `cache` when its
+    content and the settings match."""
     target = pose_cache_path(video, cache)
     stored = load_poses(target) if target.is_file() else None
-    if stored is not None:
+    if stored is not None and (stored.motion is not None or not motion):
         return stored
-    poses = read_video(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=600))
+    poses = read_video(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=600), motion=motion)
     cache.mkdir(parents=True, exist_ok=True)
     save_poses(target, poses)
     return poses

@@ -57,6 +57,41 @@ def test_a_hit_is_where_a_move_stops_and_a_flicker_is_none():
         assert np.std(errors) < 15, (move_s, errors)
 
 
+def _picture_speed(ends: list[float], move_s: float, seconds: float, fps: float = 30.0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """How much her picture changes between frames at `fps` through the same moves: as
+    fast as the cubic ease moves (times midway between frames, as motion.py keeps them)."""
+    times = (np.arange(int(seconds * fps) - 1) + 0.5) / fps
+    change = np.zeros(len(times))
+    for end in ends:
+        x = np.clip((times - end + move_s) / move_s, 0, 1)
+        change += 6 * x * (1 - x) / move_s
+    return times, change
+
+
+def test_her_picture_times_each_hit_to_a_frame_whatever_the_move_s_length():
+    """The same moves with her picture's motion read at 30 frames a second: each hit is
+    found within 25 ms of its end, the quick 0.2 s move (70 ms late from poses alone) and
+    the slow 0.6 s one (30 ms early) alike; a hit her picture does not show (she held
+    still there, the poses flickered) keeps its pose time."""
+    for move_s in (0.2, 0.3, 0.5, 0.6):
+        for phase in np.arange(0.0, 0.1, 0.02):
+            ends = [1.3 + phase + 1.0 * k for k in range(8)]
+            movement = _arms(ends, move_s, 10.0)
+            posed = hits(movement)
+            movement.motion_times, movement.motion = _picture_speed(ends, move_s, 10.0)
+            timed = hits(movement)
+            assert len(timed) == len(ends) and np.array_equal(timed.strengths,
+                                                              posed.strengths)
+            assert np.abs(1000 * (timed.times - ends)).max() < 25, (move_s, timed.times)
+    movement = _arms(ends, 0.3, 10.0)
+    posed = hits(movement)
+    movement.motion_times, movement.motion = _picture_speed(ends[:4], 0.3, 10.0)
+    timed = hits(movement)
+    assert np.array_equal(timed.times[4:], posed.times[4:])
+    assert np.abs(timed.times[:4] - ends[:4]).max() < 0.025
+
+
 def test_stray_hits_between_moves_do_not_pull_her_offset_to_the_beat():
     rng = np.random.default_rng(7)
     beats = _beats(30.0)

@@ -167,3 +167,14 @@ def test_a_minute_of_music_keeps_its_tempo_to_a_fraction_of_a_per_cent(bpm):
     assert beats is not None
     assert abs(beats.tempo_bpm / bpm - 1) < 0.002
     assert len(beats.times) >= 0.95 * 60.0 * bpm / 60.0
+
+
+@pytest.mark.parametrize(("bpm", "first_beat_s"), [(118.29, -0.548), (91.71, 0.5), (125.0, 0.3)])
+def test_the_beat_is_the_kick_even_when_the_melody_plays_off_beat(bpm, first_beat_s):
+    """This song's melody leans on the off-beats, and the tracker, following the whole
+    spectrum, settled half a beat off the kick at these tempos (250-320 ms off)."""
+    beats = find_beats(render_music(song("renegade"), bpm, first_beat_s, 20.0), SAMPLE_RATE)
+    assert beats is not None
+    period = 60 / bpm
+    phase = ((beats.times - first_beat_s) / period) % 1
+    assert np.median(np.minimum(phase, 1 - phase) * period) < 0.03

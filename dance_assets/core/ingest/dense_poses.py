@@ -14,6 +14,7 @@ poses (offline, so no lag as a causal One Euro filter would add).
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import subprocess
 import threading
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from dance_assets.core.ingest.follower import Follower
+from dance_assets.core.ingest.motion import SHORT_SIDE as MOTION_SHORT_SIDE
+from dance_assets.core.ingest.motion import MotionReader, PixelMotion, motion_rate
 from dance_assets.core.ingest.pose import Person
 from dance_assets.core.ingest.video import (
     FfmpegSettings,
@@ -68,6 +71,7 @@ class DensePoses:
     height: int
     rate: float
     frames: list[np.ndarray] = field(default_factory=list, repr=False)  # RGB, if kept
+    motion: PixelMotion | None = field(default=None, repr=False)  # every frame's, if read
 
     @property
     def found(self) -> np.ndarray:
@@ -78,8 +82,9 @@ class DensePoses:
 
 
 def read_video(path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings = DEFAULT_SETTINGS,
-               keep_frames: bool = False) -> DensePoses:
-    """Probe, decode and pose a video; DanceAssetsError names what is wrong with it."""
+               keep_frames: bool = False, motion: bool = False) -> DensePoses:
+    """Probe, decode and pose a video, with `motion` also its pixel motion at its own frame
+    rate (where her hits are timed); DanceAssetsError names what is wrong with it."""
     if not path.is_file():
         raise DanceAssetsError(f"no such file: {path}")
     try:
@@ -87,25 +92,44 @@ def read_video(path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings = DEF
     except VideoError as exc:
         raise DanceAssetsError(f"{path.name} is not a usable video: {exc}") from None
     width, height = output_size(probe, settings.short_side)
-    frames = decode(path, settings.rate, (width, height), ffmpeg)
-    return pose_frames(frames, width, height, settings, keep_frames)
+    reader = (MotionReader(output_size(probe, MOTION_SHORT_SIDE), motion_rate(probe.fps))
+              if motion else None)
+    frames = decode(path, settings.rate, (width, height), ffmpeg, reader)
+    poses = pose_frames(frames, width, height, settings, keep_frames)
+    if reader is not None:
+        poses.motion = reader.result()
+    return poses
 
 
-def decode(path: Path, rate: float, size: tuple[int, int],
-           ffmpeg: FfmpegSettings) -> Iterator[np.ndarray]:
+def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSettings,
+           motion: MotionReader | None = None) -> Iterator[np.ndarray]:
     """RGB frames at `rate` a second, `size` (width, height), display rotation applied.
 
     Frame n is the latest shown at or before n / rate (round=up; the default keeps one a
     third of a step later, and every move would look early against the music). ffmpeg
-    decodes into a pipe a thread reads a few dozen frames ahead, beside the posing.
+    decodes into a pipe a thread reads a few dozen frames ahead, beside the posing. With
+    `motion`, the same decoding also feeds every frame, small and grey, to its reader
+    (core/ingest/motion.py) through a pipe of its own.
     """
     width, height = size
+    posed = f"fps={rate:g}:round=up,scale={width}:{height}:flags=area"
     command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
-               "-threads", str(ffmpeg.threads), "-i", str(path), "-map", "0:v:0",
-               "-vf", f"fps={rate:g}:round=up,scale={width}:{height}:flags=area",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+               "-threads", str(ffmpeg.threads), "-i", str(path)]
+    if motion is None:
+        command += ["-map", "0:v:0", "-vf", posed, "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "pipe:1"]
+    else:
+        grey = (f"fps={motion.rate:g}:round=up,scale={motion.width}:{motion.height}"
+                ":flags=area,format=gray")
+        command += ["-filter_complex", f"[0:v:0]split=2[a][b];[a]{posed}[posed];[b]{grey}[grey]",
+                    "-map", "[posed]", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+                    "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}"]
     frame_bytes = width * height * 3
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               pass_fds=(motion.write_fd,) if motion else ())
+    if motion is not None:
+        os.close(motion.write_fd)
+        motion.start()
     ahead: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
     stop = threading.Event()
 
@@ -125,6 +149,8 @@ def decode(path: Path, rate: float, size: tuple[int, int],
     try:
         while (chunk := ahead.get()) is not None:
             yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)  # it may still be writing the grey frames' last bytes
     finally:
         stop.set()
         timer.cancel()

@@ -192,8 +192,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     # One row per usable video with an audio stream (core/scoring/music.py): status "analysed",
     # or "no music" / "failed" with the reason; tempo_bpm and beats (seconds in the video);
-    # the dancer's hits against them from her dense poses: mean offset (positive: late),
-    # spread, share within core/scoring/music.ON_BEAT_S, and the stretch furthest off the beat.
+    # the dancer's hits against them from her dense poses, timed by her frame-by-frame motion:
+    # mean offset (positive: late), spread, share within core/scoring/music.ON_BEAT_S, and the
+    # stretch furthest off the beat.
     "music": _schema(
         ("video_id", _STR), ("dance_class", _STR), ("path", _STR), ("status", _STR),
         ("reason", _STR), ("tempo_bpm", _F64), ("beats", _F32_LIST),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dance_assets.core.ingest.dense_poses import DensePoses
+from dance_assets.core.ingest.motion import dancer_motion
 from dance_assets.core.ingest.pose_features import JOINTS, mirror, normalise
 
 # Joint positions in pose_features.JOINTS: 0 nose, 1/2 shoulders, 3/4 elbows, 5/6 wrists,
@@ -62,6 +63,10 @@ class Movement:
     weights: np.ndarray  # frames × segments, 0-1: how well both ends were seen
     skeletons: np.ndarray  # frames × 13 × 2: pose_features' normalised skeletons
     rate: float
+    # How much her picture changed at every frame of the video (core/ingest/motion.py),
+    # when it was read: where her moves end, finer than the poses.
+    motion_times: np.ndarray | None = None
+    motion: np.ndarray | None = None
 
     @property
     def found(self) -> np.ndarray:
@@ -72,7 +77,7 @@ class Movement:
         skeletons = mirror(self.skeletons)
         swapped = [SEGMENT_NAMES.index(_swap_side(name)) for name in SEGMENT_NAMES]
         return Movement(self.times, directions_of(skeletons), self.weights[:, swapped],
-                        skeletons, self.rate)
+                        skeletons, self.rate, self.motion_times, self.motion)
 
 
 def _swap_side(name: str) -> str:
@@ -110,8 +115,12 @@ def segment_weights(visibility: np.ndarray) -> np.ndarray:
 def movement_of(poses: DensePoses) -> Movement:
     """A posed video's movement."""
     skeletons = normalise(poses.x, poses.y, poses.width, poses.height)
-    return Movement(poses.times, directions_of(skeletons), segment_weights(poses.visibility),
-                    skeletons, poses.rate)
+    movement = Movement(poses.times, directions_of(skeletons),
+                        segment_weights(poses.visibility), skeletons, poses.rate)
+    if poses.motion is not None:
+        movement.motion_times = poses.motion.times
+        movement.motion = dancer_motion(poses.motion, poses.times, poses.x, poses.y)
+    return movement
 
 
 def movement_from_skeletons(times: np.ndarray, skeletons: np.ndarray,

@@ -11,14 +11,16 @@ and two videos of one song put in step by their sound.
 - **Her hits**: a dancer hits a move when a movement ends. From her dense skeletons
   (core/scoring/movement.py) her speed is how fast her limbs turn; wherever it falls from a
   peak to the calm after it by at least HIT_FALL of her usual range (the spread of her
-  speed between its 10th and 90th percentiles: a flicker of the pose model is no move), the
+  speed between its 10th and 90th percentiles: a flicker of the pose model is no move), a
   hit is where it has fallen HIT_LEVEL of the way (interpolated between frames), which is
-  where a held pose begins and where a continuous move dips. At ten poses a second the
-  smoothing spreads a move, a quick one most: through it, a cubic-eased move of 0.3 to
-  0.6 s ends within 40 ms of its hit (dance_assets_tests/test_hits.py), a 0.2 s one about
-  70 ms before it and a 0.8 s one about 60 ms after; HIT_LEVEL is the level whose worst
-  error over moves of 0.2 to 0.6 s is least (a lower level reads the quick ones later
-  still). Poses carry their frames' own times (core/ingest/dense_poses.decode). Each
+  where a held pose begins and where a continuous move dips. Ten poses a second and
+  their smoothing spread a move, so such a hit is off by up to about 70 ms, early or late
+  with the move's length (dance_assets_tests/test_hits.py). So each hit is then timed
+  by her picture's motion at every frame of the video (core/ingest/motion.py: the change
+  inside her box less the change around it), which sees the same end a frame at a time:
+  the nearest point within SHARP_REACH_S where that motion has fallen SHARP_LEVEL of the
+  way from a peak to its calm; a hit her picture does not confirm keeps its pose time.
+  Poses and pictures carry their frames' own times (core/ingest/dense_poses.decode). Each
   hit is matched to the nearest beat (within half a beat). Her offset (positive: late)
   is the mean over the hits within ON_BEAT_S of the hits' median, both weighted by how
   far the speed fell, so that a stray flicker between moves does not pull it to zero;
@@ -42,6 +44,7 @@ import numpy as np
 
 from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.ingest.dense_poses import DenseSettings
+from dance_assets.core.ingest.motion import nearest_index
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
@@ -54,10 +57,13 @@ ANALYSED, NO_MUSIC, FAILED = "analysed", "no music", "failed"  # a music row's s
 HOP = 256  # samples between onset-strength frames (11.6 ms at 22050 Hz)
 COMB_SPAN = 0.03  # how far (a share of the period) the comb looks from the coarse tempo
 LOW_BAND_HZ = 200.0
+KICK_SHIFT = 2.0  # the beat moves half a beat when the low band hits this much harder there
 SILENT_RMS = 1e-3  # quieter than this throughout is no music
 MIN_BEATS = 4
 HIT_LEVEL = 0.3  # a hit: the speed has fallen this share of the way back to calm
 HIT_FALL = 0.35  # a move: the speed falls by this share of her usual range
+SHARP_LEVEL = 0.15  # in her picture's motion, a hit has fallen this share of the way
+SHARP_REACH_S = 0.1  # a hit in her poses is timed by her picture's within this
 ON_BEAT_S = 0.1  # a hit within this of a beat is on it (perceptible asynchrony ~50-100 ms)
 WORST_WINDOW_S = 4.0
 # Two songs are one when their chroma matches at the best lag this much better than the
@@ -102,6 +108,20 @@ def _on_onsets(frames: np.ndarray, onsets: np.ndarray, reach: int = 3) -> np.nda
     return moved
 
 
+def _on_the_kick(frames: np.ndarray, low: np.ndarray, period: float) -> np.ndarray:
+    """The tracked beats, or the grid half a beat later when the low band (the kick and
+    the bass) hits clearly harder there: the tracker follows the whole spectrum, and a
+    melody that plays on the off-beats can pull it half a beat off the kick."""
+    def strength(at: np.ndarray) -> float:
+        return float(np.mean([low[max(0, f - 2):f + 3].max(initial=0.0)
+                              for f in np.rint(at).astype(int) if f < len(low)] or [0.0]))
+
+    later = frames + period / 2
+    if strength(later) > KICK_SHIFT * strength(frames):
+        return np.rint(later[later < len(low)]).astype(frames.dtype)
+    return frames
+
+
 def _comb_bpm(onsets: np.ndarray, bpm: float, sample_rate: int) -> float:
     """`bpm` refined to the beat period whose grid, at its best phase, collects the most
     onset strength. A tempo estimate comes in whole hops of lag (a 2 % step at 120 bpm);
@@ -141,6 +161,7 @@ def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
                                         bpm=bpm)
     if len(frames) < MIN_BEATS:
         return None
+    frames = _on_the_kick(frames, low, 60.0 / bpm / (HOP / sample_rate))
     times = librosa.frames_to_time(_on_onsets(frames, onsets), sr=sample_rate,
                                    hop_length=HOP)
     chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
@@ -174,9 +195,24 @@ class Hits:
 
 
 def hits(movement: Movement) -> Hits:
-    """The times her movements end (module docstring), in seconds of her video."""
-    curve = speed(movement)
-    times = movement.times
+    """The times her movements end (module docstring), in seconds of her video: found in
+    her poses' speed, each timed by her picture's motion where that saw the same end."""
+    found = _ends(movement.times, speed(movement), HIT_LEVEL)
+    if movement.motion is None or not len(found):
+        return found
+    motion = movement.motion.copy()
+    motion[1:-1] = 0.25 * motion[:-2] + 0.5 * motion[1:-1] + 0.25 * motion[2:]
+    sharp = _ends(movement.motion_times, motion, SHARP_LEVEL).times
+    if not len(sharp):
+        return found
+    nearest = sharp[nearest_index(found.times, sharp)]
+    timed = np.where(np.abs(nearest - found.times) <= SHARP_REACH_S, nearest, found.times)
+    return Hits(timed, found.strengths)
+
+
+def _ends(times: np.ndarray, curve: np.ndarray, level_share: float) -> Hits:
+    """Where `curve` (a speed) has fallen `level_share` of the way from each peak to the
+    calm after it, for falls of at least HIT_FALL of its usual range."""
     if (~np.isnan(curve)).sum() < 5:
         return Hits(np.zeros(0), np.zeros(0))
     usual = float(np.nanpercentile(curve, 90) - np.nanpercentile(curve, 10))
@@ -185,7 +221,7 @@ def hits(movement: Movement) -> Hits:
         fall = curve[peak] - curve[calm]
         if fall < HIT_FALL * usual:
             continue
-        level = curve[calm] + HIT_LEVEL * fall
+        level = curve[calm] + level_share * fall
         below = peak + int(np.argmax(curve[peak:calm + 1] <= level))
         share = (curve[below - 1] - level) / (curve[below - 1] - curve[below])
         found.append(times[below - 1] + share * (times[below] - times[below - 1]))
@@ -361,7 +397,7 @@ def _refined_lag(hers: np.ndarray, theirs: np.ndarray, around: int, reach: int =
 
 def fingerprint(settings: DenseSettings) -> str:
     """What a music row depends on: a change analyses every video again."""
-    return (f"music=v2;hop={HOP};hit={HIT_LEVEL:g};fall={HIT_FALL:g};"
+    return (f"music=v3;hop={HOP};hit={HIT_LEVEL:g};fall={HIT_FALL:g};sharp={SHARP_LEVEL:g};"
             f"{settings.fingerprint()}")
 
 
@@ -383,7 +419,7 @@ def music_row(lake: Lake, video: dict, ffmpeg_binary: str, settings: DenseSettin
     row.update(status=ANALYSED, tempo_bpm=round(beats.tempo_bpm, 2),
                beats=beats.times.astype(np.float32))
     try:
-        movement = movement_of(cached_poses(lake, path, ffmpeg, settings))
+        movement = movement_of(cached_poses(lake, path, ffmpeg, settings, motion=True))
     except DanceAssetsError as exc:
         return {**row, "reason": f"no dancer to judge: {exc}"}
     timing = against_beats(hits(movement), beats)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dance_assets.core.ingest.dense_poses import DensePoses, DenseSettings, decode, read_video
+from dance_assets.core.ingest.motion import PixelMotion
 from dance_assets.core.ingest.video import FfmpegSettings, VideoError, output_size, probe_video
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
@@ -39,10 +40,13 @@ def cache_path(lake: Lake, video_id: str, settings: DenseSettings) -> Path:
 
 
 def save_poses(path: Path, poses: DensePoses) -> None:
-    """Write the poses (not the frames) atomically."""
+    """Write the poses and their pixel motion, if read (not the frames), atomically."""
+    motion = ({"motion_times": poses.motion.times, "motion_grid": poses.motion.grid}
+              if poses.motion is not None else {})
     with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **{name: getattr(poses, name) for name in _ARRAYS},
-                 size=np.array([poses.width, poses.height]), rate=np.array(poses.rate))
+                 size=np.array([poses.width, poses.height]), rate=np.array(poses.rate),
+                 **motion)
 
 
 def load_poses(path: Path) -> DensePoses | None:
@@ -50,31 +54,35 @@ def load_poses(path: Path) -> DensePoses | None:
     try:
         with np.load(path) as stored:
             width, height = (int(v) for v in stored["size"])
+            motion = (PixelMotion(times=stored["motion_times"], grid=stored["motion_grid"])
+                      if "motion_grid" in stored.files else None)
             return DensePoses(**{name: stored[name] for name in _ARRAYS[:4]},
                               people=stored["people"], width=width, height=height,
-                              rate=float(stored["rate"]))
+                              rate=float(stored["rate"]), motion=motion)
     except (OSError, KeyError, ValueError):
         return None
 
 
 def cached_poses(lake: Lake, video: Path, ffmpeg: FfmpegSettings,
-                 settings: DenseSettings) -> DensePoses:
-    """The video's dense poses (without its frames), from the cache or posed and cached."""
+                 settings: DenseSettings, motion: bool = False) -> DensePoses:
+    """The video's dense poses (without its frames), from the cache or posed and cached;
+    with `motion`, its pixel motion too (a cached entry without it is posed again)."""
     target = cache_path(lake, content_id(video), settings)
     poses = load_poses(target) if target.is_file() else None
-    if poses is None:
-        poses = read_video(video, ffmpeg, settings)
+    if poses is None or (motion and poses.motion is None):
+        poses = read_video(video, ffmpeg, settings, motion=motion)
         save_poses(target, poses)
     return poses
 
 
 def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSettings,
-             cached: bool) -> DensePoses:
+             cached: bool, motion: bool = False) -> DensePoses:
     """The video's dense poses with its frames (for the report); with `cached`, poses are
-    taken from and kept in the lake's cache, and only the frames are decoded again."""
+    taken from and kept in the lake's cache, and only the frames are decoded again; with
+    `motion` (not cached), its pixel motion too."""
     ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     if not cached:
-        return read_video(video, ffmpeg, settings, keep_frames=True)
+        return read_video(video, ffmpeg, settings, keep_frames=True, motion=motion)
     if not video.is_file():
         raise DanceAssetsError(f"no such file: {video}")
     target = cache_path(lake, content_id(video), settings)

@@ -1,0 +1,71 @@
+"""Pixel motion at the video's own frame rate, read beside the posed frames from one
+decoding: every frame's change where it happened, and her change told from the room's."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dance_assets.core.ingest.dense_poses import decode
+from dance_assets.core.ingest.motion import CELL, MotionReader, PixelMotion, dancer_motion
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+
+FPS, WIDTH, HEIGHT, FRAMES = 30, 96, 168, 60
+MOVES = range(10, 31)  # the block moves one step in each of these frames, then holds
+
+
+@pytest.fixture(scope="module")
+def moving_block(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lossless 2 s clip: a textured wall, and a bright block that slides right from
+    frame 10 to frame 30 and then stands still."""
+    rng = np.random.default_rng(0)
+    wall = rng.integers(40, 120, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    frames = []
+    for index in range(FRAMES):
+        frame = wall.copy()
+        left = 10 + 2 * (min(max(index, MOVES.start - 1), MOVES.stop - 1) - (MOVES.start - 1))
+        frame[60:100, left:left + 20] = 250
+        frames.append(frame)
+    path = tmp_path_factory.mktemp("motion") / "block.mp4"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", "-", "-c:v", "libx264",
+                    "-qp", "0", "-pix_fmt", "yuv444p", str(path)],
+                   input=b"".join(f.tobytes() for f in frames), check=True)
+    return path
+
+
+def test_every_frame_s_change_is_read_where_it_happened(moving_block):
+    ffmpeg = FfmpegSettings(find_ffmpeg(), threads=1)
+    reader = MotionReader((WIDTH, HEIGHT), FPS)
+    posed = list(decode(moving_block, 10, (WIDTH, HEIGHT), ffmpeg, reader))
+    motion = reader.result()
+    assert motion.grid.shape == (FRAMES - 1, HEIGHT // CELL, WIDTH // CELL)
+    # Change k is frame k+1's from frame k, timed midway between them.
+    assert np.allclose(motion.times, (np.arange(FRAMES - 1) + 0.5) / FPS)
+    change = motion.grid.sum(axis=(1, 2))
+    moving = np.zeros(FRAMES - 1, bool)
+    moving[MOVES.start - 1:MOVES.stop - 1] = True
+    assert change[moving].min() > 20 * max(change[~moving].max(), 1e-3)
+    # The posed frames are the same with the motion read beside them as without.
+    alone = list(decode(moving_block, 10, (WIDTH, HEIGHT), ffmpeg))
+    assert len(posed) == len(alone) == FRAMES // 3
+    assert all(np.array_equal(a, b) for a, b in zip(posed, alone, strict=True))
+
+
+def test_her_motion_is_her_box_s_change_less_the_room_s():
+    rows, columns = 20, 12
+    grid = np.zeros((3, rows, columns), np.float32)
+    grid[0] = 0.5  # a flash: everything changes alike
+    grid[1, 5:15, 3:9] = 1.0  # only where she is
+    grid[2, 5:15, 3:9] = 1.0
+    motion = PixelMotion(times=np.array([0.05, 0.15, 0.25]), grid=grid)
+    # Her skeleton spans the middle of the picture; nobody at the last posed frame.
+    x = np.array([[0.35, 0.6], [0.35, 0.6], [np.nan, np.nan]])
+    y = np.array([[0.3, 0.7], [0.3, 0.7], [np.nan, np.nan]])
+    hers = dancer_motion(motion, np.array([0.0, 0.1, 0.3]), x, y)
+    assert abs(hers[0]) < 1e-6
+    assert hers[1] > 0.5
+    assert np.isnan(hers[2])
