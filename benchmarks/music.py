@@ -5,7 +5,7 @@ has a soundtrack described in its sidecar), in two parts:
 
 1. videos: each seed's teachers and students (videos and dense poses cached under
    benchmarks/work/music/ and reused when there). Every video's sound is decoded
-   (core/ingest/audio.decode_audio) and its beats found (core/scoring/music.find_beats); every video
+   (core/ingest/audio.decode_audio) and its beats found (core/scoring/beats.find_beats); every video
    with sound is posed (read_video, movement_of) and her hits judged against her own
    beats (hits, against_beats); every student is synced by sound to her own teacher
    (sync_by_sound) and, as extra negatives, to the other teachers of her seed. Targets:
@@ -64,8 +64,9 @@ from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.scoring import movement, music, scoring
+from dance_assets.core.scoring.beats import Beats, find_beats
 from dance_assets.core.scoring.movement import Movement, movement_of
-from dance_assets.core.scoring.music import Beats, against_beats, find_beats, hits, sync_by_sound
+from dance_assets.core.scoring.music import against_beats, hits, sync_by_sound
 from dance_assets.core.scoring.reference_poses import load_poses
 from dance_assets.core.synthetic import (
     dancers,

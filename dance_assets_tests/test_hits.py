@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from dance_assets.core.ingest.dense_poses import smooth
+from dance_assets.core.scoring.beats import Beats
 from dance_assets.core.scoring.movement import SEGMENT_NAMES, Movement
-from dance_assets.core.scoring.music import ON_BEAT_S, Beats, Hits, against_beats, hits
+from dance_assets.core.scoring.music import ON_BEAT_S, Hits, against_beats, hits
 
 RATE = 10.0
 PERIOD = 0.5  # 120 bpm
@@ -39,7 +40,8 @@ def _arms(ends: list[float], move_s: float, seconds: float, flicker_at: float | 
     directions = smooth(directions.reshape(len(times), -1), 5).reshape(directions.shape)
     directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
     weights = np.ones((len(times), len(SEGMENT_NAMES)), np.float32)
-    return Movement(times, directions, weights, np.zeros((len(times), 13, 2)), RATE)
+    return Movement(times=times, directions=directions, weights=weights,
+                    skeletons=np.zeros((len(times), 13, 2)), rate=RATE)
 
 
 def test_a_hit_is_where_a_move_stops_and_a_flicker_is_none():

@@ -24,8 +24,9 @@ from dance_assets.core.ingest.video import (
 )
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring.beats import find_beats
 from dance_assets.core.scoring.movement import movement_of
-from dance_assets.core.scoring.music import against_beats, find_beats, hits, sync_by_sound
+from dance_assets.core.scoring.music import against_beats, hits, sync_by_sound
 from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.sound import music_for, song

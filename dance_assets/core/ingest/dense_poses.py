@@ -112,20 +112,9 @@ def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSetting
     (core/ingest/motion.py) through a pipe of its own.
     """
     width, height = size
-    posed = f"fps={rate:g}:round=up,scale={width}:{height}:flags=area"
-    command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
-               "-threads", str(ffmpeg.threads), "-i", str(path)]
-    if motion is None:
-        command += ["-map", "0:v:0", "-vf", posed, "-f", "rawvideo", "-pix_fmt", "rgb24",
-                    "pipe:1"]
-    else:
-        grey = (f"fps={motion.rate:g}:round=up,scale={motion.width}:{motion.height}"
-                ":flags=area,format=gray")
-        command += ["-filter_complex", f"[0:v:0]split=2[a][b];[a]{posed}[posed];[b]{grey}[grey]",
-                    "-map", "[posed]", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-                    "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}"]
     frame_bytes = width * height * 3
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(_decoding(path, rate, size, ffmpeg, motion),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                pass_fds=(motion.write_fd,) if motion else ())
     if motion is not None:
         os.close(motion.write_fd)
@@ -160,6 +149,24 @@ def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSetting
                 ahead.get_nowait()
             reader.join(0.01)
         process.wait()
+
+
+def _decoding(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSettings,
+              motion: MotionReader | None) -> list[str]:
+    """The ffmpeg command for decode: RGB frames on stdout and, with `motion`, every frame
+    small and grey on the motion reader's pipe."""
+    width, height = size
+    posed = f"fps={rate:g}:round=up,scale={width}:{height}:flags=area"
+    command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
+               "-threads", str(ffmpeg.threads), "-i", str(path)]
+    if motion is None:
+        return [*command, "-map", "0:v:0", "-vf", posed, "-f", "rawvideo", "-pix_fmt",
+                "rgb24", "pipe:1"]
+    grey = (f"fps={motion.rate:g}:round=up,scale={motion.width}:{motion.height}"
+            ":flags=area,format=gray")
+    return [*command, "-filter_complex", f"[0:v:0]split=2[a][b];[a]{posed}[posed];[b]{grey}[grey]",
+            "-map", "[posed]", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+            "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}"]
 
 
 def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,

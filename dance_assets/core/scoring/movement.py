@@ -16,7 +16,7 @@ read as a raised arm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,7 +54,7 @@ _PART_SEGMENTS = {part: [SEGMENT_NAMES.index(s) for s in segments]
 UNSEEN, SEEN = 0.35, 0.65
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Movement:
     """A performance as segment directions over time."""
 
@@ -76,8 +76,8 @@ class Movement:
         """The same performance as in a mirror: left and right swap, x flips."""
         skeletons = mirror(self.skeletons)
         swapped = [SEGMENT_NAMES.index(_swap_side(name)) for name in SEGMENT_NAMES]
-        return Movement(self.times, directions_of(skeletons), self.weights[:, swapped],
-                        skeletons, self.rate, self.motion_times, self.motion)
+        return replace(self, directions=directions_of(skeletons),
+                       weights=self.weights[:, swapped], skeletons=skeletons)
 
 
 def _swap_side(name: str) -> str:
@@ -115,12 +115,12 @@ def segment_weights(visibility: np.ndarray) -> np.ndarray:
 def movement_of(poses: DensePoses) -> Movement:
     """A posed video's movement."""
     skeletons = normalise(poses.x, poses.y, poses.width, poses.height)
-    movement = Movement(poses.times, directions_of(skeletons),
-                        segment_weights(poses.visibility), skeletons, poses.rate)
-    if poses.motion is not None:
-        movement.motion_times = poses.motion.times
-        movement.motion = dancer_motion(poses.motion, poses.times, poses.x, poses.y)
-    return movement
+    motion = poses.motion
+    return Movement(times=poses.times, directions=directions_of(skeletons),
+                    weights=segment_weights(poses.visibility), skeletons=skeletons,
+                    rate=poses.rate, motion_times=motion.times if motion else None,
+                    motion=dancer_motion(motion, poses.times, poses.x, poses.y)
+                    if motion else None)
 
 
 def movement_from_skeletons(times: np.ndarray, skeletons: np.ndarray,
@@ -129,7 +129,8 @@ def movement_from_skeletons(times: np.ndarray, skeletons: np.ndarray,
     visibilities every segment counts fully."""
     if weights is None:
         weights = np.ones((len(skeletons), len(SEGMENTS)), np.float32)
-    return Movement(times, directions_of(skeletons), weights, skeletons, rate)
+    return Movement(times=times, directions=directions_of(skeletons), weights=weights,
+                    skeletons=skeletons, rate=rate)
 
 
 def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,13 +1,7 @@
 """The music in a dance video as the dancer's clock: its beats, her hits against them,
 and two videos of one song put in step by their sound.
 
-- **Beats**: librosa's onset strength and dynamic-programming beat tracker on the
-  video's own sound (core/ingest/audio.py decodes it), at the pulse the low band (kick and
-  bass) keeps: the whole spectrum's strongest pulse is as often a half, a double or two
-  thirds of the beat, led by a melody's phrasing or a backbeat's claps. That pulse is
-  refined by a comb over the onset strength before the tracker follows it (a tempogram's
-  bins are several per cent apart); the tempo is the slope of a line fitted through the
-  tracked beats, which beats the tracker missed or doubled do not bend.
+- **Beats**: core/scoring/beats.py finds the tempo and the beat times.
 - **Her hits**: a dancer hits a move when a movement ends. From her dense skeletons
   (core/scoring/movement.py) her speed is how fast her limbs turn; wherever it falls from a
   peak to the calm after it by at least HIT_FALL of her usual range (the spread of her
@@ -50,16 +44,11 @@ from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.tables import SCHEMAS
+from dance_assets.core.scoring.beats import HOP, MIN_BEATS, Beats, find_beats
 from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.reference_poses import cached_poses
 
 ANALYSED, NO_MUSIC, FAILED = "analysed", "no music", "failed"  # a music row's status
-HOP = 256  # samples between onset-strength frames (11.6 ms at 22050 Hz)
-COMB_SPAN = 0.03  # how far (a share of the period) the comb looks from the coarse tempo
-LOW_BAND_HZ = 200.0
-KICK_SHIFT = 2.0  # the beat moves half a beat when the low band hits this much harder there
-SILENT_RMS = 1e-3  # quieter than this throughout is no music
-MIN_BEATS = 4
 HIT_LEVEL = 0.3  # a hit: the speed has fallen this share of the way back to calm
 HIT_FALL = 0.35  # a move: the speed falls by this share of her usual range
 SHARP_LEVEL = 0.15  # in her picture's motion, a hit has fallen this share of the way
@@ -72,102 +61,6 @@ SAME_SONG_Z = 2.5
 SAME_SONG_MIN = 0.75
 COARSE = 8  # hops averaged when looking for the song's lag
 SAME_SONG_TIE = 0.1  # lags within this share of the best match's excess match as well
-
-
-@dataclass
-class Beats:
-    """A video's music: tempo, beat times and what the sync needs."""
-
-    tempo_bpm: float
-    times: np.ndarray  # seconds in the video
-    onsets: np.ndarray  # onset strength per hop
-    chroma: np.ndarray  # 12 × hops, normalised per hop
-    hop_s: float
-
-    @property
-    def period_s(self) -> float:
-        return 60.0 / self.tempo_bpm
-
-
-def _tempo(times: np.ndarray, bpm: float) -> float:
-    """BPM from a line through the beats, each numbered by how many beat periods of
-    `bpm` (the comb's, good to a fraction of a per cent) it lies from the first: a missed
-    or an extra beat keeps its place. (Gaps between tracked beats are whole hops, so their
-    median is up to a hop off, and numbering by it miscounts a beat within a minute.)"""
-    numbers = np.rint((times - times[0]) * bpm / 60.0)
-    return 60.0 / float(np.polyfit(numbers, times, 1)[0])
-
-
-def _on_onsets(frames: np.ndarray, onsets: np.ndarray, reach: int = 3) -> np.ndarray:
-    """Each tracked beat moved to the strongest onset within `reach` hops: the tracker
-    keeps to its tempo grid, the music's own hits are a little off it."""
-    moved = frames.astype(np.float64)
-    for index, frame in enumerate(frames):
-        low, high = max(0, frame - reach), min(len(onsets), frame + reach + 1)
-        moved[index] = low + int(np.argmax(onsets[low:high]))
-    return moved
-
-
-def _on_the_kick(frames: np.ndarray, low: np.ndarray, period: float) -> np.ndarray:
-    """The tracked beats, or the grid half a beat later when the low band (the kick and
-    the bass) hits clearly harder there: the tracker follows the whole spectrum, and a
-    melody that plays on the off-beats can pull it half a beat off the kick."""
-    def strength(at: np.ndarray) -> float:
-        return float(np.mean([low[max(0, f - 2):f + 3].max(initial=0.0)
-                              for f in np.rint(at).astype(int) if f < len(low)] or [0.0]))
-
-    later = frames + period / 2
-    if strength(later) > KICK_SHIFT * strength(frames):
-        return np.rint(later[later < len(low)]).astype(frames.dtype)
-    return frames
-
-
-def _comb_bpm(onsets: np.ndarray, bpm: float, sample_rate: int) -> float:
-    """`bpm` refined to the beat period whose grid, at its best phase, collects the most
-    onset strength. A tempo estimate comes in whole hops of lag (a 2 % step at 120 bpm);
-    the beat tracker keeps to the tempo it is given, so over a minute a beat period off by
-    1 % drifts its beats off the music. Periods within COMB_SPAN of `bpm` are tried in
-    steps of 0.05 %, each at every phase a hop apart."""
-    hop_s = HOP / sample_rate
-    period = 60.0 / bpm / hop_s  # in hops
-    periods = period * (1.0 + np.linspace(-COMB_SPAN, COMB_SPAN, 2 * round(COMB_SPAN / 5e-4) + 1))
-    best, best_strength = period, -np.inf
-    for candidate in periods:
-        beats = np.arange(0.0, len(onsets) - 1 - candidate, candidate)
-        phases = np.arange(int(candidate))[:, None]
-        strength = np.interp(phases + beats[None, :], np.arange(len(onsets)), onsets).mean(axis=1)
-        if strength.max() > best_strength:
-            best, best_strength = candidate, float(strength.max())
-    return 60.0 / (best * hop_s)
-
-
-def find_beats(samples: np.ndarray, sample_rate: int) -> Beats | None:
-    """The music's tempo and beats, or None when there is no music to judge."""
-    import librosa
-
-    if len(samples) < sample_rate or float(np.sqrt(np.mean(samples ** 2))) < SILENT_RMS:
-        return None
-    power = np.abs(librosa.stft(samples, n_fft=2048, hop_length=HOP)) ** 2
-    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=128)
-    onsets = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sample_rate)
-    # Which pulse is the beat: the one the kick and bass keep (below LOW_BAND_HZ), which
-    # a melody's phrasing or a backbeat's claps pull off by a half or a third less often.
-    low_bands = librosa.mel_frequencies(n_mels=128, fmax=sample_rate / 2) < LOW_BAND_HZ
-    low = librosa.onset.onset_strength(S=librosa.power_to_db(mel[low_bands]), sr=sample_rate)
-    pulse = float(librosa.feature.tempo(onset_envelope=low, sr=sample_rate,
-                                        hop_length=HOP)[0])
-    bpm = _comb_bpm(onsets, pulse, sample_rate)
-    _, frames = librosa.beat.beat_track(onset_envelope=onsets, sr=sample_rate, hop_length=HOP,
-                                        bpm=bpm)
-    if len(frames) < MIN_BEATS:
-        return None
-    frames = _on_the_kick(frames, low, 60.0 / bpm / (HOP / sample_rate))
-    times = librosa.frames_to_time(_on_onsets(frames, onsets), sr=sample_rate,
-                                   hop_length=HOP)
-    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
-    chroma = chroma / np.maximum(np.linalg.norm(chroma, axis=0, keepdims=True), 1e-9)
-    return Beats(_tempo(times, bpm), times, onsets.astype(np.float32), chroma.astype(np.float32),
-                 HOP / sample_rate)
 
 
 def speed(movement: Movement) -> np.ndarray:

@@ -37,6 +37,7 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
+from dance_assets.core.scoring.beats import Beats, find_beats
 from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
 from dance_assets.core.scoring.movement import (
     PART_NAMES,
@@ -45,14 +46,7 @@ from dance_assets.core.scoring.movement import (
     movement_of,
     part_errors,
 )
-from dance_assets.core.scoring.music import (
-    AudioSync,
-    Beats,
-    against_beats,
-    find_beats,
-    hits,
-    sync_by_sound,
-)
+from dance_assets.core.scoring.music import AudioSync, against_beats, hits, sync_by_sound
 from dance_assets.core.scoring.pair_alignment import PairAlignment, Start, Warp, align_pair
 from dance_assets.core.scoring.reference_poses import poses_of
 from dance_assets.core.scoring.routines import (
