@@ -4,14 +4,16 @@ decoding: every frame's change where it happened, and her change told from the r
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dance_assets.core.ingest.dense_poses import decode
+from dance_assets.core.ingest.dense_poses import DensePoses, decode
 from dance_assets.core.ingest.motion import CELL, MotionReader, PixelMotion, dancer_motion
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.scoring.reference_poses import load_poses, save_poses
 
 FPS, WIDTH, HEIGHT, FRAMES = 30, 96, 168, 60
 MOVES = range(10, 31)  # the block moves one step in each of these frames, then holds
@@ -69,3 +71,21 @@ def test_her_motion_is_her_box_s_change_less_the_room_s():
     assert abs(hers[0]) < 1e-6
     assert hers[1] > 0.5
     assert np.isnan(hers[2])
+
+
+def test_the_motion_is_cached_with_the_poses(tmp_path):
+    rng = np.random.default_rng(0)
+    motion = PixelMotion(times=(np.arange(29) + 0.5) / 30,
+                         grid=rng.uniform(0, 2, (29, 4, 3)).astype(np.float32))
+    poses = DensePoses(times=np.arange(10) / 10, x=rng.uniform(size=(10, 33)),
+                       y=rng.uniform(size=(10, 33)), visibility=np.ones((10, 33)),
+                       people=np.ones(10, np.int64), width=64, height=96, rate=10.0,
+                       motion=motion)
+    save_poses(tmp_path / "poses.npz", poses)
+    loaded = load_poses(tmp_path / "poses.npz")
+    assert loaded is not None and loaded.motion is not None
+    assert np.array_equal(loaded.motion.times, motion.times)
+    assert loaded.motion.grid.dtype == np.float32
+    assert np.allclose(loaded.motion.grid, motion.grid, atol=2e-3)
+    save_poses(tmp_path / "still.npz", replace(poses, motion=None))
+    assert load_poses(tmp_path / "still.npz").motion is None

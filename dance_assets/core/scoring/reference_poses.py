@@ -41,7 +41,9 @@ def cache_path(lake: Lake, video_id: str, settings: DenseSettings) -> Path:
 
 def save_poses(path: Path, poses: DensePoses) -> None:
     """Write the poses and their pixel motion, if read (not the frames), atomically."""
-    motion = ({"motion_times": poses.motion.times, "motion_grid": poses.motion.grid}
+    # Half precision: the grid is a minute of video's largest array (3 MB in single).
+    motion = ({"motion_times": poses.motion.times,
+               "motion_grid": poses.motion.grid.astype(np.float16)}
               if poses.motion is not None else {})
     with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **{name: getattr(poses, name) for name in _ARRAYS},
@@ -54,7 +56,8 @@ def load_poses(path: Path) -> DensePoses | None:
     try:
         with np.load(path) as stored:
             width, height = (int(v) for v in stored["size"])
-            motion = (PixelMotion(times=stored["motion_times"], grid=stored["motion_grid"])
+            motion = (PixelMotion(times=stored["motion_times"],
+                                  grid=stored["motion_grid"].astype(np.float32))
                       if "motion_grid" in stored.files else None)
             return DensePoses(**{name: stored[name] for name in _ARRAYS[:4]},
                               people=stored["people"], width=width, height=height,
