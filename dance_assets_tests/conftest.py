@@ -17,9 +17,12 @@ from dance_assets.core.synthetic.writing import generate
 from dance_assets_tests.corpus import build_awkward_corpus
 from dance_assets_tests.helpers import (
     TINY,
+    TINY_TRAIN,
+    TrainedLake,
     materialize_ingest,
     materialize_manifest,
     register_classes,
+    resources_for,
 )
 
 
@@ -97,6 +100,41 @@ def curated_tiny_original(tmp_path_factory: pytest.TempPathFactory,
     with dg.instance_for_test() as instance:
         assert materialize_manifest(instance, lake).success
     return lake
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_original(tmp_path_factory: pytest.TempPathFactory,
+                          curated_tiny_original: Lake) -> TrainedLake:
+    """That lake with the three CNNs (head dropout 0.3, not fastai's 0.5) and the pose
+    model trained and evaluated under both protocols by the real assets, once a session
+    (the eight trainings cost 30-40 s), recorded in an instance of its own whose folder
+    stays: every class ingested again there first (nothing to extract), so it holds
+    video_frames' metadata too. Never change either: copy them (TrainedLake.copy)."""
+    from dance_assets.assets.evaluation import evaluation_assets
+    from dance_assets.assets.models import model_assets, pose_sequence_model
+    from dance_assets.core.lake.catalogue import PROTOCOLS
+    from dance_assets.resources import TorchComputeResource
+
+    root = tmp_path_factory.mktemp("tiny_trained")
+    lake = Lake.resolve(root / "lake")
+    shutil.copytree(curated_tiny_original.root, lake.root, symlinks=True)
+    home = root / "dagster_home"
+    home.mkdir()
+    ops = {asset.op.name: {"config": {**TINY_TRAIN, "head_dropout": 0.3}}
+           for asset in model_assets}
+    ops[pose_sequence_model.op.name] = {"config": {"epochs": 10, "significance": 1.0}}
+    runs = {}
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        for dance_class in register_classes(instance, lake):
+            assert materialize_ingest(instance, lake, dance_class).success
+        for protocol in PROTOCOLS:
+            runs[protocol] = dg.materialize(
+                [*model_assets, pose_sequence_model, *evaluation_assets],
+                partition_key=protocol, instance=instance,
+                resources={**resources_for(lake), "torch_compute": TorchComputeResource()},
+                run_config={"ops": ops})
+            assert runs[protocol].success
+    return TrainedLake(lake=lake, dagster_home=home, runs=runs)
 
 
 def _copy_of(original: Lake, tmp_path: Path, instance: dg.DagsterInstance) -> Lake:

@@ -11,6 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -35,6 +39,28 @@ TINY = PROFILES["tiny"]
 # to evaluation. The check itself is tested with a strict significance.
 TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
               "significance": 1.0}
+
+
+@dataclass(frozen=True)
+class TrainedLake:
+    """A lake with trained and evaluated models, the folder of the instance that recorded
+    it, and that instance's training run of each protocol (their events stay readable
+    after the instance closes)."""
+
+    lake: Lake
+    dagster_home: Path
+    runs: dict[str, dg.ExecuteInProcessResult]
+
+    @contextmanager
+    def copy(self, folder: Path) -> Iterator[tuple[dg.DagsterInstance, Lake]]:
+        """The lake and the instance copied into `folder`, the instance open (as the
+        `instance` fixture's: DAGSTER_HOME is its folder while it is)."""
+        lake = Lake.resolve(folder / "lake")
+        shutil.copytree(self.lake.root, lake.root, symlinks=True)
+        home = folder / "dagster_home"
+        shutil.copytree(self.dagster_home, home)
+        with dg.instance_for_test(temp_dir=str(home)) as instance:
+            yield instance, lake
 
 
 def resources_for(lake: Lake) -> dict[str, object]:

@@ -21,8 +21,7 @@ from dance_assets.core.evaluation.evaluation import (
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.warehouse import query
 from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
-from dance_assets.partitions import dance_class_partitions
-from dance_assets_tests.helpers import TINY_TRAIN, materialize_ingest, model_card, resources_for
+from dance_assets_tests.helpers import TINY_TRAIN, model_card, resources_for
 
 CLASSES = ["a", "b", "c"]
 # Six validation frames from three videos. By hand:
@@ -115,34 +114,19 @@ def test_only_the_current_models_evaluations_count():
 
 
 @pytest.fixture
-def evaluated_tiny_lake(instance, curated_tiny_lake):
-    """All four models trained and evaluated on the tiny lake (check relaxed: tiny is tiny)."""
-    from dance_assets.assets.evaluation import evaluation_assets
-    from dance_assets.assets.models import model_assets, pose_sequence_model
-    from dance_assets.resources import TorchComputeResource
-
-    # The lake was ingested in another instance: each class again (nothing to extract),
-    # so this one holds video_frames' metadata, whose pictures the UI shows too.
-    for dance_class in instance.get_dynamic_partitions(dance_class_partitions.name):
-        assert materialize_ingest(instance, curated_tiny_lake, dance_class).success
-    ops = {asset.op.name: {"config": TINY_TRAIN} for asset in model_assets}
-    ops[pose_sequence_model.op.name] = {"config": {"epochs": 10, "significance": 1.0}}
-    for protocol in ("random_frames", "by_participant"):
-        result = dg.materialize(
-            [*model_assets, pose_sequence_model, *evaluation_assets], partition_key=protocol,
-            instance=instance,
-            resources={**resources_for(curated_tiny_lake),
-                       "torch_compute": TorchComputeResource()},
-            run_config={"ops": ops})
-        assert result.success
-    return curated_tiny_lake
+def evaluated_tiny(tmp_path, trained_tiny_original):
+    """All four models trained and evaluated on the tiny lake (check relaxed: tiny is
+    tiny), in a copy of the instance that recorded it, which holds video_frames' metadata
+    too, whose pictures the UI shows."""
+    with trained_tiny_original.copy(tmp_path) as (instance, lake):
+        yield instance, lake
 
 
 @pytest.mark.slow
-def test_reports_exist_embed_their_images_and_feed_the_views(instance, evaluated_tiny_lake):
+def test_reports_exist_embed_their_images_and_feed_the_views(evaluated_tiny):
     from dance_assets.assets.evaluation import model_comparison, review_queue
 
-    lake = evaluated_tiny_lake
+    instance, lake = evaluated_tiny
     result = dg.materialize([model_comparison, review_queue], instance=instance,
                             resources=resources_for(lake),
                             run_config={"ops": {"review_queue": {"config": {"top_k": 4}}}})
