@@ -3,11 +3,12 @@
 Measured over generated teachers and students (core/synthetic/lessons.write_pairs: every video
 has a soundtrack described in its sidecar), in two parts:
 
-1. videos: each seed's teachers and students (videos and dense poses cached under
-   benchmarks/work/music/ and reused when there). Every video's sound is decoded
-   (core/ingest/audio.decode_audio) and its beats found (core/scoring/beats.find_beats); every video
-   with sound is posed (read_video, movement_of) and her hits judged against her own
-   beats (hits, against_beats); every student is synced by sound to her own teacher
+1. videos: each seed's teachers and students (videos, dense poses and frame-by-frame
+   motion cached under benchmarks/work/music/ and reused when there). Every video's sound
+   is decoded (core/ingest/audio.decode_audio) and its beats found
+   (core/scoring/beats.find_beats); every video with sound is posed with its motion
+   (read_video(motion=True), movement_of) and her hits judged against her own beats
+   (hits, against_beats); every student is synced by sound to her own teacher
    (sync_by_sound) and, as extra negatives, to the other teachers of her seed. Targets:
    - tempo within 2 % of the sidecar's music_bpm in >= 95 % of videos with sound;
    - her mean beat offset within 40 ms of beat_offset_s in >= 90 % of videos with her
