@@ -12,7 +12,9 @@ import pytest
 
 from dance_assets.core.ingest.dense_poses import DensePoses, decode
 from dance_assets.core.ingest.motion import CELL, MotionReader, PixelMotion, dancer_motion
+from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
+from dance_assets.core.scoring import reference_poses
 from dance_assets.core.scoring.reference_poses import load_poses, save_poses
 
 FPS, WIDTH, HEIGHT, FRAMES = 30, 96, 168, 60
@@ -73,7 +75,7 @@ def test_her_motion_is_her_box_s_change_less_the_room_s():
     assert np.isnan(hers[2])
 
 
-def test_the_motion_is_cached_with_the_poses(tmp_path):
+def test_the_motion_is_cached_with_the_poses(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     motion = PixelMotion(times=(np.arange(29) + 0.5) / 30,
                          grid=rng.uniform(0, 2, (29, 4, 3)).astype(np.float32))
@@ -89,3 +91,5 @@ def test_the_motion_is_cached_with_the_poses(tmp_path):
     assert np.allclose(loaded.motion.grid, motion.grid, atol=2e-3)
     save_poses(tmp_path / "still.npz", replace(poses, motion=None))
     assert load_poses(tmp_path / "still.npz").motion is None
+    monkeypatch.setattr(reference_poses, "MOTION_VERSION", MOTION_VERSION + 1)
+    assert load_poses(tmp_path / "poses.npz").motion is None  # read again by a newer motion.py

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+VERSION = 1  # of what the grid holds: cached motion of another version is read again
 MAX_RATE = 60.0  # frames a second: a slow-motion phone video is read at this rate
 SHORT_SIDE = 96  # pixels: the grey picture's short side
 CELL = 6  # pixels: the grid's cell side

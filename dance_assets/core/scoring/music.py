@@ -38,6 +38,7 @@ import numpy as np
 
 from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.ingest.dense_poses import DenseSettings
+from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.motion import nearest_index
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
@@ -291,6 +292,7 @@ def _refined_lag(hers: np.ndarray, theirs: np.ndarray, around: int, reach: int =
 def fingerprint(settings: DenseSettings) -> str:
     """What a music row depends on: a change analyses every video again."""
     return (f"music=v3;hop={HOP};hit={HIT_LEVEL:g};fall={HIT_FALL:g};sharp={SHARP_LEVEL:g};"
+            f"motion={MOTION_VERSION};"
             f"{settings.fingerprint()}")
 
 

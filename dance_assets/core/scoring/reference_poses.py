@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dance_assets.core.ingest.dense_poses import DensePoses, DenseSettings, decode, read_video
+from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.motion import PixelMotion
 from dance_assets.core.ingest.video import FfmpegSettings, VideoError, output_size, probe_video
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
@@ -43,7 +44,8 @@ def save_poses(path: Path, poses: DensePoses) -> None:
     """Write the poses and their pixel motion, if read (not the frames), atomically."""
     # Half precision: the grid is a minute of video's largest array (3 MB in single).
     motion = ({"motion_times": poses.motion.times,
-               "motion_grid": poses.motion.grid.astype(np.float16)}
+               "motion_grid": poses.motion.grid.astype(np.float16),
+               "motion_version": np.array(MOTION_VERSION)}
               if poses.motion is not None else {})
     with atomic_path(path, fsync=False) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **{name: getattr(poses, name) for name in _ARRAYS},
@@ -58,7 +60,8 @@ def load_poses(path: Path) -> DensePoses | None:
             width, height = (int(v) for v in stored["size"])
             motion = (PixelMotion(times=stored["motion_times"],
                                   grid=stored["motion_grid"].astype(np.float32))
-                      if "motion_grid" in stored.files else None)
+                      if "motion_version" in stored.files
+                      and int(stored["motion_version"]) == MOTION_VERSION else None)
             return DensePoses(**{name: stored[name] for name in _ARRAYS[:4]},
                               people=stored["people"], width=width, height=height,
                               rate=float(stored["rate"]), motion=motion)
