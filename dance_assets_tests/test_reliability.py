@@ -193,8 +193,10 @@ def test_parallel_partitions_with_the_multiprocess_executor_while_querying(
         tmp_path, ffmpeg_binary, monkeypatch):
     lake = Lake.resolve(tmp_path / "lake")
     people = {"renegade": 1, "savage": 2, "say_so": 3, "wap": 1, "mood": 2}  # runs end apart
-    for dance, count in people.items():
-        generate(lake.raw, plan_videos([dance], count, 4, (180, 320), seed=5), ffmpeg_binary)
+    # One generate: one pool of encoding processes for all nine videos, not one per class.
+    generate(lake.raw, [spec for dance, count in people.items()
+                        for spec in plan_videos([dance], count, 4, (180, 320), seed=5)],
+             ffmpeg_binary)
     expected = 4 * sum(people.values())
     monkeypatch.setenv("DANCE_LAKE", str(lake.root))
     classes = sorted(people)
