@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,13 +92,17 @@ def materialize_manifest(instance: dg.DagsterInstance, lake: Lake,
 
 def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
                        compute: dict[str, object] | None = None,
+                       archs: Sequence[str] | None = None,
                        **overrides: object) -> dg.ExecuteInProcessResult:
+    """The three CNNs (or those of `archs`) trained with TINY_TRAIN and `overrides`."""
     from dance_assets.assets.models import model_assets
     from dance_assets.resources import TorchComputeResource
 
     config = {**TINY_TRAIN, **overrides}
-    ops = {asset.op.name: {"config": config} for asset in model_assets}
-    return dg.materialize(model_assets, partition_key=protocol, instance=instance,
+    chosen = [asset for asset in model_assets
+              if archs is None or asset.key.path[-1] in archs]
+    ops = {asset.op.name: {"config": config} for asset in chosen}
+    return dg.materialize(chosen, partition_key=protocol, instance=instance,
                           resources={**resources_for(lake),
                                      "torch_compute": TorchComputeResource(**(compute or {}))},
                           run_config={"ops": ops}, raise_on_error=False)
