@@ -168,26 +168,6 @@ def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_
     assert json.loads(read["cursor"]) == json.loads(tick.cursor)
 
 
-
-_ONE_RUN = """
-import json, sys
-import dagster as dg
-from dance_assets_tests.worker import job
-name, partition, assets, config = json.loads(sys.argv[1])
-with dg.DagsterInstance.get() as instance:
-    selection = [dg.AssetKey(a) for a in assets] if assets else None
-    with dg.execute_job(job(name), instance, tags={"dagster/partition": partition},
-                        asset_selection=selection, run_config=config) as result:
-        failures = [f"{e.event_type_value} {e.step_key or ''}: {e.message}"
-                    for e in result.all_events
-                    if e.is_step_failure or e.is_run_failure or e.is_engine_event
-                    and ("error" in (e.message or "").lower()
-                         or "pool" in (e.message or "").lower())]
-        print(json.dumps({"run_id": result.run_id, "success": result.success,
-                          "request": sys.argv[1], "failures": failures}))
-"""
-
-
 def _step_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, list[float]]:
     """Each step's start and end time in one run, from the event log."""
     times: dict[str, list[float]] = {}
@@ -230,14 +210,16 @@ def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_gpu_pool(
         ("training", protocol, [["models", arch]],
          {"ops": {f"models__{arch}": {"config": TINY_TRAIN}}}) for arch, protocol in trainings]
     assert len(requests) == 10
-    workers = [subprocess.Popen([sys.executable, "-c", _ONE_RUN, json.dumps(r)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ}) for r in requests]
-    outcomes = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=600)
-        assert worker.returncode == 0, err[-2000:]
-        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    # Ten processes at once, each running one run against Postgres (forks of one that
+    # imported Dagster and the code location: see worker.runs_at_once).
+    out = tmp_path / "outcomes"
+    out.mkdir()
+    launched = subprocess.run([sys.executable, "-m", "dance_assets_tests.worker",
+                               "runs_at_once", json.dumps(requests), str(out)],
+                              capture_output=True, text=True, timeout=600, env={**os.environ})
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    outcomes = [json.loads((out / f"{index}.json").read_text())
+                for index in range(len(requests))]
     assert all(o["success"] for o in outcomes), [o for o in outcomes if not o["success"]]
     with dg.DagsterInstance.get() as instance:
         training_steps = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -218,16 +219,21 @@ def test_parallel_partitions_with_the_multiprocess_executor_while_querying(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(dance_class_partitions.name, classes)
+    out = tmp_path / "outcomes"
+    out.mkdir()
     reader = threading.Thread(target=keep_querying, daemon=True)
     reader.start()
-    try:
-        runs = [subprocess.Popen([sys.executable, "-m", "dance_assets_tests.worker",
-                                  "ingest_run", c]) for c in classes]  # all at once
-        codes = [run.wait(timeout=600) for run in runs]
+    try:  # all at once, a process each (forks of one: see worker.runs_at_once)
+        launched = subprocess.run([sys.executable, "-m", "dance_assets_tests.worker",
+                                   "runs_at_once", json.dumps([["ingest", c, None, {}]
+                                                               for c in classes]), str(out)],
+                                  capture_output=True, text=True, timeout=600)
     finally:
         done.set()
         reader.join()
-    assert codes == [0] * len(classes)
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    outcomes = [json.loads((out / f"{index}.json").read_text()) for index in range(len(classes))]
+    assert [o["success"] for o in outcomes] == [True] * len(classes), outcomes
     with dg.DagsterInstance.get() as instance:
         records = instance.get_run_records(dg.RunsFilter(job_name="ingest"))
         assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == classes

@@ -2,7 +2,7 @@
 
     python -m dance_assets_tests.worker ingest LAKE CLASS [POSE_MAX_PEOPLE]
     python -m dance_assets_tests.worker manifest LAKE
-    python -m dance_assets_tests.worker ingest_run CLASS   # $DAGSTER_HOME, $DANCE_LAKE
+    python -m dance_assets_tests.worker runs_at_once REQUESTS OUT  # $DAGSTER_HOME, $DANCE_LAKE
 """
 
 from __future__ import annotations
@@ -93,15 +93,67 @@ def job(name: str):  # type: ignore[no-untyped-def]  (a ReconstructableJob)
     return dg.reconstructable(jobs[name])
 
 
-def ingest_run(dance_class: str) -> None:
-    """One run of the ingest job, as a run worker would launch it: own process, the
-    code location's multiprocess executor, the instance in $DAGSTER_HOME."""
+def one_run(name: str, partition: str, assets: list[list[str]] | None,
+            run_config: dict) -> dict:
+    """One run of the named job, as a run worker runs it: the code location's multiprocess
+    executor, the instance in $DAGSTER_HOME. What became of it: its id, success, and its
+    step and run failures and the engine's errors."""
+    import json
+
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(job("ingest"), instance=instance,
-                                tags={"dagster/partition": dance_class})
-    sys.exit(0 if result.success else 1)
+        selection = [dg.AssetKey(a) for a in assets] if assets else None
+        with dg.execute_job(job(name), instance, tags={"dagster/partition": partition},
+                            asset_selection=selection, run_config=run_config) as result:
+            failures = [f"{e.event_type_value} {e.step_key or ''}: {e.message}"
+                        for e in result.all_events
+                        if e.is_step_failure or e.is_run_failure
+                        or (e.is_engine_event and ("error" in (e.message or "").lower()
+                                                   or "pool" in (e.message or "").lower()))]
+            return {"run_id": result.run_id, "success": result.success,
+                    "request": json.dumps([name, partition, assets, run_config]),
+                    "failures": failures}
+
+
+def runs_at_once(requests: str, out_dir: str) -> None:
+    """Each request's run (one_run's arguments, a JSON list of them) in a process of its
+    own, all started at once; each writes what became of it to OUT_DIR/<index>.json, and
+    this exits 1 unless every process did.
+
+    The processes are forks of this one, made after it imported Dagster and the code
+    location once: a fresh interpreter for each run would spend 2-3 s of CPU on that
+    before its run began (ten at once: half a minute of 2 cores). Nothing opens the
+    instance before the forks; each run opens its own, and its executor starts its own
+    step server as it would in a run worker."""
+    import json
+    import os
+    import traceback
+    from pathlib import Path
+
+    import dance_assets.definitions  # noqa: F401  (once, before the forks)
+
+    # By module name, not __main__'s: the jobs' reconstructable pointers name this module.
+    from dance_assets_tests import worker
+
+    children = []
+    for index, request in enumerate(json.loads(requests)):
+        pid = os.fork()
+        if pid == 0:  # the run's process
+            code = 1
+            try:
+                outcome = worker.one_run(*request)
+                Path(out_dir, f"{index}.json").write_text(json.dumps(outcome))
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    sys.exit(0 if codes == [0] * len(codes) else 1)
 
 
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    {"ingest": ingest, "manifest": manifest, "ingest_run": ingest_run}[command](*arguments)
+    {"ingest": ingest, "manifest": manifest, "runs_at_once": runs_at_once}[command](*arguments)
