@@ -18,6 +18,7 @@ from dance_assets_tests.corpus import build_awkward_corpus
 from dance_assets_tests.helpers import (
     TINY,
     TINY_TRAIN,
+    IngestedLake,
     TrainedLake,
     materialize_ingest,
     materialize_manifest,
@@ -78,16 +79,24 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture(scope="session")
-def ingested_tiny_original(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> Lake:
+def tiny_ingest(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> IngestedLake:
     """The tiny lake with every class ingested through the real assets, once a session
-    (each ingest of it costs 10-25 s, and holds on to MediaPipe's memory). Never change
-    it: copy it (ingested_tiny_lake does)."""
+    (each ingest of it costs 10-25 s, and holds on to MediaPipe's memory), and each
+    class's run. Never change the lake: copy it (ingested_tiny_lake does)."""
     lake = Lake.resolve(tmp_path_factory.mktemp("tiny_ingested") / "lake")
     shutil.copytree(tiny_raw, lake.raw)
+    runs = {}
     with dg.instance_for_test() as instance:
         for dance_class in register_classes(instance, lake):
-            assert materialize_ingest(instance, lake, dance_class).success
-    return lake
+            runs[dance_class] = materialize_ingest(instance, lake, dance_class)
+            assert runs[dance_class].success
+    return IngestedLake(lake=lake, runs=runs)
+
+
+@pytest.fixture(scope="session")
+def ingested_tiny_original(tiny_ingest: IngestedLake) -> Lake:
+    """tiny_ingest's lake. Never change it: copy it (ingested_tiny_lake does)."""
+    return tiny_ingest.lake
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,14 @@ TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
 
 
 @dataclass(frozen=True)
+class IngestedLake:
+    """A lake with every class ingested, and each class's run (by class, in order)."""
+
+    lake: Lake
+    runs: dict[str, dg.ExecuteInProcessResult]
+
+
+@dataclass(frozen=True)
 class TrainedLake:
     """A lake with trained and evaluated models, the folder of the instance that recorded
     it, and that instance's training run of each protocol (their events stay readable

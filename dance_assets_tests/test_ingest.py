@@ -23,9 +23,11 @@ from dance_assets_tests.worker import job
 
 
 @pytest.mark.slow
-def test_tiny_lake_goes_from_videos_to_frames(instance, tiny_lake):
-    for dance_class in register_classes(instance, tiny_lake):
-        result = materialize_ingest(instance, tiny_lake, dance_class)
+def test_tiny_lake_goes_from_videos_to_frames(tiny_ingest):
+    """The session's tiny lake, ingested class by class by the real assets (conftest)."""
+    tiny_lake = tiny_ingest.lake
+    assert list(tiny_ingest.runs) == sorted(p.name for p in tiny_lake.raw.iterdir())
+    for result in tiny_ingest.runs.values():
         assert result.success
         checks = checks_of(result)
         assert checks["check_videos_readable"].passed
