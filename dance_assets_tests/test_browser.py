@@ -101,7 +101,7 @@ def ui(prepared: Path) -> Iterator[str]:
             break
         except OSError:
             assert time.monotonic() < deadline, (prepared / "ui.log").read_text()[-2000:]
-            time.sleep(1)
+            time.sleep(0.25)
     yield url
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)

@@ -36,7 +36,7 @@ def _asset_keys(port: int, deadline: float) -> set[str]:
         except (OSError, KeyError, TypeError):
             if time.monotonic() > deadline:
                 raise
-            time.sleep(1)
+            time.sleep(0.25)
 
 
 def _descendants(pid: int) -> set[int]:
