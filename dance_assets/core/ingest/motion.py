@@ -27,6 +27,7 @@ VERSION = 1  # of what the grid holds: cached motion of another version is read 
 MAX_RATE = 60.0  # frames a second: a slow-motion phone video is read at this rate
 SHORT_SIDE = 96  # pixels: the grey picture's short side
 CELL = 6  # pixels: the grid's cell side
+BATCH = 32  # frames read and compared at a time
 # Her box, from her skeleton, widened by these shares of its width and height (hands and
 # feet reach past the wrists and ankles; arms swing out sideways more than up).
 BOX_MARGIN_X, BOX_MARGIN_Y = 0.25, 0.15
@@ -61,24 +62,34 @@ class MotionReader:
         self._thread.start()
 
     def _read(self) -> None:
+        """Frames are taken BATCH at a time: numpy's work per call, not per pixel, is most
+        of the cost at this size."""
         frame_bytes = self.width * self.height
         rows, columns = self.height // CELL, self.width // CELL
         previous = None
         with os.fdopen(self._read_fd, "rb") as pipe:
-            while len(chunk := pipe.read(frame_bytes)) == frame_bytes:
-                picture = np.frombuffer(chunk, np.uint8).reshape(self.height, self.width)
-                picture = picture[:rows * CELL, :columns * CELL].astype(np.float32)
-                picture = (picture - picture.mean()) / (picture.std() + 1.0)
+            while chunk := pipe.read(frame_bytes * BATCH):
+                count = len(chunk) // frame_bytes
+                if not count:
+                    break
+                pictures = np.frombuffer(chunk[:count * frame_bytes], np.uint8).reshape(
+                    count, self.height, self.width)[:, :rows * CELL, :columns * CELL]
+                pictures = pictures.astype(np.float32)
+                pictures -= pictures.mean(axis=(1, 2), keepdims=True)
+                pictures /= pictures.std(axis=(1, 2), keepdims=True) + 1.0
                 if previous is not None:
-                    change = np.abs(picture - previous)
-                    self._grids.append(change.reshape(rows, CELL, columns, CELL).mean(axis=(1, 3)))
-                previous = picture
+                    pictures = np.concatenate([previous, pictures])
+                if len(pictures) > 1:
+                    change = np.abs(np.diff(pictures, axis=0))
+                    self._grids.append(change.reshape(-1, rows, CELL, columns, CELL)
+                                       .mean(axis=(2, 4)))
+                previous = pictures[-1:]
 
     def result(self) -> PixelMotion:
         """The motion read, once ffmpeg has finished (or been stopped)."""
         self._thread.join()
         rows, columns = self.height // CELL, self.width // CELL
-        grid = (np.stack(self._grids) if self._grids
+        grid = (np.concatenate(self._grids) if self._grids
                 else np.zeros((0, rows, columns), np.float32)).astype(np.float32)
         times = (np.arange(len(grid)) + 0.5) / self.rate
         return PixelMotion(times=times, grid=grid)
