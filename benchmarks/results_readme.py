@@ -204,6 +204,8 @@ def render_demo(name: str, data: dict) -> list[str]:
                      run.get("install_s"), run.get("demo_s"), parts or "—"])
     lines += table(["measured", "commit", "lake", "install, s", "demo, s", "of which"], rows)
     for run in data.get("runs", []):
+        if run.get("machine"):
+            lines += [f"The run of {run.get('commit')} ran on a {run['machine']}.", ""]
         if "training_per_protocol_s" in run:
             per = ", ".join(f"{k} {v} s" for k, v in run["training_per_protocol_s"].items())
             lines += [f"Training, per protocol, in the run of {run.get('commit')}: {per}.", ""]
@@ -223,7 +225,16 @@ def render_demo(name: str, data: dict) -> list[str]:
                   f"{other.get('measured_at', '')[:10]}): resnet18 {resnet}; videos right "
                   f"by participant: {right}; blocking checks passed: "
                   f"{other.get('blocking_checks_passed', '—')}.", ""]
-    return lines
+    return lines + _shorter_training(data.get("shorter_training"))
+
+
+def _shorter_training(trial: dict | None) -> list[str]:
+    """What a shorter demo would cost in accuracy, measured on the demo's own lake."""
+    if not trial:
+        return []
+    return [f"Shorter training ({trial['question']}; `{trial['command']}`, "
+            f"{trial['measured_at'][:10]}, {trial['commit']}):", "",
+            *table(trial["columns"], trial["rows"])]
 
 
 def render_accuracy(name: str, data: dict) -> list[str]:
