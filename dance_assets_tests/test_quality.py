@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
-from dance_assets.core.ingest.quality import noise_sigma, video_features
+from dance_assets.core.ingest.quality import median_colour, noise_sigma, video_features
 from dance_assets_tests.helpers import hand_made_person, hand_made_room
 
 
@@ -66,3 +66,15 @@ def test_noise_sigma_of_gaussian_noise():
     flat = np.full((200, 200), 128.0) + rng.normal(0, 10, (200, 200))
     assert 8.5 < noise_sigma(flat) < 11.5
     assert noise_sigma(np.tile(np.linspace(0, 255, 200), (200, 1))) < 0.5
+
+
+def test_median_colour_is_numpys_median_cast_to_uint8():
+    """Odd and even pixel counts (an even count averages the two middle values and the
+    cast truncates), narrow and full value ranges, a strided view like a subsampled frame."""
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, high, shape, dtype=np.uint8) for high in (2, 9, 256)
+              for shape in ((1, 1, 3), (2, 1, 3), (3, 5, 3), (4, 4, 3), (57, 32, 3))]
+    frames.append(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)[::8, ::3])
+    for frame in frames:
+        expected = np.median(frame.reshape(-1, 3), axis=0).astype(np.uint8)
+        assert median_colour(frame).tolist() == expected.tolist(), frame.shape

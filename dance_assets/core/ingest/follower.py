@@ -34,7 +34,7 @@ from dance_assets.core.ingest.pose import (
     native_start_up_quiet,
     pose_of,
 )
-from dance_assets.core.ingest.quality import luma, noise_sigma, uniform_share
+from dance_assets.core.ingest.quality import luma, median_colour, noise_sigma, uniform_share
 
 if TYPE_CHECKING:
     from dance_assets.core.ingest.dense_poses import DenseSettings
@@ -187,7 +187,7 @@ class Follower:
             self.key = _Keyframe(self.key.dancer_box, self.key.others, fill=self.key.fill)
             return None
         dancer = self._dancer_among(people)
-        fill = np.median(rgb[::8, ::8].reshape(-1, 3), axis=0).astype(rgb.dtype)
+        fill = median_colour(rgb[::8, ::8])
         self.key = _Keyframe(dancer.box, [p.box for p in people if p is not dancer], False,
                              len(people), fill)
         return dancer
@@ -230,7 +230,7 @@ class Follower:
         if not bordered:
             return self._tracker("frame")(rgb)
         border = Border(rgb.shape[1], rgb.shape[0])
-        fill = np.median(rgb[::8, ::8].reshape(-1, 3), axis=0).astype(rgb.dtype)
+        fill = median_colour(rgb[::8, ::8])
         found = self._tracker("border")(border.around(rgb, fill))
         return border.back(found) if found is not None else None
 

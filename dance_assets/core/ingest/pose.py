@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dance_assets.core.ingest.quality import median_colour
+
 # Bump when what a pose row means changes: every video's poses are then computed again.
 POSE_VERSION = 2
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -155,8 +157,7 @@ class Border:
     def around(self, rgb: np.ndarray, fill: np.ndarray | None = None) -> np.ndarray:
         pad_x, pad_y = self.pad
         canvas = np.empty((self.height + 2 * pad_y, self.width + 2 * pad_x, 3), rgb.dtype)
-        canvas[:] = np.median(rgb.reshape(-1, 3), axis=0).astype(rgb.dtype) if fill is None \
-            else fill
+        canvas[:] = median_colour(rgb) if fill is None else fill
         canvas[pad_y:pad_y + self.height, pad_x:pad_x + self.width] = rgb
         return canvas
 
@@ -297,7 +298,7 @@ class PoseEstimator:
     def _people_in(self, rgb: np.ndarray) -> Iterator[Person]:
         """People found one after another, each painted over before looking again."""
         canvas = rgb
-        fill = np.median(rgb.reshape(-1, 3), axis=0).astype(rgb.dtype)
+        fill = median_colour(rgb)
         height, width = rgb.shape[:2]
         for _ in range(self.settings.max_people):
             person = self._one(canvas)
