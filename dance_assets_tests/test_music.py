@@ -117,6 +117,8 @@ def test_a_student_without_sound_is_still_scored(lesson, tmp_path):
     assert result.music is not None and result.music.tempo_bpm is None
     assert result.music.note.startswith("no sound in silent.mp4")
     assert "the dance alone" in result.music.note and result.feedback.offset_ms is not None
+    # The beat line says there was no music to judge her by, not how the videos met.
+    assert result.music.beat_words() == "no music to judge (no sound in silent.mp4)"
 
 
 def test_classifiers_never_hear_the_music(lesson, ffmpeg, tmp_path):

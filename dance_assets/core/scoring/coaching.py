@@ -290,13 +290,15 @@ class MusicFeedback:
     same_song: bool | None  # None: no teacher's music to compare with
     audio_offset_s: float | None  # her video at t plays the teacher's song at tempo·(t − this)
     note: str  # how the videos were put in step, or why the music could not say
+    no_beat: str = ""  # why her own video has no beat to judge her by (tempo_bpm None)
 
     def beat_words(self) -> str:
         """Her hits against the beat in one line, or why they cannot be judged."""
         timing = self.timing
         if timing is None:
-            return self.note if self.tempo_bpm is None else \
-                f"{self.tempo_bpm:.0f} bpm, but too few clear hits to judge against it"
+            if self.tempo_bpm is None:
+                return "no music to judge" + (f" ({self.no_beat})" if self.no_beat else "")
+            return f"{self.tempo_bpm:.0f} bpm, but too few clear hits to judge against it"
         when = "after" if timing.mean_offset_ms > 0 else "before"
         return (f"your hits land {abs(timing.mean_offset_ms)} ms {when} the beat "
                 f"(spread {timing.spread_ms} ms, {timing.on_beat_share:.0%} within "

@@ -148,7 +148,7 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
             f"{student.name} and {teacher.name} share no dance: however they are put in "
             f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
             f"body-part angle of {judged.error_deg:.0f}°)")
-    music = _music_feedback(movement, her_music, synced, her_note or their_note,
+    music = _music_feedback(movement, her_music, synced, (her_note, their_note),
                             teacher.name)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
@@ -173,22 +173,24 @@ def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
 
 
 def _music_feedback(movement: Movement, hers: Beats | None, synced: AudioSync | None,
-                    missing: str, teacher_name: str) -> MusicFeedback:
-    """Her hits against her music's beat, and how the music put the videos in step."""
+                    notes: tuple[str, str], teacher_name: str) -> MusicFeedback:
+    """Her hits against her music's beat, and how the music put the videos in step.
+    `notes`: why her video's sound and the teacher's gave no beat ("" where they did)."""
+    her_note, their_note = notes
     if synced is not None and synced.same_song:
         note = (f"the same song as in {teacher_name}: the videos were put in step by the "
                 "sound first")
     elif synced is not None:
         note = f"a different song from {teacher_name}'s: the dance alone put them in step"
     else:
-        note = f"{missing}: the dance alone put the videos in step"
+        note = f"{her_note or their_note}: the dance alone put the videos in step"
     timing = against_beats(hits(movement), hers) if hers is not None else None
     return MusicFeedback(
         tempo_bpm=round(hers.tempo_bpm, 1) if hers else None,
         beats=[round(float(t), 3) for t in hers.times] if hers else [], timing=timing,
         same_song=synced.same_song if synced else None,
         audio_offset_s=round(synced.offset_s, 3) if synced and synced.same_song else None,
-                         note=note)
+        note=note, no_beat=her_note)
 
 
 def load_routines(lake: Lake) -> dict[str, Reference]:
