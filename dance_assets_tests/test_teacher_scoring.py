@@ -21,7 +21,13 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring import reference_poses
 from dance_assets.core.scoring.coaching import feedback
 from dance_assets.core.scoring.movement import PART_NAMES, movement_of
-from dance_assets.core.scoring.pair_alignment import _chosen, _Line, align_pair
+from dance_assets.core.scoring.pair_alignment import (
+    COARSE_CANDIDATES,
+    _chosen,
+    _coarse_candidates,
+    _Line,
+    align_pair,
+)
 from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
@@ -213,6 +219,21 @@ def test_of_lines_as_good_a_repeat_later_loses_to_the_start_near_the_teachers():
     # A line at the teacher's own tempo still wins over a nearer start at another tempo.
     steady = _Line(tempo=1.0, offset=-6.0, fit=36.0, mean=0.07, frames=600.0)
     assert _chosen([*lines, steady]) == steady
+
+
+def test_a_short_clip_of_a_long_teacher_keeps_the_start_near_the_teachers_among_its_lines():
+    """Her 20 s clip against a 60 s teacher of a routine repeating every 6 s: the coarse
+    search finds a dozen repeats within a few per cent of each other, the start near the
+    teacher's only eighth by fit. It is refined all the same (then _chosen prefers it);
+    a line far below the best is not, however near its start."""
+    offsets = [-23.6, -24.6, -29.4, -41.0, -12.4, -28.2, -35.2, -0.4, -6.6, -18.0]
+    lines = [_Line(tempo=0.95, offset=offset, fit=4.14 - 0.02 * rank, mean=0.1, frames=200.0)
+             for rank, offset in enumerate(offsets)]
+    far_below = _Line(tempo=0.95, offset=0.1, fit=2.0, mean=0.3, frames=200.0)
+    candidates = _coarse_candidates([*lines, far_below])
+    assert candidates[:COARSE_CANDIDATES] == lines[:COARSE_CANDIDATES]
+    assert lines[7] in candidates and lines[8] in candidates and far_below not in candidates
+    assert len(candidates) <= 2 * COARSE_CANDIDATES
 
 
 def test_under_a_clone_filter_one_copy_of_her_is_followed(tmp_path):

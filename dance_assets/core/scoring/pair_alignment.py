@@ -12,7 +12,8 @@ routine at the teacher's time τ(t), and the question is τ. Three steps:
    tolerance), then finely, without tolerance, interpolating between the teacher's
    frames, to a hundredth of a second and a quarter per cent of tempo.
    A routine that repeats would fit one repeat later as well as now: among near-equal
-   fits (within NEAR_TIE) the smaller offset wins.
+   fits (within NEAR_TIE) the smaller offset wins, and the coarse lines refined include
+   the near-equal ones with the smallest offsets as well as the best few.
 2. **Local timing**: around the line, a shift of up to ±1 s is chosen for every frame,
    on a 2-second window, so a dancer who drifts behind and catches up is followed.
    Where nothing fits (she danced something else) the shift is that of her neighbours.
@@ -45,7 +46,8 @@ NEAR_TIE = 0.1  # lines whose fit is this much below the best count as as good
 # repeat of the routine later, look better than the line that follows her whole dance.
 MATCH_COST = 0.12
 SAME_TEMPO_TIE = 0.04  # tempos this close count as the same when choosing
-COARSE_CANDIDATES = 6  # lines of the coarse search refined finely
+COARSE_CANDIDATES = 6  # lines of the coarse search refined finely, by fit and by offset
+COARSE_POOL = 48  # coarse peaks the candidates are drawn from
 DISTINCT_OFFSET_S = 0.5
 MISMATCH_LOSS = 0.02
 LOCAL_SHIFT_S = 1.0
@@ -174,6 +176,21 @@ def _chosen(lines: list[_Line]) -> _Line:
     return min(level, key=lambda line: abs(line.offset))
 
 
+def _coarse_candidates(peaks: list[_Line]) -> list[_Line]:
+    """The coarse lines to refine: the best-fitting, and of those within NEAR_TIE of the
+    best the ones with the smallest offsets. A short clip against a long teacher video
+    of a routine that repeats fits a dozen repeats almost equally, in any order; the
+    start that _chosen prefers must be among the lines refined, not lost below the
+    best few."""
+    if not peaks:
+        return []
+    best = max(line.fit for line in peaks)
+    by_fit = sorted(peaks, key=lambda line: line.fit, reverse=True)[:COARSE_CANDIDATES]
+    near = sorted((line for line in peaks if line.fit >= best - NEAR_TIE * abs(best)),
+                  key=lambda line: abs(line.offset))
+    return by_fit + [line for line in near[:COARSE_CANDIDATES] if line not in by_fit]
+
+
 def _distinct(a: _Line, b: _Line) -> bool:
     """Two different ways to put the videos in step, not one found twice: another tempo,
     or another repeat of the routine (a neighbour of the best is only a worse copy)."""
@@ -219,9 +236,10 @@ def global_warp(student: Movement, teacher: Movement, cost: np.ndarray,
     tolerant = minimum_filter1d(np.nan_to_num(cost, nan=np.inf), size=5, axis=1)
     tolerant[np.isinf(tolerant)] = np.nan
     every = 2
-    candidates = _peaks(tolerant[::every], student.times[::every], teacher.rate, tempos,
-                        offsets, _needed_overlap(student, teacher, tempos, every / student.rate),
-                        interpolate=False, keep=COARSE_CANDIDATES)
+    candidates = _coarse_candidates(_peaks(
+        tolerant[::every], student.times[::every], teacher.rate, tempos, offsets,
+        _needed_overlap(student, teacher, tempos, every / student.rate), interpolate=False,
+        keep=COARSE_POOL))
     refined = []
     for coarse in candidates:
         fine_tempos = np.clip(coarse.tempo * np.geomspace(0.96, 1.04, 33), MIN_TEMPO,
