@@ -169,7 +169,7 @@ def _chosen(lines: list[_Line]) -> _Line:
     fixed bins, whose edges split two lines 1 % apart.)"""
     best = max(lines, key=lambda line: line.fit)
     near = [best] + [line for line in lines
-                     if line.fit >= best.fit - NEAR_TIE * abs(best.fit) and _distinct(line, best)]
+                     if _as_good(line, best.fit) and _distinct(line, best)]
     nearest_tempo = min(abs(math.log(line.tempo)) for line in near)
     level = [line for line in near
              if abs(math.log(line.tempo)) <= nearest_tempo + math.log(1 + SAME_TEMPO_TIE)]
@@ -184,11 +184,15 @@ def _coarse_candidates(peaks: list[_Line]) -> list[_Line]:
     best few."""
     if not peaks:
         return []
-    best = max(line.fit for line in peaks)
     by_fit = sorted(peaks, key=lambda line: line.fit, reverse=True)[:COARSE_CANDIDATES]
-    near = sorted((line for line in peaks if line.fit >= best - NEAR_TIE * abs(best)),
+    near = sorted((line for line in peaks if _as_good(line, by_fit[0].fit)),
                   key=lambda line: abs(line.offset))
     return by_fit + [line for line in near[:COARSE_CANDIDATES] if line not in by_fit]
+
+
+def _as_good(line: _Line, best_fit: float) -> bool:
+    """Whether a line fits within NEAR_TIE of the best: as good a way to put them in step."""
+    return line.fit >= best_fit - NEAR_TIE * abs(best_fit)
 
 
 def _distinct(a: _Line, b: _Line) -> bool:

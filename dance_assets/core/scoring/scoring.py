@@ -148,8 +148,8 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
             f"{student.name} and {teacher.name} share no dance: however they are put in "
             f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
             f"body-part angle of {judged.error_deg:.0f}°)")
-    music = _music_feedback(movement, her_music, synced, (her_note, their_note),
-                            teacher.name)
+    music = _music_feedback(movement, her_music, synced, teacher.name, her_note=her_note,
+                            their_note=their_note)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
     report = write_report(_report_path(lake, student), student_poses, teacher_poses, alignment,
@@ -173,10 +173,10 @@ def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
 
 
 def _music_feedback(movement: Movement, hers: Beats | None, synced: AudioSync | None,
-                    notes: tuple[str, str], teacher_name: str) -> MusicFeedback:
+                    teacher_name: str, *, her_note: str, their_note: str) -> MusicFeedback:
     """Her hits against her music's beat, and how the music put the videos in step.
-    `notes`: why her video's sound and the teacher's gave no beat ("" where they did)."""
-    her_note, their_note = notes
+    `her_note`, `their_note`: why her video's sound and the teacher's gave no beat ("" where
+    they did)."""
     if synced is not None and synced.same_song:
         note = (f"the same song as in {teacher_name}: the videos were put in step by the "
                 "sound first")
