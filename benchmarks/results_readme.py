@@ -228,13 +228,14 @@ def render_demo(name: str, data: dict) -> list[str]:
     return lines + _shorter_training(data.get("shorter_training"))
 
 
-def _shorter_training(trial: dict | None) -> list[str]:
+def _shorter_training(trials: list[dict] | None) -> list[str]:
     """What a shorter demo would cost in accuracy, measured on the demo's own lake."""
-    if not trial:
-        return []
-    return [f"Shorter training ({trial['question']}; `{trial['command']}`, "
-            f"{trial['measured_at'][:10]}, {trial['commit']}):", "",
-            *table(trial["columns"], trial["rows"])]
+    lines: list[str] = []
+    for trial in trials or []:
+        lines += [f"Shorter training ({trial['question']}; `{trial['command']}`, "
+                  f"{trial['measured_at'][:10]}, {trial['commit']}):", "",
+                  *table(trial["columns"], trial["rows"])]
+    return lines
 
 
 def render_accuracy(name: str, data: dict) -> list[str]:
