@@ -216,9 +216,22 @@ def test_of_lines_as_good_a_repeat_later_loses_to_the_start_near_the_teachers():
              _Line(tempo=0.946, offset=-6.152, fit=35.33, mean=0.067, frames=572.0),
              _Line(tempo=0.937, offset=5.198, fit=35.62, mean=0.083, frames=627.0)]
     assert _chosen(lines) == right
-    # A line at the teacher's own tempo still wins over a nearer start at another tempo.
-    steady = _Line(tempo=1.0, offset=-6.0, fit=36.0, mean=0.07, frames=600.0)
-    assert _chosen([*lines, steady]) == steady
+    # A line at the teacher's own tempo a repeat later, as a 15 s clip of her fits it
+    # (its drift within the local shifts): 6 % is one tempo, and her start wins.
+    drifting = _Line(tempo=1.0, offset=-6.0, fit=36.0, mean=0.07, frames=600.0)
+    assert _chosen([*lines, drifting]) == right
+
+
+def test_of_lines_at_two_rhythms_the_teachers_tempo_wins():
+    """Two steps for her three lands on the same poses too: then the line at the
+    teacher's tempo wins over a nearer start, and a line as far off on the other side of
+    it is another rhythm, not its equal."""
+    steady = _Line(tempo=1.19, offset=3.9, fit=36.0, mean=0.07, frames=600.0)
+    other_rhythm = _Line(tempo=0.8, offset=-0.3, fit=36.5, mean=0.07, frames=600.0)
+    assert _chosen([steady, other_rhythm]) == steady
+    assert _chosen([_Line(tempo=1.0, offset=-6.0, fit=36.0, mean=0.07, frames=600.0),
+                    _Line(tempo=0.75, offset=-0.3, fit=36.5, mean=0.07, frames=600.0)]
+                   ).tempo == 1.0
 
 
 def test_a_short_clip_of_a_long_teacher_keeps_the_start_near_the_teachers_among_its_lines():

@@ -45,7 +45,11 @@ NEAR_TIE = 0.1  # lines whose fit is this much below the best count as as good
 # for two seconds and forgot a move for three must not make a line that skips them, one
 # repeat of the routine later, look better than the line that follows her whole dance.
 MATCH_COST = 0.12
-SAME_TEMPO_TIE = 0.04  # tempos this close count as the same when choosing
+# Tempos this close count as one when choosing: along a clip of 15 s, a line 6 % off her
+# tempo drifts less than the local shifts follow, so it fits a repeat later almost as
+# well as her own line fits now; lines further apart are another rhythm (two steps for
+# three), which the teacher's tempo settles.
+SAME_TEMPO_TIE = 0.10
 COARSE_CANDIDATES = 6  # lines of the coarse search refined finely, by fit and by offset
 COARSE_POOL = 48  # coarse peaks the candidates are drawn from
 DISTINCT_OFFSET_S = 0.5
@@ -165,14 +169,15 @@ def _chosen(lines: list[_Line]) -> _Line:
     smallest offset. Generated or real, a routine repeats: a line one repeat later, or
     one at another tempo that lands on the same poses, can fit almost as well, and a
     dancer is far likelier to follow her song's tempo and start near the teacher than
-    not. (The tempo tie is measured from the nearest tempo found, not by rounding into
-    fixed bins, whose edges split two lines 1 % apart.)"""
+    not. (The tie is measured from that line's own tempo: 0.8x is not the equal of 1.19x
+    for being about as far from 1x, on the other side. Nor are there fixed bins, whose
+    edges split two lines 1 % apart.)"""
     best = max(lines, key=lambda line: line.fit)
     near = [best] + [line for line in lines
                      if _as_good(line, best.fit) and _distinct(line, best)]
-    nearest_tempo = min(abs(math.log(line.tempo)) for line in near)
+    nearest = min(near, key=lambda line: abs(math.log(line.tempo)))
     level = [line for line in near
-             if abs(math.log(line.tempo)) <= nearest_tempo + math.log(1 + SAME_TEMPO_TIE)]
+             if abs(math.log(line.tempo / nearest.tempo)) <= math.log(1 + SAME_TEMPO_TIE)]
     return min(level, key=lambda line: abs(line.offset))
 
 
