@@ -225,14 +225,14 @@ def render_demo(name: str, data: dict) -> list[str]:
                   f"{other.get('measured_at', '')[:10]}): resnet18 {resnet}; videos right "
                   f"by participant: {right}; blocking checks passed: "
                   f"{other.get('blocking_checks_passed', '—')}.", ""]
-    return lines + _shorter_training(data.get("shorter_training"))
+    return lines + _shorter_demos(data.get("shorter_demos"))
 
 
-def _shorter_training(trials: list[dict] | None) -> list[str]:
-    """What a shorter demo would cost in accuracy, measured on the demo's own lake."""
+def _shorter_demos(trials: list[dict] | None) -> list[str]:
+    """What a demo within the design's 10 minutes would cost in accuracy, each way tried."""
     lines: list[str] = []
     for trial in trials or []:
-        lines += [f"Shorter training ({trial['question']}; `{trial['command']}`, "
+        lines += [f"A shorter demo ({trial['question']}; `{trial['command']}`, "
                   f"{trial['measured_at'][:10]}, {trial['commit']}):", "",
                   *table(trial["columns"], trial["rows"])]
     return lines
