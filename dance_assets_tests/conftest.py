@@ -171,7 +171,6 @@ def curated_tiny_lake(instance: dg.DagsterInstance, tmp_path: Path,
     return _copy_of(curated_tiny_original, tmp_path, instance)
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules with slow tests first. The suite's workers (pyproject's `-n`) take whole
     modules in this order: the long ones start early and the quick ones fill the end,

@@ -105,6 +105,12 @@ class _Tracker:
         self._model.close()
 
 
+def _backdrop(rgb: np.ndarray) -> np.ndarray:
+    """The colour that paints friends over and fills a border: the frame's median, from
+    every eighth pixel each way (the room dominates; a sample of it is enough)."""
+    return median_colour(rgb[::8, ::8])
+
+
 def _pixels(box: tuple[float, float, float, float], height: int, width: int
             ) -> tuple[slice, slice]:
     """The rows and columns a normalised box (x0, y0, x1, y1) covers."""
@@ -187,7 +193,7 @@ class Follower:
             self.key = _Keyframe(self.key.dancer_box, self.key.others, fill=self.key.fill)
             return None
         dancer = self._dancer_among(people)
-        fill = median_colour(rgb[::8, ::8])
+        fill = _backdrop(rgb)
         self.key = _Keyframe(dancer.box, [p.box for p in people if p is not dancer], False,
                              len(people), fill)
         return dancer
@@ -230,7 +236,7 @@ class Follower:
         if not bordered:
             return self._tracker("frame")(rgb)
         border = Border(rgb.shape[1], rgb.shape[0])
-        fill = median_colour(rgb[::8, ::8])
+        fill = _backdrop(rgb)
         found = self._tracker("border")(border.around(rgb, fill))
         return border.back(found) if found is not None else None
 
