@@ -8,8 +8,11 @@ import hashlib
 import http.server
 import itertools
 import json
+import subprocess
+import sys
 import threading
 import warnings
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -42,6 +45,7 @@ from dance_assets.core.learning.training import (
     frame_sets,
     train,
 )
+from dance_assets.core.learning.turns import turn_on
 from dance_assets.core.learning.weights import WeightsPlaces, hub_checkpoints, pretrained_weights
 from dance_assets_tests.helpers import in_fresh_python, materialize_models
 
@@ -256,6 +260,49 @@ def test_training_steps_queue_for_the_gpu_pool_and_ask_kubernetes_for_one():
         k8s = json.loads(asset.op.tags["dagster-k8s/config"])
         limits = k8s["container_config"]["resources"]["limits"]
         assert limits == {"nvidia.com/gpu": "1"}
+
+
+_HOLD_THE_CPU = """
+import sys, time
+from pathlib import Path
+from dance_assets.core.learning.turns import turn_on
+with turn_on("cpu", print, Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _holder(folder: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding the cpu's turn, once it has said so."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_THE_CPU, str(folder), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    while "holding" not in holder.stdout.readline():
+        assert holder.poll() is None, "the holder ended before it held the cpu"
+    return holder
+
+
+def test_a_training_waits_for_the_device_while_another_process_trains_on_it(tmp_path: Path):
+    holder = _holder(tmp_path, 2.0)
+    said: list[str] = []
+    with turn_on("cpu", said.append, tmp_path) as turn:
+        pass
+    assert holder.wait() == 0
+    assert turn.waited_s > 1.5  # the holder kept it 2 s after saying so
+    assert said[0] == "waiting for the cpu: another training on this machine has it"
+    assert said[1].startswith("training has the cpu after waiting")
+    assert said[2].startswith("training gave the cpu back after")
+    # Another device is not this one's: no wait.
+    with turn_on("cuda", said.append, tmp_path) as other:
+        assert other.waited_s == 0
+
+
+def test_a_killed_training_leaves_the_device_free(tmp_path: Path):
+    holder = _holder(tmp_path, 600)
+    holder.kill()
+    holder.wait()
+    with turn_on("cpu", lambda _: None, tmp_path) as turn:
+        assert turn.waited_s == 0
 
 
 def test_loading_the_code_location_does_not_touch_cuda_or_fastai():

@@ -41,6 +41,7 @@ from dance_assets.core.lake.reports import (
 from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.learning.card import ModelCard, trained_card
 from dance_assets.core.learning.cnn_export import export
+from dance_assets.core.learning.compute import resolve_device
 from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
 from dance_assets.core.learning.learners import TrainResult, check_image_size
@@ -58,6 +59,7 @@ from dance_assets.core.learning.training import (
     frame_sets,
     train,
 )
+from dance_assets.core.learning.turns import turn_on
 from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
@@ -168,6 +170,8 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         context.log.info(f"{arch} / {protocol}: {len(train_set.labels)} training and "
                          f"{len(valid_set.labels)} validation frames, {len(classes)} classes")
         with user_errors_fail_the_step():
+            device = resolve_device(torch_compute.device)
+        with turn_on(device, context.log.info) as turn, user_errors_fail_the_step():
             result = train(arch, train_set, valid_set, classes, settings,
                            torch_compute.settings(), report=context.log.info,
                            show_progress=sys.stderr.isatty(),
@@ -183,6 +187,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         return _published(the_lake, key, arch, protocol, result, card, paths, out_dir,
                           config.significance, {
                               "fast_path": result.fast_path,
+                              "waited_for_device_s": round(turn.waited_s, 1),
                               "learner": dg.MetadataValue.path(str(paths["learner"])),
                               "input": settings.input,
                               "frame_cache": dg.MetadataValue.path(str(cache.path)),
