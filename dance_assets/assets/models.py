@@ -44,7 +44,7 @@ from dance_assets.core.learning.cnn_export import export
 from dance_assets.core.learning.compute import resolve_device
 from dance_assets.core.learning.frame_cache import CachedFrames, kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
-from dance_assets.core.learning.learners import TrainResult, check_image_size
+from dance_assets.core.learning.learners import FrameSet, TrainResult, check_image_size
 from dance_assets.core.learning.pose_model import (
     PoseModelSettings,
     export_pose_model,
@@ -59,7 +59,7 @@ from dance_assets.core.learning.training import (
     frame_sets,
     train,
 )
-from dance_assets.core.learning.turns import turn_on
+from dance_assets.core.learning.turns import Turn, turn_on
 from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
@@ -144,6 +144,21 @@ def _manifest_and_classes(the_lake: Lake) -> tuple[pd.DataFrame, list[str]]:
     return manifest, sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
 
 
+def _train_in_turn(context: dg.AssetExecutionContext, arch: str,
+                   sets: tuple[FrameSet, FrameSet], classes: list[str],
+                   settings: TrainSettings, torch_compute: TorchComputeResource,
+                   ) -> tuple[TrainResult, Turn]:
+    """Train once the device is this step's (core/learning/turns.py: the gpu pool alone
+    can let two trainings in at once)."""
+    with user_errors_fail_the_step():
+        device = resolve_device(torch_compute.device)
+    with turn_on(device, context.log.info) as turn, user_errors_fail_the_step():
+        result = train(arch, *sets, classes, settings, torch_compute.settings(),
+                       report=context.log.info, show_progress=sys.stderr.isatty(),
+                       own_process=in_own_process(context))
+    return result, turn
+
+
 def build_model_asset(arch: str) -> dg.AssetsDefinition:
     """The training asset for one architecture; all three come from here."""
     key = dg.AssetKey(["models", arch])
@@ -169,13 +184,8 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         train_set, valid_set = frame_sets(cache, manifest, column, classes)
         context.log.info(f"{arch} / {protocol}: {len(train_set.labels)} training and "
                          f"{len(valid_set.labels)} validation frames, {len(classes)} classes")
-        with user_errors_fail_the_step():
-            device = resolve_device(torch_compute.device)
-        with turn_on(device, context.log.info) as turn, user_errors_fail_the_step():
-            result = train(arch, train_set, valid_set, classes, settings,
-                           torch_compute.settings(), report=context.log.info,
-                           show_progress=sys.stderr.isatty(),
-                           own_process=in_own_process(context))
+        result, turn = _train_in_turn(context, arch, (train_set, valid_set), classes,
+                                      settings, torch_compute)
         out_dir = the_lake.model_dir(protocol, arch)
         card = trained_card(result, config.model_dump(),
                             **_trained_on(context, the_lake, manifest, column),
