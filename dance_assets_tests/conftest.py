@@ -169,3 +169,11 @@ def curated_tiny_lake(instance: dg.DagsterInstance, tmp_path: Path,
                       curated_tiny_original: Lake) -> Lake:
     """The ingested tiny lake with its frame manifest (built in another instance)."""
     return _copy_of(curated_tiny_original, tmp_path, instance)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow tests first. The suite's workers (pyproject's `-n`) take whole
+    modules in this order: the long ones start early and the quick ones fill the end,
+    instead of one worker running the Postgres tests while the other waits."""
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow)
