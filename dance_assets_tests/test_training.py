@@ -297,6 +297,15 @@ def test_a_training_waits_for_the_device_while_another_process_trains_on_it(tmp_
         assert other.waited_s == 0
 
 
+def test_without_a_place_for_the_lock_training_goes_on_and_says_so(tmp_path: Path):
+    said: list[str] = []
+    with turn_on("cpu", said.append, tmp_path / "not-there") as turn:
+        assert turn.waited_s == 0
+    assert said == [f"training without taking turns on the cpu: its lock file cannot be "
+                    f"opened ([Errno 2] No such file or directory: "
+                    f"'{tmp_path / 'not-there' / 'dance-assets-training-cpu.lock'}')"]
+
+
 def test_a_killed_training_leaves_the_device_free(tmp_path: Path):
     holder = _holder(tmp_path, 600)
     holder.kill()

@@ -45,10 +45,10 @@ def turn_on(device: str, report: Callable[[str], None],
             folder: Path | None = None) -> Iterator[Turn]:
     """Hold `device` for one training, waiting while another process on this machine
     holds it; reports when the turn starts and ends."""
-    path = turn_file(device, folder)
-    # Opened for reading, which a lock needs no more than: another user's training on
-    # this machine can then open the file that the first one created.
-    descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    descriptor = _lock_file(device, report, folder)
+    if descriptor is None:
+        yield Turn(device)
+        return
     try:
         turn = Turn(device)
         try:
@@ -68,3 +68,16 @@ def turn_on(device: str, report: Callable[[str], None],
             report(f"training gave the {device} back after {time.monotonic() - held:.1f} s")
     finally:
         os.close(descriptor)
+
+
+def _lock_file(device: str, report: Callable[[str], None], folder: Path | None) -> int | None:
+    """The open lock file, or None (said) where there is no writable temporary folder,
+    a read-only pod say: training then goes on without taking turns."""
+    try:
+        # Opened for reading, which a lock needs no more than: another user's training
+        # on this machine can then open the file that the first one created.
+        return os.open(turn_file(device, folder), os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError as error:
+        report(f"training without taking turns on the {device}: its lock file cannot be "
+               f"opened ({error})")
+        return None
