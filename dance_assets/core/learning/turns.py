@@ -64,6 +64,8 @@ def turn_on(device: str, report: Callable[[str], None],
         try:
             yield turn
         finally:
+            # Unlocked before the close: a process forked while training (a DataLoader
+            # worker) shares the descriptor, and closing ours alone would keep the lock.
             fcntl.flock(descriptor, fcntl.LOCK_UN)
             report(f"training gave the {device} back after {time.monotonic() - held:.1f} s")
     finally:
