@@ -87,8 +87,9 @@ def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_
                  "--lake", str(lake)]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert set(answer) == {"video", "reference", "score", "error_deg", "timing", "mirrored",
-                           "body_parts", "weakest", "best", "seconds", "classifier",
-                           "report", "elapsed_s", "music"}
+                           "turned_deg", "body_parts", "weakest", "best", "seconds",
+                           "classifier", "report", "elapsed_s", "music"}
+    assert answer["turned_deg"] == {"video": 0, "reference": 0}
     assert answer["reference"]["kind"] == "teacher video" and answer["classifier"] is None
     assert 0 <= answer["score"] <= 100 and set(answer["body_parts"]) == set(PART_NAMES)
     truth = _truth(lessons, "wap")
@@ -120,6 +121,44 @@ def test_score_against_a_teacher_in_words(lessons, tmp_path, capsys):
     assert any(line.startswith("body parts: left arm ") for line in lines)
     assert any(line.startswith("weakest moments: 0:") for line in lines)
     assert lines[-1].startswith("report: ") and lines[-1].endswith(".html")
+
+
+@pytest.mark.parametrize(("turn", "degrees"), [("transpose=clock", 90),
+                                               ("hflip,vflip", 180),
+                                               ("transpose=cclock", 270)])
+def test_a_student_filmed_sideways_is_turned_upright(lessons, movements, tmp_path, turn,
+                                                     degrees):
+    """A phone held sideways without rotation in the file shows her on her side: her
+    limbs' directions are the picture's, so she matched no dance (a mean angle of 85°).
+    Turned back upright, she is timed and scored as filmed the right way up."""
+    student = lessons / "wap" / "s01.mp4"
+    turned = tmp_path / f"turned_{degrees}.mp4"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-i", str(student), "-vf", turn,
+                    "-c:v", "libx264", "-c:a", "copy", str(turned)], check=True)
+    movement = movement_of(read_video(turned, FfmpegSettings(find_ffmpeg())))
+    assert movement.turned_deg == degrees
+    upright = feedback(align_pair(movements["wap/s01"], movements["wap/teacher"]))
+    alignment = align_pair(movement, movements["wap/teacher"])
+    judged = feedback(alignment)
+    truth = _truth(lessons, "wap")
+    assert abs(alignment.warp.offset_s - truth["offset_s"]) < 0.2
+    assert alignment.mirrored == truth["mirrored"]
+    assert judged.shares_a_dance and judged.score >= upright.score - 10
+    assert judged.turned_deg == degrees and judged.reference_turned_deg == 0
+
+
+def test_the_answer_says_her_video_was_turned(lessons, tmp_path, capsys):
+    turned = tmp_path / "sideways.mp4"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-i", str(lessons / "mood" / "s01.mp4"),
+                    "-vf", "transpose=clock", "-c:v", "libx264", "-c:a", "copy", str(turned)],
+                   check=True)
+    assert main(["score", str(turned), "--reference", str(lessons / "mood" / "teacher.mp4"),
+                 "--lake", str(tmp_path / "lake")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert ("sideways.mp4 shows the dancer turned 90° clockwise (filmed sideways): her poses "
+            "were turned upright to compare") in lines
+    report = Path(lines[-1].removeprefix("report: ")).read_text()
+    assert "Your video shows the dancer turned 90° clockwise" in report
 
 
 def _empty_room(path: Path) -> Path:

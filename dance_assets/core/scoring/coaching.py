@@ -84,6 +84,10 @@ class Feedback:
     compared_s: float = 0.0  # seconds of her video compared with the teacher
     video_s: float = 0.0
     shares_a_dance: bool = True  # False: nothing she does matches the reference
+    # Degrees each video showed its dancer turned by (on her side: 90 or 270, upside
+    # down: 180), her poses turned back upright before they were compared.
+    turned_deg: int = 0
+    reference_turned_deg: int = 0
 
     def timing_words(self) -> str:
         """Her timing in one phrase: "240 ms behind, 0.85x the teacher's tempo (slower)"."""
@@ -129,7 +133,8 @@ def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -
         timing=timing_stretches(alignment) if timed else [],
         compared_s=round(float(compared.sum()) / student.rate, 1),
         video_s=round(len(student.times) / student.rate, 1),
-        shares_a_dance=not alignment.warp.fit < NO_SHARED_DANCE_FIT)
+        shares_a_dance=not alignment.warp.fit < NO_SHARED_DANCE_FIT,
+        turned_deg=student.turned_deg, reference_turned_deg=alignment.teacher.turned_deg)
 
 
 def frame_errors(errors: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ read as a raised arm.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,6 +53,11 @@ _PART_SEGMENTS = {part: [SEGMENT_NAMES.index(s) for s in segments]
 # MediaPipe's visibility below the first is "not seen", above the second "seen"; a
 # segment's weight ramps between them (the smaller of its two ends').
 UNSEEN, SEEN = 0.35, 0.65
+# A video whose dancer's spine points, on average over the video, within this many
+# degrees of a quarter turn (or a half) from up shows her on its side (or upside down):
+# filmed sideways without the rotation a player would undo. Dancers lean, but no upright
+# routine leans 60° or more for most of a video.
+TURN_WITHIN_DEG = 30.0
 
 
 @dataclass(kw_only=True)
@@ -67,6 +73,9 @@ class Movement:
     # when it was read: where her moves end, finer than the poses.
     motion_times: np.ndarray | None = None
     motion: np.ndarray | None = None
+    # Degrees (90, 180 or 270, clockwise as the video shows her) her skeletons were turned
+    # back to upright; 0 for a video filmed the right way up.
+    turned_deg: int = 0
 
     @property
     def found(self) -> np.ndarray:
@@ -112,15 +121,44 @@ def segment_weights(visibility: np.ndarray) -> np.ndarray:
     return ends.astype(np.float32)
 
 
+def quarter_turns(skeletons: np.ndarray, weights: np.ndarray) -> int:
+    """How many quarter turns clockwise (0-3) the video shows its dancer turned by: her
+    spine's mean direction over the frames where it was seen, when that lies within
+    TURN_WITHIN_DEG of a quarter or a half turn from up and the frames agree on it."""
+    spine = directions_of(skeletons)[:, SEGMENT_NAMES.index("spine")]
+    seen = (weights[:, SEGMENT_NAMES.index("spine")] >= 0.5) & ~np.isnan(spine[:, 0])
+    if seen.sum() < 3:
+        return 0
+    mean = spine[seen].mean(axis=0)
+    if np.linalg.norm(mean) < 0.5:  # the frames disagree: no one way up
+        return 0
+    clockwise = math.degrees(math.atan2(float(mean[0]), -float(mean[1]))) % 360
+    turns = round(clockwise / 90) % 4
+    off = abs((clockwise - 90 * turns + 180) % 360 - 180)
+    return turns if turns and off <= TURN_WITHIN_DEG else 0
+
+
+def turned_upright(skeletons: np.ndarray, turns: int) -> np.ndarray:
+    """Skeletons (… × 13 × 2, y down) of a dancer shown turned `turns` quarter turns
+    clockwise, turned back: a rotation, so her left stays her left."""
+    x, y = skeletons[..., 0], skeletons[..., 1]
+    turned = {0: (x, y), 1: (y, -x), 2: (-x, -y), 3: (-y, x)}[turns % 4]
+    return np.stack(turned, axis=-1).astype(np.float32)
+
+
 def movement_of(poses: DensePoses) -> Movement:
-    """A posed video's movement."""
+    """A posed video's movement, turned upright when the video shows its dancer on her
+    side or upside down (quarter_turns)."""
+    weights = segment_weights(poses.visibility)
     skeletons = normalise(poses.x, poses.y, poses.width, poses.height)
+    turns = quarter_turns(skeletons, weights)
+    skeletons = turned_upright(skeletons, turns)
     motion = poses.motion
     return Movement(times=poses.times, directions=directions_of(skeletons),
-                    weights=segment_weights(poses.visibility), skeletons=skeletons,
+                    weights=weights, skeletons=skeletons,
                     rate=poses.rate, motion_times=motion.times if motion else None,
                     motion=dancer_motion(motion, poses.times, poses.x, poses.y)
-                    if motion else None)
+                    if motion else None, turned_deg=90 * turns)
 
 
 def movement_from_skeletons(times: np.ndarray, skeletons: np.ndarray,

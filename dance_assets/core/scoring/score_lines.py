@@ -29,6 +29,12 @@ def score_lines(result: DanceScore) -> list[str]:
                 for s in judged.timing))
     if judged.mirrored:
         lines.append("danced as in a mirror of the reference")
+    for name, degrees in ((result.video.name, judged.turned_deg),
+                          (reference.name, judged.reference_turned_deg)):
+        if degrees:
+            lines.append(f"{name} shows the dancer turned {degrees}° clockwise (filmed "
+                         f"{'upside down' if degrees == 180 else 'sideways'}): her poses were "
+                         "turned upright to compare")
     if result.music is not None:
         lines.append(f"music: {result.music.note}")
         lines.append(f"on the beat: {result.music.beat_words()}")

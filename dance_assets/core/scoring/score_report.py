@@ -92,8 +92,8 @@ def _music_html(music: MusicFeedback | None) -> str:
 
 def _header_html(feedback: Feedback, music: MusicFeedback | None, student_name: str,
                  reference_name: str) -> str:
-    """The score, what it was measured against, her timing, her music and whether she
-    mirrored."""
+    """The score, what it was measured against, her timing, her music, whether she
+    mirrored and whether a video showed its dancer turned."""
     notes = [f'<p id="timing"><strong>Timing:</strong> {escape(feedback.timing_words())}</p>']
     if len(feedback.timing) > 1:
         stretches = "; ".join(f"{t.start_s:g}–{t.end_s:g} s {offset_words(t.offset_ms)}, "
@@ -103,6 +103,11 @@ def _header_html(feedback: Feedback, music: MusicFeedback | None, student_name: 
     if feedback.mirrored:
         notes.append('<p id="mirrored">You danced as in a mirror of the teacher: that is '
                      "fine, you were compared with the teacher's mirror image.</p>")
+    for whose, degrees in (("Your video", feedback.turned_deg),
+                           ("The teacher's video", feedback.reference_turned_deg)):
+        if degrees:
+            notes.append(f'<p class="turned">{whose} shows the dancer turned {degrees}° '
+                         "clockwise: the poses were turned upright to compare.</p>")
     if not feedback.shares_a_dance:
         notes.append('<p class="warning">These two videos hardly share a dance: is this the '
                      "right reference?</p>")

@@ -222,8 +222,9 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
                           student_name=video.name, reference_name=reference.name,
                           ffmpeg_binary=ffmpeg_binary,
                           sound=_sound(video, _probed(video, ffmpeg_binary)))
+    upright = alignment.student.skeletons[np.flatnonzero(shown.usable)]  # as compared
     return DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
-                      nearest=nearest_dance(shown.skeletons(), routines), report=report,
+                      nearest=nearest_dance(upright, routines), report=report,
                       elapsed_s=time.perf_counter() - started)
 
 
@@ -246,9 +247,9 @@ def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
                        ) -> PairAlignment:
     """Her usable seconds matched to the routine's steps by core/scoring/routines.align (a loop,
     up to twice as fast), as a PairAlignment with the routine in the teacher's place."""
-    hers = movement_of(student)
+    hers = movement_of(student)  # turned upright if she was filmed sideways
     usable = np.flatnonzero(shown.usable)
-    looped = align(shown.skeletons(), routine.skeletons)
+    looped = align(hers.skeletons[usable], routine.skeletons)
     steps = movement_from_skeletons(np.arange(len(routine.skeletons), dtype=np.float64),
                                     routine.skeletons, None, 1.0)
     if looped.mirrored:
@@ -367,7 +368,9 @@ def as_json(result: DanceScore) -> dict:
                       "path": str(reference.path.resolve()) if reference.path else None,
                       "dance": reference.dance},
         "score": judged.score, "error_deg": judged.error_deg, "timing": timing,
-        "mirrored": judged.mirrored, "body_parts": judged.body_parts,
+        "mirrored": judged.mirrored,
+        "turned_deg": {"video": judged.turned_deg, "reference": judged.reference_turned_deg},
+        "body_parts": judged.body_parts,
         "weakest": [asdict(m) for m in judged.weakest],
         "best": asdict(judged.best) if judged.best else None,
         "seconds": {"video": judged.video_s, "compared": judged.compared_s},
