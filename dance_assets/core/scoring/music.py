@@ -291,7 +291,7 @@ def _refined_lag(hers: np.ndarray, theirs: np.ndarray, around: int, reach: int =
 
 def fingerprint(settings: DenseSettings) -> str:
     """What a music row depends on: a change analyses every video again."""
-    return (f"music=v3;hop={HOP};hit={HIT_LEVEL:g};fall={HIT_FALL:g};sharp={SHARP_LEVEL:g};"
+    return (f"music=v4;hop={HOP};hit={HIT_LEVEL:g};fall={HIT_FALL:g};sharp={SHARP_LEVEL:g};"
             f"motion={MOTION_VERSION};"
             f"{settings.fingerprint()}")
 
