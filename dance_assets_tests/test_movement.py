@@ -45,7 +45,7 @@ def test_the_skeleton_here_has_one_point_per_joint():
 @pytest.mark.parametrize("degrees", [90, 180, 270])
 def test_a_dancer_shown_turned_is_turned_back_with_her_left_still_her_left(degrees):
     shown = _video(_turned(UPRIGHT, degrees))
-    turns = quarter_turns(shown, np.repeat(SEEN, len(shown), axis=0))
+    turns = quarter_turns(directions_of(shown), np.repeat(SEEN, len(shown), axis=0))
     assert turns * 90 == degrees
     back = turned_upright(shown, turns)
     assert np.allclose(directions_of(back), directions_of(_video(UPRIGHT)), atol=1e-5)
@@ -54,13 +54,13 @@ def test_a_dancer_shown_turned_is_turned_back_with_her_left_still_her_left(degre
 @pytest.mark.parametrize("lean_deg", [0, 25, -45])
 def test_a_lean_is_not_a_turn(lean_deg):
     shown = _video(_turned(UPRIGHT, lean_deg))
-    assert quarter_turns(shown, np.repeat(SEEN, len(shown), axis=0)) == 0
+    assert quarter_turns(directions_of(shown), np.repeat(SEEN, len(shown), axis=0)) == 0
 
 
 def test_no_turn_when_the_frames_disagree_or_the_spine_was_not_seen():
     half_and_half = np.concatenate([_video(UPRIGHT, 10), _video(_turned(UPRIGHT, 180), 10)])
-    assert quarter_turns(half_and_half, np.repeat(SEEN, 20, axis=0)) == 0
+    assert quarter_turns(directions_of(half_and_half), np.repeat(SEEN, 20, axis=0)) == 0
     sideways = _video(_turned(UPRIGHT, 90))
     unseen = np.repeat(SEEN, len(sideways), axis=0)
     unseen[:, SEGMENT_NAMES.index("spine")] = 0.0
-    assert quarter_turns(sideways, unseen) == 0
+    assert quarter_turns(directions_of(sideways), unseen) == 0

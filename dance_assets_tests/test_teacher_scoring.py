@@ -123,6 +123,14 @@ def test_score_against_a_teacher_in_words(lessons, tmp_path, capsys):
     assert lines[-1].startswith("report: ") and lines[-1].endswith(".html")
 
 
+def _filmed_turned(video: Path, turn: str, target: Path) -> Path:
+    """The video's picture turned by ffmpeg filter `turn`, with no rotation in the file
+    for a player to undo (a phone held sideways)."""
+    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-i", str(video), "-vf", turn,
+                    "-c:v", "libx264", "-c:a", "copy", str(target)], check=True)
+    return target
+
+
 @pytest.mark.parametrize(("turn", "degrees"), [("transpose=clock", 90),
                                                ("hflip,vflip", 180),
                                                ("transpose=cclock", 270)])
@@ -131,10 +139,7 @@ def test_a_student_filmed_sideways_is_turned_upright(lessons, movements, tmp_pat
     """A phone held sideways without rotation in the file shows her on her side: her
     limbs' directions are the picture's, so she matched no dance (a mean angle of 85°).
     Turned back upright, she is timed and scored as filmed the right way up."""
-    student = lessons / "wap" / "s01.mp4"
-    turned = tmp_path / f"turned_{degrees}.mp4"
-    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-i", str(student), "-vf", turn,
-                    "-c:v", "libx264", "-c:a", "copy", str(turned)], check=True)
+    turned = _filmed_turned(lessons / "wap" / "s01.mp4", turn, tmp_path / f"turned_{degrees}.mp4")
     movement = movement_of(read_video(turned, FfmpegSettings(find_ffmpeg())))
     assert movement.turned_deg == degrees
     upright = feedback(align_pair(movements["wap/s01"], movements["wap/teacher"]))
@@ -148,10 +153,8 @@ def test_a_student_filmed_sideways_is_turned_upright(lessons, movements, tmp_pat
 
 
 def test_the_answer_says_her_video_was_turned(lessons, tmp_path, capsys):
-    turned = tmp_path / "sideways.mp4"
-    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-i", str(lessons / "mood" / "s01.mp4"),
-                    "-vf", "transpose=clock", "-c:v", "libx264", "-c:a", "copy", str(turned)],
-                   check=True)
+    turned = _filmed_turned(lessons / "mood" / "s01.mp4", "transpose=clock",
+                            tmp_path / "sideways.mp4")
     assert main(["score", str(turned), "--reference", str(lessons / "mood" / "teacher.mp4"),
                  "--lake", str(tmp_path / "lake")]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -121,11 +121,11 @@ def segment_weights(visibility: np.ndarray) -> np.ndarray:
     return ends.astype(np.float32)
 
 
-def quarter_turns(skeletons: np.ndarray, weights: np.ndarray) -> int:
+def quarter_turns(directions: np.ndarray, weights: np.ndarray) -> int:
     """How many quarter turns clockwise (0-3) the video shows its dancer turned by: her
     spine's mean direction over the frames where it was seen, when that lies within
     TURN_WITHIN_DEG of a quarter or a half turn from up and the frames agree on it."""
-    spine = directions_of(skeletons)[:, SEGMENT_NAMES.index("spine")]
+    spine = directions[:, SEGMENT_NAMES.index("spine")]
     seen = (weights[:, SEGMENT_NAMES.index("spine")] >= 0.5) & ~np.isnan(spine[:, 0])
     if seen.sum() < 3:
         return 0
@@ -138,10 +138,10 @@ def quarter_turns(skeletons: np.ndarray, weights: np.ndarray) -> int:
     return turns if turns and off <= TURN_WITHIN_DEG else 0
 
 
-def turned_upright(skeletons: np.ndarray, turns: int) -> np.ndarray:
-    """Skeletons (… × 13 × 2, y down) of a dancer shown turned `turns` quarter turns
-    clockwise, turned back: a rotation, so her left stays her left."""
-    x, y = skeletons[..., 0], skeletons[..., 1]
+def turned_upright(vectors: np.ndarray, turns: int) -> np.ndarray:
+    """Points or directions (… × 2, y down) of a dancer shown turned `turns` quarter
+    turns clockwise, turned back: a rotation, so her left stays her left."""
+    x, y = vectors[..., 0], vectors[..., 1]
     turned = {0: (x, y), 1: (y, -x), 2: (-x, -y), 3: (-y, x)}[turns % 4]
     return np.stack(turned, axis=-1).astype(np.float32)
 
@@ -151,11 +151,11 @@ def movement_of(poses: DensePoses) -> Movement:
     side or upside down (quarter_turns)."""
     weights = segment_weights(poses.visibility)
     skeletons = normalise(poses.x, poses.y, poses.width, poses.height)
-    turns = quarter_turns(skeletons, weights)
-    skeletons = turned_upright(skeletons, turns)
+    directions = directions_of(skeletons)
+    turns = quarter_turns(directions, weights)
     motion = poses.motion
-    return Movement(times=poses.times, directions=directions_of(skeletons),
-                    weights=weights, skeletons=skeletons,
+    return Movement(times=poses.times, directions=turned_upright(directions, turns),
+                    weights=weights, skeletons=turned_upright(skeletons, turns),
                     rate=poses.rate, motion_times=motion.times if motion else None,
                     motion=dancer_motion(motion, poses.times, poses.x, poses.y)
                     if motion else None, turned_deg=90 * turns)
