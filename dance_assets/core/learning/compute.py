@@ -44,12 +44,18 @@ def resolve_device(requested: str) -> str:
 
 
 def cpu_supports_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX) and torch may use
+    it: ATEN_CPU_CAPABILITY=avx2 holds torch to AVX2 (how an AVX2-only CPU is measured
+    on one that has more: docs/training.md), and bf16 autocast there is slower than
+    float32."""
+    import torch
+
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
-    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
+    return (torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+            and any(flag in flags for flag in (" avx512_bf16", " amx_bf16")))
 
 
 def fast_path_mode(compute: ComputeSettings, device: str) -> str:
