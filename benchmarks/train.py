@@ -51,6 +51,7 @@ from dance_assets.core.lake.catalogue import ARCHITECTURES
 from dance_assets.core.lake.profiles import get_profile
 from dance_assets.core.learning.callbacks import metrics_on_device
 from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode, resolve_device
+from dance_assets.core.learning.estimate import synthetic_sets
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import INPUT_MODES
 from dance_assets.core.learning.host_memory import keep_freed_memory
@@ -116,8 +117,11 @@ def bare_loop(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 
 def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
-             settings: TrainSettings, compute: ComputeSettings, device: str):
-    """The Learner core.learning.training builds, with the callbacks its fit adds."""
+             settings: TrainSettings, compute: ComputeSettings, device: str,
+             float32_channels_last: bool = False):
+    """The Learner core.learning.training builds, with the callbacks its fit adds; with
+    `float32_channels_last`, the fast path off but the network and batches in
+    channels_last (a float32 layout --cpu-float32 compares)."""
     from fastai.callback.progress import ProgressCallback
 
     from dance_assets.core.learning.callbacks import use_fast_path
@@ -125,16 +129,19 @@ def _learner(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int
     torch.manual_seed(settings.seed)
     mode = fast_path_mode(compute, device)
     dls = dataloaders(train_set, valid_set, settings, device, compute.num_workers,
-                      channels_last=mode != "off")
+                      channels_last=mode != "off" or float32_channels_last)
     learn = build_learner(arch, dls, n_classes, settings, compute)
     learn.remove_cb(ProgressCallback)
     learn.logger = lambda *_: None
     use_fast_path(learn, mode)
+    if float32_channels_last:
+        learn.model.to(memory_format=torch.channels_last)
     return learn
 
 
 def ours(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
-         settings: TrainSettings, compute: ComputeSettings, device: str, epochs: int) -> float:
+         settings: TrainSettings, compute: ComputeSettings, device: str, epochs: int,
+         float32_channels_last: bool = False) -> float:
     """Images per second of the project's training phase (validation excluded)."""
     from fastai.callback.core import Callback
 
@@ -156,7 +163,8 @@ def ours(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
                 torch.cuda.synchronize()
             self.rates.append(self.images / (time.perf_counter() - self.started))
 
-    learn = _learner(arch, train_set, valid_set, n_classes, settings, compute, device)
+    learn = _learner(arch, train_set, valid_set, n_classes, settings, compute, device,
+                     float32_channels_last)
     timer = TimeTraining()
     learn.add_cb(timer)
     with metrics_on_device(learn):
@@ -185,18 +193,6 @@ def host_syncs(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
         with metrics_on_device(learn):
             learn.fit(2, settings.default_lr(arch), cbs=CountSyncs())
     return sum("synchroniz" in str(w.message) for w in caught)
-
-
-def synthetic_sets(n: int, image_size: int, n_classes: int = 12) -> tuple[FrameSet, FrameSet]:
-    """n random uint8 images and labels, 80 % for training: the shape of real frames."""
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (n, 3, image_size, image_size), dtype=torch.uint8,
-                           generator=generator)
-    labels = torch.randint(0, n_classes, (n,), generator=generator)
-    ids = [f"synthetic_{i}" for i in range(n)]
-    cut = int(0.8 * n)
-    return (FrameSet(images[:cut], labels[:cut], ids[:cut]),
-            FrameSet(images[cut:], labels[cut:], ids[cut:]))
 
 
 def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
@@ -250,6 +246,53 @@ def throughput(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: i
     }
 
 
+# The float32 path as a CPU without bfloat16 trains it (contiguous layout, every core,
+# oneDNN's convolutions), and the ways it could train instead.
+FLOAT32_VARIANTS = {
+    "as_trained": {},
+    "channels_last": {"float32_channels_last": True},
+    "one_thread": {"threads": 1},
+    "onednn_off": {"onednn": False},
+}
+
+
+def float32_variants(arch: str, train_set: FrameSet, valid_set: FrameSet, n_classes: int,
+                     settings: TrainSettings, epochs: int) -> dict:
+    """On a CPU, the project's float32 path against channels_last, one thread and oneDNN
+    off: images a second, each variant's best of two interleaved runs, and its ratio to
+    the path as it trains."""
+    runs: dict[str, list[float]] = {name: [] for name in FLOAT32_VARIANTS}
+    cores = torch.get_num_threads()
+    for _ in range(2):
+        for name, variant in FLOAT32_VARIANTS.items():
+            torch.set_num_threads(variant.get("threads", cores))
+            with torch.backends.mkldnn.flags(enabled=variant.get("onednn", True)):
+                runs[name].append(ours(
+                    arch, train_set, valid_set, n_classes, settings,
+                    ComputeSettings(device="cpu", fast_path=False), "cpu", epochs,
+                    float32_channels_last=variant.get("float32_channels_last", False)))
+    torch.set_num_threads(cores)
+    best = {name: max(rates) for name, rates in runs.items()}
+    return {"img_per_s": {name: round(rate, 1) for name, rate in best.items()},
+            "runs_img_per_s": {name: [round(r, 1) for r in rates]
+                               for name, rates in runs.items()},
+            "ratio_to_as_trained": {name: round(rate / best["as_trained"], 3)
+                                    for name, rate in best.items()}}
+
+
+def cpu_kind() -> dict:
+    """What decides a CPU's path: torch's instruction set (ATEN_CPU_CAPABILITY can hold
+    it to AVX2), oneDNN's limit (ONEDNN_MAX_CPU_ISA) and whether bf16 is native."""
+    from dance_assets.core.learning.compute import cpu_supports_bf16
+
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability(),
+            "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "all"),
+            "bf16_used": cpu_supports_bf16()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lake", type=Path, default=Path("data_lake"),
@@ -269,10 +312,17 @@ def main() -> None:
     parser.add_argument("--glibc-defaults", action="store_true",
                         help="CPU: leave glibc's malloc as it is, for both paths (training "
                         "itself always keeps freed memory)")
+    parser.add_argument("--cpu-float32", action="store_true",
+                        help="CPU: compare the float32 path's layout, threads and oneDNN "
+                        "instead (the path of a CPU without bf16: run it there, or here "
+                        "under ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
     args = parser.parse_args()
     if args.synthetic and args.accuracy:
         raise SystemExit("--accuracy needs a lake's frames, not --synthetic ones")
+    if args.cpu_float32 and not args.synthetic:
+        raise SystemExit("--cpu-float32 times random frames at each architecture's demo "
+                         "size: give --synthetic N")
 
     device = resolve_device(args.device)
     freed_memory_kept = False
@@ -291,7 +341,10 @@ def main() -> None:
             kept_frames_cache(lake, manifest, args.image_size, args.input), manifest,
             "split_random_frames", classes)
     settings = TrainSettings(image_size=args.image_size, batch_size=args.batch_size,
-                             augment=False)
+                             augment=args.cpu_float32)
+    if args.cpu_float32:
+        write_float32_variants(args, n_classes, settings)
+        return
     results: dict[str, dict] = {}
     for arch in args.archs.split(","):
         results[arch] = throughput(arch, train_set, valid_set, n_classes, settings, device,
@@ -342,6 +395,32 @@ def main() -> None:
                      "resnet18_ours_fast_path_on_img_per_s": RESNET18_GPU_FLOOR}
                     if device == "cuda" else {"ratio_off_vs_bare_fp32": CPU_TARGET_OFF}),
         "accuracy_fast_path_off_vs_on": accuracy or None,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+def write_float32_variants(args: argparse.Namespace, n_classes: int,
+                           settings: TrainSettings) -> None:
+    """--cpu-float32: every architecture at the demo profile's size for it, augmented as
+    the demo trains."""
+    profile = get_profile("demo")
+    results = {}
+    for arch in args.archs.split(","):
+        size = profile.train_config(arch)["image_size"]
+        sets = synthetic_sets(args.synthetic, size)
+        results[arch] = {"image_size": size, **float32_variants(
+            arch, *sets, n_classes, replace(settings, image_size=size), args.epochs)}
+        print(arch, json.dumps(results[arch]), flush=True)
+    report = {
+        "benchmark": "the float32 training path on a CPU: layout, threads, oneDNN",
+        "command": "python benchmarks/train.py --cpu-float32 --synthetic N --epochs E",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_kind(), "platform": platform.platform()},
+        "torch": torch.__version__, "batch_size": settings.batch_size,
+        "frames": f"{args.synthetic} random" if args.synthetic else str(args.lake),
+        "timed_epochs": args.epochs, "variants": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

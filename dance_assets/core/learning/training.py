@@ -250,7 +250,7 @@ def _fit(learn: Learner, settings: TrainSettings, lr: float, frozen_epochs: int)
             learn.fit_one_cycle(settings.epochs, lr)
 
 
-def _resolved_device(compute: ComputeSettings, own_process: bool) -> str:
+def prepared_device(compute: ComputeSettings, own_process: bool) -> str:
     """The device the run trains on; on a CPU, torch given the run's threads and, in a
     process of the step's own, glibc told to keep freed memory (see train); on CUDA,
     autotuned convolutions unless the run asks for the same ones every time."""
@@ -283,7 +283,7 @@ def train(arch: str, train_set: FrameSet, valid_set: FrameSet, classes: list[str
 
     from dance_assets.core.learning.callbacks import EpochReporter, use_fast_path
 
-    device = _resolved_device(compute, own_process)
+    device = prepared_device(compute, own_process)
     if len(train_set.labels) < settings.batch_size:
         raise DanceAssetsError(f"only {len(train_set.labels)} training frames for a batch of "
                                f"{settings.batch_size}: lower batch_size")
