@@ -8,6 +8,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from dance_assets.core.lake.catalogue import (
     ARCHITECTURES,
@@ -22,6 +23,9 @@ from dance_assets.core.lake.catalogue import (
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES, get_profile
+
+if TYPE_CHECKING:
+    from dance_assets.runs import TrainingPlan
 
 
 def _echo(message: str) -> None:
@@ -44,7 +48,7 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
     from dance_assets.core.synthetic.lessons import teacher_spec
     from dance_assets.core.synthetic.phone import PHONE_HARD, PhoneShares
     from dance_assets.core.synthetic.plans import plan_videos
-    from dance_assets.core.synthetic.writing import generate
+    from dance_assets.core.synthetic.writing import generate_into
 
     if not 1 <= classes <= len(DANCE_CLASSES):
         raise DanceAssetsError(f"--classes must be between 1 and {len(DANCE_CLASSES)}")
@@ -52,21 +56,20 @@ def _generate_videos(lake_root: object, classes: int, participants: int, seconds
     dances = list(DANCE_CLASSES[:classes])
     specs = plan_videos(dances, participants, seconds, size, seed,
                         PHONE_HARD if phone_hard else PhoneShares())
+    references = Path(str(lake_root)) / "references"
+    # A teacher per dance to score students against, beside raw/: not training data.
+    teachers = [teacher_spec(dance, seed, seconds, size) for dance in dances]
     started = time.perf_counter()
-    _echo(f"generating {len(specs)} synthetic dance videos into {raw} (existing ones are kept)")
+    _echo(f"generating {len(specs)} synthetic dance videos into {raw} and {len(teachers)} "
+          f"teacher videos (one per dance) into {references} (existing ones are kept)")
 
     def progress(done: int, total: int, _path: object) -> None:
         if done == total or done % 12 == 0:
             _echo(f"  {done}/{total} videos written")
 
-    written = generate(raw, specs, find_ffmpeg(), progress=progress)
+    written = generate_into({raw: specs, references: teachers}, find_ffmpeg(),
+                            progress=progress)
     _echo(f"  {len(written)} new videos in {time.perf_counter() - started:.1f} s")
-    # A teacher per dance to score students against, beside raw/: not training data.
-    references, started = Path(str(lake_root)) / "references", time.perf_counter()
-    teachers = generate(references, [teacher_spec(dance, seed, seconds, size) for dance in dances],
-                        find_ffmpeg())
-    _echo(f"  {len(teachers)} new teacher videos (one per dance) into {references} in "
-          f"{time.perf_counter() - started:.1f} s")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -81,9 +84,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The project's answer first (the pose model, a held-out dancer's score and report),
+    then the beats and the study's three CNNs, whose time is measured and told before
+    they start; every finished step is kept, so a stopped demo picks up where it was."""
     from dance_assets.runs import (
         get_instance,
         ingest_classes,
+        plan_training,
         require_success,
         run_job,
         sync_dance_classes,
@@ -105,24 +112,75 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _echo(f"skipping class folder {name!r}: {reason}")
     for name in sync.missing:
         _echo(f"class {name!r} is registered but raw/{name}/ is gone; its tables are kept")
-    classes = sync.added + sync.present
+    classes = sorted(sync.added + sync.present)
     if not classes:
         raise DanceAssetsError(f"no class folders under {lake.raw}")
-    require_success(ingest_classes(instance, sorted(classes), _echo))
-    require_success(ingest_classes(instance, sorted(classes), _echo, job="beats"))
-    _echo("curation: cleaning verdicts, review decisions and both split protocols")
+    require_success(ingest_classes(instance, classes, _echo))
+    _echo("curation: cleaning verdicts, review decisions, both split protocols, and each "
+          "dance's choreography from its teacher")
     require_success([run_job(instance, "curation")])
+    # Seconds of CPU at any profile's size: its Config's defaults.
+    pose = {POSE_MODEL: {}}
     require_success(train_models(
-        instance, {**{arch: profile.train_config(arch) for arch in ARCHITECTURES},
-                   # Seconds of CPU at any profile's size: its Config's defaults.
-                   POSE_MODEL: {}}, _echo))
+        instance, [plan_training(lake, protocol, pose) for protocol in PROTOCOLS], pose, _echo))
+    _first_summary(lake, time.perf_counter() - started)
+    require_success(ingest_classes(instance, classes, _echo, job="beats"))
+    cnns = {arch: profile.train_config(arch) for arch in ARCHITECTURES}
+    plans = [plan_training(lake, protocol, cnns) for protocol in PROTOCOLS]
+    _announce_cnns(lake, plans, cnns)
+    try:
+        require_success(train_models(instance, plans, cnns, _echo))
+    except KeyboardInterrupt:
+        _echo("stopped: every model that finished is kept; `dance-assets demo` again "
+              "trains only what is missing")
+        raise
     _echo("reports: the study's table beside ours, and the review queue")
     require_success([run_job(instance, "reports")])
     _print_summary(lake)
-    _score_a_held_out_dancer(lake)
     _echo(f"done in {time.perf_counter() - started:.0f} s; runs are in {os.environ['DAGSTER_HOME']}"
           f"; query with: dance-assets sql \"SELECT * FROM frames LIMIT 5\"")
     return 0
+
+
+def _first_summary(lake: Lake, elapsed_s: float) -> None:
+    """What the project is for, as soon as it can be shown: the pose model's accuracy
+    under both protocols and a held-out dancer scored against her teacher."""
+    from dance_assets.core.lake.catalogue import duration_in_words
+    from dance_assets.core.learning.registry import current_models
+
+    metrics = current_models(lake)
+    rows = metrics[metrics["arch"] == POSE_MODEL].set_index("protocol")
+    print(f"\nfirst results, after {duration_in_words(elapsed_s)}:")
+    print(f"{POSE_MODEL} (the dancer's skeleton alone), validation accuracy frame / video:")
+    for protocol in PROTOCOLS:
+        if protocol in rows.index:
+            row = rows.loc[protocol]
+            print(f"  {protocol}: {row['frame_accuracy']:.1%} / {row['video_accuracy']:.1%}")
+        else:
+            print(f"  {protocol}: not evaluated (accuracy not clearly above chance)")
+    _score_a_held_out_dancer(lake)
+    print("see the runs and assets: dance-assets ui", flush=True)
+
+
+def _announce_cnns(lake: Lake, plans: Sequence[TrainingPlan],
+                   configs: dict[str, dict]) -> None:
+    """How long the study's CNNs will take here, measured now, and how to stop and come
+    back; nothing when every one is already trained."""
+    from dance_assets.core.lake.catalogue import duration_in_words
+    from dance_assets.runs import estimate_training
+
+    if not any(plan.to_train for plan in plans):
+        return
+    _echo("the study's three CNNs come next: timing a few batches of each on this machine")
+    estimates = estimate_training(lake, plans, configs)
+    total = sum(estimates.values())
+    by_model = {name: sum(s for (_, n), s in estimates.items() if n == name)
+                for name in dict.fromkeys(n for _, n in estimates)}
+    _echo(f"training them will take about {duration_in_words(total)} here ("
+          + ", ".join(f"{name} {duration_in_words(s)}" for name, s in by_model.items())
+          + f", under {len(plans)} protocols), plus their evaluation. Ctrl-C stops at any "
+          "time: every model that finished is kept, and `dance-assets demo` again trains "
+          "only what is missing")
 
 
 def _score_a_held_out_dancer(lake: Lake) -> None:

@@ -6,6 +6,7 @@ recorded in a persistent DAGSTER_HOME, so every run they make shows in `ui` late
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,19 +103,25 @@ class RunOutcome:
 
 
 def run_job(instance: dg.DagsterInstance, job_name: str, partition: str | None = None,
-            run_config: dict | None = None, tags: dict[str, str] | None = None) -> RunOutcome:
-    """Execute one of the code location's jobs in this process, recorded in `instance`."""
+            run_config: dict | None = None, tags: dict[str, str] | None = None,
+            assets: Sequence[dg.AssetKey] | None = None) -> RunOutcome:
+    """Execute one of the code location's jobs in this process, recorded in `instance`;
+    with `assets`, only those of the job's assets."""
     from dance_assets.definitions import defs
 
     config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
     result = defs.resolve_job_def(job_name).execute_in_process(
         run_config=config, instance=instance, partition_key=partition, raise_on_error=False,
-        tags={"dance_assets/launched_by": "cli", **(tags or {})},
+        tags={"dance_assets/launched_by": "cli", **(tags or {})}, asset_selection=assets,
     )
     failure, blocked = None, False
     if not result.success:
         errors = [e.event_specific_data.error for e in result.all_events
                   if e.is_step_failure and e.event_specific_data.error]
+        if any(error.cls_name == "DagsterExecutionInterruptedError" for error in errors):
+            # Ctrl-C: Dagster stopped the steps and recorded the run as failed; what
+            # finished is kept, and the caller stops as it would on any interrupt.
+            raise KeyboardInterrupt
         failure = one_line(errors[0]) if errors else "run failed"
         blocked = bool(errors) and all(
             error.cls_name == "DagsterAssetCheckFailedError" for error in errors)
@@ -157,24 +164,122 @@ def ingest_classes(instance: dg.DagsterInstance, classes: Sequence[str],
     return outcomes
 
 
-def train_models(instance: dg.DagsterInstance, configs: dict[str, dict[str, object]],
-                 echo: Echo) -> list[RunOutcome]:
-    """One training run per split protocol; `configs` holds each architecture's settings."""
-    from dance_assets.core.lake.catalogue import PROTOCOLS
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What one split protocol's training run still has to do, model by model."""
 
-    config = {"ops": {f"models__{arch}": {"config": values} for arch, values in configs.items()}}
-    described = ", ".join(
-        f"{name} ({values['image_size']} px, {values.get('epochs')} epochs)"
-        if "image_size" in values else f"{name} ({values.get('epochs', 'default')} epochs)"
-        for name, values in configs.items())
+    protocol: str
+    to_train: tuple[str, ...]  # trained, then evaluated when its accuracy check passes
+    to_evaluate: tuple[str, ...]  # trained as asked and passing, not evaluated as it is now
+    kept: tuple[str, ...]  # trained as asked, and evaluated or refused by its check
+
+    def assets(self) -> list[dg.AssetKey]:
+        return [*(dg.AssetKey(["models", name]) for name in self.to_train),
+                *(dg.AssetKey(["evaluation", name])
+                  for name in (*self.to_train, *self.to_evaluate))]
+
+
+def launchpad_config(name: str, values: dict[str, object]) -> dict[str, object]:
+    """Every field of a model's Launchpad config: `values` over the Config's defaults."""
+    from dance_assets.assets.models import PoseModelConfig, TrainConfig
+    from dance_assets.core.lake.catalogue import POSE_MODEL
+
+    return (PoseModelConfig if name == POSE_MODEL else TrainConfig)(**values).model_dump()
+
+
+def plan_training(lake: Lake, protocol: str,
+                  configs: dict[str, dict[str, object]]) -> TrainingPlan:
+    """Which of `configs`' models a protocol's run must train or evaluate: a model whose
+    card says it was trained on the manifest as it is now with these settings is not
+    trained again (seeded, it would come out the same), so a demo stopped halfway picks up
+    where it stopped."""
+    from dance_assets.core.curation.manifest import manifest_fingerprint
+    from dance_assets.core.curation.splits import split_column
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.artifacts import CARD_NAME, PROGRAM_NAME
+    from dance_assets.core.learning.card import read_card
+    from dance_assets.core.learning.registry import (
+        accuracy_check,
+        current_models,
+        trained_as_asked,
+    )
+
+    fingerprint = manifest_fingerprint(tables.read_table(lake, "frame_manifest"),
+                                       split_column(protocol))
+    evaluated = current_models(lake)
+    evaluated = set(evaluated.loc[evaluated["protocol"] == protocol, "arch"])
+    plan: dict[str, list[str]] = {"train": [], "evaluate": [], "kept": []}
+    for name, values in configs.items():
+        folder = lake.model_dir(protocol, name)
+        card = None
+        if (folder / CARD_NAME).is_file() and (folder / PROGRAM_NAME).is_file():
+            with contextlib.suppress(DanceAssetsError):  # a card this version cannot read
+                card = read_card(folder / CARD_NAME)
+        if card is None or not trained_as_asked(card, launchpad_config(name, values),
+                                                fingerprint):
+            plan["train"].append(name)
+        elif name in evaluated or not accuracy_check(card)[0]:
+            plan["kept"].append(name)
+        else:
+            plan["evaluate"].append(name)
+    return TrainingPlan(protocol=protocol, to_train=tuple(plan["train"]),
+                        to_evaluate=tuple(plan["evaluate"]), kept=tuple(plan["kept"]))
+
+
+def train_models(instance: dg.DagsterInstance, plans: Sequence[TrainingPlan],
+                 configs: dict[str, dict[str, object]], echo: Echo) -> list[RunOutcome]:
+    """One training run per split protocol, for what its plan leaves to do; `configs`
+    holds each model's settings."""
     outcomes = []
-    for protocol in PROTOCOLS:
-        echo(f"training on {protocol}: {described}")
-        outcome = run_job(instance, "training", partition=protocol, run_config=config)
+    for plan in plans:
+        if plan.kept:
+            echo(f"{plan.protocol}: {', '.join(plan.kept)} already trained on these frames "
+                 "with these settings: kept")
+        if not plan.to_train and not plan.to_evaluate:
+            continue
+        config = {"ops": {f"models__{name}": {"config": configs[name]}
+                          for name in plan.to_train}}
+        described = ", ".join(_described(name, configs[name]) for name in plan.to_train)
+        echo(f"training on {plan.protocol}: {described}" if described else
+             f"evaluating on {plan.protocol}: {', '.join(plan.to_evaluate)}")
+        outcome = run_job(instance, "training", partition=plan.protocol, run_config=config,
+                          assets=plan.assets())
         for blocked in outcome.blocked:
             echo(f"  blocked: {blocked}; the model is kept but will not be evaluated")
         outcomes.append(outcome)
     return outcomes
+
+
+def estimate_training(lake: Lake, plans: Sequence[TrainingPlan],
+                      configs: dict[str, dict[str, object]]) -> dict[tuple[str, str], float]:
+    """Seconds each model left to train will take on this machine, by (protocol, name),
+    from a few batches of each architecture timed now (core/learning/estimate.py)."""
+    from dance_assets.assets.models import TrainConfig
+    from dance_assets.core.curation.splits import TRAIN, VALID, split_column
+    from dance_assets.core.lake import tables
+    from dance_assets.core.learning.estimate import measure_pace
+    from dance_assets.resources import TorchComputeResource
+
+    manifest = tables.read_table(lake, "frame_manifest")
+    kept = manifest[manifest["keep"]]
+    compute = TorchComputeResource().settings()
+    n_classes = kept["dance_class"].nunique()
+    paces, seconds = {}, {}
+    for plan in plans:
+        sides = kept[split_column(plan.protocol)]
+        for name in plan.to_train:
+            settings = TrainConfig(**configs[name]).settings()
+            if name not in paces:
+                paces[name] = measure_pace(name, settings, compute, n_classes)
+            seconds[(plan.protocol, name)] = paces[name].seconds(
+                settings, int((sides == TRAIN).sum()), int((sides == VALID).sum()))
+    return seconds
+
+
+def _described(name: str, values: dict[str, object]) -> str:
+    if "image_size" in values:
+        return f"{name} ({values['image_size']} px, {values.get('epochs')} epochs)"
+    return f"{name} ({values.get('epochs', 'default')} epochs)"
 
 
 def require_success(outcomes: Sequence[RunOutcome]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +34,8 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
     previous = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
     try:
-        assert main(["demo", "--profile", "tiny", "--lake", str(lake)]) == 0
+        with open(root / "demo.out", "w") as printed, contextlib.redirect_stdout(printed):
+            assert main(["demo", "--profile", "tiny", "--lake", str(lake)]) == 0
     finally:
         if previous is None:
             os.environ.pop("DAGSTER_HOME", None)
@@ -157,3 +159,59 @@ def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
     assert scores.loc[0, "reference_kind"] == "teacher video"
     assert scores.loc[0, "reference_path"].endswith("teacher.mp4")
     assert (lake.root / scores.loc[0, "report"]).is_file()
+
+
+@pytest.mark.slow
+def test_a_demo_stopped_during_training_trains_only_what_is_missing(demo_lake, tmp_path):
+    """Ctrl-C while a CNN trains: the models that finished are kept, and `demo` again
+    trains the rest only, to the same models and the same table as a run never stopped."""
+    import shutil
+    import signal
+
+    from dance_assets.core.lake import tables
+    from dance_assets.core.lake.lake import Lake
+
+    lake = tmp_path / "lake"
+    shutil.copytree(demo_lake, lake, symlinks=True)
+    shutil.copytree(demo_lake.parent / "dagster_home", tmp_path / "home")
+    for arch in ("alexnet", "resnet18", "squeezenet1_0"):
+        shutil.rmtree(lake / "models" / "by_participant" / arch)
+    command = [sys.executable, "-m", "dance_assets.cli", "demo", "--profile", "tiny",
+               "--lake", str(lake)]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    # As a terminal's Ctrl-C: SIGINT to the demo and every process it started, as the
+    # second training of the stopped protocol starts (the first one has finished).
+    demo = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    assert demo.stderr is not None
+    started: list[str] = []
+    for line in demo.stderr:
+        if "training has the cpu" in line:
+            started.append(line.split(" - ")[0].split()[-1].removeprefix("models__"))
+            if len(started) == 2:
+                os.killpg(demo.pid, signal.SIGINT)
+                break
+    stopped_with = demo.stderr.read()
+    assert demo.wait(timeout=120) == 130, stopped_with
+    assert "every model that finished is kept" in stopped_with
+    finished, stopped = started
+    assert (lake / "models" / "by_participant" / finished / "model_card.json").is_file()
+    assert not (lake / "models" / "by_participant" / stopped / "model_card.json").exists()
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"by_participant: {finished} already trained" in again.stderr
+    assert "random_frames: alexnet, resnet18, squeezenet1_0 already trained" in again.stderr
+    trained_again = {line.split(" - ")[0].split()[-1].removeprefix("models__")
+                     for line in again.stderr.splitlines() if "training has the cpu" in line}
+    assert trained_again == {"alexnet", "resnet18", "squeezenet1_0"} - {finished}
+    # Seeded: the same models as the demo that was never stopped, and the same table.
+    ours, theirs = (tables.read_table(Lake.resolve(root), "training_history")
+                    .query("protocol == 'by_participant'").sort_values(["arch", "epoch"])
+                    .reset_index(drop=True)[["arch", "epoch", "train_loss", "accuracy"]]
+                    for root in (lake, demo_lake))
+    assert ours.equals(theirs)
+    def study_table(printed: str) -> str:
+        return printed.split("validation accuracy (%)")[1].split("\nreport: ")[0]
+
+    assert study_table(again.stdout) == study_table((demo_lake.parent / "demo.out").read_text())

@@ -48,8 +48,11 @@ from dance_assets.core.learning.inference import (
     predict_images,
     predict_windows,
 )
-from dance_assets.core.learning.learners import significantly_above_chance
-from dance_assets.core.learning.registry import current_models, of_current_models
+from dance_assets.core.learning.registry import (
+    accuracy_check,
+    current_models,
+    of_current_models,
+)
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource
 
@@ -173,9 +176,7 @@ def _refuse_models_that_learned_nothing(card: ModelCard) -> None:
     """The blocking check stops this within a run; this guards runs launched separately.
     Its test, as the check's: validation videos."""
     trained = card.training
-    passed, p_value = significantly_above_chance(
-        trained.final.video_correct, trained.final.valid_videos, len(card.classes),
-        trained.significance)
+    passed, p_value = accuracy_check(card)
     if not passed:
         raise dg.Failure(description=(
             f"{trained.arch} / {trained.protocol} is not clearly above chance "

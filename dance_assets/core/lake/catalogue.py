@@ -68,3 +68,17 @@ def cnn(name: str) -> Cnn:
 def in_words(names: tuple[str, ...]) -> str:
     """'a, b or c': names as a sentence lists them."""
     return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def duration_in_words(seconds: float) -> str:
+    """'45 s', '3 min 10 s', '1 h 05 min': a wait as a person reads it, to the second
+    under a minute, to ten seconds under an hour."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    tens = round(seconds / 10) * 10
+    if tens < 3600:
+        minutes, rest = divmod(tens, 60)
+        return f"{minutes} min {rest:02d} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"

@@ -19,6 +19,7 @@ from fastai.learner import AvgLoss, AvgMetric, AvgSmoothLoss, Learner
 from fastai.torch_core import find_bs, to_float
 
 from dance_assets.core.ingest.pose_features import mirror_permutation
+from dance_assets.core.lake.catalogue import duration_in_words
 
 
 class CpuBf16Autocast(Callback):
@@ -128,10 +129,13 @@ class EpochReporter(Callback):
             "seconds": time.perf_counter() - self.started,
         }
         self.rows.append(row)
+        left = self.total_epochs - row["epoch"]
+        remaining = np.mean([r["seconds"] for r in self.rows[-3:]]) * left
         self.report(
             f"epoch {row['epoch']}/{self.total_epochs}{' (head only)' if row['frozen'] else ''}"
             f": train_loss {row['train_loss']:.4f}, valid_loss {row['valid_loss']:.4f}, "
-            f"accuracy {row['accuracy']:.4f}, {row['seconds']:.1f} s")
+            f"accuracy {row['accuracy']:.4f}, {row['seconds']:.1f} s"
+            + (f"; about {duration_in_words(remaining)} left" if left else ""))
 
 
 def use_fast_path(learn: Learner, mode: str) -> list[Callback]:

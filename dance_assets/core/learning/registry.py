@@ -33,6 +33,7 @@ from dance_assets.core.learning.card import (
     read_card,
     settings_from,
 )
+from dance_assets.core.learning.learners import significantly_above_chance
 
 ModelKey = tuple[str, str]  # (protocol, arch)
 Fingerprinted = TypeVar("Fingerprinted", ExtractionParams, PoseSettings)
@@ -174,3 +175,23 @@ def frames_made_with(training_videos: pd.Series, extractions: pd.DataFrame,
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None  # NaN: a frame with no such record
+
+
+def accuracy_check(card: ModelCard) -> tuple[bool, float]:
+    """The blocking accuracy check's verdict on a trained model, read from its card:
+    whether its validation videos beat guessing at the card's significance, and p."""
+    final = card.training.final
+    return significantly_above_chance(final.video_correct, final.valid_videos,
+                                      len(card.classes), card.training.significance)
+
+
+def trained_as_asked(card: ModelCard, config: dict[str, object], manifest_sha256: str) -> bool:
+    """Whether the model of `card` was trained on exactly these frames and sides
+    (`manifest_sha256`: manifest.manifest_fingerprint) with every setting of `config` (a
+    Launchpad config, every field): seeded, training it again gives the same model."""
+    recorded = {**card.training.settings, "input": card.input, "image_size": card.image_size,
+                "window": card.window, "significance": card.training.significance,
+                "pretrained": card.training.pretrained}
+    missing = object()
+    return card.training.manifest_sha256 == manifest_sha256 and all(
+        recorded.get(name, missing) == value for name, value in config.items())

@@ -83,9 +83,9 @@ def cached_poses(lake: Lake, video: Path, ffmpeg: FfmpegSettings,
 
 def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSettings,
              cached: bool, motion: bool = False) -> DensePoses:
-    """The video's dense poses with its frames (for the report); with `cached`, poses are
-    taken from and kept in the lake's cache, and only the frames are decoded again; with
-    `motion` (not cached), its pixel motion too."""
+    """The video's dense poses with its frames (for the report), with `motion` its pixel
+    motion too; with `cached`, poses are taken from and kept in the lake's cache (the
+    `music` asset's and the choreography's), and only the frames are decoded again."""
     ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     if not cached:
         return read_video(video, ffmpeg, settings, keep_frames=True, motion=motion)
@@ -93,8 +93,8 @@ def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSetting
         raise DanceAssetsError(f"no such file: {video}")
     target = cache_path(lake, content_id(video), settings)
     stored = load_poses(target) if target.is_file() else None
-    if stored is None:
-        poses = read_video(video, ffmpeg, settings, keep_frames=True)
+    if stored is None or (motion and stored.motion is None):
+        poses = read_video(video, ffmpeg, settings, keep_frames=True, motion=motion)
         save_poses(target, poses)
         return poses
     try:

@@ -131,7 +131,9 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
         songs = [listener.submit(_music_of, video, ffmpeg_binary)
                  for video in (student, teacher)]
-        hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings, False,
+        # A dancer of the lake's own raw/ is posed once for her score and her beats.
+        hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings,
+                           student.resolve().is_relative_to(lake.raw.resolve()),
                            motion=her_probe.audio_codec is not None)
         theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, True)
         student_poses, teacher_poses = hers.result(), theirs.result()

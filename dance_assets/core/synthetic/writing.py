@@ -199,7 +199,16 @@ def _write_one(job: tuple[VideoSpec, str, str]) -> str:
 def generate(raw: Path, specs: list[VideoSpec], ffmpeg_binary: str, workers: int | None = None,
              progress: Callable[[int, int, Path], None] | None = None) -> list[Path]:
     """Write every planned video that is not already there, in parallel processes."""
-    jobs = [(spec, str(video_path(raw, spec)), ffmpeg_binary) for spec in specs]
+    return generate_into({raw: specs}, ffmpeg_binary, workers, progress)
+
+
+def generate_into(folders: dict[Path, list[VideoSpec]], ffmpeg_binary: str,
+                  workers: int | None = None,
+                  progress: Callable[[int, int, Path], None] | None = None) -> list[Path]:
+    """generate for several folders (raw/ and references/) in one pool of processes, so
+    that no core waits for the last video of one folder before the next one starts."""
+    jobs = [(spec, str(video_path(root, spec)), ffmpeg_binary)
+            for root, specs in folders.items() for spec in specs]
     pending = [job for job in jobs if not Path(job[1]).exists()
                or not sidecar_path(Path(job[1])).exists()]
     workers = workers or os.cpu_count() or 1
