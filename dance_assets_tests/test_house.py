@@ -20,7 +20,8 @@ MAX_FUNCTION_LINES = 50  # from the `def` line through the last, docstring inclu
 STAGES = ("lake", "ingest", "curation", "learning", "evaluation", "scoring")
 SYNTHETIC = "synthetic"
 SYNTHETIC_MAY_IMPORT = ("lake", "ingest")
-MAY_GENERATE = (PACKAGE / "cli.py",)  # generate and demo write synthetic videos
+# `generate` and `demo` write synthetic videos (the commands, and the demo they run).
+MAY_GENERATE = (PACKAGE / "cli.py", PACKAGE / "demo.py")
 
 
 def _modules(root: Path) -> list[Path]:
