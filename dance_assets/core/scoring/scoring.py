@@ -129,7 +129,7 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     # The music runs in a thread of its own from the start: its CPU work (librosa's
     # import is most of it) shares the cores with the posing instead of following it.
     with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
-        songs = [listener.submit(_music_of, video, ffmpeg_binary)
+        songs = [listener.submit(music_of, video, ffmpeg_binary)
                  for video in (student, teacher)]
         # A dancer of the lake's own raw/ is posed once for her score and her beats.
         hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings,
@@ -140,11 +140,9 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     _require_dancer(student_poses, student.name)
     _require_dancer(teacher_poses, teacher.name)
     (her_music, her_note), (their_music, their_note) = (song.result() for song in songs)
-    synced = sync_by_sound(her_music, their_music) if her_music and their_music else None
-    start = Start(synced.tempo, synced.offset_s) if synced and synced.same_song else None
     movement = movement_of(student_poses)
-    alignment = align_pair(movement, movement_of(teacher_poses), start)
-    judged = feedback(alignment)
+    alignment, judged, synced = judge_pair(movement, movement_of(teacher_poses), her_music,
+                                           their_music)
     if not judged.shares_a_dance:
         raise DanceAssetsError(
             f"{student.name} and {teacher.name} share no dance: however they are put in "
@@ -163,7 +161,17 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
                       elapsed_s=time.perf_counter() - started, music=music)
 
 
-def _music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
+def judge_pair(hers: Movement, theirs: Movement, her_music: Beats | None,
+               their_music: Beats | None) -> tuple[PairAlignment, Feedback, AudioSync | None]:
+    """Her performance against the teacher's: put in step (by their song first when they
+    share one) and judged; with how the sound synced them, if both had music."""
+    synced = sync_by_sound(her_music, their_music) if her_music and their_music else None
+    start = Start(synced.tempo, synced.offset_s) if synced and synced.same_song else None
+    alignment = align_pair(hers, theirs, start)
+    return alignment, feedback(alignment), synced
+
+
+def music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
     """The beats of a video's sound, or None and why there are none."""
     try:
         samples = decode_audio(video, FfmpegSettings(ffmpeg_binary, threads=1,
