@@ -80,6 +80,7 @@ def bare_loop(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
     """Images per second of a plain loop in `mode`'s precision and layout: a warm-up
     epoch, then the best timed one. Frames on a GPU are gathered there."""
     fast = mode != "off"
+    half_precision = mode in ("cpu-bf16", "cuda-amp")
     model = model.to(device).train()
     if fast:
         model = model.to(memory_format=torch.channels_last)
@@ -98,7 +99,7 @@ def bare_loop(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
             x = (images[index].to(device).float() / 255 - mean) / std
             if fast:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device, dtype=half) if fast else nullcontext():
+            with torch.autocast(device, dtype=half) if half_precision else nullcontext():
                 logits = model(x)
             loss = loss_fn(logits.float(), labels[index].to(device))
             optimizer.zero_grad()

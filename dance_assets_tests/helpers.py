@@ -127,10 +127,11 @@ def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvalu
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
-def in_fresh_python(code: str) -> list[str]:
-    """What `code` prints, split into words, run in a new interpreter (clean sys.modules)."""
+def in_fresh_python(code: str, env: dict[str, str] | None = None) -> list[str]:
+    """What `code` prints, split into words, run in a new interpreter (clean sys.modules),
+    with `env` added to the environment."""
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.split()
+                          check=True, env={**os.environ, **(env or {})}).stdout.split()
 
 
 def chromium() -> str:

@@ -28,7 +28,11 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import ARCHITECTURES
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.learning.card import read_card
-from dance_assets.core.learning.compute import ComputeSettings, fast_path_mode
+from dance_assets.core.learning.compute import (
+    ComputeSettings,
+    cpu_supports_bf16,
+    fast_path_mode,
+)
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.frame_images import prepare_files
 from dance_assets.core.learning.inference import load_network, predict_images
@@ -351,6 +355,36 @@ def test_a_cpu_step_keeps_the_memory_it_frees_for_the_next_batch():
 def test_fast_path_choice():
     assert fast_path_mode(ComputeSettings(fast_path=False), "cpu") == "off"
     assert fast_path_mode(ComputeSettings(fast_path=True), "cuda") == "cuda-amp"
+    assert fast_path_mode(ComputeSettings(fast_path=True), "cpu") == (
+        "cpu-bf16" if cpu_supports_bf16() else "cpu-channels-last")
+
+
+_THE_PATH_WITHOUT_BF16 = """
+import torch
+from dance_assets.core.learning.callbacks import use_fast_path
+from dance_assets.core.learning.compute import (
+    ComputeSettings,
+    cpu_supports_bf16,
+    fast_path_mode,
+)
+from dance_assets.core.learning.estimate import synthetic_sets
+from dance_assets.core.learning.training import TrainSettings, build_learner, dataloaders
+mode = fast_path_mode(ComputeSettings(), "cpu")
+settings = TrainSettings(image_size=64, batch_size=8, augment=False)
+dls = dataloaders(*synthetic_sets(40, 64, 3), settings, "cpu", 0, channels_last=True)
+learn = build_learner("resnet18", dls, 3, settings, ComputeSettings())
+added = use_fast_path(learn, mode)
+first = next(learn.model.parameters())
+print(mode, first.is_contiguous(memory_format=torch.channels_last) and not added,
+      learn.model(dls.one_batch()[0]).dtype)
+"""
+
+
+def test_without_bf16_the_cpu_trains_float32_in_channels_last():
+    """What an AVX2-only CPU runs (torch held to AVX2 here, in a fresh interpreter): no
+    autocast, the network and batches in channels_last."""
+    assert in_fresh_python(_THE_PATH_WITHOUT_BF16, env={"ATEN_CPU_CAPABILITY": "avx2"}) == [
+        "cpu-channels-last", "True", "torch.float32"]
 
 
 @pytest.mark.slow

@@ -151,7 +151,8 @@ def use_fast_path(learn: Learner, mode: str) -> list[Callback]:
         autocast = CpuBf16Autocast()
         learn.add_cb(autocast)
         return [autocast]
-    learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
+    if mode == "cuda-amp":
+        learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     return []
 
 

@@ -111,7 +111,7 @@ class ModelCard(_Part):
     input: Input
     image_size: int | None = Field(ge=1)  # square input of a CNN; None for the pose model
     window: int | None = Field(ge=1)  # seconds per window of the pose model; else None
-    fast_path: str  # how training ran: off, cuda, cuda-amp (core/learning/compute.py)
+    fast_path: str  # how training ran: compute.fast_path_mode's word for it
     extraction_params: ExtractionParams
     pose_settings: PoseSettings
     cleaning_thresholds: CleaningThresholds
