@@ -72,11 +72,11 @@ SECTIONS = (
     ("The demo and the classifiers' accuracy",
      ("demo.json", "accuracy.json", "accuracy-alexnet.json", "accuracy-squeezenet1_0.json",
       "accuracy-dancer.json", "pose.json", "pose-seed2.json", "lr.json")),
-    ("Training speed", ("train.json", "train-glibc-defaults.json", "train-cuda-h200.json",
-                        "train-cuda-h100.json")),
+    ("Training speed", ("train.json", "train-glibc-defaults.json", "train-cpu-float32-avx2.json",
+                        "train-cuda-h200.json", "train-cuda-h100.json")),
     ("Ingest, cleaning and scale", ("extract.json", "cleaning.json", "fan_out.json",
                                     "sensor.json", "scale.json")),
-    ("Scoring a dancer against her teacher", ("score.json", "score-pairs.json",
+    ("Scoring a dancer against her teacher", ("real.json", "score.json", "score-pairs.json",
                                               "score-speed.json")),
     ("Music", ("music.json", "music-videos.json")),
 )
@@ -201,11 +201,24 @@ def render_demo(name: str, data: dict) -> list[str]:
     for run in data.get("runs", []):
         parts = ", ".join(f"{k} {v} s" for k, v in run.get("parts_s", {}).items())
         rows.append([run.get("measured_at", "")[:10], run.get("commit"), run.get("lake"),
-                     run.get("install_s"), run.get("demo_s"), parts or "—"])
-    lines += table(["measured", "commit", "lake", "install, s", "demo, s", "of which"], rows)
+                     run.get("install_s"), run.get("first_summary_s"), run.get("demo_s"),
+                     parts or "—"])
+    lines += table(["measured", "commit", "lake", "install, s", "first summary, s",
+                    "demo, s", "of which"], rows)
     for run in data.get("runs", []):
         if run.get("machine"):
             lines += [f"The run of {run.get('commit')} ran on a {run['machine']}.", ""]
+        if "cnn_estimate_told_s" in run:
+            took = (f"; it took {run['cnn_training_measured_s']} s, and the CNNs (training "
+                    f"and evaluation) were {run['cnn_share_of_demo']:.0%} of the demo"
+                    if "cnn_training_measured_s" in run else "")
+            lines += [f"In the run of {run.get('commit')} the demo told the CNNs' training "
+                      f"would take {run['cnn_estimate_told_s']} s on that machine{took}.", ""]
+        for key in ("epochs_s", "note"):
+            if key in run:
+                value = run[key] if key == "note" else "; ".join(
+                    f"{k} {v} s an epoch" for k, v in run[key].items())
+                lines += [f"In the run of {run.get('commit')}: {value}.", ""]
         if "training_per_protocol_s" in run:
             per = ", ".join(f"{k} {v} s" for k, v in run["training_per_protocol_s"].items())
             lines += [f"Training, per protocol, in the run of {run.get('commit')}: {per}.", ""]
@@ -549,7 +562,46 @@ def render_generic(name: str, data: dict) -> list[str]:
     return lines
 
 
+def render_float32(name: str, data: dict) -> list[str]:
+    """benchmarks/train.py --cpu-float32: the float32 path's variants, as ratios."""
+    lines = header(name, data)
+    cpu = data.get("machine", {}).get("cpu", {})
+    lines += [f"CPU as torch and oneDNN saw it: {cpu.get('model')}, torch capability "
+              f"{cpu.get('torch_capability')}, oneDNN limit {cpu.get('onednn_max_isa')}, "
+              f"bf16 used: {num(cpu.get('bf16_used'))}; images a second (best of two "
+              "interleaved runs) and the ratio to the path as it trained:", ""]
+    variants = data.get("variants", {})
+    names = list(next(iter(variants.values()), {}).get("img_per_s", {}))
+    rows = [[arch, v.get("image_size"), *(f"{num(v['img_per_s'][n])} "
+                                          f"({v['ratio_to_as_trained'][n]:.2f}x)"
+                                          for n in names)]
+            for arch, v in variants.items()]
+    return lines + table(["model", "px", *names], rows)
+
+
+def render_real(name: str, data: dict) -> list[str]:
+    """benchmarks/real.py: the targets on the tuned and the held-back real pairs."""
+    lines = header(name, data)
+    lines += [f"{len(data.get('clips', {}))} real clips (their sha256 in the file), never "
+              "committed; `tune`: the pairs the score's rules were set on, `measure`: pairs "
+              "only measured.", ""]
+    for section in ("routines", "edits"):
+        by_part = data.get(section, {}).get("by_part", {})
+        rows = [[f"`{section}: {key}`", *(
+            (by_part.get(part, {}).get(key) or {}).get("value")
+            if isinstance(by_part.get(part, {}).get(key), dict)
+            else by_part.get(part, {}).get(key) for part in ("tune", "measure")),
+            next((v.get("target") for v in (by_part.get(p, {}).get(key) for p in by_part)
+                  if isinstance(v, dict)), "—")]
+            for key in next(iter(by_part.values()), {}) if not key.endswith("scores")
+            and not key.endswith("_max")]
+        lines += table(["measure", "tune", "measure (held back)", "target"], rows)
+    return lines
+
+
 RENDERERS: dict[str, Callable[[str, dict], list[str]]] = {
+    "train-cpu-float32-avx2.json": render_float32,
+    "real.json": render_real,
     "demo.json": render_demo,
     "cleaning.json": render_cleaning,
     "lr.json": render_lr,
