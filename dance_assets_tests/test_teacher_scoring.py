@@ -87,8 +87,10 @@ def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_
                  "--lake", str(lake)]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert set(answer) == {"video", "reference", "score", "error_deg", "timing", "mirrored",
-                           "turned_deg", "body_parts", "weakest", "best", "seconds",
-                           "classifier", "report", "elapsed_s", "music"}
+                           "turned_deg", "body_parts", "weights", "steady", "weakest", "best",
+                           "seconds", "classifier", "report", "elapsed_s", "music"}
+    assert abs(sum(answer["weights"].values()) - 1) < 0.01
+    assert 0 < answer["seconds"]["coverage"] <= 1
     assert answer["turned_deg"] == {"video": 0, "reference": 0}
     assert answer["reference"]["kind"] == "teacher video" and answer["classifier"] is None
     assert 0 <= answer["score"] <= 100 and set(answer["body_parts"]) == set(PART_NAMES)
@@ -245,6 +247,11 @@ def test_the_choreography_asset_takes_a_dances_teacher(lessons, tmp_path, capsys
     out = capsys.readouterr().out
     assert out.startswith("score for wap: ") and "teacher.mp4 (wap's teacher)" in out
     assert tables.read_table(lake, "scores").iloc[0]["reference_kind"] == "teacher video"
+    # Another dance's dancer is refused, and told which dance's teacher she was tried on.
+    assert main(["score", str(lessons / "mood" / "teacher.mp4"), "--dance", "wap", "--lake",
+                 str(lake.root)]) == 2
+    assert "teacher.mp4 and wap's teacher (teacher.mp4) share no dance" in (
+        capsys.readouterr().err)
 
 
 def test_of_lines_as_good_a_repeat_later_loses_to_the_start_near_the_teachers():

@@ -2,13 +2,12 @@
 
 From a PairAlignment (core/scoring/pair_alignment.py):
 - **the score**, 0-100, from the mean angle between her body parts and the teacher's
-  at matched moments (core/scoring/movement.py). The scale is a logistic in degrees: 50 at
-  ANCHOR_DEG (20°), and every SCALE_DEG (3.5°) closer doubles the odds (90 at 12°, 10
-  at 28°). The anchor sits between what the two kinds of pair give once put in step: the
-  same routine by another dancer, her own body, sloppiness and a phone's pose noise
-  included, mostly 7-15° (over generated pairs; real footage adds pose noise, so expect
-  a little more), and another routine mostly 18-40°, since a free tempo and offset
-  always find some moves that half fit (benchmarks/results/score-pairs.json);
+  at matched moments (core/scoring/movement.py), each part counting as much as the more
+  active of the two dancers moves it (part_weights), times the share of her dancing that
+  was matched at all (coverage). The scale is a logistic in degrees: 50 at ANCHOR_DEG
+  (28°), and every SCALE_DEG (3°) closer doubles the odds (90 at 21°, 10 at 35°); it was
+  set on real dancers (benchmarks/real.py), where the same routine by another dancer
+  mostly gives 18-26° and other routines mostly 30° and more;
 - **timing**: her offset in milliseconds (positive: behind, late) and her tempo against
   the teacher's, overall and for each stretch where they change;
 - **per body part**: the same scale per part, or None where a part was never seen;
@@ -24,17 +23,37 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from dance_assets.core.scoring.movement import PART_NAMES, describe
+from dance_assets.core.scoring.movement import (
+    PART_NAMES,
+    describe,
+    idle_edges,
+    part_motion,
+    steady_difference,
+)
 from dance_assets.core.scoring.music import ON_BEAT_S, BeatTiming
 from dance_assets.core.scoring.pair_alignment import PairAlignment
 
-ANCHOR_DEG = 20.0
-SCALE_DEG = 3.5
+ANCHOR_DEG = 28.0
+SCALE_DEG = 3.0
+# A body part's own score is on a scale of its own: real dancers of one routine differ
+# most in their arms (styling, and MediaPipe's arms are its noisiest joints), so 50 sits
+# where the same routine's real dancers end and other routines begin, part by part
+# (benchmarks/results/real.json, the tune part).
+PART_ANCHOR_DEG = {"left arm": 40.0, "right arm": 40.0, "left leg": 25.0, "right leg": 25.0,
+                   "torso": 20.0, "head": 25.0}
+PART_SCALE_DEG = 4.0
 # Two videos share no dance when, put in step as well as they can be, her frames that
 # match the teacher's (core/scoring/pair_alignment.MATCH_COST) barely outweigh those that do not:
 # a line's fit per frame of hers under this. Over generated pairs the same routine never
 # fell below 0.011 (its median is 0.07), while two routines out of three did.
 NO_SHARED_DANCE_FIT = 0.005
+# A part moving less than this (degrees of spread) counts as this much: real dancers sway
+# and MediaPipe jitters, so a part the routine holds still still counts, a little.
+MIN_MOTION_DEG = 15.0
+# A part whose angle differs the same way by this much on average, over more than this
+# share of the dance, is said to be off throughout, besides the moments that stand out.
+STEADY_FROM_DEG = 15.0
+STEADY_SHARE = 0.6
 # A moment closer to the teacher than this is not weak, whatever its rank.
 WEAK_FROM_DEG = 15.0
 MOMENT_S = (1.0, 4.0)  # shortest and longest weak moment
@@ -44,11 +63,12 @@ SAME_TEMPO = 0.03  # within 3 % is the teacher's tempo
 SEGMENT_S = 5.0  # timing is looked at in stretches of this length
 
 
-def score_of(error_deg: float) -> int:
+def score_of(error_deg: float, anchor_deg: float = ANCHOR_DEG,
+             scale_deg: float = SCALE_DEG) -> int:
     """0-100 from a mean body-part angle in degrees (module docstring)."""
     if not math.isfinite(error_deg):
         return 0
-    return round(100 / (1 + math.exp(min(50.0, (error_deg - ANCHOR_DEG) / SCALE_DEG))))
+    return round(100 / (1 + math.exp(min(50.0, (error_deg - anchor_deg) / scale_deg))))
 
 
 @dataclass(frozen=True)
@@ -81,7 +101,12 @@ class Feedback:
     weakest: list[Moment]
     best: Moment | None
     timing: list[TimingStretch] = field(default_factory=list)
+    # Each body part's share of the score: how much the routine moves it (part_weights).
+    weights: dict[str, float] = field(default_factory=dict)
+    # Parts off for most of the dance, in words with the mean difference.
+    steady: list[str] = field(default_factory=list)
     compared_s: float = 0.0  # seconds of her video compared with the teacher
+    coverage: float = 1.0  # share of her dancing that was compared (the score's factor)
     video_s: float = 0.0
     shares_a_dance: bool = True  # False: nothing she does matches the reference
     # Degrees each video showed its dancer turned by (on her side: 90 or 270, upside
@@ -117,18 +142,25 @@ def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -
     """Everything the dancer is told, from her performance matched to the teacher's."""
     errors = alignment.part_errors
     compared = alignment.compared
-    per_frame = frame_errors(errors)
+    weights = part_weights(alignment)
+    per_frame = frame_errors(errors, weights)
     error = float(np.nanmean(per_frame)) if compared.any() else math.inf
-    parts = {name: (score_of(float(np.nanmean(errors[:, k])))
+    parts = {name: (score_of(float(np.nanmean(errors[:, k])), PART_ANCHOR_DEG[name],
+                             PART_SCALE_DEG)
                     if (~np.isnan(errors[:, k])).any() else None)
              for k, name in enumerate(PART_NAMES)}
     student = alignment.student
+    covered = coverage(alignment)
     return Feedback(
-        score=score_of(error), error_deg=round(error, 1) if math.isfinite(error) else error,
+        score=round(score_of(error) * covered),
+        error_deg=round(error, 1) if math.isfinite(error) else error, coverage=round(covered, 3),
         mirrored=alignment.mirrored,
         offset_ms=round(1000 * alignment.warp.offset_s) if timed else None,
         tempo=round(alignment.warp.tempo, 3) if timed else None,
         body_parts=parts, weakest=weakest_moments(alignment, per_frame, n_weakest),
+        weights={name: round(float(w / weights.sum()), 3)
+                 for name, w in zip(PART_NAMES, weights, strict=True)},
+        steady=steady_faults(alignment, weights),
         best=best_moment(alignment, per_frame),
         timing=timing_stretches(alignment) if timed else [],
         compared_s=round(float(compared.sum()) / student.rate, 1),
@@ -137,13 +169,55 @@ def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -
         turned_deg=student.turned_deg, reference_turned_deg=alignment.teacher.turned_deg)
 
 
-def frame_errors(errors: np.ndarray) -> np.ndarray:
-    """Each frame's mean over the parts compared there."""
+def part_weights(alignment: PairAlignment) -> np.ndarray:
+    """How much each body part counts: as much as the more active of the two dancers
+    moves it over what was compared (movement.part_motion, at least MIN_MOTION_DEG).
+    Standing upright then earns nothing (legs, torso and head held still weigh little),
+    a routine made of arms is judged by its arms, and a part she moves where the teacher
+    holds it still still counts."""
+    compared = alignment.compared
+    matched = alignment.teacher_frames[compared]
+    hers = part_motion(alignment.student, compared)
+    theirs = part_motion(alignment.teacher, matched[matched >= 0])
+    return np.maximum(np.nan_to_num(np.fmax(hers, theirs)), MIN_MOTION_DEG)
+
+
+def coverage(alignment: PairAlignment) -> float:
+    """The share of her dancing (her poses, less the still seconds at either end) that the
+    teacher's dance was matched with: the score is for her whole dance, so seconds of it
+    the line leaves out (a few seconds of the routine fitted at an odd tempo) count as
+    missed."""
+    student = alignment.student
+    dancing = student.found & ~idle_edges(student)
+    return float(alignment.compared[dancing].mean()) if dancing.any() else 0.0
+
+
+def frame_errors(errors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each frame's mean over the parts compared there, each part counting `weights`
+    (equally without)."""
     seen = ~np.isnan(errors)
-    total = np.where(seen, errors, 0).sum(axis=1)
-    count = seen.sum(axis=1)
+    w = np.ones(errors.shape[1]) if weights is None else weights
+    total = (np.where(seen, errors, 0) * w).sum(axis=1)
+    count = (seen * w).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / count, np.nan)
+
+
+def steady_faults(alignment: PairAlignment, weights: np.ndarray) -> list[str]:
+    """Body parts that count (a tenth of the score or more) and differ the same way for
+    most of what was compared (movement.steady_difference), in words."""
+    frames = np.flatnonzero(alignment.compared)
+    faults = []
+    for k, part in enumerate(PART_NAMES):
+        if weights[k] / weights.sum() < 0.1 or not len(frames):
+            continue
+        fault = steady_difference(
+            part, alignment.student.directions[frames],
+            alignment.teacher.directions[alignment.teacher_frames[frames]],
+            STEADY_FROM_DEG, STEADY_SHARE)
+        if fault:
+            faults.append(fault)
+    return faults
 
 
 def smoothed(per_frame: np.ndarray, rate: float) -> np.ndarray:

@@ -193,6 +193,27 @@ def part_errors(student: np.ndarray, teacher: np.ndarray, weights: np.ndarray) -
     return out
 
 
+def part_motion(movement: Movement, frames: np.ndarray) -> np.ndarray:
+    """How much each body part moves over `frames` (indices or a mask): the angular spread
+    of its segments' directions around their mean, in degrees (0 for a part held still;
+    pose noise alone gives a few degrees), NaN for a part never seen there."""
+    directions = movement.directions[frames]
+    weights = np.where(np.isnan(directions[..., 0]), 0.0, movement.weights[frames])
+    total = weights.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (np.nan_to_num(directions) * weights[..., None]).sum(axis=0) / total[:, None]
+    # 1 − |mean direction| is the circular variance; sqrt(2·(1 − R)) its spread in radians.
+    resultant = np.clip(np.linalg.norm(mean, axis=-1), 0.0, 1.0)
+    spread = np.degrees(np.sqrt(2 * (1 - resultant)))
+    spread[total < 1.0] = np.nan
+    out = np.full(len(BODY_PARTS), np.nan, np.float32)
+    for column, segments in enumerate(_PART_SEGMENTS.values()):
+        seen = spread[segments]
+        if (~np.isnan(seen)).any():
+            out[column] = np.nanmean(seen)
+    return out
+
+
 def _signed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Signed degrees turning a to b (positive: clockwise in the picture, y down)."""
     cross = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
@@ -255,6 +276,26 @@ def describe(part: str, student: np.ndarray, teacher: np.ndarray) -> str:
     if abs(best) < MIN_DIFFERENCE:
         return f"{part} placed differently"
     return f"{words} (by {abs(best):.0f}°)"
+
+
+def steady_difference(part: str, student: np.ndarray, teacher: np.ndarray,
+                      at_least_deg: float, share: float) -> str | None:
+    """What is off in `part` all along, in words ("left arm too low for most of the dance
+    (by 30° on average)"), when one of its angles differs the same way by more than
+    MIN_DIFFERENCE in `share` of the frames and by `at_least_deg` on average; else None."""
+    hers, theirs = joint_angles(student), joint_angles(teacher)
+    for angle, more, less in _WORDS[part]:
+        differences = hers[angle] - theirs[angle]
+        differences = differences[~np.isnan(differences)]
+        if not len(differences):
+            continue
+        mean = float(differences.mean())
+        same_way = np.mean(np.sign(differences) * np.sign(mean) * np.abs(differences)
+                           > MIN_DIFFERENCE)
+        if abs(mean) >= at_least_deg and same_way >= share:
+            words = more if mean > 0 else less
+            return f"{words} for most of the dance (by {abs(mean):.0f}° on average)"
+    return None
 
 
 IDLE_SHARE = 0.25  # moving less than this share of her typical speed is standing still

@@ -41,6 +41,8 @@ def score_lines(result: DanceScore) -> list[str]:
     lines.append("body parts: " + ", ".join(
         f"{part} {score if score is not None else 'not seen'}"
         for part, score in judged.body_parts.items()))
+    if judged.steady:
+        lines.append("throughout: " + "; ".join(judged.steady))
     weakest = "; ".join(f"{_clock(m.start_s)}-{_clock(m.end_s)} {m.what}"
                         for m in judged.weakest) or \
         f"none: every stretch stays within {WEAK_FROM_DEG:g}° of the reference"

@@ -144,8 +144,9 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     alignment, judged, synced = judge_pair(movement, movement_of(teacher_poses), her_music,
                                            their_music)
     if not judged.shares_a_dance:
+        tried = f"{dance}'s teacher ({teacher.name})" if dance else teacher.name
         raise DanceAssetsError(
-            f"{student.name} and {teacher.name} share no dance: however they are put in "
+            f"{student.name} and {tried} share no dance: however they are put in "
             f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
             f"body-part angle of {judged.error_deg:.0f}°)")
     music = _music_feedback(movement, her_music, synced, teacher.name, her_note=her_note,
@@ -380,10 +381,11 @@ def as_json(result: DanceScore) -> dict:
         "score": judged.score, "error_deg": judged.error_deg, "timing": timing,
         "mirrored": judged.mirrored,
         "turned_deg": {"video": judged.turned_deg, "reference": judged.reference_turned_deg},
-        "body_parts": judged.body_parts,
+        "body_parts": judged.body_parts, "weights": judged.weights, "steady": judged.steady,
         "weakest": [asdict(m) for m in judged.weakest],
         "best": asdict(judged.best) if judged.best else None,
-        "seconds": {"video": judged.video_s, "compared": judged.compared_s},
+        "seconds": {"video": judged.video_s, "compared": judged.compared_s,
+                    "coverage": judged.coverage},
         "classifier": classifier, "report": str(result.report.resolve()),
         "music": result.music.as_dict() if result.music else None,
         "elapsed_s": round(result.elapsed_s, 2),
