@@ -43,7 +43,7 @@ import numpy as np
 from provenance import code, machine, sources
 from shared import cached_poses, judged, share
 
-from dance_assets.core.ingest.video import find_ffmpeg
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg, probe_video
 from dance_assets.core.scoring.beats import Beats
 from dance_assets.core.scoring.coaching import Feedback
 from dance_assets.core.scoring.movement import Movement, movement_of
@@ -171,15 +171,16 @@ def routine_summary(rows: list[dict]) -> dict:
     }
 
 
-def ffmpeg_edit(ffmpeg: str, source: Path, target: Path, *args: str) -> Path:
-    """An edited copy of `source`, made once (ffmpeg writes the same bytes again)."""
+def ffmpeg_edit(ffmpeg: str, sources: Path | list[Path], target: Path, *args: str) -> Path:
+    """An edited copy of `sources` (one video, or two for a filter graph), made once."""
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".partial.mp4")
-        subprocess.run([ffmpeg, "-hide_banner", "-v", "error", "-y", *args[:0], "-i",
-                        str(source), *args, "-c:v", "libx264", "-preset", "veryfast",
-                        "-crf", "20", "-threads", "1", "-c:a", "aac", str(partial)],
-                       check=True)
+        inputs = [item for source in ([sources] if isinstance(sources, Path) else sources)
+                  for item in ("-i", str(source))]
+        subprocess.run([ffmpeg, "-hide_banner", "-v", "error", "-y", *inputs, *args,
+                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads",
+                        "1", "-c:a", "aac", str(partial)], check=True)
         partial.rename(target)
     return target
 
@@ -206,33 +207,29 @@ def make_edits(student: Clip, teacher: Clip, other: Clip, work: Path, ffmpeg: st
         f"y=main_h*0.25:enable='between(t,{start},{start + SPLICE_S})'[v]")
     return {
         "cut": ffmpeg_edit(ffmpeg, teacher.path, folder / "teacher_cut.mp4", "-ss", str(CUT_S)),
-        "slow": ffmpeg_edit(ffmpeg, student.path, folder / "slow.mp4", "-filter_complex",
-                            "[0:v]setpts=PTS/0.8[v];[0:a]atempo=0.8[a]", "-map", "[v]",
-                            "-map", "[a]"),
-        "fast": ffmpeg_edit(ffmpeg, student.path, folder / "fast.mp4", "-filter_complex",
-                            "[0:v]setpts=PTS/1.25[v];[0:a]atempo=1.25[a]", "-map", "[v]",
-                            "-map", "[a]"),
+        "slow": ffmpeg_edit(ffmpeg, student.path, folder / "slow.mp4",
+                            *_at_speed(student.path, ffmpeg, 0.8)),
+        "fast": ffmpeg_edit(ffmpeg, student.path, folder / "fast.mp4",
+                            *_at_speed(student.path, ffmpeg, 1.25)),
         "mirrored": ffmpeg_edit(ffmpeg, student.path, folder / "mirrored.mp4", "-vf", "hflip"),
         "sideways": ffmpeg_edit(ffmpeg, student.path, folder / "sideways.mp4", "-vf",
                                 "transpose=1", "-metadata:s:v", "rotate=0"),
-        "spliced": _two_inputs(ffmpeg, student.path, other.path, folder / "spliced.mp4",
-                               splice_filter),
-        "walk_through": _two_inputs(ffmpeg, student.path, other.path,
-                                    folder / "walk_through.mp4", walk_filter),
+        "spliced": ffmpeg_edit(ffmpeg, [student.path, other.path], folder / "spliced.mp4",
+                               "-filter_complex", splice_filter, "-map", "[v]", "-map", "0:a?"),
+        "walk_through": ffmpeg_edit(ffmpeg, [student.path, other.path],
+                                    folder / "walk_through.mp4", "-filter_complex",
+                                    walk_filter, "-map", "[v]", "-map", "0:a?"),
         "_splice": (start, start + SPLICE_S),
     }
 
 
-def _two_inputs(ffmpeg: str, first: Path, second: Path, target: Path, graph: str) -> Path:
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial.mp4")
-        subprocess.run([ffmpeg, "-hide_banner", "-v", "error", "-y", "-i", str(first), "-i",
-                        str(second), "-filter_complex", graph, "-map", "[v]", "-map", "0:a?",
-                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads",
-                        "1", "-c:a", "copy", str(partial)], check=True)
-        partial.rename(target)
-    return target
+def _at_speed(video: Path, ffmpeg: str, factor: float) -> list[str]:
+    """ffmpeg arguments playing `video` at `factor` times its speed, its sound too if any."""
+    has_sound = probe_video(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=60)).audio_codec
+    if not has_sound:
+        return ["-vf", f"setpts=PTS/{factor}"]
+    return ["-filter_complex", f"[0:v]setpts=PTS/{factor}[v];[0:a]atempo={factor}[a]",
+            "-map", "[v]", "-map", "[a]"]
 
 
 def run_edits(clips: list[Clip], judge: Judge, work: Path, ffmpeg: str) -> dict:
