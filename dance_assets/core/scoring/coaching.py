@@ -3,11 +3,12 @@
 From a PairAlignment (core/scoring/pair_alignment.py):
 - **the score**, 0-100, from the mean angle between her body parts and the teacher's
   at matched moments (core/scoring/movement.py), each part counting as much as the more
-  active of the two dancers moves it (part_weights), times the share of her dancing that
-  was matched at all (coverage). The scale is a logistic in degrees: 50 at ANCHOR_DEG
-  (28°), and every SCALE_DEG (3°) closer doubles the odds (90 at 21°, 10 at 35°); it was
-  set on real dancers (benchmarks/real.py), where the same routine by another dancer
-  mostly gives 18-26° and other routines mostly 30° and more;
+  active of the two dancers moves it (part_weights), times the square root of the share
+  of her dancing matched at all (coverage: a video running on past the teacher's loses
+  a little, a few seconds of another routine fitted at an odd tempo a lot). A logistic in
+  degrees: 50 at ANCHOR_DEG (28°), each SCALE_DEG (3°) closer doubling the odds (90 at
+  21°, 10 at 35°), set on real dancers (benchmarks/real.py): the same routine by
+  another dancer mostly gives 18-26°, other routines mostly 30° and more;
 - **timing**: her offset in milliseconds (positive: behind, late) and her tempo against
   the teacher's, overall and for each stretch where they change;
 - **per body part**: the same scale per part, or None where a part was never seen;
@@ -152,7 +153,7 @@ def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -
     student = alignment.student
     covered = coverage(alignment)
     return Feedback(
-        score=round(score_of(error) * covered),
+        score=round(score_of(error) * math.sqrt(covered)),
         error_deg=round(error, 1) if math.isfinite(error) else error, coverage=round(covered, 3),
         mirrored=alignment.mirrored,
         offset_ms=round(1000 * alignment.warp.offset_s) if timed else None,
@@ -186,7 +187,7 @@ def coverage(alignment: PairAlignment) -> float:
     """The share of her dancing (her poses, less the still seconds at either end) that the
     teacher's dance was matched with: the score is for her whole dance, so seconds of it
     the line leaves out (a few seconds of the routine fitted at an odd tempo) count as
-    missed."""
+    missed (the score takes its square root: module docstring)."""
     student = alignment.student
     dancing = student.found & ~idle_edges(student)
     return float(alignment.compared[dancing].mean()) if dancing.any() else 0.0
