@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from html import escape
 
-from dance_assets.core.scoring.coaching import score_of
-
 # A body part within GOOD_DEG of the teacher's is green, within FAIR_DEG amber, beyond
 # red: about what a teacher lets pass, corrects, and calls wrong (score 95 and 50).
 GOOD_DEG, FAIR_DEG = 15.0, 30.0
@@ -30,12 +28,17 @@ def band_colour(error_deg: float) -> Colour:
     return GREEN if error_deg < GOOD_DEG else AMBER if error_deg < FAIR_DEG else RED
 
 
+# A score's band: real dancers of one routine mostly score GOOD_SCORE or more against
+# each other, and most pairs of different routines stay under FAIR_SCORE
+# (benchmarks/results/real.json).
+GOOD_SCORE, FAIR_SCORE = 75, 40
+
+
 def score_colour(score: int | None) -> Colour:
-    """The band of a 0-100 score, on the same thresholds as the limbs' colours."""
+    """The band of a 0-100 score (the overall one, or a body part's on its own scale)."""
     if score is None:
         return GREY
-    return GREEN if score >= score_of(GOOD_DEG) else AMBER if score >= score_of(FAIR_DEG) \
-        else RED
+    return GREEN if score >= GOOD_SCORE else AMBER if score >= FAIR_SCORE else RED
 
 
 def hex_colour(colour: Colour) -> str:
