@@ -44,6 +44,17 @@ def test_sweep_removes_only_temporaries_of_dead_writers(tmp_path):
     assert mine.exists() and keep.exists() and not dead.exists()
 
 
+def test_rewriting_a_file_removes_what_a_killed_write_of_it_left(tmp_path):
+    """A step killed while writing a report leaves its temporary; writing that file again
+    removes it, and leaves other files' temporaries (a live writer elsewhere) alone."""
+    left = tmp_path / ".savage.png.tmp-999999999-0123abcd"
+    left.write_bytes(b"half a png")
+    others = tmp_path / ".wap.png.tmp-999999999-0123abcd"
+    others.write_bytes(b"another file's")
+    atomic_write_text(tmp_path / "savage.png", "whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [others.name, "savage.png"]
+
+
 def test_a_warehouse_rebuild_killed_midway_is_swept_by_the_next(tmp_path):
     lake = Lake(tmp_path / "lake")
     lake.root.mkdir()

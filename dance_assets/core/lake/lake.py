@@ -9,6 +9,7 @@ whose writer is gone.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -97,8 +98,16 @@ def temp_sibling(path: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: Path, *, fsync: bool = True) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `path` in one rename."""
+    """Yield a temporary path to write; on success it replaces `path` in one rename.
+
+    Temporaries of `path` itself left by writers that no longer run (a step killed while
+    writing this very file) are removed first: only this file's, since another file's
+    writer in the folder may be alive in another process namespace (a pod)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+        match = _TEMP_PATTERN.match(stale.name)
+        if match and not _pid_alive(int(match.group(1))):
+            stale.unlink(missing_ok=True)
     tmp = temp_sibling(path)
     try:
         yield tmp
