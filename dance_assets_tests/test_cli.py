@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from dance_assets.assets.models import TrainConfig
 from dance_assets.cli import main
 from dance_assets_tests.helpers import TINY
 
 
 @pytest.fixture(scope="module")
 def demo_lake(tmp_path_factory, tiny_raw) -> Path:
-    """A tiny lake after `dance-assets demo --profile tiny`, with its own DAGSTER_HOME."""
+    """A tiny lake after `dance-assets demo --profile tiny`, with its own DAGSTER_HOME: a
+    demo stopped with Ctrl-C as its second CNN starts training (what it printed is in
+    stopped.json), then `demo` again, in this process (its output in demo.out and
+    demo.err)."""
     import shutil
 
     from dance_assets.core.ingest.video import find_ffmpeg
@@ -34,7 +38,9 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
     previous = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
     try:
-        with open(root / "demo.out", "w") as printed, contextlib.redirect_stdout(printed):
+        (root / "stopped.json").write_text(json.dumps(_demo_stopped_by_ctrl_c(lake)))
+        with (open(root / "demo.out", "w") as printed, contextlib.redirect_stdout(printed),
+              open(root / "demo.err", "w") as said, contextlib.redirect_stderr(said)):
             assert main(["demo", "--profile", "tiny", "--lake", str(lake)]) == 0
     finally:
         if previous is None:
@@ -42,6 +48,31 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
         else:
             os.environ["DAGSTER_HOME"] = previous
     return lake
+
+
+def _trained_by(stderr: str) -> list[str]:
+    """The CNN steps that started training, in order, from a demo's log lines."""
+    return [line.split(" - ")[0].split()[-1].removeprefix("models__")
+            for line in stderr.splitlines() if "training has the cpu" in line]
+
+
+def _demo_stopped_by_ctrl_c(lake: Path) -> dict:
+    """`demo` in a process of its own, sent SIGINT with every process it started (as a
+    terminal's Ctrl-C) when its second CNN starts training."""
+    import signal
+
+    demo = subprocess.Popen([sys.executable, "-m", "dance_assets.cli", "demo", "--profile",
+                             "tiny", "--lake", str(lake)], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    assert demo.stderr is not None
+    said = []
+    for line in demo.stderr:
+        said.append(line)
+        if len(_trained_by("".join(said))) == 2:
+            os.killpg(demo.pid, signal.SIGINT)
+            break
+    said.append(demo.stderr.read())
+    return {"returncode": demo.wait(timeout=120), "stderr": "".join(said)}
 
 
 @pytest.fixture(scope="module")
@@ -155,63 +186,46 @@ def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
     scores = tables.read_table(lake, "scores")
     held_out = tables.read_table(lake, "frame_manifest").query(
         "split_by_participant == 'valid'")
-    assert len(scores) == 1 and scores.loc[0, "target_dance"] in set(held_out["dance_class"])
+    # Each demo scores her once, the stopped one (before its CNNs) and the one after.
+    assert len(scores) == 2 and scores["path"].nunique() == 1
+    assert scores.loc[0, "target_dance"] in set(held_out["dance_class"])
     assert scores.loc[0, "reference_kind"] == "teacher video"
     assert scores.loc[0, "reference_path"].endswith("teacher.mp4")
     assert (lake.root / scores.loc[0, "report"]).is_file()
 
 
 @pytest.mark.slow
-def test_a_demo_stopped_during_training_trains_only_what_is_missing(demo_lake, tmp_path):
+def test_a_demo_stopped_during_training_trains_only_what_is_missing(demo_lake):
     """Ctrl-C while a CNN trains: the models that finished are kept, and `demo` again
-    trains the rest only, to the same models and the same table as a run never stopped."""
-    import shutil
-    import signal
-
+    trains the rest only, to the same model a training never stopped gives."""
+    from dance_assets.core.curation.splits import split_column
     from dance_assets.core.lake import tables
+    from dance_assets.core.lake.catalogue import ARCHITECTURES, RANDOM_FRAMES
     from dance_assets.core.lake.lake import Lake
+    from dance_assets.core.learning.frame_cache import kept_frames_cache
+    from dance_assets.core.learning.training import frame_sets, train
+    from dance_assets.resources import TorchComputeResource
 
-    lake = tmp_path / "lake"
-    shutil.copytree(demo_lake, lake, symlinks=True)
-    shutil.copytree(demo_lake.parent / "dagster_home", tmp_path / "home")
-    for arch in ("alexnet", "resnet18", "squeezenet1_0"):
-        shutil.rmtree(lake / "models" / "by_participant" / arch)
-    command = [sys.executable, "-m", "dance_assets.cli", "demo", "--profile", "tiny",
-               "--lake", str(lake)]
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
-    # As a terminal's Ctrl-C: SIGINT to the demo and every process it started, as the
-    # second training of the stopped protocol starts (the first one has finished).
-    demo = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
-    assert demo.stderr is not None
-    started: list[str] = []
-    for line in demo.stderr:
-        if "training has the cpu" in line:
-            started.append(line.split(" - ")[0].split()[-1].removeprefix("models__"))
-            if len(started) == 2:
-                os.killpg(demo.pid, signal.SIGINT)
-                break
-    stopped_with = demo.stderr.read()
-    assert demo.wait(timeout=120) == 130, stopped_with
-    assert "every model that finished is kept" in stopped_with
-    finished, stopped = started
-    assert (lake / "models" / "by_participant" / finished / "model_card.json").is_file()
-    assert not (lake / "models" / "by_participant" / stopped / "model_card.json").exists()
+    stopped = json.loads((demo_lake.parent / "stopped.json").read_text())
+    assert stopped["returncode"] == 130, stopped["stderr"]
+    assert "every model that finished is kept" in stopped["stderr"]
+    finished, interrupted = _trained_by(stopped["stderr"])  # both under random_frames
+    again = (demo_lake.parent / "demo.err").read_text()
+    assert f"random_frames: {finished} already trained" in again
+    assert sorted(_trained_by(again)) == sorted(
+        [*(a for a in ARCHITECTURES if a != finished), *ARCHITECTURES])  # and by_participant
 
-    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert again.returncode == 0, again.stderr
-    assert f"by_participant: {finished} already trained" in again.stderr
-    assert "random_frames: alexnet, resnet18, squeezenet1_0 already trained" in again.stderr
-    trained_again = {line.split(" - ")[0].split()[-1].removeprefix("models__")
-                     for line in again.stderr.splitlines() if "training has the cpu" in line}
-    assert trained_again == {"alexnet", "resnet18", "squeezenet1_0"} - {finished}
-    # Seeded: the same models as the demo that was never stopped, and the same table.
-    ours, theirs = (tables.read_table(Lake.resolve(root), "training_history")
-                    .query("protocol == 'by_participant'").sort_values(["arch", "epoch"])
-                    .reset_index(drop=True)[["arch", "epoch", "train_loss", "accuracy"]]
-                    for root in (lake, demo_lake))
-    assert ours.equals(theirs)
-    def study_table(printed: str) -> str:
-        return printed.split("validation accuracy (%)")[1].split("\nreport: ")[0]
-
-    assert study_table(again.stdout) == study_table((demo_lake.parent / "demo.out").read_text())
+    # The model trained again is the one a training never stopped gives (seeded).
+    lake = Lake.resolve(demo_lake)
+    manifest = tables.read_table(lake, "frame_manifest")
+    settings = TrainConfig(**TINY.train_config(interrupted)).settings()
+    classes = sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+    cache = kept_frames_cache(lake, manifest, settings.image_size, settings.input)
+    sets = frame_sets(cache, manifest, split_column(RANDOM_FRAMES), classes)
+    direct = train(interrupted, *sets, classes, settings, TorchComputeResource().settings(),
+                   report=lambda _: None).history
+    resumed = tables.read_table(lake, "training_history").query(
+        f"protocol == '{RANDOM_FRAMES}' and arch == '{interrupted}'").sort_values("epoch")
+    assert resumed["accuracy"].tolist() == direct["accuracy"].tolist()
+    assert resumed["train_loss"].tolist() == pytest.approx(direct["train_loss"].tolist(),
+                                                           rel=1e-5)
