@@ -7,7 +7,7 @@ import numpy as np
 
 from dance_assets.core.scoring.coaching import feedback, part_weights
 from dance_assets.core.scoring.movement import PART_NAMES, movement_from_skeletons
-from dance_assets.core.scoring.pair_alignment import align_pair
+from dance_assets.core.scoring.pair_alignment import Start, align_pair
 
 RATE = 10.0
 SECONDS = 16.0
@@ -83,3 +83,25 @@ def test_a_part_off_all_along_is_said_so_and_scores_apart():
     assert any(fault.startswith("left arm too low for most of the dance")
                for fault in judged.steady), judged.steady
     assert not any(fault.startswith("right arm") for fault in judged.steady)
+
+
+def test_the_sound_proposes_and_the_dance_decides():
+    """A beat tracker took her song's tempo for 3/2 of it: the music's start says 1.05x
+    while she dances at 0.7x. Its line fits her poses far worse than the line at her own
+    tempo, which is the one chosen; a right start is kept."""
+    hers = _dancer(*_routine(0.7 * T), STILL, noise_deg=4, seed=7)
+    wrong = align_pair(hers, TEACHER, Start(1.05, 0.0))
+    assert abs(wrong.warp.tempo - 0.7) <= 0.02, wrong.warp
+    right = align_pair(hers, TEACHER, Start(0.7, 0.3))
+    assert abs(right.warp.tempo - 0.7) <= 0.02 and abs(right.warp.offset_s) <= 0.1
+
+
+def test_dancers_in_sync_keep_one_tempo_though_her_first_second_is_matched_off():
+    """Her first second stands still where the teacher has begun (matched a beat off, as a
+    still start is): the timing stretches still say the teacher's tempo throughout."""
+    left, right = _routine(T)
+    left[:10], right[:10] = left[0], right[0]
+    judged = feedback(align_pair(_dancer(left, right, STILL, noise_deg=4, seed=8), TEACHER))
+    assert judged.timing and all(abs(stretch.tempo - 1) <= 0.03 and
+                                 abs(stretch.offset_ms) <= 100 for stretch in judged.timing), \
+        judged.timing

@@ -32,9 +32,15 @@ from dance_assets.core.ingest.dense_poses import DensePoses, read_video
 from dance_assets.core.ingest.video import FfmpegSettings, probe_video
 from dance_assets.core.lake.reports import png_bytes, save_png
 from dance_assets.core.scoring.beats import HOP, Beats
-from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
+from dance_assets.core.scoring.coaching import Feedback, feedback
 from dance_assets.core.scoring.movement import movement_of
-from dance_assets.core.scoring.music import ON_BEAT_S, BeatTiming, against_beats, hits
+from dance_assets.core.scoring.music import (
+    ON_BEAT_S,
+    BeatTiming,
+    MusicFeedback,
+    against_beats,
+    hits,
+)
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
 from dance_assets.core.scoring.score_report import write_report
 from dance_assets.core.scoring.score_timeline import beat_html

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
+from scipy.stats import siegelslopes
 
 from dance_assets.core.scoring.movement import (
     PART_NAMES,
@@ -31,7 +32,6 @@ from dance_assets.core.scoring.movement import (
     part_motion,
     steady_difference,
 )
-from dance_assets.core.scoring.music import ON_BEAT_S, BeatTiming
 from dance_assets.core.scoring.pair_alignment import PairAlignment
 
 ANCHOR_DEG = 28.0
@@ -335,14 +335,17 @@ def best_moment(alignment: PairAlignment, per_frame: np.ndarray) -> Moment | Non
 
 
 def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:
-    """Her offset and tempo stretch by stretch, neighbours that agree merged."""
+    """Her offset and tempo stretch by stretch (the repeated-medians slope over its
+    compared frames: a still second matched a beat off must not bend a stretch danced
+    in sync into another tempo), neighbours that agree merged."""
     times, path = alignment.student.times, alignment.path_times
     stretches: list[TimingStretch] = []
     for start in np.arange(0, times[-1] + 1e-9, SEGMENT_S):
-        inside = (times >= start) & (times < start + SEGMENT_S) & ~np.isnan(path)
+        inside = ((times >= start) & (times < start + SEGMENT_S) & ~np.isnan(path)
+                  & alignment.compared)
         if inside.sum() < 2 * alignment.student.rate:
             continue
-        slope, _ = np.polyfit(times[inside], path[inside], 1)
+        slope, _ = siegelslopes(path[inside], times[inside])
         tempo = float(np.clip(slope, 0.25, 4.0))
         offset = float(np.median(times[inside] - path[inside] / alignment.warp.tempo))
         stretch = TimingStretch(round(float(start), 2),
@@ -357,44 +360,3 @@ def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:
         else:
             stretches.append(stretch)
     return stretches
-
-
-@dataclass(kw_only=True)
-class MusicFeedback:
-    """What the music says: the beat of her video's sound, her hits against it, and
-    whether the teacher's video plays the same song."""
-
-    tempo_bpm: float | None  # her music's; None without music to judge
-    beats: list[float]  # in her video
-    timing: BeatTiming | None  # her hits against those beats
-    same_song: bool | None  # None: no teacher's music to compare with
-    audio_offset_s: float | None  # her video at t plays the teacher's song at tempo·(t − this)
-    note: str  # how the videos were put in step, or why the music could not say
-    no_beat: str = ""  # why her own video has no beat to judge her by (tempo_bpm None)
-
-    def beat_words(self) -> str:
-        """Her hits against the beat in one line, or why they cannot be judged."""
-        timing = self.timing
-        if timing is None:
-            if self.tempo_bpm is None:
-                return "no music to judge" + (f" ({self.no_beat})" if self.no_beat else "")
-            return f"{self.tempo_bpm:.0f} bpm, but too few clear hits to judge against it"
-        when = "after" if timing.mean_offset_ms > 0 else "before"
-        return (f"your hits land {abs(timing.mean_offset_ms)} ms {when} the beat "
-                f"(spread {timing.spread_ms} ms, {timing.on_beat_share:.0%} within "
-                f"{round(1000 * ON_BEAT_S)} ms) at {self.tempo_bpm:.0f} bpm; furthest off "
-                f"{timing.worst_start_s:.1f}-{timing.worst_end_s:.1f} s "
-                f"({timing.worst_offset_ms:+d} ms)")
-
-    def as_dict(self) -> dict:
-        timing = self.timing
-        return {"tempo_bpm": self.tempo_bpm, "beats": self.beats,
-                "same_song": self.same_song, "audio_offset_s": self.audio_offset_s,
-                "note": self.note, "words": self.beat_words(),
-                "hits": None if timing is None else {
-                    "mean_offset_ms": timing.mean_offset_ms, "spread_ms": timing.spread_ms,
-                    "on_beat_share": timing.on_beat_share, "count": timing.hits,
-                    "worst": {"start_s": timing.worst_start_s, "end_s": timing.worst_end_s,
-                              "offset_ms": timing.worst_offset_ms},
-                    "each": [{"time_s": t, "offset_ms": o} for t, o
-                             in zip(timing.hit_times, timing.hit_offsets_ms, strict=True)]}}

@@ -13,7 +13,8 @@ routine at the teacher's time τ(t), and the question is τ. Three steps:
    frames, to a hundredth of a second and a quarter per cent of tempo.
    A routine that repeats would fit one repeat later as well as now: among near-equal
    fits (within NEAR_TIE) the smaller offset wins, and the coarse lines refined include
-   the near-equal ones with the smallest offsets as well as the best few.
+   the near-equal ones with the smallest offsets as well as the best few. A line the
+   music proposes (Start) is kept unless one anywhere fits clearly better.
 2. **Local timing**: around the line, a shift of up to ±1 s is chosen for every frame,
    on a 2-second window, so a dancer who drifts behind and catches up is followed.
    Where nothing fits (she danced something else) the shift is that of her neighbours.
@@ -37,6 +38,7 @@ from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.scoring.movement import Movement, idle_edges, part_errors
 
 MIN_TEMPO, MAX_TEMPO = 0.67, 1.5
+COARSE_TEMPOS = 28  # the coarse search's tempos, 3 % apart
 MIN_OVERLAP_S = 3.0
 MIN_OVERLAP_SHARE = 0.5  # of the shorter performance, mapped onto the other's clock
 NEAR_TIE = 0.1  # lines whose fit is this much below the best count as as good
@@ -234,14 +236,36 @@ def _search_grid(student: Movement, teacher: Movement, start: Start | None
         return tempos, start.offset_s + np.arange(-start.reach_s, start.reach_s + 1e-9, 0.2)
     duration = student.times[-1] + 1 / student.rate
     teacher_duration = teacher.times[-1] + 1 / teacher.rate
-    return (np.geomspace(MIN_TEMPO, MAX_TEMPO, 28),
+    return (np.geomspace(MIN_TEMPO, MAX_TEMPO, COARSE_TEMPOS),
             np.arange(-teacher_duration / MIN_TEMPO, duration, 0.2))
 
 
 def global_warp(student: Movement, teacher: Movement, cost: np.ndarray,
                 start: Start | None = None) -> Warp:
-    """The best line τ = tempo · (t − offset), coarse then fine (module docstring)."""
-    tempos, offsets = _search_grid(student, teacher, start)
+    """The best line τ = tempo · (t − offset), coarse then fine (module docstring). With
+    a `start` from the music, the line near it, unless a line anywhere fits the poses
+    clearly better (by more than NEAR_TIE): the sound proposes, the dance decides. A
+    beat tracker can take a song's tempo for 3/2 or 2 times itself, and a dancer can
+    practise at another speed than her song plays."""
+    line = _best_line(student, teacher, cost, *_search_grid(student, teacher, None))
+    if start is not None:
+        try:
+            near = _best_line(student, teacher, cost, *_search_grid(student, teacher, start))
+        except DanceAssetsError:
+            near = None
+        if near is not None and (line is None or _as_good(near, line.fit)):
+            line = near
+    if line is None:
+        raise DanceAssetsError("the two videos overlap too little to compare (less than "
+                               f"{MIN_OVERLAP_S:g} s with a dancer in both)")
+    return Warp(line.tempo, line.offset, line.mean, line.frames / student.rate,
+                line.fit / max(1, student.found.sum()))
+
+
+def _best_line(student: Movement, teacher: Movement, cost: np.ndarray, tempos: np.ndarray,
+               offsets: np.ndarray) -> _Line | None:
+    """The chosen line over a grid of tempos and offsets, coarse then fine; None when no
+    line overlaps enough."""
     tolerant = minimum_filter1d(np.nan_to_num(cost, nan=np.inf), size=5, axis=1)
     tolerant[np.isinf(tolerant)] = np.nan
     every = 2
@@ -257,12 +281,7 @@ def global_warp(student: Movement, teacher: Movement, cost: np.ndarray,
         refined += _peaks(cost, student.times, teacher.rate, fine_tempos, fine_offsets,
                           _needed_overlap(student, teacher, fine_tempos, 1 / student.rate),
                           interpolate=True, keep=1)
-    if not refined:
-        raise DanceAssetsError("the two videos overlap too little to compare (less than "
-                               f"{MIN_OVERLAP_S:g} s with a dancer in both)")
-    line = _chosen(refined)
-    return Warp(line.tempo, line.offset, line.mean, line.frames / student.rate,
-                line.fit / max(1, student.found.sum()))
+    return _chosen(refined) if refined else None
 
 
 def local_shifts(cost: np.ndarray, student: Movement, teacher: Movement, warp: Warp

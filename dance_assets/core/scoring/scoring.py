@@ -38,7 +38,7 @@ from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.beats import Beats, find_beats
-from dance_assets.core.scoring.coaching import Feedback, MusicFeedback, feedback
+from dance_assets.core.scoring.coaching import Feedback, feedback
 from dance_assets.core.scoring.movement import (
     PART_NAMES,
     Movement,
@@ -46,7 +46,13 @@ from dance_assets.core.scoring.movement import (
     movement_of,
     part_errors,
 )
-from dance_assets.core.scoring.music import AudioSync, against_beats, hits, sync_by_sound
+from dance_assets.core.scoring.music import (
+    AudioSync,
+    MusicFeedback,
+    against_beats,
+    hits,
+    sync_by_sound,
+)
 from dance_assets.core.scoring.pair_alignment import PairAlignment, Start, Warp, align_pair
 from dance_assets.core.scoring.reference_poses import poses_of
 from dance_assets.core.scoring.routines import (
@@ -224,7 +230,7 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
                                "choreography again")
     shown = verdict.shown
     student = _seconds_as_poses(shown)
-    alignment = _routine_alignment(student, shown, routines[dance])
+    alignment = routine_alignment(student, np.flatnonzero(shown.usable), routines[dance])
     judged = feedback(alignment, timed=False)
     video = verdict.video
     reference = ReferenceInfo(ROUTINE, f"{dance}'s routine, averaged over "
@@ -254,12 +260,12 @@ def _seconds_as_poses(shown: Seconds) -> DensePoses:
                       frames=list(shown.images))
 
 
-def _routine_alignment(student: DensePoses, shown: Seconds, routine: Reference
-                       ) -> PairAlignment:
-    """Her usable seconds matched to the routine's steps by core/scoring/routines.align (a loop,
-    up to twice as fast), as a PairAlignment with the routine in the teacher's place."""
+def routine_alignment(student: DensePoses, usable: np.ndarray, routine: Reference
+                      ) -> PairAlignment:
+    """Her `usable` seconds (their indices) matched to the routine's steps by
+    core/scoring/routines.align (a loop, up to twice as fast), as a PairAlignment with
+    the routine in the teacher's place."""
     hers = movement_of(student)  # turned upright if she was filmed sideways
-    usable = np.flatnonzero(shown.usable)
     looped = align(hers.skeletons[usable], routine.skeletons)
     steps = movement_from_skeletons(np.arange(len(routine.skeletons), dtype=np.float64),
                                     routine.skeletons, None, 1.0)
