@@ -584,8 +584,10 @@ def render_real(name: str, data: dict) -> list[str]:
     lines = header(name, data)
     lines += [f"{len(data.get('clips', {}))} real clips (their sha256 in the file), never "
               "committed; `tune`: the pairs the score's rules were set on, `measure`: pairs "
-              "only measured.", ""]
-    for section in ("routines", "edits"):
+              "only measured. `routines`: against a teacher's video (`score --reference`); "
+              "`averaged`: against each routine averaged over its other dancers one pose a "
+              "second (`score --dance`); a refused pair ranks below any score.", ""]
+    for section in ("routines", "averaged", "edits"):
         by_part = data.get(section, {}).get("by_part", {})
         rows = [[f"`{section}: {key}`", *(
             (by_part.get(part, {}).get(key) or {}).get("value")
