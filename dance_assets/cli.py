@@ -98,20 +98,24 @@ def cmd_score(args: argparse.Namespace) -> int:
     from dance_assets.core.ingest.video import find_ffmpeg
     from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
-    from dance_assets.core.scoring.scoring import as_json, record, score
+    from dance_assets.core.scoring.score_record import as_json, record
+    from dance_assets.core.scoring.scoring import score
 
     lake = Lake.resolve(args.lake)
     video = Path(args.video)
     result = score(lake, video, find_ffmpeg(), reference=Path(args.reference)
                    if args.reference else None, dance=args.dance, arch=args.arch,
-                   protocol=args.protocol)
-    record(lake, result)
-    refresh_views(lake)
+                   protocol=args.protocol, keep=not args.no_record)
+    if not args.no_record:
+        record(lake, result)
+        refresh_views(lake)
     if args.json:
         print(json.dumps(as_json(result), indent=2))
     else:
         print("\n".join(score_lines(result)))
-    _echo(f"scored in {result.elapsed_s:.1f} s; recorded in the scores view")
+    where = ("not recorded (--no-record): nothing was written into a lake"
+             if args.no_record else f"recorded in the scores table of the lake at {lake.root}")
+    _echo(f"scored in {result.elapsed_s:.1f} s; {where}")
     return 0
 
 
@@ -176,18 +180,23 @@ def _add_score(add_command: AddCommand, common: argparse.ArgumentParser) -> None
         "against a dance of the lake (--dance; default: the dance the lake's classifier sees), "
         "using that dance's teacher video where references/ has one. Prints the score, timing, "
         "mirroring, body parts and weakest moments, writes an HTML report with both videos "
-        "side by side, and records a row in the scores table.")
+        "side by side, and records a row in the scores table of the lake (--lake, default "
+        "./data_lake) unless --no-record.")
     score.add_argument("video", help="her video: any file ffmpeg reads")
     score.add_argument("--reference", metavar="VIDEO",
                        help="the teacher's video to compare with (no trained model needed)")
     score.add_argument("--dance", help="the dance she meant to perform (default: the "
                        "predicted one)")
     score.add_argument("--arch", help="the classifier whose verdict is shown beside the "
-                       f"score: {in_words(MODEL_NAMES)} (default: the best evaluated one)")
+                       f"score: {in_words(MODEL_NAMES)} (default: the best evaluated one; "
+                       "not with --reference)")
     score.add_argument("--protocol", choices=sorted(PROTOCOLS),
                        help=f"which training protocol's model (default: {DEFAULT_PROTOCOL})")
     score.add_argument("--json", action="store_true",
                        help="print the result as JSON (schema in docs/scoring.md)")
+    score.add_argument("--no-record", action="store_true",
+                       help="write nothing into a lake: no row, no pose cache; the report "
+                       "goes to a temporary folder")
     score.set_defaults(handler=cmd_score)
 
 

@@ -109,6 +109,42 @@ def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_
     assert row["reference_kind"] == "teacher video" and row["reference_path"] == str(teacher)
     assert row["offset_ms"] == answer["timing"]["offset_ms"] and row["report"].endswith(".html")
     assert row["left_arm"] == answer["body_parts"]["left arm"]
+    # One record: every value the JSON gives is in the row, read back from Parquet.
+    assert row["source"] == "command line" and row["reference_name"] == "teacher.mp4"
+    assert row["error_deg"] == answer["error_deg"] and row["coverage"] == \
+        answer["seconds"]["coverage"]
+    assert (row["turned_deg"], row["reference_turned_deg"]) == (0, 0)
+    assert json.loads(row["timing"]) == answer["timing"]["stretches"]
+    assert row["timing_words"] == answer["timing"]["words"]
+    assert json.loads(row["weights"]) == answer["weights"]
+    assert json.loads(row["steady"]) == answer["steady"]
+    assert json.loads(row["weakest"]) == answer["weakest"]
+    assert row["audio_offset_s"] == music["audio_offset_s"] and row["beat_words"] == \
+        music["words"] and row["music_note"] == music["note"]
+    assert row["elapsed_s"] == answer["elapsed_s"]
+
+
+def test_no_record_writes_nothing_into_a_lake(lessons, tmp_path, capsys):
+    """`--no-record`: the score is printed and the report written outside any lake; no
+    row, no pose cache, not even the lake's folder."""
+    lake = tmp_path / "never"
+    student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
+    assert main(["score", str(student), "--reference", str(teacher), "--json",
+                 "--no-record", "--lake", str(lake)]) == 0
+    captured = capsys.readouterr()
+    report = Path(json.loads(captured.out)["report"])
+    assert report.is_file() and not report.is_relative_to(tmp_path)
+    assert not lake.exists()
+    assert "not recorded (--no-record)" in captured.err
+
+
+def test_a_classifier_asked_for_beside_a_reference_is_refused(lessons, tmp_path, capsys):
+    student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
+    assert main(["score", str(student), "--reference", str(teacher), "--arch", "resnet18",
+                 "--lake", str(tmp_path / "lake")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--reference does not use" in error[0], error
+    assert not (tmp_path / "lake").exists()
 
 
 def test_score_against_a_teacher_in_words(lessons, tmp_path, capsys):

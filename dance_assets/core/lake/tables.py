@@ -155,7 +155,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("epochs", _I64), ("image_size", _I64), ("device", _STR), ("pretrained", _BOOL),
         ("model_trained_at", _STR), ("evaluated_at", _TS),
     ),
-    # One row per scored video (core/scoring/scoring.py). reference_kind: "teacher video" (a
+    # One row per scored video (core/scoring/score_record.py). reference_kind: "teacher video" (a
     # teacher's video, reference_path) or "training performances" (the dance's averaged
     # routine); target_score and the body parts (left_arm ... head): 0-100 on the angle
     # scale of core/scoring/coaching.py, null for a part never seen; offset_ms (positive: behind
@@ -165,6 +165,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     # report: the HTML report, relative to the lake; music_tempo_bpm and her hits against
     # its beat (beat_offset_ms, positive late; beat_spread_ms; on_beat_share), and
     # same_song: whether the teacher's video plays the same song (null: no music to tell).
+    # The rest is `score --json` field by field (core/scoring/score_record.py): source
+    # ("command line", "demo"), error_deg, timing (JSON stretches), turned_deg,
+    # weights, steady, coverage, nearest, audio_offset_s, the sentences, elapsed_s.
     "scores": _schema(
         ("scored_at", _TS), ("path", _STR), ("reference_kind", _STR),
         ("reference_path", _STR), ("target_dance", _STR), ("target_score", _I64),
@@ -176,6 +179,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("predicted_dance", _STR), ("top_classes", _STR), ("report", _STR),
         ("music_tempo_bpm", _F64), ("beat_offset_ms", _I64), ("beat_spread_ms", _I64),
         ("on_beat_share", _F64), ("same_song", _BOOL),
+        ("source", _STR), ("reference_name", _STR), ("error_deg", _F64), ("timing", _STR),
+        ("timing_words", _STR), ("turned_deg", _I64), ("reference_turned_deg", _I64),
+        ("weights", _STR), ("steady", _STR), ("coverage", _F64), ("nearest", _STR),
+        ("audio_offset_s", _F64), ("music_note", _STR), ("beat_words", _STR),
+        ("elapsed_s", _F64),
     ),
     # One row per dance, source and reference step: a normalised skeleton (x, y: the 13
     # joints of core/ingest/pose_features.JOINT_NAMES, in torso lengths from the hip centre).

@@ -13,22 +13,22 @@ is read as the classifier's training frames were (core/scoring/verdict.py), alig
 routine as a loop, and judged the same way, without timing (an average of dancers at
 their own tempos has none to compare with).
 
-Either way a self-contained HTML report is written (core/scoring/score_report.py) and a row
-lands in the `scores` table.
+Either way a self-contained HTML report is written (core/scoring/score_report.py); the
+result is one record (core/scoring/score_record.py) that `--json`, the `scores` row and
+the printed lines are rendered from.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
@@ -126,9 +126,11 @@ def _sound(video: Path, probe: Probe) -> Sound | None:
 
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binary: str, *,
                           dance: str | None = None, verdict: Verdict | None = None,
-                          settings: DenseSettings = DEFAULT_SETTINGS) -> DanceScore:
+                          settings: DenseSettings = DEFAULT_SETTINGS,
+                          keep: bool = True) -> DanceScore:
     """Her video against a teacher's: both posed densely, their music compared, put in
-    step (by the sound first when they share a song) and judged."""
+    step (by the sound first when they share a song) and judged. With `keep` False
+    nothing is written into the lake: no pose cache, the report in a temporary folder."""
     started = time.perf_counter()
     # A file that is no video is told before any posing.
     her_probe, _ = (_probed(video, ffmpeg_binary) for video in (student, teacher))
@@ -139,9 +141,9 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
                  for video in (student, teacher)]
         # A dancer of the lake's own raw/ is posed once for her score and her beats.
         hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings,
-                           student.resolve().is_relative_to(lake.raw.resolve()),
+                           keep and student.resolve().is_relative_to(lake.raw.resolve()),
                            motion=her_probe.audio_codec is not None)
-        theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, True)
+        theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, keep)
         student_poses, teacher_poses = hers.result(), theirs.result()
     _require_dancer(student_poses, student.name)
     _require_dancer(teacher_poses, teacher.name)
@@ -159,7 +161,8 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
                             their_note=their_note)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
-    report = write_report(_report_path(lake, student), student_poses, teacher_poses, alignment,
+    report = write_report(_report_path(lake, student, keep), student_poses, teacher_poses,
+                          alignment,
                           judged, student_name=student.name, reference_name=reference.name,
                           ffmpeg_binary=ffmpeg_binary, music=music,
                           sound=_sound(student, her_probe))
@@ -221,7 +224,7 @@ def load_routines(lake: Lake) -> dict[str, Reference]:
 
 
 def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
-                          ffmpeg_binary: str) -> DanceScore:
+                          ffmpeg_binary: str, keep: bool = True) -> DanceScore:
     """Her video, read as the classifier's card says, against a dance's averaged routine."""
     started = time.perf_counter()
     routines = load_routines(lake)
@@ -235,7 +238,7 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
     video = verdict.video
     reference = ReferenceInfo(ROUTINE, f"{dance}'s routine, averaged over "
                               f"{routines[dance].n_videos} training performances", None, dance)
-    report = write_report(_report_path(lake, video), student, None, alignment, judged,
+    report = write_report(_report_path(lake, video, keep), student, None, alignment, judged,
                           student_name=video.name, reference_name=reference.name,
                           ffmpeg_binary=ffmpeg_binary,
                           sound=_sound(video, _probed(video, ffmpeg_binary)))
@@ -282,48 +285,11 @@ def routine_alignment(student: DensePoses, usable: np.ndarray, routine: Referenc
                          teacher_frames=frames, part_errors=errors, student=hers, teacher=steps)
 
 
-def _report_path(lake: Lake, video: Path) -> Path:
+def _report_path(lake: Lake, video: Path, keep: bool) -> Path:
+    """Where her report goes: the lake's reports, or without `keep` a temporary folder."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return lake.reports / "scores" / f"{video.stem}-{stamp}.html"
-
-
-def record(lake: Lake, result: DanceScore) -> None:
-    """One row in the `scores` table."""
-    judged, verdict = result.feedback, result.verdict
-    reference = result.reference
-    row = {
-        "scored_at": datetime.now(UTC), "path": str(result.video.resolve()),
-        "reference_kind": reference.kind,
-        "reference_path": str(reference.path.resolve()) if reference.path else None,
-        "target_dance": reference.dance, "target_score": judged.score,
-        "offset_ms": judged.offset_ms, "tempo": judged.tempo, "mirrored": judged.mirrored,
-        **{_column(part): score for part, score in judged.body_parts.items()},
-        "seconds": round(judged.video_s), "scored_seconds": round(judged.compared_s),
-        "weakest": json.dumps([asdict(m) for m in judged.weakest]),
-        "best": json.dumps(asdict(judged.best)) if judged.best else None,
-        "recognised": result.recognised,
-        "arch": verdict.model.arch if verdict else None,
-        "protocol": verdict.model.protocol if verdict else None,
-        "predicted_dance": verdict.predicted if verdict else None,
-        "top_classes": json.dumps({n: round(p, 4) for n, p in verdict.top}) if verdict else None,
-        "report": lake.relative(result.report),
-        **_music_columns(result.music),
-    }
-    tables.append_rows(lake, "scores", pd.DataFrame([row]))
-
-
-def _music_columns(music: MusicFeedback | None) -> dict:
-    timing = music.timing if music else None
-    return {"music_tempo_bpm": music.tempo_bpm if music else None,
-            "beat_offset_ms": timing.mean_offset_ms if timing else None,
-            "beat_spread_ms": timing.spread_ms if timing else None,
-            "on_beat_share": timing.on_beat_share if timing else None,
-            "same_song": music.same_song if music else None}
-
-
-def _column(part: str) -> str:
-    """A body part's column in `scores`: "left arm" → left_arm."""
-    return part.replace(" ", "_")
+    folder = lake.reports / "scores" if keep else Path(tempfile.gettempdir()) / "dance-assets"
+    return folder / f"{video.stem}-{stamp}.html"
 
 
 def lake_teachers(lake: Lake) -> dict[str, Path]:
@@ -336,14 +302,20 @@ def lake_teachers(lake: Lake) -> dict[str, Path]:
 
 def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None = None,
           dance: str | None = None, arch: str | None = None,
-          protocol: str | None = None) -> DanceScore:
+          protocol: str | None = None, keep: bool = True) -> DanceScore:
     """Score a video: against `reference` (a teacher's video) when given, else against
     `dance` (default: the one the lake's classifier sees), using its teacher's video
-    where the lake has one and its averaged routine where not."""
+    where the lake has one and its averaged routine where not. Without `keep`, nothing
+    is written into the lake (score_against_teacher)."""
     if not video.is_file():
         raise DanceAssetsError(f"no such file: {video}")
     if reference is not None:
-        return score_against_teacher(lake, video, reference, ffmpeg_binary, dance=dance)
+        if arch is not None or protocol is not None:
+            raise DanceAssetsError(
+                "--arch and --protocol choose the lake's classifier, which scoring against "
+                "--reference does not use: leave them out")
+        return score_against_teacher(lake, video, reference, ffmpeg_binary, dance=dance,
+                                     keep=keep)
     teachers = lake_teachers(lake)
     try:
         model = choose_model(lake, arch, protocol)
@@ -358,41 +330,5 @@ def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None
     target = dance or verdict.predicted
     if target in teachers:
         return score_against_teacher(lake, video, teachers[target], ffmpeg_binary,
-                                     dance=target, verdict=verdict)
-    return score_against_routine(lake, verdict, target, ffmpeg_binary)
-
-
-def as_json(result: DanceScore) -> dict:
-    """What `score --json` prints (its schema is in docs/scoring.md)."""
-    judged, verdict, reference = result.feedback, result.verdict, result.reference
-    timing = None
-    if judged.offset_ms is not None:
-        timing = {"offset_ms": judged.offset_ms, "tempo": judged.tempo,
-                  "words": judged.timing_words(),
-                  "stretches": [asdict(s) for s in judged.timing]}
-    classifier = None
-    if verdict is not None:
-        classifier = {
-            "arch": verdict.model.arch, "protocol": verdict.model.protocol,
-            "why": verdict.model.why, "looks_like": verdict.predicted,
-            "top": {name: round(p, 4) for name, p in verdict.top},
-            "recognised": result.recognised,
-            "nearest": ({"dance": result.nearest[0], "score": result.nearest[1]}
-                        if result.nearest else None)}
-    return {
-        "video": str(result.video.resolve()),
-        "reference": {"kind": reference.kind, "name": reference.name,
-                      "path": str(reference.path.resolve()) if reference.path else None,
-                      "dance": reference.dance},
-        "score": judged.score, "error_deg": judged.error_deg, "timing": timing,
-        "mirrored": judged.mirrored,
-        "turned_deg": {"video": judged.turned_deg, "reference": judged.reference_turned_deg},
-        "body_parts": judged.body_parts, "weights": judged.weights, "steady": judged.steady,
-        "weakest": [asdict(m) for m in judged.weakest],
-        "best": asdict(judged.best) if judged.best else None,
-        "seconds": {"video": judged.video_s, "compared": judged.compared_s,
-                    "coverage": judged.coverage},
-        "classifier": classifier, "report": str(result.report.resolve()),
-        "music": result.music.as_dict() if result.music else None,
-        "elapsed_s": round(result.elapsed_s, 2),
-    }
+                                     dance=target, verdict=verdict, keep=keep)
+    return score_against_routine(lake, verdict, target, ffmpeg_binary, keep)
