@@ -25,7 +25,7 @@ from dance_assets.core.ingest.pose_features import sequence, skeletons_of
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.pose_model import PoseModelSettings, pose_sets, train_pose_model
-from dance_assets.core.scoring.routines import align, build_references
+from dance_assets.core.scoring.routines import align_to_routine, build_references
 
 HERE = Path(__file__).resolve().parent
 PROTOCOL = "split_by_participant"
@@ -71,7 +71,7 @@ def score_targets(skeletons, manifest, shuffles: int = 5) -> dict:
         _, performance = sequence(skeletons, video_id)
         if len(performance) < 3:
             continue
-        scores = {name: ref.score(align(performance, ref.skeletons).cost)
+        scores = {name: ref.score(align_to_routine(performance, ref.skeletons).cost)
                   for name, ref in references.items()}
         counts = tally[side]
         counts["videos"] += 1
@@ -79,7 +79,7 @@ def score_targets(skeletons, manifest, shuffles: int = 5) -> dict:
         counts["own_scores"].append(scores[dance])
         for _ in range(shuffles):
             order = rng.permutation(len(performance))
-            shuffled = references[dance].score(align(performance[order],
+            shuffled = references[dance].score(align_to_routine(performance[order],
                                                      references[dance].skeletons).cost)
             counts["shuffled_lower"] += shuffled < scores[dance]
             counts["shuffles"] += 1

@@ -56,7 +56,7 @@ from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg, probe_vi
 from dance_assets.core.scoring.beats import Beats
 from dance_assets.core.scoring.coaching import Feedback, feedback
 from dance_assets.core.scoring.movement import Movement, movement_of
-from dance_assets.core.scoring.routines import RECOGNISED_FROM, align, build_references
+from dance_assets.core.scoring.routines import RECOGNISED_FROM, align_to_routine, build_references
 from dance_assets.core.scoring.scoring import judge_pair, music_of, routine_alignment
 
 HERE = Path(__file__).resolve().parent
@@ -255,8 +255,8 @@ def run_averaged(clips: list[Clip], judge: Judge) -> dict:
         usable = np.flatnonzero(hers.found)
         for routine, reference in references.items():
             result = feedback(routine_alignment(hers, usable, reference), timed=False)
-            fit = reference.score(align(normalise(hers.x[usable], hers.y[usable], hers.width,
-                                                  hers.height), reference.skeletons).cost)
+            upright = normalise(hers.x[usable], hers.y[usable], hers.width, hers.height)
+            fit = reference.score(align_to_routine(upright, reference.skeletons).cost)
             rows.append({"student": student.name, "part": student.part, "reference": routine,
                          "same": routine == student.routine, "score": result.score,
                          "shares_a_dance": fit >= RECOGNISED_FROM, "routine_fit": fit,

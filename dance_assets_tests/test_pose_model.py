@@ -25,12 +25,11 @@ from dance_assets.core.learning.pose_model import mirror_averaged, pose_network
 from dance_assets.core.scoring.routines import (
     RECOGNISED_FROM,
     Reference,
-    align,
+    align_to_routine,
     barycentre,
     nearest_dance,
     references_from_table,
     references_table,
-    weakest_moments,
 )
 from dance_assets_tests.helpers import resources_for
 
@@ -71,9 +70,9 @@ def references(dances):
         performances = [_performance(keys, rng) for _ in range(6)]
         performances[1] = mirror(performances[1])  # one trainee dances it as in a mirror
         reference, spread = barycentre(performances)
-        own = np.median([align(p, reference).cost for p in performances])
+        own = np.median([align_to_routine(p, reference).cost for p in performances])
         built[name] = (reference, spread, own)
-    others = {name: np.median([align(_performance(keys, rng), built[name][0]).cost
+    others = {name: np.median([align_to_routine(_performance(keys, rng), built[name][0]).cost
                                for other, keys in dances.items() if other != name])
               for name in dances}
     return {name: Reference(dance=name, skeletons=ref, spread=spread, own_cost=float(own),
@@ -123,7 +122,7 @@ def test_a_dance_scores_highest_against_its_own_reference(dances, references):
     for name, keys in dances.items():
         for _ in range(5):
             performance = _performance(keys, rng)
-            scores = {other: ref.score(align(performance, ref.skeletons).cost)
+            scores = {other: ref.score(align_to_routine(performance, ref.skeletons).cost)
                       for other, ref in references.items()}
             assert max(scores, key=scores.get) == name, scores
             assert scores[name] >= 60
@@ -144,8 +143,8 @@ def test_a_long_video_goes_round_the_reference_as_often_as_it_needs(dances, refe
     long = _performance(dances["three"], rng, seconds=90)
     reference = references["three"]
     assert len(long) > 4 * len(reference.skeletons)
-    short_score = reference.score(align(short, reference.skeletons).cost)
-    long_score = reference.score(align(long, reference.skeletons).cost)
+    short_score = reference.score(align_to_routine(short, reference.skeletons).cost)
+    long_score = reference.score(align_to_routine(long, reference.skeletons).cost)
     assert long_score >= 60 and abs(long_score - short_score) <= 10
 
 
@@ -157,29 +156,19 @@ def test_the_same_poses_in_the_wrong_order_score_lower(dances, references):
             performance = _performance(keys, rng)
             shuffled = performance[rng.permutation(len(performance))]
             ref = references[name]
-            lower.append(ref.score(align(shuffled, ref.skeletons).cost) <
-                         ref.score(align(performance, ref.skeletons).cost))
+            lower.append(ref.score(align_to_routine(shuffled, ref.skeletons).cost) <
+                         ref.score(align_to_routine(performance, ref.skeletons).cost))
     assert np.mean(lower) >= 0.95
 
 
-def test_a_mirrored_dancer_scores_as_well_and_hears_about_her_own_limbs(dances, references):
+def test_a_mirrored_dancer_scores_as_well(dances, references):
     rng = np.random.default_rng(11)
     performance = _performance(dances["two"], rng)
     reference = references["two"]
-    as_filmed = align(performance, reference.skeletons)
-    mirrored = align(mirror(performance), reference.skeletons)
+    as_filmed = align_to_routine(performance, reference.skeletons)
+    mirrored = align_to_routine(mirror(performance), reference.skeletons)
     assert mirrored.cost == pytest.approx(as_filmed.cost, rel=1e-4)
     assert as_filmed.mirrored != mirrored.mirrored
-    # Her left arm goes astray at second 4: the weakest moment names it, filmed either way.
-    wrong = performance.copy()
-    wrong[4, [3, 5]] += np.array([1.5, -1.5], np.float32)
-    for seen, expected in ((wrong, "left arm"), (mirror(wrong), "right arm")):
-        alignment = align(seen, reference.skeletons)
-        moments = weakest_moments(alignment, np.arange(len(seen)))
-        worst = max(moments, key=lambda m: m.distance)
-        assert (worst.second, worst.body_part) == (4, expected)
-        assert len(moments) == 3 and [m.second for m in moments] == sorted(
-            m.second for m in moments)
 
 
 def test_references_survive_the_table(references):

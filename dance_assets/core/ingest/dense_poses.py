@@ -14,6 +14,7 @@ poses (offline, so no lag as a causal One Euro filter would add).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import subprocess
@@ -34,9 +35,17 @@ from dance_assets.core.ingest.video import (
     output_size,
     probe_video,
 )
-from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 
 N_LANDMARKS = 33
+MIN_FOUND_SHARE = 0.5
+
+
+def shows_a_dancer(found: int, frames: int) -> bool:
+    """Whether a video shows its dancer in most of it: a pose in at least half its frames
+    (and in two at least). A teacher, a scored dancer and a classified one are held to
+    this one rule."""
+    return found >= max(2, math.ceil(MIN_FOUND_SHARE * frames))
 
 @dataclass(frozen=True)
 class DenseSettings:
@@ -90,7 +99,7 @@ def read_video(path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings = DEF
     try:
         probe = probe_video(path, ffmpeg)
     except VideoError as exc:
-        raise DanceAssetsError(f"{path.name} is not a usable video: {exc}") from None
+        raise UnusableVideo(path, exc) from None
     width, height = output_size(probe, settings.short_side)
     reader = (MotionReader(output_size(probe, MOTION_SHORT_SIDE), motion_rate(probe.fps))
               if motion else None)

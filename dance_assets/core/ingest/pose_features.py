@@ -25,15 +25,6 @@ JOINT_NAMES: tuple[str, ...] = ("nose", "left shoulder", "right shoulder", "left
                                 "right ankle")
 # Where each joint goes in a mirror image: left and right swap.
 MIRRORED: tuple[int, ...] = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11)
-# Body parts named to a dancer, as positions in JOINTS.
-BODY_PARTS: dict[str, tuple[int, ...]] = {
-    "head": (0,),
-    "torso": (1, 2, 7, 8),
-    "left arm": (3, 5),
-    "right arm": (4, 6),
-    "left leg": (9, 11),
-    "right leg": (10, 12),
-}
 # Bones for drawing a normalised skeleton, as positions in JOINTS.
 BONES: tuple[tuple[int, int], ...] = ((1, 2), (1, 7), (2, 8), (7, 8), (1, 3), (3, 5), (2, 4),
                                       (4, 6), (7, 9), (9, 11), (8, 10), (10, 12))

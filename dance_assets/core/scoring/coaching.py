@@ -22,13 +22,13 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 from scipy.stats import siegelslopes
 
 from dance_assets.core.scoring.movement import (
     PART_NAMES,
     describe,
     idle_edges,
+    moving_mean,
     part_motion,
     steady_difference,
 )
@@ -223,11 +223,7 @@ def steady_faults(alignment: PairAlignment, weights: np.ndarray) -> list[str]:
 
 def smoothed(per_frame: np.ndarray, rate: float) -> np.ndarray:
     """Errors averaged over SMOOTHING_S around each frame, over the frames compared."""
-    window = max(1, round(SMOOTHING_S * rate))
-    present = uniform_filter1d((~np.isnan(per_frame)).astype(np.float64), window)
-    summed = uniform_filter1d(np.nan_to_num(per_frame), window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(present >= 0.5, summed / present, np.nan)
+    return moving_mean(per_frame, max(1, round(SMOOTHING_S * rate)), at_least=0.5)
 
 
 def _stretch_around(curve: np.ndarray, peak: int, rate: float, free: np.ndarray
@@ -315,10 +311,7 @@ def best_moment(alignment: PairAlignment, per_frame: np.ndarray) -> Moment | Non
     """Her best two seconds."""
     rate = alignment.student.rate
     window = round(2 * rate)
-    present = uniform_filter1d((~np.isnan(per_frame)).astype(np.float64), window)
-    mean = uniform_filter1d(np.nan_to_num(per_frame), window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        curve = np.where(present >= 0.9, mean / present, np.nan)
+    curve = moving_mean(per_frame, window, at_least=0.9)
     if np.isnan(curve).all():
         return None
     centre = int(np.nanargmin(curve))

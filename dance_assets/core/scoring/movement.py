@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from dance_assets.core.ingest.dense_poses import DensePoses
 from dance_assets.core.ingest.motion import dancer_motion
@@ -298,6 +299,18 @@ def steady_difference(part: str, student: np.ndarray, teacher: np.ndarray,
     return None
 
 
+def moving_mean(values: np.ndarray, window: int, *, more_than: float = 0.0,
+                at_least: float = 0.0, axis: int = -1) -> np.ndarray:
+    """The mean over a centred window of `window` samples, NaN left out; NaN where the
+    window holds no more than `more_than` (or less than `at_least`) as a share of values
+    that are not NaN."""
+    present = uniform_filter1d((~np.isnan(values)).astype(np.float64), window, axis=axis)
+    summed = uniform_filter1d(np.nan_to_num(values).astype(np.float64), window, axis=axis)
+    enough = (present > more_than) & (present >= at_least)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(enough, summed / present, np.nan)
+
+
 IDLE_SHARE = 0.25  # moving less than this share of her typical speed is standing still
 IDLE_AT_LEAST_S = 1.0
 
@@ -309,7 +322,6 @@ def idle_edges(movement: Movement) -> np.ndarray:
     Speed is how fast her segments turn, averaged over a second; still is under
     IDLE_SHARE of her median speed, for at least IDLE_AT_LEAST_S.
     """
-    from scipy.ndimage import uniform_filter1d
 
     n = len(movement.times)
     idle = np.zeros(n, dtype=bool)
@@ -321,11 +333,7 @@ def idle_edges(movement: Movement) -> np.ndarray:
     weights = np.minimum(movement.weights[2:], movement.weights[:-2])
     with np.errstate(invalid="ignore", divide="ignore"):
         change[1:-1] = np.nansum(turned * weights, axis=1) / weights.sum(axis=1)
-    window = max(1, round(movement.rate))
-    present = uniform_filter1d((~np.isnan(change)).astype(np.float64), window)
-    speed = uniform_filter1d(np.nan_to_num(change), window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        speed = np.where(present > 0.5, speed / present, np.nan)
+    speed = moving_mean(change, max(1, round(movement.rate)), more_than=0.5)
     if np.isnan(speed).all():
         return idle
     still = speed < IDLE_SHARE * np.nanmedian(speed)

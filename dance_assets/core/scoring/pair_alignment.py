@@ -32,10 +32,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter, median_filter, minimum_filter1d, uniform_filter1d
+from scipy.ndimage import maximum_filter, median_filter, minimum_filter1d
 
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.scoring.movement import Movement, idle_edges, part_errors
+from dance_assets.core.scoring.movement import Movement, idle_edges, moving_mean, part_errors
 
 MIN_TEMPO, MAX_TEMPO = 0.67, 1.5
 COARSE_TEMPOS = 28  # the coarse search's tempos, 3 % apart
@@ -297,10 +297,8 @@ def local_shifts(cost: np.ndarray, student: Movement, teacher: Movement, warp: W
     values = cost[np.arange(n)[None, :], np.clip(positions, 0, m - 1).astype(np.int64)]
     values = np.where(inside, values, np.nan)
     window = max(1, round(LOCAL_WINDOW_S * student.rate))
-    present = uniform_filter1d((~np.isnan(values)).astype(np.float64), window, axis=1)
-    summed = uniform_filter1d(np.nan_to_num(values), window, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        windowed = np.where(present > 0.5, summed / present, np.inf)
+    windowed = moving_mean(values, window, more_than=0.5, axis=1)
+    windowed[np.isnan(windowed)] = np.inf
     # A shift away from the line must earn its place: the line is the dancer's tempo.
     windowed += 0.002 * np.abs(shifts)[:, None]
     best = shifts[np.argmin(windowed, axis=0)].astype(np.float64)

@@ -20,7 +20,7 @@ from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.motion import PixelMotion
 from dance_assets.core.ingest.video import FfmpegSettings, VideoError, output_size, probe_video
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
-from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake, atomic_path
 
 _ARRAYS = ("times", "x", "y", "visibility", "people")
@@ -100,7 +100,7 @@ def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSetting
     try:
         probe = probe_video(video, ffmpeg)
     except VideoError as exc:
-        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+        raise UnusableVideo(video, exc) from None
     size = output_size(probe, settings.short_side)
     stored.frames = list(decode(video, settings.rate, size, ffmpeg))[:len(stored)]
     return stored

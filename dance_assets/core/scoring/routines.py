@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dance_assets.core.ingest.pose_features import BODY_PARTS, mirror, sequence
+from dance_assets.core.ingest.pose_features import mirror, sequence
 from dance_assets.core.lake.errors import DanceAssetsError
 
 # Where a dance's reference comes from (the `choreography` table's source column).
@@ -48,8 +48,8 @@ REFINEMENTS = 5  # rounds of barycentre averaging after the medoid
 
 
 @dataclass(frozen=True)
-class Alignment:
-    """A dancer's sequence aligned to a reference."""
+class RoutineAlignment:
+    """A dancer's sequence aligned to a dance's averaged routine (a loop of steps)."""
 
     cost: float  # mean over the dancer's seconds of the aligned distance, in torso lengths
     steps: np.ndarray  # for each of the dancer's seconds, the reference step it matched
@@ -102,7 +102,7 @@ def _align_one_way(dancer: np.ndarray, reference: np.ndarray) -> tuple[float, np
     return float(total[-1, steps[-1]] / len(dancer)), steps
 
 
-def align(dancer: np.ndarray, reference: np.ndarray) -> Alignment:
+def align_to_routine(dancer: np.ndarray, reference: np.ndarray) -> RoutineAlignment:
     """Align a dancer's skeletons (seconds × J × 2) to a reference, as filmed and mirrored."""
     if len(dancer) == 0 or len(reference) == 0:
         raise DanceAssetsError("nothing to align: no skeletons")
@@ -111,13 +111,13 @@ def align(dancer: np.ndarray, reference: np.ndarray) -> Alignment:
         cost, steps = _align_one_way(seen, reference)
         if best is None or cost < best.cost:
             distances = np.linalg.norm(seen - reference[steps], axis=-1)
-            best = Alignment(cost, steps, distances, mirrored)
+            best = RoutineAlignment(cost, steps, distances, mirrored)
     return best
 
 
 def _medoid(performances: Sequence[np.ndarray]) -> int:
     """The performance closest, in total alignment cost, to all the others."""
-    totals = [sum(align(other, candidate).cost for other in performances)
+    totals = [sum(align_to_routine(other, candidate).cost for other in performances)
               for candidate in performances]
     return int(np.argmin(totals))
 
@@ -132,7 +132,7 @@ def barycentre(performances: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarr
         counts = np.zeros(len(reference))
         aligned = []
         for performance in performances:
-            alignment = align(performance, reference)
+            alignment = align_to_routine(performance, reference)
             seen = mirror(performance) if alignment.mirrored else performance
             aligned.append((seen, alignment.steps))
             np.add.at(sums, alignment.steps, seen)
@@ -163,8 +163,8 @@ def build_references(skeletons: pd.DataFrame, videos: pd.DataFrame,
     built = {dance: barycentre(items) for dance, items in sorted(performances.items())}
     references = []
     for dance, (reference, spread) in built.items():
-        own = [align(p, reference).cost for p in performances[dance]]
-        other = [align(p, reference).cost for name, items in performances.items()
+        own = [align_to_routine(p, reference).cost for p in performances[dance]]
+        other = [align_to_routine(p, reference).cost for name, items in performances.items()
                  if name != dance for p in items]
         references.append(Reference(dance=dance, skeletons=reference, spread=spread,
                                     own_cost=float(np.median(own)),
@@ -205,37 +205,7 @@ def references_from_table(table: pd.DataFrame) -> dict[str, Reference]:
 
 def nearest_dance(skeletons: np.ndarray, references: dict[str, Reference]) -> tuple[str, int]:
     """The reference this performance scores highest against, and that score."""
-    scores = {name: ref.score(align(skeletons, ref.skeletons).cost)
+    scores = {name: ref.score(align_to_routine(skeletons, ref.skeletons).cost)
               for name, ref in references.items()}
     best = max(scores, key=scores.get)
     return best, scores[best]
-
-
-@dataclass(frozen=True)
-class Moment:
-    """One of the weakest moments of a performance."""
-
-    second: int  # in the dancer's video
-    step: int  # the reference step it was matched to
-    distance: float  # mean joint distance there, in torso lengths
-    body_part: str  # the dancer's body part that drifted most
-
-
-def weakest_moments(alignment: Alignment, seconds: np.ndarray, n: int = 3) -> list[Moment]:
-    """The `n` seconds farthest from the reference, with the body part that drifted most.
-
-    Body parts are named as the dancer's own: when she matched as a mirror image, the
-    reference's left arm is her right arm.
-    """
-    per_second = alignment.distances.mean(axis=1)
-    moments = []
-    for i in np.argsort(per_second)[::-1][:n]:
-        parts = {name: float(alignment.distances[i, list(joints)].mean())
-                 for name, joints in BODY_PARTS.items()}
-        part = max(parts, key=parts.get)
-        if alignment.mirrored:
-            part = part.replace("left", "@").replace("right", "left").replace("@", "right")
-        moments.append(Moment(int(seconds[i]), int(alignment.steps[i]),
-                              float(per_second[i]), part))
-    return sorted(moments, key=lambda m: m.second)
-

@@ -31,11 +31,16 @@ from pathlib import Path
 import numpy as np
 
 from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
-from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
+from dance_assets.core.ingest.dense_poses import (
+    DEFAULT_SETTINGS,
+    DensePoses,
+    DenseSettings,
+    shows_a_dancer,
+)
 from dance_assets.core.ingest.video import FfmpegSettings, Probe, VideoError, probe_video
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
-from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.beats import Beats, find_beats
 from dance_assets.core.scoring.coaching import Feedback, feedback
@@ -60,7 +65,7 @@ from dance_assets.core.scoring.routines import (
     ROUTINE,
     TEACHER_VIDEO,
     Reference,
-    align,
+    align_to_routine,
     nearest_dance,
     references_from_table,
 )
@@ -69,7 +74,6 @@ from dance_assets.core.scoring.side_by_side import Sound
 from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
 
 # Below this share of frames with a dancer, a video is not a performance to judge.
-MIN_FOUND_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class DanceScore:
 
 def _require_dancer(poses: DensePoses, name: str) -> None:
     found = int(poses.found.sum())
-    if found < max(2, math.ceil(MIN_FOUND_SHARE * len(poses))):
+    if not shows_a_dancer(found, len(poses)):
         raise DanceAssetsError(
             f"no dancer found in most of {name} (a pose in {found} of {len(poses)} frames): "
             "film the whole body, in good light, and score again")
@@ -116,7 +120,7 @@ def _probed(video: Path, ffmpeg_binary: str) -> Probe:
     try:
         return probe_video(video, FfmpegSettings(ffmpeg_binary))
     except VideoError as exc:
-        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+        raise UnusableVideo(video, exc) from None
 
 
 def _sound(video: Path, probe: Probe) -> Sound | None:
@@ -266,10 +270,10 @@ def _seconds_as_poses(shown: Seconds) -> DensePoses:
 def routine_alignment(student: DensePoses, usable: np.ndarray, routine: Reference
                       ) -> PairAlignment:
     """Her `usable` seconds (their indices) matched to the routine's steps by
-    core/scoring/routines.align (a loop, up to twice as fast), as a PairAlignment with
+    core/scoring/routines.align_to_routine (a loop, up to twice as fast), as a PairAlignment with
     the routine in the teacher's place."""
     hers = movement_of(student)  # turned upright if she was filmed sideways
-    looped = align(hers.skeletons[usable], routine.skeletons)
+    looped = align_to_routine(hers.skeletons[usable], routine.skeletons)
     steps = movement_from_skeletons(np.arange(len(routine.skeletons), dtype=np.float64),
                                     routine.skeletons, None, 1.0)
     if looped.mirrored:

@@ -11,7 +11,6 @@ in the lake's cache (core/scoring/reference_poses.py), so `score` does not pose 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,18 +19,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, DenseSettings
+from dance_assets.core.ingest.dense_poses import (
+    DEFAULT_SETTINGS,
+    DensePoses,
+    DenseSettings,
+    shows_a_dancer,
+)
 from dance_assets.core.ingest.ingest import ProbeLimits, class_folders, list_class_files
 from dance_assets.core.ingest.pose_features import JOINTS, normalise
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
-from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.reference_poses import cached_poses
 from dance_assets.core.scoring.routines import TEACHER_VIDEO
 
 USED, SPARE, REJECTED = "used", "not used", "rejected"
-MIN_FOUND_SHARE = 0.5  # a teacher video shows its dancer in at least half its frames
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def _posed(lake: Lake, path: Path, ffmpeg: FfmpegSettings, settings: DenseSettin
     says why the file cannot be a teacher."""
     poses = cached_poses(lake, path, ffmpeg, settings)
     found = int(poses.found.sum())
-    if found < math.ceil(MIN_FOUND_SHARE * max(1, len(poses))):
+    if not shows_a_dancer(found, len(poses)):
         raise DanceAssetsError(f"no dancer found in most of it (a pose in {found} of "
                                f"{len(poses)} frames)")
     return poses
@@ -72,7 +75,7 @@ def _dance_teachers(lake: Lake, dance: str, ffmpeg: FfmpegSettings, settings: De
         try:
             poses = _posed(lake, entry.path, ffmpeg, settings)
         except DanceAssetsError as exc:
-            reason = str(exc).removeprefix(f"{entry.path.name} is not a usable video: ")
+            reason = exc.reason if isinstance(exc, UnusableVideo) else str(exc)
             videos.append(TeacherVideo(dance, entry.path, REJECTED, reason))
             continue
         if len(poses) / poses.rate > limits.max_duration_s:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core.curation.cleaning import automatic_verdicts
+from dance_assets.core.ingest.dense_poses import shows_a_dancer
 from dance_assets.core.ingest.pose import FramePose, estimator
 from dance_assets.core.ingest.pose_features import normalise, windows
 from dance_assets.core.ingest.quality import load_rgb, video_features
@@ -30,7 +31,7 @@ from dance_assets.core.lake.catalogue import (
     MODEL_NAMES,
     POSE_INPUT,
 )
-from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.card import ModelCard
 from dance_assets.core.learning.frame_images import Dancer, prepare_images
@@ -122,12 +123,12 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
         probe = probe_video(video, settings)
         frames = extract_frames(video, probe, scratch, card.extraction_params, settings)
     except VideoError as exc:
-        raise DanceAssetsError(f"{video.name} is not a usable video: {exc}") from None
+        raise UnusableVideo(video, exc) from None
     seconds = np.array([second for second, _ in frames], dtype=int)
     images = [load_rgb(path) for _, path in frames]
     poses = estimator(card.pose_settings).video(images)
     found = np.array([pose.found for pose in poses], dtype=bool)
-    if found.sum() < max(2, (len(frames) + 1) // 2):
+    if not shows_a_dancer(int(found.sum()), len(frames)):
         raise DanceAssetsError(
             f"no dancer found in most seconds of {video.name} (a pose in {found.sum()} of "
             f"{len(frames)}): film the whole body, in good light, and score again")
