@@ -95,15 +95,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from dance_assets.core.ingest.video import find_ffmpeg
     from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
     from dance_assets.core.scoring.score_record import as_json, record
-    from dance_assets.core.scoring.scoring import score
+    from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
     lake = Lake.resolve(args.lake)
     video = Path(args.video)
-    result = score(lake, video, find_ffmpeg(), reference=Path(args.reference)
+    result = score(lake, video, score_ffmpeg(), reference=Path(args.reference)
                    if args.reference else None, dance=args.dance, arch=args.arch,
                    protocol=args.protocol, keep=not args.no_record)
     if not args.no_record:

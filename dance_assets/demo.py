@@ -178,12 +178,11 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     """What a dancer gets from `score`: a dancer no by_participant model trained on,
     against her dance's teacher (or its averaged routine), as the command prints it."""
     from dance_assets.core.curation.splits import VALID, split_column
-    from dance_assets.core.ingest.video import find_ffmpeg
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
     from dance_assets.core.scoring.score_record import record
-    from dance_assets.core.scoring.scoring import score
+    from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
     manifest = tables.read_table(lake, "frame_manifest")
     held_out = manifest[manifest[split_column(BY_PARTICIPANT)] == VALID].sort_values("path")
@@ -195,7 +194,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
         "video_id")["path"]
     video = lake.absolute(videos[first["video_id"]])
     try:
-        result = score(lake, video, find_ffmpeg(), dance=first["dance_class"])
+        result = score(lake, video, score_ffmpeg(), dance=first["dance_class"])
     except DanceAssetsError as exc:
         _echo(f"scoring {video.name} against its dance: {exc}")
         return

@@ -21,7 +21,7 @@ from dance_assets.core.curation.manifest import (
 )
 from dance_assets.core.ingest.frames import fingerprint
 from dance_assets.core.ingest.pose import PoseSettings
-from dance_assets.core.ingest.video import ExtractionParams, find_ffmpeg
+from dance_assets.core.ingest.video import ExtractionParams, FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.card import FrameSetting, MadeWith, read_card
@@ -173,7 +173,7 @@ def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance
 
     used = _spy_on_scoring(monkeypatch)
     video = lake.raw / "savage" / "p01.mp4"
-    result = verdict.classify(video, model, find_ffmpeg())
+    result = verdict.classify(video, model, FfmpegSettings(find_ffmpeg()))
     assert result.per_second()["second"].tolist() == [0, 2]  # not 0, 1, 2, 3
     assert used == [TWO_PEOPLE, CleaningThresholds(blur_ratio=BLUR_RATIO)]
     # The same model with the default settings on its card: read with the defaults.
@@ -181,7 +181,8 @@ def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance
                                        "pose_settings": PoseSettings(),
                                        "cleaning_thresholds": CleaningThresholds()})
     used.clear()
-    result = verdict.classify(video, dataclasses.replace(model, card=defaults), find_ffmpeg())
+    result = verdict.classify(video, dataclasses.replace(model, card=defaults),
+                              FfmpegSettings(find_ffmpeg()))
     assert result.per_second()["second"].tolist() == [0, 1, 2, 3]
     assert used == [PoseSettings(), CleaningThresholds()]
 

@@ -5,6 +5,7 @@ never hear any of it."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,7 @@ from dance_assets.core.synthetic.sound import music_for, song
 from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, add_noise, render_music
 from dance_assets.core.synthetic.specs import sidecar_path
 from dance_assets.core.synthetic.writing import write_video
+from dance_assets.resources import FfmpegResource
 from dance_assets_tests.helpers import register_classes, resources_for
 
 pytestmark = pytest.mark.slow  # beats and poses of 16 s videos, the music asset
@@ -111,9 +113,9 @@ def test_one_song_syncs_two_videos_and_another_song_does_not(lesson, ffmpeg):
 
 
 def test_a_student_without_sound_is_still_scored(lesson, tmp_path):
-    from dance_assets.core.scoring.scoring import score
+    from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
-    result = score(Lake.resolve(tmp_path), lesson["silent"], find_ffmpeg(),
+    result = score(Lake.resolve(tmp_path), lesson["silent"], score_ffmpeg(),
                    reference=lesson["teacher"])
     assert result.music is not None and result.music.tempo_bpm is None
     assert result.music.note.startswith("no sound in silent.mp4")
@@ -159,6 +161,15 @@ def test_the_music_table_follows_the_class_incrementally(tmp_path, instance):
                            resources=resources_for(lake))
     metadata = again.asset_materializations_for_node("music")[0].metadata
     assert metadata["new"].value == 0 and metadata["unchanged"].value == len(rows)
+    # The FfmpegResource's timeout reaches the music's ffmpeg: a tiny one fails each
+    # video in one line, recorded as its reason, instead of running on.
+    shutil.rmtree(tables.table_dir(lake, "music"))
+    hurried = {**resources_for(lake), "ffmpeg": FfmpegResource(timeout_s=0.001)}
+    assert dg.materialize([music], partition_key="savage", instance=instance,
+                          resources=hurried).success
+    rows = tables.read_table(lake, "music")
+    assert set(rows["status"]) == {"failed"}
+    assert all(reason == "audio took longer than the 0.001 s limit" for reason in rows["reason"])
 
 
 @pytest.mark.parametrize("bpm", [118.37, 126.08])

@@ -120,7 +120,8 @@ def _write(scored: Scored, path: Path, ffmpeg_binary: str, with_teacher: bool = 
     none (ffmpeg cannot map it: the report plays silent)."""
     return write_report(path, scored.student, scored.teacher if with_teacher else None,
                         scored.alignment, scored.feedback, student_name="student.mp4",
-                        reference_name="the savage teacher", ffmpeg_binary=ffmpeg_binary,
+                        reference_name="the savage teacher",
+                        ffmpeg=FfmpegSettings(ffmpeg_binary, timeout_s=120),
                         music=scored.music if with_teacher else None,
                         sound=Sound(scored.with_sound if with_teacher else scored.without_sound,
                                     "aac"))

@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 
 from dance_assets.cli import main
-from dance_assets.core.ingest.video import find_ffmpeg
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.movement import PART_NAMES
-from dance_assets.core.scoring.scoring import score
+from dance_assets.core.scoring.scoring import score, score_ffmpeg
 from dance_assets.core.scoring.verdict import choose_model
 from dance_assets_tests.corpus import Expectation
 from dance_assets_tests.helpers import TINY_TRAIN, in_fresh_python, resources_for
@@ -63,7 +62,7 @@ def test_evaluation_and_score_follow_the_models_card(scored_lake):
     metrics = tables.read_table(scored_lake, "model_metrics").set_index("protocol")
     assert metrics.loc["by_participant", "image_size"] == 48
     # ...and score prepares frames the same way: the ONNX graph only takes 48 px inputs.
-    result = score(scored_lake, scored_lake.raw / "savage" / "p01.mp4", find_ffmpeg(),
+    result = score(scored_lake, scored_lake.raw / "savage" / "p01.mp4", score_ffmpeg(),
                    dance="savage", arch="resnet18", protocol="by_participant")
     assert result.verdict.model.arch == "resnet18"
     assert result.verdict.shown.usable.any() and 0 <= result.feedback.score <= 100
@@ -92,7 +91,7 @@ def test_score_prints_the_verdict_and_records_it(scored_lake, capsys):
 
 @pytest.mark.slow
 def test_score_shape(scored_lake):
-    result = score(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", find_ffmpeg(),
+    result = score(scored_lake, scored_lake.raw / "renegade" / "p02.mp4", score_ffmpeg(),
                    arch="resnet18", protocol="random_frames")
     per_second = result.verdict.per_second()
     assert list(per_second.columns) == ["second", "scored", "reason", "best_class"]
@@ -113,7 +112,7 @@ def test_own_dance_scores_higher_than_a_wrong_one_on_average(scored_lake):
         dance = video.parent.name
         other = CLASSES[(CLASSES.index(dance) + 1) % len(CLASSES)]
         for target, scores in ((dance, own), (other, wrong)):
-            scores.append(score(scored_lake, video, find_ffmpeg(), dance=target,
+            scores.append(score(scored_lake, video, score_ffmpeg(), dance=target,
                                 arch="resnet18", protocol="random_frames").feedback.score)
     assert sum(own) / len(own) > sum(wrong) / len(wrong) + 10
 
@@ -141,7 +140,7 @@ def test_a_video_without_a_dancer_gets_one_clear_line(scored_lake, tmp_path, cap
     import subprocess
 
     room = tmp_path / "empty_room.mp4"
-    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+    subprocess.run([score_ffmpeg().binary, "-v", "error", "-f", "lavfi", "-i",
                     "color=c=0x8a7f70:s=180x320:d=4", "-pix_fmt", "yuv420p", str(room)],
                    check=True)
     assert main(["score", str(room), "--lake", str(scored_lake.root)]) == 2

@@ -17,6 +17,7 @@ from dance_assets.cli import main
 from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, read_video
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring import reference_poses
 from dance_assets.core.scoring.coaching import feedback
@@ -28,9 +29,11 @@ from dance_assets.core.scoring.pair_alignment import (
     _Line,
     align_pair,
 )
+from dance_assets.core.scoring.scoring import score, score_ffmpeg
 from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
+from dance_assets.resources import FfmpegResource
 from dance_assets_tests.helpers import resources_for
 
 pytestmark = pytest.mark.slow  # poses ten times a second on 12 s pairs
@@ -247,16 +250,39 @@ def test_dense_poses_trust_nobody_on_static(tmp_path):
 def test_a_teachers_poses_are_cached_by_content(lessons, tmp_path, monkeypatch):
     lake = Lake.resolve(tmp_path)
     teacher = shutil.copy(lessons / "wap" / "teacher.mp4", tmp_path / "renamed.mp4")
-    first = reference_poses.poses_of(lake, Path(teacher), find_ffmpeg(), DEFAULT_SETTINGS, True)
+    first = reference_poses.poses_of(lake, Path(teacher), score_ffmpeg(), DEFAULT_SETTINGS, True)
     assert list((lake.cache / "poses").glob("*.npz"))
 
     def no_posing(*_args, **_kwargs):
         raise AssertionError("posed again")
 
     monkeypatch.setattr(reference_poses, "read_video", no_posing)
-    again = reference_poses.poses_of(lake, lessons / "wap" / "teacher.mp4", find_ffmpeg(),
+    again = reference_poses.poses_of(lake, lessons / "wap" / "teacher.mp4", score_ffmpeg(),
                                      DEFAULT_SETTINGS, True)
     assert np.allclose(first.x, again.x, equal_nan=True) and len(again.frames) == len(first)
+
+
+def test_a_tiny_ffmpeg_timeout_stops_the_choreography_and_score_with_one_line(lessons,
+                                                                              tmp_path):
+    """The FfmpegResource's settings reach the choreography's ffmpeg, and score's own
+    settings every ffmpeg it runs: a tiny timeout rejects the only teacher with that
+    reason (the step stops, saying so in one line), and refuses a score in one line,
+    before any posing."""
+    from dance_assets.assets.choreography import choreography
+
+    lake = Lake.resolve(tmp_path / "lake")
+    (lake.references / "wap").mkdir(parents=True)
+    shutil.copy(lessons / "wap" / "teacher.mp4", lake.references / "wap" / "teacher.mp4")
+    hurried = {**resources_for(lake), "ffmpeg": FfmpegResource(timeout_s=0.001)}
+    result = dg.materialize([choreography], resources=hurried, raise_on_error=False)
+    failure = result.failure_data_for_node("choreography").user_failure_data
+    assert failure.description.endswith(
+        "(references/wap/teacher.mp4: ffmpeg took longer than the 0.001 s limit per video)")
+    with pytest.raises(DanceAssetsError) as refused:
+        score(lake, lessons / "wap" / "s01.mp4", FfmpegSettings(find_ffmpeg(), timeout_s=0.001),
+              reference=lessons / "wap" / "teacher.mp4")
+    assert str(refused.value) == ("s01.mp4 is not a usable video: ffmpeg took longer than "
+                                  "the 0.001 s limit per video")
 
 
 def test_the_choreography_asset_takes_a_dances_teacher(lessons, tmp_path, capsys):

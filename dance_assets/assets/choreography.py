@@ -22,7 +22,13 @@ from dance_assets.core.lake.reports import markdown_image, markdown_table, png_b
 from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.scoring.routines import Reference, build_references, references_table
 from dance_assets.core.scoring.skeletons import references_sheet
-from dance_assets.core.scoring.teachers import USED, TeacherVideo, find_teachers, teacher_rows
+from dance_assets.core.scoring.teachers import (
+    REJECTED,
+    USED,
+    TeacherVideo,
+    find_teachers,
+    teacher_rows,
+)
 from dance_assets.resources import FfmpegResource, LakeResource
 
 # The participants a by_participant model never saw are the honest test of a score too.
@@ -103,12 +109,15 @@ def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,
     the_lake = lake.lake()
     with user_errors_fail_the_step():
         routines, steps_per_second, n_training = _routines(the_lake, config.min_seconds)
-        teachers = find_teachers(the_lake, ffmpeg.settings().binary, limits=ffmpeg.limits(),
+        teachers = find_teachers(the_lake, ffmpeg.settings(), limits=ffmpeg.limits(),
                                  progress=context.log.info)
         used = [t for t in teachers if t.status == USED]
         if not routines and not used:
+            rejected = "; ".join(f"{the_lake.relative(t.path)}: {t.reason}" for t in teachers
+                                 if t.status == REJECTED)
             raise DanceAssetsError("no reference for any dance: no curated training frames "
-                                   "and no usable teacher video under references/")
+                                   "and no usable teacher video under references/"
+                                   + (f" ({rejected})" if rejected else ""))
     table = pd.concat([references_table(routines, steps_per_second),
                        *(teacher_rows(the_lake, t) for t in used)], ignore_index=True)
     tables.write_table(the_lake, "choreography", table)

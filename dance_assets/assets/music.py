@@ -79,10 +79,10 @@ def music(context: dg.AssetExecutionContext, lake: LakeResource,
     params = fingerprint(DEFAULT_SETTINGS)
     keep = previous[previous["video_id"].isin(videos["video_id"]) & (previous["params"] == params)]
     todo = videos[~videos["video_id"].isin(keep["video_id"])]
-    binary = ffmpeg.settings().binary
+    settings = ffmpeg.settings()
 
     def analyse(video: dict) -> dict:
-        row = music_row(the_lake, video, binary, DEFAULT_SETTINGS)
+        row = music_row(the_lake, video, settings, DEFAULT_SETTINGS)
         context.log.info(f"{video['path']}: {row['status']}"
                          + (f", {row['tempo_bpm']:.1f} bpm" if row["tempo_bpm"] else "")
                          + (f", hits {row['beat_offset_ms']:+d} ms" if row["beat_offset_ms"]

@@ -41,7 +41,6 @@ from dance_assets.core.ingest.dense_poses import DenseSettings
 from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.motion import nearest_index
 from dance_assets.core.ingest.video import FfmpegSettings
-from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.tables import SCHEMAS
@@ -296,7 +295,7 @@ def fingerprint(settings: DenseSettings) -> str:
             f"{settings.fingerprint()}")
 
 
-def music_row(lake: Lake, video: dict, ffmpeg_binary: str, settings: DenseSettings) -> dict:
+def music_row(lake: Lake, video: dict, ffmpeg: FfmpegSettings, settings: DenseSettings) -> dict:
     """One `music` row for a probed video with sound (a `videos` row): its beats, and her
     hits against them from her dense poses (posed once and kept in the lake's cache)."""
     row = {name: None for name in SCHEMAS["music"].names}
@@ -304,7 +303,6 @@ def music_row(lake: Lake, video: dict, ffmpeg_binary: str, settings: DenseSettin
                path=video["path"], params=fingerprint(settings),
                analysed_at=datetime.now(UTC))
     path = lake.absolute(video["path"])
-    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     try:
         beats = find_beats(decode_audio(path, ffmpeg), ANALYSIS_RATE)
     except AudioError as exc:

@@ -19,7 +19,6 @@ from dance_assets.core.ingest.dense_poses import DensePoses, DenseSettings, deco
 from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.motion import PixelMotion
 from dance_assets.core.ingest.video import FfmpegSettings, VideoError, output_size, probe_video
-from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake, atomic_path
 
@@ -81,12 +80,11 @@ def cached_poses(lake: Lake, video: Path, ffmpeg: FfmpegSettings,
     return poses
 
 
-def poses_of(lake: Lake, video: Path, ffmpeg_binary: str, settings: DenseSettings,
+def poses_of(lake: Lake, video: Path, ffmpeg: FfmpegSettings, settings: DenseSettings,
              cached: bool, motion: bool = False) -> DensePoses:
     """The video's dense poses with its frames (for the report), with `motion` its pixel
     motion too; with `cached`, poses are taken from and kept in the lake's cache (the
     `music` asset's and the choreography's), and only the frames are decoded again."""
-    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     if not cached:
         return read_video(video, ffmpeg, settings, keep_frames=True, motion=motion)
     if not video.is_file():

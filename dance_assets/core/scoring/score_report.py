@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from dance_assets.core.ingest.dense_poses import DensePoses
+from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.lake import atomic_write_text
 from dance_assets.core.scoring.coaching import Feedback, Moment, offset_words
 from dance_assets.core.scoring.movement import PART_NAMES
@@ -164,8 +165,8 @@ def _stills_html(pictures: SideBySide, feedback: Feedback) -> str:
 
 def write_report(path: Path, student: DensePoses, teacher: DensePoses | None,
                  alignment: PairAlignment, feedback: Feedback, *, student_name: str,
-                 reference_name: str, ffmpeg_binary: str, music: MusicFeedback | None = None,
-                 sound: Sound | None = None) -> Path:
+                 reference_name: str, ffmpeg: FfmpegSettings,
+                 music: MusicFeedback | None = None, sound: Sound | None = None) -> Path:
     """Write her report, one self-contained HTML file (module docstring), at `path`.
 
     `student` and `teacher` must be read with keep_frames=True; `teacher` is None where
@@ -176,7 +177,7 @@ def write_report(path: Path, student: DensePoses, teacher: DensePoses | None,
     never half a file.
     """
     pictures = SideBySide(student, teacher, alignment)
-    mp4 = encode_mp4(pictures, ffmpeg_binary, sound)
+    mp4 = encode_mp4(pictures, ffmpeg, sound)
     body = (_header_html(feedback, music, student_name, reference_name)
             + _video_html(mp4, pictures.size, teacher is not None)
             + '<section aria-labelledby="over-time"><h2 id="over-time">Over time</h2>'

@@ -37,9 +37,15 @@ from dance_assets.core.ingest.dense_poses import (
     DenseSettings,
     shows_a_dancer,
 )
-from dance_assets.core.ingest.video import FfmpegSettings, Probe, VideoError, probe_video
+from dance_assets.core.ingest.video import (
+    FfmpegSettings,
+    Probe,
+    VideoError,
+    find_ffmpeg,
+    probe_video,
+)
 from dance_assets.core.lake import tables
-from dance_assets.core.lake.catalogue import FFMPEG_TIMEOUT_S
+from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.beats import Beats, find_beats
@@ -106,6 +112,13 @@ class DanceScore:
         return self.feedback.shares_a_dance
 
 
+def score_ffmpeg() -> FfmpegSettings:
+    """ffmpeg as `score` runs it from the command line (an asset hands it the
+    FfmpegResource's settings instead): one thread a process, as its two videos are
+    decoded side by side, and up to FFMPEG_DENSE_TIMEOUT_S a video."""
+    return FfmpegSettings(find_ffmpeg(), threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
+
+
 def _require_dancer(poses: DensePoses, name: str) -> None:
     found = int(poses.found.sum())
     if not shows_a_dancer(found, len(poses)):
@@ -114,11 +127,11 @@ def _require_dancer(poses: DensePoses, name: str) -> None:
             "film the whole body, in good light, and score again")
 
 
-def _probed(video: Path, ffmpeg_binary: str) -> Probe:
+def _probed(video: Path, ffmpeg: FfmpegSettings) -> Probe:
     if not video.is_file():
         raise DanceAssetsError(f"no such file: {video}")
     try:
-        return probe_video(video, FfmpegSettings(ffmpeg_binary))
+        return probe_video(video, ffmpeg)
     except VideoError as exc:
         raise UnusableVideo(video, exc) from None
 
@@ -128,7 +141,7 @@ def _sound(video: Path, probe: Probe) -> Sound | None:
     return Sound(video, probe.audio_codec) if probe.audio_codec else None
 
 
-def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binary: str, *,
+def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: FfmpegSettings, *,
                           dance: str | None = None, verdict: Verdict | None = None,
                           settings: DenseSettings = DEFAULT_SETTINGS,
                           keep: bool = True) -> DanceScore:
@@ -137,17 +150,17 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     nothing is written into the lake: no pose cache, the report in a temporary folder."""
     started = time.perf_counter()
     # A file that is no video is told before any posing.
-    her_probe, _ = (_probed(video, ffmpeg_binary) for video in (student, teacher))
+    her_probe, _ = (_probed(video, ffmpeg) for video in (student, teacher))
     # The music runs in a thread of its own from the start: its CPU work (librosa's
     # import is most of it) shares the cores with the posing instead of following it.
     with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
-        songs = [listener.submit(music_of, video, ffmpeg_binary)
+        songs = [listener.submit(music_of, video, ffmpeg)
                  for video in (student, teacher)]
         # A dancer of the lake's own raw/ is posed once for her score and her beats.
-        hers = pool.submit(poses_of, lake, student, ffmpeg_binary, settings,
+        hers = pool.submit(poses_of, lake, student, ffmpeg, settings,
                            keep and student.resolve().is_relative_to(lake.raw.resolve()),
                            motion=her_probe.audio_codec is not None)
-        theirs = pool.submit(poses_of, lake, teacher, ffmpeg_binary, settings, keep)
+        theirs = pool.submit(poses_of, lake, teacher, ffmpeg, settings, keep)
         student_poses, teacher_poses = hers.result(), theirs.result()
     _require_dancer(student_poses, student.name)
     _require_dancer(teacher_poses, teacher.name)
@@ -168,7 +181,7 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg_binar
     report = write_report(_report_path(lake, student, keep), student_poses, teacher_poses,
                           alignment,
                           judged, student_name=student.name, reference_name=reference.name,
-                          ffmpeg_binary=ffmpeg_binary, music=music,
+                          ffmpeg=ffmpeg, music=music,
                           sound=_sound(student, her_probe))
     return DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
                       nearest=None, report=report,
@@ -185,11 +198,10 @@ def judge_pair(hers: Movement, theirs: Movement, her_music: Beats | None,
     return alignment, feedback(alignment), synced
 
 
-def music_of(video: Path, ffmpeg_binary: str) -> tuple[Beats | None, str]:
+def music_of(video: Path, ffmpeg: FfmpegSettings) -> tuple[Beats | None, str]:
     """The beats of a video's sound, or None and why there are none."""
     try:
-        samples = decode_audio(video, FfmpegSettings(ffmpeg_binary, threads=1,
-                                                     timeout_s=FFMPEG_TIMEOUT_S))
+        samples = decode_audio(video, ffmpeg)
     except AudioError as exc:
         return None, f"{exc} in {video.name}"
     beats = find_beats(samples, ANALYSIS_RATE)
@@ -228,7 +240,7 @@ def load_routines(lake: Lake) -> dict[str, Reference]:
 
 
 def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
-                          ffmpeg_binary: str, keep: bool = True) -> DanceScore:
+                          ffmpeg: FfmpegSettings, keep: bool = True) -> DanceScore:
     """Her video, read as the classifier's card says, against a dance's averaged routine."""
     started = time.perf_counter()
     routines = load_routines(lake)
@@ -244,8 +256,8 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
                               f"{routines[dance].n_videos} training performances", None, dance)
     report = write_report(_report_path(lake, video, keep), student, None, alignment, judged,
                           student_name=video.name, reference_name=reference.name,
-                          ffmpeg_binary=ffmpeg_binary,
-                          sound=_sound(video, _probed(video, ffmpeg_binary)))
+                          ffmpeg=ffmpeg,
+                          sound=_sound(video, _probed(video, ffmpeg)))
     upright = alignment.student.skeletons[np.flatnonzero(shown.usable)]  # as compared
     return DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
                       nearest=nearest_dance(upright, routines), report=report,
@@ -304,7 +316,7 @@ def lake_teachers(lake: Lake) -> dict[str, Path]:
             teachers.groupby("dance_class")["reference_path"].first().items()}
 
 
-def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None = None,
+def score(lake: Lake, video: Path, ffmpeg: FfmpegSettings, *, reference: Path | None = None,
           dance: str | None = None, arch: str | None = None,
           protocol: str | None = None, keep: bool = True) -> DanceScore:
     """Score a video: against `reference` (a teacher's video) when given, else against
@@ -318,7 +330,7 @@ def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None
             raise DanceAssetsError(
                 "--arch and --protocol choose the lake's classifier, which scoring against "
                 "--reference does not use: leave them out")
-        return score_against_teacher(lake, video, reference, ffmpeg_binary, dance=dance,
+        return score_against_teacher(lake, video, reference, ffmpeg, dance=dance,
                                      keep=keep)
     teachers = lake_teachers(lake)
     try:
@@ -330,9 +342,9 @@ def score(lake: Lake, video: Path, ffmpeg_binary: str, *, reference: Path | None
     known = sorted(set(teachers) | set(model.card.classes if model else ()))
     if dance is not None and dance not in known:
         raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(known)}")
-    verdict = classify(video, model, ffmpeg_binary) if model else None
+    verdict = classify(video, model, ffmpeg) if model else None
     target = dance or verdict.predicted
     if target in teachers:
-        return score_against_teacher(lake, video, teachers[target], ffmpeg_binary,
+        return score_against_teacher(lake, video, teachers[target], ffmpeg,
                                      dance=target, verdict=verdict, keep=keep)
-    return score_against_routine(lake, verdict, target, ffmpeg_binary, keep)
+    return score_against_routine(lake, verdict, target, ffmpeg, keep)

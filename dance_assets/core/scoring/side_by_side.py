@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dance_assets.core.ingest.dense_poses import DensePoses
 from dance_assets.core.ingest.pose import CONNECTIONS, LANDMARK_NAMES
+from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.scoring.movement import PART_NAMES, UNSEEN
 from dance_assets.core.scoring.pair_alignment import PairAlignment
@@ -29,7 +30,6 @@ from dance_assets.core.scoring.skeletons import stick_figure
 _OUTLINE = (20, 20, 20)
 _BACKDROP = (28, 30, 36)  # around the frames, behind captions and the reference figure
 _CAPTION_H = 22
-_ENCODE_TIMEOUT_S = 300.0
 
 
 def _part_of(a: int, b: int) -> int:
@@ -182,7 +182,7 @@ class Sound:
         return ["-c:a", "copy"] if self.codec == "aac" else ["-c:a", "aac", "-b:a", "128k"]
 
 
-def encode_mp4(pictures: SideBySide, ffmpeg_binary: str,
+def encode_mp4(pictures: SideBySide, ffmpeg: FfmpegSettings,
                sound: Sound | None = None) -> SideBySideMp4:
     """H.264 MP4 of the side-by-side frames at the poses' rate, with `sound` over the
     span the pictures show: yuv420p and faststart so any browser plays it at once. A
@@ -195,21 +195,20 @@ def encode_mp4(pictures: SideBySide, ffmpeg_binary: str,
                           "-i", str(sound.path), "-map", "0:v:0", "-map", "1:a:0",
                           *sound.audio_options()]
             try:
-                _encode(pictures.frames(), pictures.size, rate, ffmpeg_binary, with_sound,
-                        output)
+                _encode(pictures.frames(), pictures.size, rate, ffmpeg, with_sound, output)
                 return SideBySideMp4(output.read_bytes(), True)
             except DanceAssetsError:
                 pass  # its sound, not the pictures: encoded again without it below
-        _encode(pictures.frames(), pictures.size, rate, ffmpeg_binary, ["-an"], output)
+        _encode(pictures.frames(), pictures.size, rate, ffmpeg, ["-an"], output)
         return SideBySideMp4(output.read_bytes(), False)
 
 
 def _encode(frames: Iterable[Image.Image], size: tuple[int, int], rate: float,
-            ffmpeg_binary: str, sound_options: list[str], output: Path) -> None:
+            ffmpeg: FfmpegSettings, sound_options: list[str], output: Path) -> None:
     """Encode RGB frames (even `size`) into `output`, piped raw into ffmpeg's stdin so
     drawing and encoding run side by side; `sound_options` add the audio in the same
     pass (or -an for none)."""
-    command = [ffmpeg_binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
+    command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}",
                "-r", f"{rate:g}", "-i", "pipe:0", *sound_options, "-c:v", "libx264",
                "-preset", "veryfast", "-crf", "26", "-g", str(max(1, round(2 * rate))),
@@ -226,11 +225,11 @@ def _encode(frames: Iterable[Image.Image], size: tuple[int, int], rate: float,
         encoder.communicate()
         raise
     try:
-        _, error = encoder.communicate(timeout=_ENCODE_TIMEOUT_S)
+        _, error = encoder.communicate(timeout=ffmpeg.timeout_s)
     except subprocess.TimeoutExpired:
         encoder.kill()
         encoder.communicate()
-        raise DanceAssetsError(f"ffmpeg took more than {_ENCODE_TIMEOUT_S:g} s to "
+        raise DanceAssetsError(f"ffmpeg took more than {ffmpeg.timeout_s:g} s to "
                                "encode the report's video") from None
     if encoder.returncode != 0:
         first = (error.decode(errors="replace").strip().splitlines() or ["no message"])[0]

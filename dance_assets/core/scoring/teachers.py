@@ -28,7 +28,6 @@ from dance_assets.core.ingest.dense_poses import (
 from dance_assets.core.ingest.ingest import ProbeLimits, class_folders, list_class_files
 from dance_assets.core.ingest.pose_features import JOINTS, normalise
 from dance_assets.core.ingest.video import FfmpegSettings
-from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.reference_poses import cached_poses
@@ -86,11 +85,10 @@ def _dance_teachers(lake: Lake, dance: str, ffmpeg: FfmpegSettings, settings: De
     return videos
 
 
-def find_teachers(lake: Lake, ffmpeg_binary: str, settings: DenseSettings = DEFAULT_SETTINGS,
+def find_teachers(lake: Lake, ffmpeg: FfmpegSettings, settings: DenseSettings = DEFAULT_SETTINGS,
                   limits: ProbeLimits | None = None,
                   progress: Callable[[str], None] | None = None) -> list[TeacherVideo]:
     """Every file under references/, dance by dance, two dances at a time."""
-    ffmpeg = FfmpegSettings(ffmpeg_binary, threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
     limits = limits or ProbeLimits()
     dances = class_folders(lake.references)
 

@@ -9,7 +9,6 @@ skeletons for the pose model, as its card says.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from dance_assets.core.ingest.video import FfmpegSettings, VideoError, extract_f
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import (
     DEFAULT_PROTOCOL,
-    FFMPEG_TIMEOUT_S,
     MODEL_NAMES,
     POSE_INPUT,
 )
@@ -177,14 +175,12 @@ class Verdict:
             "best_class": best.reindex(range(len(shown.seconds)))})
 
 
-def classify(video: Path, model: ChosenModel, ffmpeg_binary: str) -> Verdict:
+def classify(video: Path, model: ChosenModel, ffmpeg: FfmpegSettings) -> Verdict:
     """Extract, pose, clean and classify a video as the model's card says."""
-    settings = FfmpegSettings(ffmpeg_binary, threads=os.cpu_count() or 1,
-                              timeout_s=FFMPEG_TIMEOUT_S)
     with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
             ThreadPoolExecutor(1) as loader:
         network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
-        shown = read_seconds(video, Path(scratch), settings, model.card)
+        shown = read_seconds(video, Path(scratch), ffmpeg, model.card)
         probabilities = _probabilities(network_loading.result(), shown)
     return Verdict(video, model, list(model.card.classes), probabilities, shown)
 
