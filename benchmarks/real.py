@@ -138,7 +138,8 @@ class Judge:
     def performance(self, video: Path) -> Performance:
         if video not in self.read:
             movement = movement_of(cached_poses(video, self.cache, self.ffmpeg))
-            self.read[video] = Performance(movement, music_of(video, self.ffmpeg)[0])
+            self.read[video] = Performance(movement, music_of(video, FfmpegSettings(
+                self.ffmpeg, timeout_s=600))[0])
         return self.read[video]
 
     def __call__(self, student: Path, teacher: Path) -> Feedback:
