@@ -127,20 +127,6 @@ def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_
     assert row["elapsed_s"] == answer["elapsed_s"]
 
 
-def test_no_record_writes_nothing_into_a_lake(lessons, tmp_path, capsys):
-    """`--no-record`: the score is printed and the report written outside any lake; no
-    row, no pose cache, not even the lake's folder."""
-    lake = tmp_path / "never"
-    student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
-    assert main(["score", str(student), "--reference", str(teacher), "--json",
-                 "--no-record", "--lake", str(lake)]) == 0
-    captured = capsys.readouterr()
-    report = Path(json.loads(captured.out)["report"])
-    assert report.is_file() and not report.is_relative_to(tmp_path)
-    assert not lake.exists()
-    assert "not recorded (--no-record)" in captured.err
-
-
 def test_a_classifier_asked_for_beside_a_reference_is_refused(lessons, tmp_path, capsys):
     student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
     assert main(["score", str(student), "--reference", str(teacher), "--arch", "resnet18",
@@ -150,11 +136,19 @@ def test_a_classifier_asked_for_beside_a_reference_is_refused(lessons, tmp_path,
     assert not (tmp_path / "lake").exists()
 
 
-def test_score_against_a_teacher_in_words(lessons, tmp_path, capsys):
+def test_score_against_a_teacher_in_words_writing_nothing_into_a_lake(lessons, tmp_path,
+                                                                      capsys):
+    """In words, and with `--no-record`: the report is written outside any lake, and no
+    row, no pose cache, not even the lake's folder is."""
+    lake = tmp_path / "never"
     student, teacher = lessons / "mood" / "s01.mp4", lessons / "mood" / "teacher.mp4"
-    assert main(["score", str(student), "--reference", str(teacher), "--lake",
-                 str(tmp_path)]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    assert main(["score", str(student), "--reference", str(teacher), "--no-record",
+                 "--lake", str(lake)]) == 0
+    captured = capsys.readouterr()
+    assert not lake.exists() and "not recorded (--no-record)" in captured.err
+    report = Path(captured.out.splitlines()[-1].removeprefix("report: "))
+    assert report.is_file() and not report.is_relative_to(tmp_path)
+    lines = captured.out.splitlines()
     assert lines[0].startswith("score: ") and "/100 against teacher.mp4" in lines[0]
     assert lines[1].startswith("timing: ") and "x the teacher's tempo" in lines[1]
     assert any(line.startswith("music: the same song as in teacher.mp4") for line in lines)
