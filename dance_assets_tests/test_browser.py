@@ -184,8 +184,18 @@ def _launch_resnet18(journey: Journey, settings: dict[str, object],
     page.locator(".CodeMirror").wait_for()
     page.evaluate("(text) => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
                   config)
-    page.get_by_placeholder("Partition").fill("random_frames")
-    page.get_by_text("random_frames", exact=True).filter(visible=True).last.click()
+    # The Launchpad may render its partition list after the field is first filled and
+    # clear the field as it does (seen once in CI): fill it again until the option shows.
+    option = page.get_by_text("random_frames", exact=True).filter(visible=True).last
+    for attempt in range(3):
+        page.get_by_placeholder("Partition").fill("random_frames")
+        try:
+            option.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    option.click()
     page.get_by_text("partition: random_frames").wait_for()
     if shot:
         journey.shot(shot)
