@@ -181,7 +181,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
-    from dance_assets.core.scoring.score_record import record
+    from dance_assets.core.scoring.score_record import DEMO, record
     from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
     manifest = tables.read_table(lake, "frame_manifest")
@@ -198,7 +198,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     except DanceAssetsError as exc:
         _echo(f"scoring {video.name} against its dance: {exc}")
         return
-    record(lake, result, source="demo")
+    record(lake, result, source=DEMO)
     refresh_views(lake)
     print(f"\na held-out dancer scored: dance-assets score {lake.relative(video)} --dance "
           f"{first['dance_class']}")

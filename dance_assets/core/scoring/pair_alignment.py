@@ -247,12 +247,14 @@ def global_warp(student: Movement, teacher: Movement, cost: np.ndarray,
     clearly better (by more than NEAR_TIE): the sound proposes, the dance decides. A
     beat tracker can take a song's tempo for 3/2 or 2 times itself, and a dancer can
     practise at another speed than her song plays."""
-    line = _best_line(student, teacher, cost, *_search_grid(student, teacher, None))
+    # The coarse search's cost: each of her frames against the best teacher frame within
+    # two either way (a ±0.2 s tolerance), computed once for both searches.
+    tolerant = minimum_filter1d(np.nan_to_num(cost, nan=np.inf), size=5, axis=1)
+    tolerant[np.isinf(tolerant)] = np.nan
+    line = _best_line(student, teacher, cost, tolerant, *_search_grid(student, teacher, None))
     if start is not None:
-        try:
-            near = _best_line(student, teacher, cost, *_search_grid(student, teacher, start))
-        except DanceAssetsError:
-            near = None
+        near = _best_line(student, teacher, cost, tolerant,
+                          *_search_grid(student, teacher, start))
         if near is not None and (line is None or _as_good(near, line.fit)):
             line = near
     if line is None:
@@ -262,12 +264,10 @@ def global_warp(student: Movement, teacher: Movement, cost: np.ndarray,
                 line.fit / max(1, student.found.sum()))
 
 
-def _best_line(student: Movement, teacher: Movement, cost: np.ndarray, tempos: np.ndarray,
-               offsets: np.ndarray) -> _Line | None:
-    """The chosen line over a grid of tempos and offsets, coarse then fine; None when no
-    line overlaps enough."""
-    tolerant = minimum_filter1d(np.nan_to_num(cost, nan=np.inf), size=5, axis=1)
-    tolerant[np.isinf(tolerant)] = np.nan
+def _best_line(student: Movement, teacher: Movement, cost: np.ndarray, tolerant: np.ndarray,
+               tempos: np.ndarray, offsets: np.ndarray) -> _Line | None:
+    """The chosen line over a grid of tempos and offsets, coarse (on `tolerant`) then fine
+    (on `cost`); None when no line overlaps enough."""
     every = 2
     candidates = _coarse_candidates(_peaks(
         tolerant[::every], student.times[::every], teacher.rate, tempos, offsets,

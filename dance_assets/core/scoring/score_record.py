@@ -19,6 +19,7 @@ from dance_assets.core.scoring.scoring import DanceScore
 
 # Where an attempt was scored from (the `scores` table's source column).
 COMMAND_LINE = "command line"
+DEMO = "demo"
 
 
 def as_json(result: DanceScore) -> dict:
