@@ -6,7 +6,7 @@ has a soundtrack described in its sidecar), in two parts:
 1. videos: each seed's teachers and students (videos, dense poses and frame-by-frame
    motion cached under benchmarks/work/music/ and reused when there). Every video's sound
    is decoded (core/ingest/audio.decode_audio) and its beats found
-   (core/scoring/beats.find_beats); every video with sound is posed with its motion
+   (core/performance/beats.find_beats); every video with sound is posed with its motion
    (read_video(motion=True), movement_of) and her hits judged against her own beats
    (hits, against_beats); every student is synced by sound to her own teacher
    (sync_by_sound) and, as extra negatives, to the other teachers of her seed. Targets:
@@ -64,11 +64,12 @@ from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_aud
 from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.scoring import movement, music, scoring
-from dance_assets.core.scoring.beats import Beats, find_beats
-from dance_assets.core.scoring.movement import Movement, movement_of
+from dance_assets.core.performance import movement
+from dance_assets.core.performance.beats import Beats, find_beats
+from dance_assets.core.performance.movement import Movement, movement_of
+from dance_assets.core.performance.store import load_poses
+from dance_assets.core.scoring import music, scoring
 from dance_assets.core.scoring.music import against_beats, hits, sync_by_sound
-from dance_assets.core.scoring.reference_poses import load_poses
 from dance_assets.core.synthetic import (
     dancers,
     dances,
@@ -274,7 +275,7 @@ def analyse_videos(videos: list[dict], ffmpeg: str, timings: dict) -> None:
 
     def pose(video: dict) -> None:
         try:
-            video["movement"] = movement_of(cached_poses(video["path"], WORK / "poses", ffmpeg,
+            video["movement"] = movement_of(cached_poses(video["path"], WORK, ffmpeg,
                                                          motion=True))
         except DanceAssetsError as exc:
             video["movement"], video["pose_error"] = None, str(exc)
@@ -550,7 +551,7 @@ def analyse_once(student: Path, teacher: Path, poses: Path) -> None:
         clock = time.perf_counter()
 
     ffmpeg = FfmpegSettings(find_ffmpeg(), threads=1, timeout_s=300)
-    movement = movement_of(load_poses(poses))
+    movement = movement_of(load_poses(poses)[0])
     clock = time.perf_counter()
     samples = decode_audio(student, ffmpeg)
     lap("decode_s")
@@ -578,8 +579,8 @@ def analyse_once(student: Path, teacher: Path, poses: Path) -> None:
 def music_alone(paths: dict[str, list[Path]], repeats: int, ffmpeg: str) -> dict:
     """The music work in a fresh process, --repeats times (her poses cached first)."""
     teacher, student = paths["sound"]
-    cached_poses(student, WORK / "poses", ffmpeg, motion=True)
-    poses = pose_cache_path(student, WORK / "poses")
+    cached_poses(student, WORK, ffmpeg, motion=True)
+    poses = pose_cache_path(student, WORK)
     runs = []
     for repeat in range(repeats):
         wall, lines, others = one_run([sys.executable, str(Path(__file__).resolve()),

@@ -48,16 +48,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from provenance import code, machine, sources
-from shared import cached_poses, judged, pose_cache_path, share
+from shared import cached_poses, judged, pose_cache_path, read_once, share
 
 from dance_assets.core.ingest.dense_poses import DensePoses
 from dance_assets.core.ingest.pose_features import normalise
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg, probe_video
-from dance_assets.core.scoring.beats import Beats
+from dance_assets.core.performance.beats import Beats
+from dance_assets.core.performance.movement import Movement
 from dance_assets.core.scoring.coaching import Feedback, feedback
-from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.routines import RECOGNISED_FROM, align_to_routine, build_references
-from dance_assets.core.scoring.scoring import judge_pair, music_of, routine_alignment
+from dance_assets.core.scoring.scoring import judge_pair, routine_alignment
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "real" / "clips.json"
@@ -72,7 +72,7 @@ CUT_S = 0.5
 ON_TIME_S = 0.1
 IN_SYNC_S = 0.2
 SAME_SCORE = 10
-MEASURED = ("dance_assets.core.scoring.coaching", "dance_assets.core.scoring.movement",
+MEASURED = ("dance_assets.core.scoring.coaching", "dance_assets.core.performance.movement",
             "dance_assets.core.scoring.pair_alignment", "dance_assets.core.scoring.scoring",
             "dance_assets.core.scoring.music", "dance_assets.core.ingest.follower")
 
@@ -132,14 +132,13 @@ class Judge:
     """Performances read once (poses cached by content), and pairs judged as score does."""
 
     def __init__(self, work: Path, ffmpeg: str):
-        self.cache, self.ffmpeg = work / "poses", ffmpeg
+        self.cache, self.ffmpeg = work, ffmpeg
         self.read: dict[Path, Performance] = {}
 
     def performance(self, video: Path) -> Performance:
         if video not in self.read:
-            movement = movement_of(cached_poses(video, self.cache, self.ffmpeg))
-            self.read[video] = Performance(movement, music_of(video, FfmpegSettings(
-                self.ffmpeg, timeout_s=600))[0])
+            read = read_once(video, self.cache, self.ffmpeg)
+            self.read[video] = Performance(read.movement, read.beats)
         return self.read[video]
 
     def __call__(self, student: Path, teacher: Path) -> Feedback:
@@ -255,7 +254,7 @@ def run_averaged(clips: list[Clip], judge: Judge) -> dict:
         hers = seconds[student.name]
         usable = np.flatnonzero(hers.found)
         for routine, reference in references.items():
-            result = feedback(routine_alignment(hers, usable, reference), timed=False)
+            result = feedback(routine_alignment(hers, usable, reference))
             upright = normalise(hers.x[usable], hers.y[usable], hers.width, hers.height)
             fit = reference.score(align_to_routine(upright, reference.skeletons).cost)
             rows.append({"student": student.name, "part": student.part, "reference": routine,

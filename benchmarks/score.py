@@ -55,9 +55,10 @@ from dance_assets.core.ingest.dense_poses import (
 )
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg, output_size, probe_video
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.scoring import coaching, movement, pair_alignment, reference_poses, scoring
+from dance_assets.core.performance import movement, performance, store
+from dance_assets.core.performance.movement import Movement, movement_of
+from dance_assets.core.scoring import coaching, pair_alignment, scoring
 from dance_assets.core.scoring.coaching import Feedback, feedback, frame_errors
-from dance_assets.core.scoring.movement import Movement, movement_of
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
 from dance_assets.core.synthetic import (
     dancers,
@@ -89,7 +90,7 @@ TARGETS = {
 }
 # The modules measured, compared with the commit a result names.
 MEASURED = tuple(module.__name__ for module in (
-    dense_poses, pose, movement, pair_alignment, coaching, scoring, reference_poses,
+    dense_poses, pose, movement, pair_alignment, coaching, scoring, performance, store,
     dances, dancers, drawing, lessons, phone, rendering, sound, specs, writing))
 TRUTH = ("offset_s", "tempo", "mirrored", "splice_start_s", "splice_end_s", "splice_dance")
 TRAITS = ("seconds", "style", "handheld", "dancers", "fills_frame", "motion_blur",
@@ -117,7 +118,7 @@ def make_pairs(args: argparse.Namespace, ffmpeg: str) -> list[dict]:
 def pose_everything(lessons: list[dict], ffmpeg: str) -> dict[Path, Movement]:
     """Every video posed once (two at a time: MediaPipe lets go of the GIL)."""
     videos = [v for lesson in lessons for v in (lesson["teacher"], *lesson["students"])]
-    cache = WORK / "poses"
+    cache = WORK
     with ThreadPoolExecutor(2) as pool:
         poses = list(pool.map(lambda v: cached_poses(v, cache, ffmpeg), videos))
     return {video: movement_of(p) for video, p in zip(videos, poses, strict=True)}

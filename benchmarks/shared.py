@@ -5,16 +5,16 @@ has posed before). `python benchmarks/NAME.py` puts this folder on the path."""
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import time
 from pathlib import Path
 
 from provenance import OtherLoad
 
-from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses, read_video
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, DensePoses
 from dance_assets.core.ingest.video import FfmpegSettings
-from dance_assets.core.scoring.reference_poses import content_id, load_poses, save_poses
+from dance_assets.core.performance.performance import Performance, read_performance
+from dance_assets.core.performance.store import content_id, entry_path
 
 
 def judged(targets: dict[str, tuple[str, float]], name: str, value: float | None) -> dict:
@@ -35,22 +35,21 @@ def size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def pose_cache_path(video: Path, cache: Path) -> Path:
-    tag = hashlib.sha256(DEFAULT_SETTINGS.fingerprint().encode()).hexdigest()[:8]
-    return cache / f"{content_id(video)}-{tag}.npz"
+def pose_cache_path(video: Path, work: Path) -> Path:
+    """Where read_once keeps the video's performance under `work`."""
+    return entry_path(work, content_id(video), DEFAULT_SETTINGS)
 
 
-def cached_poses(video: Path, cache: Path, ffmpeg: str, motion: bool = False) -> DensePoses:
-    """The video's dense poses (with `motion`, its pixel motion too), from `cache` when its
-    content and the settings match."""
-    target = pose_cache_path(video, cache)
-    stored = load_poses(target) if target.is_file() else None
-    if stored is not None and (stored.motion is not None or not motion):
-        return stored
-    poses = read_video(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=600), motion=motion)
-    cache.mkdir(parents=True, exist_ok=True)
-    save_poses(target, poses)
-    return poses
+def read_once(video: Path, work: Path, ffmpeg: str, motion: bool = False) -> Performance:
+    """The video read as `score` reads it (core/performance), kept by content in
+    `work`/poses/ (with `motion`, her pixel motion too)."""
+    return read_performance(video, FfmpegSettings(ffmpeg, threads=1, timeout_s=600),
+                            cache=work, motion=motion)
+
+
+def cached_poses(video: Path, work: Path, ffmpeg: str, motion: bool = False) -> DensePoses:
+    """The video's dense poses, read once (read_once)."""
+    return read_once(video, work, ffmpeg, motion).poses
 
 
 def fresh_process(command: list[str]) -> tuple[float, list[str], str, float]:

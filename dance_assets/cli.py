@@ -111,7 +111,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(as_json(result), indent=2))
     else:
-        print("\n".join(score_lines(result)))
+        print("\n".join(score_lines(as_json(result))))
     where = ("not recorded (--no-record): nothing was written into a lake"
              if args.no_record else f"recorded in the scores table of the lake at {lake.root}")
     _echo(f"scored in {result.elapsed_s:.1f} s; {where}")

@@ -181,7 +181,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
-    from dance_assets.core.scoring.score_record import DEMO, record
+    from dance_assets.core.scoring.score_record import DEMO, as_json, record
     from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
     manifest = tables.read_table(lake, "frame_manifest")
@@ -202,7 +202,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     refresh_views(lake)
     print(f"\na held-out dancer scored: dance-assets score {lake.relative(video)} --dance "
           f"{first['dance_class']}")
-    print("\n".join(score_lines(result)))
+    print("\n".join(score_lines(as_json(result))))
 
 
 _SUMMARY_SQL = """

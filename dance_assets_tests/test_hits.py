@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from dance_assets.core.ingest.dense_poses import smooth
-from dance_assets.core.scoring.beats import Beats
-from dance_assets.core.scoring.movement import SEGMENT_NAMES, Movement
+from dance_assets.core.performance.beats import Beats
+from dance_assets.core.performance.movement import SEGMENT_NAMES, Movement
 from dance_assets.core.scoring.music import ON_BEAT_S, Hits, against_beats, hits
 
 RATE = 10.0

@@ -1,10 +1,12 @@
 """House rules a reader relies on: modules and functions short enough to read whole, and
 core/ in pipeline order, so that a stage can be understood knowing only those before it.
 
-The order: lake < ingest < curation < learning < evaluation < scoring; a stage imports
-only itself and earlier stages. synthetic (made-up videos) may import lake and ingest,
-and no other stage imports it, nor anything else in dance_assets but the CLI (its generate
-and demo commands). Nothing in core/ imports Dagster.
+The order: lake < ingest < curation < learning < evaluation < performance < scoring; a
+stage imports only itself and earlier stages, and so does the asset module of a stage
+(the ingest's, curation's, models' and evaluation's assets never reach into scoring).
+synthetic (made-up videos) may import lake and ingest, and no other stage imports it, nor
+anything else in dance_assets but the CLI (its generate and demo commands). Nothing in
+core/ imports Dagster.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dance_assets"
 CORE = PACKAGE / "core"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 50  # from the `def` line through the last, docstring included
-STAGES = ("lake", "ingest", "curation", "learning", "evaluation", "scoring")
+STAGES = ("lake", "ingest", "curation", "learning", "evaluation", "performance", "scoring")
 SYNTHETIC = "synthetic"
 SYNTHETIC_MAY_IMPORT = ("lake", "ingest")
 # `generate` and `demo` write synthetic videos (the commands, and the demo they run).
@@ -90,6 +92,18 @@ def test_core_imports_follow_the_pipeline_and_never_dagster():
                 if not _may_import(stage, other):
                     wrong.append(f"{_name(path)} ({stage}) imports {module}")
     assert not wrong, "imports against the pipeline order:\n" + "\n".join(wrong)
+
+
+EARLY_ASSETS = ("ingest", "curation", "models", "evaluation")
+
+
+def test_early_assets_never_reach_into_later_stages():
+    late = {f"dance_assets.core.{stage}" for stage in ("performance", "scoring")}
+    wrong = [f"{name} imports {module}" for name in EARLY_ASSETS
+             for module in _imported_modules(ast.parse(
+                 (PACKAGE / "assets" / f"{name}.py").read_text()))
+             if any(module.startswith(stage) for stage in late)]
+    assert not wrong, "early assets importing later stages:\n" + "\n".join(wrong)
 
 
 def test_only_the_cli_generates_videos():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dance_assets.core.performance.movement import PART_NAMES, movement_from_skeletons
 from dance_assets.core.scoring.coaching import feedback, part_weights
-from dance_assets.core.scoring.movement import PART_NAMES, movement_from_skeletons
 from dance_assets.core.scoring.pair_alignment import Start, align_pair
 
 RATE = 10.0

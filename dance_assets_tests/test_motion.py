@@ -14,8 +14,9 @@ from dance_assets.core.ingest.dense_poses import DensePoses, decode
 from dance_assets.core.ingest.motion import CELL, MotionReader, PixelMotion, dancer_motion
 from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
-from dance_assets.core.scoring import reference_poses
-from dance_assets.core.scoring.reference_poses import load_poses, save_poses
+from dance_assets.core.performance import store
+from dance_assets.core.performance.beats import Beats
+from dance_assets.core.performance.store import Heard, load_poses, save_poses
 
 FPS, WIDTH, HEIGHT, FRAMES = 30, 96, 168, 60
 MOVES = range(10, 31)  # the block moves one step in each of these frames, then holds
@@ -75,7 +76,7 @@ def test_her_motion_is_her_box_s_change_less_the_room_s():
     assert np.isnan(hers[2])
 
 
-def test_the_motion_is_cached_with_the_poses(tmp_path, monkeypatch):
+def test_the_motion_and_the_beats_are_cached_with_the_poses(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     motion = PixelMotion(times=(np.arange(29) + 0.5) / 30,
                          grid=rng.uniform(0, 2, (29, 4, 3)).astype(np.float32))
@@ -83,13 +84,21 @@ def test_the_motion_is_cached_with_the_poses(tmp_path, monkeypatch):
                        y=rng.uniform(size=(10, 33)), visibility=np.ones((10, 33)),
                        people=np.ones(10, np.int64), width=64, height=96, rate=10.0,
                        motion=motion)
-    save_poses(tmp_path / "poses.npz", poses)
-    loaded = load_poses(tmp_path / "poses.npz")
-    assert loaded is not None and loaded.motion is not None
+    beats = Beats(tempo_bpm=120.0, times=np.arange(4) * 0.5, onsets=rng.uniform(size=90),
+                  chroma=rng.uniform(size=(12, 90)), hop_s=256 / 22050)
+    save_poses(tmp_path / "poses.npz", poses, Heard(beats, ""))
+    loaded, heard = load_poses(tmp_path / "poses.npz")
+    assert loaded.motion is not None
     assert np.array_equal(loaded.motion.times, motion.times)
     assert loaded.motion.grid.dtype == np.float32
     assert np.allclose(loaded.motion.grid, motion.grid, atol=2e-3)
-    save_poses(tmp_path / "still.npz", replace(poses, motion=None))
-    assert load_poses(tmp_path / "still.npz").motion is None
-    monkeypatch.setattr(reference_poses, "MOTION_VERSION", MOTION_VERSION + 1)
-    assert load_poses(tmp_path / "poses.npz").motion is None  # read again by a newer motion.py
+    assert heard.beats.tempo_bpm == 120.0 and np.array_equal(heard.beats.chroma, beats.chroma)
+    save_poses(tmp_path / "still.npz", replace(poses, motion=None), Heard(None, "no sound"))
+    still, silent = load_poses(tmp_path / "still.npz")
+    assert still.motion is None and silent == Heard(None, "no sound")
+    save_poses(tmp_path / "unheard.npz", poses)
+    assert load_poses(tmp_path / "unheard.npz")[1] is None  # its sound was never read
+    monkeypatch.setattr(store, "MOTION_VERSION", MOTION_VERSION + 1)
+    monkeypatch.setattr(store, "BEATS_VERSION", store.BEATS_VERSION + 1)
+    again, unheard = load_poses(tmp_path / "poses.npz")
+    assert again.motion is None and unheard is None  # read again by a newer motion.py, beats.py

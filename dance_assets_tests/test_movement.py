@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dance_assets.core.ingest.pose_features import JOINTS
-from dance_assets.core.scoring.movement import (
+from dance_assets.core.performance.movement import (
     SEGMENT_NAMES,
     directions_of,
     quarter_turns,

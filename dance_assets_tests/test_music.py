@@ -26,8 +26,8 @@ from dance_assets.core.ingest.video import (
 )
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring.beats import find_beats
-from dance_assets.core.scoring.movement import movement_of
+from dance_assets.core.performance.beats import find_beats
+from dance_assets.core.performance.movement import movement_of
 from dance_assets.core.scoring.music import against_beats, hits, sync_by_sound
 from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.plans import plan_videos
@@ -164,12 +164,13 @@ def test_the_music_table_follows_the_class_incrementally(tmp_path, instance):
     # The FfmpegResource's timeout reaches the music's ffmpeg: a tiny one fails each
     # video in one line, recorded as its reason, instead of running on.
     shutil.rmtree(tables.table_dir(lake, "music"))
+    shutil.rmtree(lake.cache / "poses")  # a cached video is only probed: too quick to time out
     hurried = {**resources_for(lake), "ffmpeg": FfmpegResource(timeout_s=0.001)}
     assert dg.materialize([music], partition_key="savage", instance=instance,
                           resources=hurried).success
     rows = tables.read_table(lake, "music")
     assert set(rows["status"]) == {"failed"}
-    assert all(reason == "audio took longer than the 0.001 s limit" for reason in rows["reason"])
+    assert all("took longer than the 0.001 s" in reason for reason in rows["reason"])
 
 
 @pytest.mark.parametrize("bpm", [118.37, 126.08])

@@ -31,9 +31,9 @@ from dance_assets.core.ingest.audio import ANALYSIS_RATE, decode_audio
 from dance_assets.core.ingest.dense_poses import DensePoses, read_video
 from dance_assets.core.ingest.video import FfmpegSettings, probe_video
 from dance_assets.core.lake.reports import png_bytes, save_png
-from dance_assets.core.scoring.beats import HOP, Beats
+from dance_assets.core.performance.beats import HOP, Beats
+from dance_assets.core.performance.movement import movement_of
 from dance_assets.core.scoring.coaching import Feedback, feedback
-from dance_assets.core.scoring.movement import movement_of
 from dance_assets.core.scoring.music import (
     ON_BEAT_S,
     BeatTiming,
@@ -69,7 +69,6 @@ class Scored:
     feedback: Feedback
     music: MusicFeedback
     with_sound: Path  # her video with the test tone
-    without_sound: Path  # her video with no audio stream
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: str) -> Scor
     teacher = read_video(teacher_video, settings, keep_frames=True)
     alignment = align_pair(movement_of(student), movement_of(teacher))
     return Scored(student, teacher, alignment, feedback(alignment), _her_music(spec, student),
-                  *_with_and_without_sound(student_video, ffmpeg_binary))
+                  _with_sound(student_video, ffmpeg_binary))
 
 
 def _her_music(spec: VideoSpec, student: DensePoses) -> MusicFeedback:
@@ -102,29 +101,30 @@ def _her_music(spec: VideoSpec, student: DensePoses) -> MusicFeedback:
                          "were put in step by the sound first")
 
 
-def _with_and_without_sound(video: Path, ffmpeg_binary: str) -> tuple[Path, Path]:
-    """Her video's pictures with a tone from TONE_AT_S to SOUND_S (longer than the video),
-    and with no audio stream at all."""
+def _with_sound(video: Path, ffmpeg_binary: str) -> Path:
+    """Her video's pictures with a tone from TONE_AT_S to SOUND_S (longer than the video)."""
     tone = f"aevalsrc=0.5*sin(2*PI*{TONE_HZ}*t)*gte(t\\,{TONE_AT_S}):s=44100:d={SOUND_S}"
-    with_sound, without = video.with_name("with-sound.mp4"), video.with_name("silent.mp4")
-    ffmpeg = [ffmpeg_binary, "-v", "error", "-y", "-i", str(video)]
-    subprocess.run([*ffmpeg, "-f", "lavfi", "-i", tone, "-map", "0:v:0", "-map", "1:a:0",
-                    "-c:v", "copy", "-c:a", "aac", str(with_sound)], check=True)
-    subprocess.run([*ffmpeg, "-map", "0:v:0", "-c:v", "copy", str(without)], check=True)
-    return with_sound, without
+    with_sound = video.with_name("with-sound.mp4")
+    subprocess.run([ffmpeg_binary, "-v", "error", "-y", "-i", str(video), "-f", "lavfi",
+                    "-i", tone, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a",
+                    "aac", str(with_sound)], check=True)
+    return with_sound
 
 
 def _write(scored: Scored, path: Path, ffmpeg_binary: str, with_teacher: bool = True) -> Path:
     """Her report with her music and sound; or without the teacher's video (an averaged
-    routine's figure instead), without her music, and given as sound a video that has
-    none (ffmpeg cannot map it: the report plays silent)."""
+    routine's figure instead), without her music, and given as sound bytes that are no
+    AAC (ffmpeg cannot read them: the report plays silent)."""
+    ffmpeg = FfmpegSettings(ffmpeg_binary, timeout_s=120)
+    sound = subprocess.run([ffmpeg_binary, "-v", "error", "-i", str(scored.with_sound),
+                            "-map", "0:a:0", "-c:a", "copy", "-f", "adts", "pipe:1"],
+                           capture_output=True, check=True).stdout
+    sound = sound if with_teacher else b"no sound at all"
     return write_report(path, scored.student, scored.teacher if with_teacher else None,
                         scored.alignment, scored.feedback, student_name="student.mp4",
                         reference_name="the savage teacher",
-                        ffmpeg=FfmpegSettings(ffmpeg_binary, timeout_s=120),
-                        music=scored.music if with_teacher else None,
-                        sound=Sound(scored.with_sound if with_teacher else scored.without_sound,
-                                    "aac"))
+                        ffmpeg=ffmpeg, music=scored.music if with_teacher else None,
+                        sound=Sound(sound))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from dance_assets.cli import main
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring.movement import PART_NAMES
+from dance_assets.core.performance.movement import PART_NAMES
 from dance_assets.core.scoring.scoring import score, score_ffmpeg
 from dance_assets.core.scoring.verdict import choose_model
 from dance_assets_tests.corpus import Expectation

@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 
 from dance_assets.cli import main
-from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, read_video
+from dance_assets.core.ingest.dense_poses import read_video
 from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring import reference_poses
+from dance_assets.core.performance.movement import PART_NAMES, movement_of
 from dance_assets.core.scoring.coaching import feedback
-from dance_assets.core.scoring.movement import PART_NAMES, movement_of
 from dance_assets.core.scoring.pair_alignment import (
     COARSE_CANDIDATES,
     _chosen,
@@ -29,7 +28,7 @@ from dance_assets.core.scoring.pair_alignment import (
     _Line,
     align_pair,
 )
-from dance_assets.core.scoring.scoring import score, score_ffmpeg
+from dance_assets.core.scoring.scoring import score, score_against_teacher
 from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
@@ -241,19 +240,41 @@ def test_dense_poses_trust_nobody_on_static(tmp_path):
     assert poses.found[:20].mean() > 0.9 and poses.found[40:].mean() > 0.9
 
 
-def test_a_teachers_poses_are_cached_by_content(lessons, tmp_path, monkeypatch):
-    lake = Lake.resolve(tmp_path)
-    teacher = shutil.copy(lessons / "wap" / "teacher.mp4", tmp_path / "renamed.mp4")
-    first = reference_poses.poses_of(lake, Path(teacher), score_ffmpeg(), DEFAULT_SETTINGS, True)
-    assert list((lake.cache / "poses").glob("*.npz"))
+def _counting_ffmpeg(folder: Path) -> tuple[FfmpegSettings, Path]:
+    """The real ffmpeg behind a script that first writes down each command line."""
+    log, shim = folder / "ffmpeg.log", folder / "ffmpeg"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {find_ffmpeg()} "$@"\n')
+    shim.chmod(0o755)
+    return FfmpegSettings(str(shim), threads=1, timeout_s=600), log
 
-    def no_posing(*_args, **_kwargs):
-        raise AssertionError("posed again")
 
-    monkeypatch.setattr(reference_poses, "read_video", no_posing)
-    again = reference_poses.poses_of(lake, lessons / "wap" / "teacher.mp4", score_ffmpeg(),
-                                     DEFAULT_SETTINGS, True)
-    assert np.allclose(first.x, again.x, equal_nan=True) and len(again.frames) == len(first)
+def _reads_of(log: Path, *videos: Path) -> list[list[str]]:
+    """For each video, the logged command lines that open it; the log is emptied."""
+    lines = log.read_text().splitlines()
+    log.write_text("")
+    return [[line for line in lines if f"-i {video} " in line + " "] for video in videos]
+
+
+def test_a_score_reads_each_video_once_and_a_cached_teacher_only_for_its_report(lessons,
+                                                                                tmp_path):
+    """Each file is probed once and decoded once per score (the pictures, her pixel motion
+    and her sound in one ffmpeg pass); a teacher read before, even under another name, is
+    decoded only for the frames its report draws: no posing, no sound."""
+    lake = Lake.resolve(tmp_path / "lake")
+    ffmpeg, log = _counting_ffmpeg(tmp_path)
+    student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
+    first = score_against_teacher(lake, student, teacher, ffmpeg)
+    hers, theirs = _reads_of(log, student, teacher)
+    assert len(hers) == 2 and len(theirs) == 2, (hers, theirs)
+    assert "f32le" in hers[1] and "adts" in hers[1] and "gray" in hers[1]
+    assert "f32le" in theirs[1]  # the teacher's beats, kept with her poses
+    renamed = Path(shutil.copy(teacher, tmp_path / "renamed.mp4"))
+    again = score_against_teacher(lake, student, renamed, ffmpeg)
+    hers, theirs = _reads_of(log, student, renamed)
+    assert len(hers) == 2 and len(theirs) == 2
+    assert "f32le" not in theirs[1] and "adts" not in theirs[1]
+    assert again.feedback.score == first.feedback.score
+    assert again.music.same_song and again.music.audio_offset_s == first.music.audio_offset_s
 
 
 def test_a_tiny_ffmpeg_timeout_stops_the_choreography_and_score_with_one_line(lessons,

@@ -14,6 +14,7 @@ from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core.curation.splits import TRAIN, split_column
 from dance_assets.core.ingest.pose_features import normalise, skeletons_of
+from dance_assets.core.ingest.skeletons import references_sheet
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import BY_PARTICIPANT
 from dance_assets.core.lake.errors import DanceAssetsError
@@ -21,7 +22,6 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.scoring.routines import Reference, build_references, references_table
-from dance_assets.core.scoring.skeletons import references_sheet
 from dance_assets.core.scoring.teachers import (
     REJECTED,
     USED,

@@ -23,12 +23,12 @@ from dance_assets.core.curation.manifest import (
     record_thresholds,
 )
 from dance_assets.core.curation.splits import VALID, split_column
+from dance_assets.core.ingest.skeletons import skeleton_sheet
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import BY_PARTICIPANT, PROTOCOLS, RANDOM_FRAMES, VALID_SHARE
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.lake.warehouse import refresh_views
-from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.resources import LakeResource
 
 

@@ -25,12 +25,12 @@ from dance_assets.core.ingest.frames import (
 )
 from dance_assets.core.ingest.ingest import scan_class
 from dance_assets.core.ingest.pose import PoseSettings
+from dance_assets.core.ingest.skeletons import skeleton_sheet
 from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake, remove_dir
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
 from dance_assets.core.lake.warehouse import refresh_views
-from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io_manager
 

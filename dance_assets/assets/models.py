@@ -28,6 +28,7 @@ from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core.curation.manifest import manifest_fingerprint, recorded_thresholds
 from dance_assets.core.curation.splits import TRAIN, split_column
 from dance_assets.core.ingest.pose_features import skeletons_of
+from dance_assets.core.ingest.skeletons import skeleton_sheet
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import ARCHITECTURES, POSE_INPUT, POSE_MODEL
 from dance_assets.core.lake.lake import Lake
@@ -60,7 +61,6 @@ from dance_assets.core.learning.training import (
     train,
 )
 from dance_assets.core.learning.turns import Turn, turn_on
-from dance_assets.core.scoring.skeletons import skeleton_sheet
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
 

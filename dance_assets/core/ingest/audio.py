@@ -79,3 +79,43 @@ def decode_audio(path: Path, settings: FfmpegSettings,
     if not len(samples):
         raise AudioError("no sound")
     return samples.copy()
+
+
+class SoundCapture:
+    """A video's sound, decoded in the same ffmpeg pass as its pictures
+    (core/ingest/dense_poses.decode): with `samples`, mono samples at ANALYSIS_RATE for
+    the beats; with `keep_stream`, the sound itself as AAC for a report (copied when it is
+    AAC, as phones record it). ffmpeg writes both into files of `scratch` rather than
+    pipes, so nothing has to drain them while the pictures flow."""
+
+    def __init__(self, scratch: Path, codec: str, *, samples: bool = True,
+                 keep_stream: bool = False) -> None:
+        self.samples_path = scratch / "sound.f32" if samples else None
+        self.stream_path = scratch / "sound.aac" if keep_stream else None
+        self.codec = codec
+
+    def output_args(self) -> list[str]:
+        """The ffmpeg outputs that write the sound, after the pictures' outputs."""
+        args = []
+        if self.samples_path is not None:
+            args += ["-map", "0:a:0", "-ac", "1", "-ar", str(ANALYSIS_RATE), "-f", "f32le",
+                     str(self.samples_path)]
+        if self.stream_path is not None:
+            encoding = ["-c:a", "copy"] if self.codec == "aac" else ["-c:a", "aac", "-b:a",
+                                                                      "128k"]
+            args += ["-map", "0:a:0", *encoding, "-f", "adts", str(self.stream_path)]
+        return args
+
+    def samples(self) -> np.ndarray:
+        """The decoded samples; AudioError when the stream gave none."""
+        written = self.samples_path is not None and self.samples_path.is_file()
+        samples = np.fromfile(self.samples_path, np.float32) if written else np.zeros(0)
+        if not len(samples):
+            raise AudioError("no sound" if written else "audio does not decode")
+        return samples
+
+    def stream(self) -> bytes | None:
+        """The sound as AAC (ADTS), None when none was kept or it came out empty."""
+        if self.stream_path is None or not self.stream_path.is_file():
+            return None
+        return self.stream_path.read_bytes() or None

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from dance_assets.core.ingest.audio import SoundCapture
 from dance_assets.core.ingest.follower import Follower
 from dance_assets.core.ingest.motion import SHORT_SIDE as MOTION_SHORT_SIDE
 from dance_assets.core.ingest.motion import MotionReader, PixelMotion, motion_rate
 from dance_assets.core.ingest.pose import Person
 from dance_assets.core.ingest.video import (
     FfmpegSettings,
+    Probe,
     VideoError,
     output_size,
     probe_video,
@@ -91,38 +93,49 @@ class DensePoses:
 
 
 def read_video(path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings = DEFAULT_SETTINGS,
-               keep_frames: bool = False, motion: bool = False) -> DensePoses:
-    """Probe, decode and pose a video, with `motion` also its pixel motion at its own frame
-    rate (where her hits are timed); DanceAssetsError names what is wrong with it."""
-    if not path.is_file():
-        raise DanceAssetsError(f"no such file: {path}")
-    try:
-        probe = probe_video(path, ffmpeg)
-    except VideoError as exc:
-        raise UnusableVideo(path, exc) from None
+               keep_frames: bool = False, motion: bool = False, *, probe: Probe | None = None,
+               sound: SoundCapture | None = None) -> DensePoses:
+    """Probe (unless `probe` is given), decode and pose a video, with `motion` also its
+    pixel motion at its own frame rate (where her hits are timed), with `sound` its sound
+    from the same decoding; DanceAssetsError names what is wrong with it."""
+    probe = probe or probed(path, ffmpeg)
     width, height = output_size(probe, settings.short_side)
     reader = (MotionReader(output_size(probe, MOTION_SHORT_SIDE), motion_rate(probe.fps))
               if motion else None)
-    frames = decode(path, settings.rate, (width, height), ffmpeg, reader)
+    frames = decode(path, settings.rate, (width, height), ffmpeg, reader, sound)
     poses = pose_frames(frames, width, height, settings, keep_frames)
     if reader is not None:
         poses.motion = reader.result()
     return poses
 
 
+def probed(path: Path, ffmpeg: FfmpegSettings) -> Probe:
+    """The video's probe; DanceAssetsError when it is missing, UnusableVideo with the
+    ingest's reason when it is no usable video."""
+    if not path.is_file():
+        raise DanceAssetsError(f"no such file: {path}")
+    try:
+        return probe_video(path, ffmpeg)
+    except VideoError as exc:
+        raise UnusableVideo(path, exc) from None
+
+
 def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSettings,
-           motion: MotionReader | None = None) -> Iterator[np.ndarray]:
+           motion: MotionReader | None = None,
+           sound: SoundCapture | None = None) -> Iterator[np.ndarray]:
     """RGB frames at `rate` a second, `size` (width, height), display rotation applied.
 
     Frame n is the latest shown at or before n / rate (round=up; the default keeps one a
     third of a step later, and every move would look early against the music). ffmpeg
     decodes into a pipe a thread reads a few dozen frames ahead, beside the posing. With
     `motion`, the same decoding also feeds every frame, small and grey, to its reader
-    (core/ingest/motion.py) through a pipe of its own.
+    (core/ingest/motion.py) through a pipe of its own, and with `sound` writes the
+    sound where it says. A decoding that runs past ffmpeg's time limit raises
+    DanceAssetsError rather than end early as if the video did.
     """
     width, height = size
     frame_bytes = width * height * 3
-    process = subprocess.Popen(_decoding(path, rate, size, ffmpeg, motion),
+    process = subprocess.Popen(_decoding(path, rate, size, ffmpeg, motion, sound),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                pass_fds=(motion.write_fd,) if motion else ())
     if motion is not None:
@@ -130,25 +143,20 @@ def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSetting
         motion.start()
     ahead: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
     stop = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        while not stop.is_set():
-            chunk = process.stdout.read(frame_bytes)
-            if len(chunk) < frame_bytes:
-                break
-            ahead.put(chunk)
-        ahead.put(None)
-
-    reader = threading.Thread(target=read, daemon=True)
+    reader = threading.Thread(target=_read_ahead, args=(process, frame_bytes, ahead, stop),
+                              daemon=True)
     reader.start()
-    timer = threading.Timer(ffmpeg.timeout_s, process.kill)
+    timed_out = threading.Event()
+    timer = threading.Timer(ffmpeg.timeout_s, lambda: (timed_out.set(), process.kill()))
     timer.start()
     try:
         while (chunk := ahead.get()) is not None:
             yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)  # it may still be writing the grey frames' last bytes
+        if timed_out.is_set():
+            raise DanceAssetsError(f"{path.name} took longer than the {ffmpeg.timeout_s:g} s "
+                                   "ffmpeg limit to decode")
     finally:
         stop.set()
         timer.cancel()
@@ -160,22 +168,35 @@ def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSetting
         process.wait()
 
 
+def _read_ahead(process: subprocess.Popen, frame_bytes: int,
+                ahead: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Read ffmpeg's frames into `ahead` until they end or `stop` is set; None ends them."""
+    assert process.stdout is not None
+    while not stop.is_set():
+        chunk = process.stdout.read(frame_bytes)
+        if len(chunk) < frame_bytes:
+            break
+        ahead.put(chunk)
+    ahead.put(None)
+
+
 def _decoding(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSettings,
-              motion: MotionReader | None) -> list[str]:
-    """The ffmpeg command for decode: RGB frames on stdout and, with `motion`, every frame
-    small and grey on the motion reader's pipe."""
+              motion: MotionReader | None, sound: SoundCapture | None) -> list[str]:
+    """The ffmpeg command for decode: RGB frames on stdout, with `motion` every frame
+    small and grey on the motion reader's pipe, with `sound` the sound into its files."""
     width, height = size
     posed = f"fps={rate:g}:round=up,scale={width}:{height}:flags=area"
     command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
                "-threads", str(ffmpeg.threads), "-i", str(path)]
+    heard = sound.output_args() if sound is not None else []
     if motion is None:
         return [*command, "-map", "0:v:0", "-vf", posed, "-f", "rawvideo", "-pix_fmt",
-                "rgb24", "pipe:1"]
+                "rgb24", "pipe:1", *heard]
     grey = (f"fps={motion.rate:g}:round=up,scale={motion.width}:{motion.height}"
             ":flags=area,format=gray")
     return [*command, "-filter_complex", f"[0:v:0]split=2[a][b];[a]{posed}[posed];[b]{grey}[grey]",
             "-map", "[posed]", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-            "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}"]
+            "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}", *heard]
 
 
 def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,

@@ -2,7 +2,7 @@
 
 From a PairAlignment (core/scoring/pair_alignment.py):
 - **the score**, 0-100, from the mean angle between her body parts and the teacher's
-  at matched moments (core/scoring/movement.py), each part counting as much as the more
+  at matched moments (core/performance/movement.py), each part counting as much as the more
   active of the two dancers moves it (part_weights), times the square root of the share
   of her dancing matched at all (coverage: a video running on past the teacher's loses
   a little, a few seconds of another routine fitted at an odd tempo a lot). A logistic in
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.stats import siegelslopes
 
-from dance_assets.core.scoring.movement import (
+from dance_assets.core.performance.movement import (
     PART_NAMES,
     describe,
     idle_edges,
@@ -32,7 +32,7 @@ from dance_assets.core.scoring.movement import (
     part_motion,
     steady_difference,
 )
-from dance_assets.core.scoring.pair_alignment import PairAlignment
+from dance_assets.core.scoring.pair_alignment import PairAlignment, Warp
 
 ANCHOR_DEG = 28.0
 SCALE_DEG = 3.0
@@ -139,8 +139,10 @@ def tempo_words(tempo: float) -> str:
     return f"{tempo:.2f}x the teacher's tempo ({'faster' if tempo > 1 else 'too slow'})"
 
 
-def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -> Feedback:
-    """Everything the dancer is told, from her performance matched to the teacher's."""
+def feedback(alignment: PairAlignment, n_weakest: int = 3) -> Feedback:
+    """Everything the dancer is told, from her performance matched to the teacher's; her
+    timing only where a line through time put her in step (not against a routine)."""
+    warp = alignment.warp
     errors = alignment.part_errors
     compared = alignment.compared
     weights = part_weights(alignment)
@@ -156,17 +158,17 @@ def feedback(alignment: PairAlignment, timed: bool = True, n_weakest: int = 3) -
         score=round(score_of(error) * math.sqrt(covered)),
         error_deg=round(error, 1) if math.isfinite(error) else error, coverage=round(covered, 3),
         mirrored=alignment.mirrored,
-        offset_ms=round(1000 * alignment.warp.offset_s) if timed else None,
-        tempo=round(alignment.warp.tempo, 3) if timed else None,
+        offset_ms=round(1000 * warp.offset_s) if warp else None,
+        tempo=round(warp.tempo, 3) if warp else None,
         body_parts=parts, weakest=weakest_moments(alignment, per_frame, n_weakest),
         weights={name: round(float(w / weights.sum()), 3)
                  for name, w in zip(PART_NAMES, weights, strict=True)},
         steady=steady_faults(alignment, weights),
         best=best_moment(alignment, per_frame),
-        timing=timing_stretches(alignment) if timed else [],
+        timing=timing_stretches(alignment, warp) if warp else [],
         compared_s=round(float(compared.sum()) / student.rate, 1),
         video_s=round(len(student.times) / student.rate, 1),
-        shares_a_dance=not alignment.warp.fit < NO_SHARED_DANCE_FIT,
+        shares_a_dance=warp is None or not warp.fit < NO_SHARED_DANCE_FIT,
         turned_deg=student.turned_deg, reference_turned_deg=alignment.teacher.turned_deg)
 
 
@@ -327,7 +329,7 @@ def best_moment(alignment: PairAlignment, per_frame: np.ndarray) -> Moment | Non
                   moment.score)
 
 
-def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:
+def timing_stretches(alignment: PairAlignment, warp: Warp) -> list[TimingStretch]:
     """Her offset and tempo stretch by stretch (the repeated-medians slope over its
     compared frames: a still second matched a beat off must not bend a stretch danced
     in sync into another tempo), neighbours that agree merged."""
@@ -340,7 +342,7 @@ def timing_stretches(alignment: PairAlignment) -> list[TimingStretch]:
             continue
         slope, _ = siegelslopes(path[inside], times[inside])
         tempo = float(np.clip(slope, 0.25, 4.0))
-        offset = float(np.median(times[inside] - path[inside] / alignment.warp.tempo))
+        offset = float(np.median(times[inside] - path[inside] / warp.tempo))
         stretch = TimingStretch(round(float(start), 2),
                                 round(float(min(start + SEGMENT_S, times[-1])), 2),
                                 round(1000 * offset), round(tempo, 3))

@@ -1,9 +1,9 @@
 """The music in a dance video as the dancer's clock: its beats, her hits against them,
 and two videos of one song put in step by their sound.
 
-- **Beats**: core/scoring/beats.py finds the tempo and the beat times.
+- **Beats**: core/performance/beats.py finds the tempo and the beat times.
 - **Her hits**: a dancer hits a move when a movement ends. From her dense skeletons
-  (core/scoring/movement.py) her speed is how fast her limbs turn; wherever it falls from a
+  (core/performance/movement.py) her speed is how fast her limbs turn; wherever it falls from a
   peak to the calm after it by at least HIT_FALL of her usual range (the spread of her
   speed between its 10th and 90th percentiles: a flicker of the pose model is no move), a
   hit is where it has fallen HIT_LEVEL of the way (interpolated between frames), which is
@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.ingest.dense_poses import DenseSettings
 from dance_assets.core.ingest.motion import VERSION as MOTION_VERSION
 from dance_assets.core.ingest.motion import nearest_index
@@ -44,9 +43,9 @@ from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.tables import SCHEMAS
-from dance_assets.core.scoring.beats import HOP, MIN_BEATS, Beats, find_beats
-from dance_assets.core.scoring.movement import Movement, movement_of
-from dance_assets.core.scoring.reference_poses import cached_poses
+from dance_assets.core.performance.beats import HOP, MIN_BEATS, Beats
+from dance_assets.core.performance.movement import Movement
+from dance_assets.core.performance.performance import NO_STEADY_BEAT, read_performance
 
 ANALYSED, NO_MUSIC, FAILED = "analysed", "no music", "failed"  # a music row's status
 HIT_LEVEL = 0.3  # a hit: the speed has fallen this share of the way back to calm
@@ -297,24 +296,25 @@ def fingerprint(settings: DenseSettings) -> str:
 
 def music_row(lake: Lake, video: dict, ffmpeg: FfmpegSettings, settings: DenseSettings) -> dict:
     """One `music` row for a probed video with sound (a `videos` row): its beats, and her
-    hits against them from her dense poses (posed once and kept in the lake's cache)."""
+    hits against them from her dense poses: the video read once (core/performance) and
+    kept in the lake's cache, where `score` finds it again."""
     row = {name: None for name in SCHEMAS["music"].names}
     row.update(video_id=video["video_id"], dance_class=video["dance_class"],
                path=video["path"], params=fingerprint(settings),
                analysed_at=datetime.now(UTC))
-    path = lake.absolute(video["path"])
     try:
-        beats = find_beats(decode_audio(path, ffmpeg), ANALYSIS_RATE)
-    except AudioError as exc:
+        performance = read_performance(lake.absolute(video["path"]), ffmpeg, settings,
+                                       cache=lake.cache, motion=True)
+    except DanceAssetsError as exc:
         return {**row, "status": FAILED, "reason": str(exc)}
+    beats = performance.beats
     if beats is None:
-        return {**row, "status": NO_MUSIC, "reason": "silent, or no steady beat"}
+        if performance.heard.no_beat == NO_STEADY_BEAT:
+            return {**row, "status": NO_MUSIC, "reason": "silent, or no steady beat"}
+        return {**row, "status": FAILED, "reason": performance.heard.no_beat}
     row.update(status=ANALYSED, tempo_bpm=round(beats.tempo_bpm, 2),
                beats=beats.times.astype(np.float32))
-    try:
-        movement = movement_of(cached_poses(lake, path, ffmpeg, settings, motion=True))
-    except DanceAssetsError as exc:
-        return {**row, "reason": f"no dancer to judge: {exc}"}
+    movement = performance.movement
     timing = against_beats(hits(movement), beats)
     if timing is None:
         return {**row, "reason": "too few hits to judge against the beat"}

@@ -4,13 +4,13 @@ A student films herself with her own phone, starts a little early or late, dance
 little slower or faster, maybe as in a mirror. Her video at time t shows the teacher's
 routine at the teacher's time τ(t), and the question is τ. Three steps:
 
-1. **The global warp**, τ = tempo · (t − offset): every tempo from 0.5x to 2x and every
+1. **The global warp**, τ = tempo · (t − offset): every tempo from 0.67x to 1.5x and every
    offset is tried, on a cost matrix of how far each of her frames is from each of the
-   teacher's (core/scoring/movement.py: segment directions, weighted by what was seen), as filmed
-   and mirrored. A line is scored by its mean cost over the frames where both videos
-   overlap (at least half the shorter one). Coarse first (half her frames, a ±0.2 s
-   tolerance), then finely, without tolerance, interpolating between the teacher's
-   frames, to a hundredth of a second and a quarter per cent of tempo.
+   teacher's (core/performance/movement.py: segment directions, weighted by what was
+   seen), as filmed and mirrored. A line is scored by its mean cost over the frames
+   where both videos overlap (at least half the shorter one). Coarse first (half her
+   frames, a ±0.2 s tolerance), then finely, without tolerance, interpolating between the
+   teacher's frames, to a hundredth of a second and a quarter per cent of tempo.
    A routine that repeats would fit one repeat later as well as now: among near-equal
    fits (within NEAR_TIE) the smaller offset wins, and the coarse lines refined include
    the near-equal ones with the smallest offsets as well as the best few. A line the
@@ -19,7 +19,7 @@ routine at the teacher's time τ(t), and the question is τ. Three steps:
    on a 2-second window, so a dancer who drifts behind and catches up is followed.
    Where nothing fits (she danced something else) the shift is that of her neighbours.
 3. **The matches**: each of her frames against the teacher's frame at τ(t), and the
-   angle of every body part between them (core/scoring/movement.part_errors).
+   angle of every body part between them (core/performance/movement.part_errors).
 
 This is dynamic time warping with a smoothness the dance itself has: a dancer keeps a
 tempo, so her warp is a line plus small local shifts, which is what lets a few seconds
@@ -35,7 +35,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter, median_filter, minimum_filter1d
 
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.scoring.movement import Movement, idle_edges, moving_mean, part_errors
+from dance_assets.core.performance.movement import Movement, idle_edges, moving_mean, part_errors
 
 MIN_TEMPO, MAX_TEMPO = 0.67, 1.5
 COARSE_TEMPOS = 28  # the coarse search's tempos, 3 % apart
@@ -76,21 +76,15 @@ class Warp:
 
 @dataclass(kw_only=True)
 class PairAlignment:
-    """Her performance matched to the teacher's."""
+    """Her performance matched to the teacher's (or to a dance's averaged routine)."""
 
-    warp: Warp
+    warp: Warp | None  # None against a routine: matched as a loop, no line to time her by
     mirrored: bool  # she danced it as in a mirror of the teacher
     path_times: np.ndarray  # for each of her frames, the teacher's time on the smooth path
     teacher_frames: np.ndarray  # the teacher's frame matched to each of hers (-1: none)
     part_errors: np.ndarray  # her frames × body parts, degrees (NaN: not compared)
     student: Movement  # as compared (the teacher is mirrored when she was)
     teacher: Movement
-
-    @property
-    def lag_s(self) -> np.ndarray:
-        """How far behind the teacher she is at each of her frames (negative: ahead): the
-        offset a line at her tempo through this frame's match would have."""
-        return self.student.times - self.path_times / self.warp.tempo
 
     @property
     def compared(self) -> np.ndarray:

@@ -28,8 +28,8 @@ from PIL import Image
 from dance_assets.core.ingest.dense_poses import DensePoses
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.lake import atomic_write_text
+from dance_assets.core.performance.movement import PART_NAMES
 from dance_assets.core.scoring.coaching import Feedback, Moment, offset_words
-from dance_assets.core.scoring.movement import PART_NAMES
 from dance_assets.core.scoring.music import MusicFeedback
 from dance_assets.core.scoring.pair_alignment import PairAlignment
 from dance_assets.core.scoring.score_report_page import (

@@ -14,13 +14,13 @@ from html import escape
 
 import numpy as np
 
+from dance_assets.core.performance.movement import PART_NAMES
 from dance_assets.core.scoring.coaching import (
     Feedback,
     Moment,
     frame_errors,
     score_of,
 )
-from dance_assets.core.scoring.movement import PART_NAMES
 from dance_assets.core.scoring.music import ON_BEAT_S, MusicFeedback
 from dance_assets.core.scoring.pair_alignment import PairAlignment
 from dance_assets.core.scoring.score_report_page import (

@@ -20,8 +20,9 @@ the printed lines are rendered from.
 
 from __future__ import annotations
 
-import math
+import importlib
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,33 +31,27 @@ from pathlib import Path
 
 import numpy as np
 
-from dance_assets.core.ingest.audio import ANALYSIS_RATE, AudioError, decode_audio
 from dance_assets.core.ingest.dense_poses import (
     DEFAULT_SETTINGS,
     DensePoses,
     DenseSettings,
-    shows_a_dancer,
+    probed,
 )
-from dance_assets.core.ingest.video import (
-    FfmpegSettings,
-    Probe,
-    VideoError,
-    find_ffmpeg,
-    probe_video,
-)
+from dance_assets.core.ingest.video import FfmpegSettings, Probe, find_ffmpeg
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
-from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
+from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring.beats import Beats, find_beats
-from dance_assets.core.scoring.coaching import Feedback, feedback
-from dance_assets.core.scoring.movement import (
+from dance_assets.core.performance.beats import Beats
+from dance_assets.core.performance.movement import (
     PART_NAMES,
     Movement,
     movement_from_skeletons,
     movement_of,
     part_errors,
 )
+from dance_assets.core.performance.performance import read_performance, read_sound
+from dance_assets.core.scoring.coaching import Feedback, feedback
 from dance_assets.core.scoring.music import (
     AudioSync,
     MusicFeedback,
@@ -64,8 +59,7 @@ from dance_assets.core.scoring.music import (
     hits,
     sync_by_sound,
 )
-from dance_assets.core.scoring.pair_alignment import PairAlignment, Start, Warp, align_pair
-from dance_assets.core.scoring.reference_poses import poses_of
+from dance_assets.core.scoring.pair_alignment import PairAlignment, Start, align_pair
 from dance_assets.core.scoring.routines import (
     RECOGNISED_FROM,
     ROUTINE,
@@ -119,70 +113,48 @@ def score_ffmpeg() -> FfmpegSettings:
     return FfmpegSettings(find_ffmpeg(), threads=1, timeout_s=FFMPEG_DENSE_TIMEOUT_S)
 
 
-def _require_dancer(poses: DensePoses, name: str) -> None:
-    found = int(poses.found.sum())
-    if not shows_a_dancer(found, len(poses)):
-        raise DanceAssetsError(
-            f"no dancer found in most of {name} (a pose in {found} of {len(poses)} frames): "
-            "film the whole body, in good light, and score again")
-
-
-def _probed(video: Path, ffmpeg: FfmpegSettings) -> Probe:
-    if not video.is_file():
-        raise DanceAssetsError(f"no such file: {video}")
-    try:
-        return probe_video(video, ffmpeg)
-    except VideoError as exc:
-        raise UnusableVideo(video, exc) from None
-
-
-def _sound(video: Path, probe: Probe) -> Sound | None:
-    """Her video's audio for the report, None when it has no audio stream."""
-    return Sound(video, probe.audio_codec) if probe.audio_codec else None
-
-
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: FfmpegSettings, *,
                           dance: str | None = None, verdict: Verdict | None = None,
                           settings: DenseSettings = DEFAULT_SETTINGS,
                           keep: bool = True) -> DanceScore:
-    """Her video against a teacher's: both posed densely, their music compared, put in
-    step (by the sound first when they share a song) and judged. With `keep` False
-    nothing is written into the lake: no pose cache, the report in a temporary folder."""
+    """Her video against a teacher's: both read once (core/performance), their music
+    compared, put in step (by the sound first when they share a song) and judged. With
+    `keep` False nothing is written into the lake: no cached performance, the report in a
+    temporary folder."""
     started = time.perf_counter()
     # A file that is no video is told before any posing.
-    her_probe, _ = (_probed(video, ffmpeg) for video in (student, teacher))
-    # The music runs in a thread of its own from the start: its CPU work (librosa's
-    # import is most of it) shares the cores with the posing instead of following it.
-    with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
-        songs = [listener.submit(music_of, video, ffmpeg)
-                 for video in (student, teacher)]
-        # A dancer of the lake's own raw/ is posed once for her score and her beats.
-        hers = pool.submit(poses_of, lake, student, ffmpeg, settings,
-                           keep and student.resolve().is_relative_to(lake.raw.resolve()),
-                           motion=her_probe.audio_codec is not None)
-        theirs = pool.submit(poses_of, lake, teacher, ffmpeg, settings, keep)
-        student_poses, teacher_poses = hers.result(), theirs.result()
-    _require_dancer(student_poses, student.name)
-    _require_dancer(teacher_poses, teacher.name)
-    (her_music, her_note), (their_music, their_note) = (song.result() for song in songs)
-    movement = movement_of(student_poses)
-    alignment, judged, synced = judge_pair(movement, movement_of(teacher_poses), her_music,
-                                           their_music)
+    her_probe, their_probe = (probed(video, ffmpeg) for video in (student, teacher))
+    # librosa's import (seconds of CPU) runs beside the posing instead of after it.
+    threading.Thread(target=importlib.import_module, args=("librosa",), daemon=True).start()
+    cache = lake.cache if keep else None
+    with ThreadPoolExecutor(2) as pool:
+        # A dancer of the lake's own raw/ is read once for her score and the music asset.
+        in_lake = student.resolve().is_relative_to(lake.raw.resolve())
+        hers = pool.submit(read_performance, student, ffmpeg, settings, probe=her_probe,
+                           cache=cache if in_lake else None, frames=True, motion=True,
+                           sound=True)
+        theirs = pool.submit(read_performance, teacher, ffmpeg, settings, probe=their_probe,
+                             cache=cache, frames=True)
+        her, their = hers.result(), theirs.result()
+    her.require_dancer()
+    their.require_dancer()
+    alignment, judged, synced = judge_pair(her.movement, their.movement, her.beats,
+                                           their.beats)
     if not judged.shares_a_dance:
         tried = f"{dance}'s teacher ({teacher.name})" if dance else teacher.name
         raise DanceAssetsError(
             f"{student.name} and {tried} share no dance: however they are put in "
             f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
             f"body-part angle of {judged.error_deg:.0f}°)")
-    music = _music_feedback(movement, her_music, synced, teacher.name, her_note=her_note,
-                            their_note=their_note)
+    music = _music_feedback(her.movement, her.beats, synced, teacher.name,
+                            her_note=her.no_beat, their_note=their.no_beat)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
-    report = write_report(_report_path(lake, student, keep), student_poses, teacher_poses,
+    report = write_report(_report_path(lake, student, keep), her.poses, their.poses,
                           alignment,
                           judged, student_name=student.name, reference_name=reference.name,
                           ffmpeg=ffmpeg, music=music,
-                          sound=_sound(student, her_probe))
+                          sound=Sound(her.sound) if her.sound else None)
     return DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
                       nearest=None, report=report,
                       elapsed_s=time.perf_counter() - started, music=music)
@@ -196,16 +168,6 @@ def judge_pair(hers: Movement, theirs: Movement, her_music: Beats | None,
     start = Start(synced.tempo, synced.offset_s) if synced and synced.same_song else None
     alignment = align_pair(hers, theirs, start)
     return alignment, feedback(alignment), synced
-
-
-def music_of(video: Path, ffmpeg: FfmpegSettings) -> tuple[Beats | None, str]:
-    """The beats of a video's sound, or None and why there are none."""
-    try:
-        samples = decode_audio(video, ffmpeg)
-    except AudioError as exc:
-        return None, f"{exc} in {video.name}"
-    beats = find_beats(samples, ANALYSIS_RATE)
-    return beats, "" if beats else f"no steady beat in the sound of {video.name}"
 
 
 def _music_feedback(movement: Movement, hers: Beats | None, synced: AudioSync | None,
@@ -250,18 +212,23 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
     shown = verdict.shown
     student = _seconds_as_poses(shown)
     alignment = routine_alignment(student, np.flatnonzero(shown.usable), routines[dance])
-    judged = feedback(alignment, timed=False)
+    judged = feedback(alignment)
     video = verdict.video
     reference = ReferenceInfo(ROUTINE, f"{dance}'s routine, averaged over "
                               f"{routines[dance].n_videos} training performances", None, dance)
     report = write_report(_report_path(lake, video, keep), student, None, alignment, judged,
                           student_name=video.name, reference_name=reference.name,
                           ffmpeg=ffmpeg,
-                          sound=_sound(video, _probed(video, ffmpeg)))
+                          sound=_sound_of(video, shown.probe, ffmpeg))
     upright = alignment.student.skeletons[np.flatnonzero(shown.usable)]  # as compared
     return DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
                       nearest=nearest_dance(upright, routines), report=report,
                       elapsed_s=time.perf_counter() - started)
+
+
+def _sound_of(video: Path, probe: Probe, ffmpeg: FfmpegSettings) -> Sound | None:
+    aac = read_sound(video, probe, ffmpeg)
+    return Sound(aac) if aac else None
 
 
 def _seconds_as_poses(shown: Seconds) -> DensePoses:
@@ -295,9 +262,8 @@ def routine_alignment(student: DensePoses, usable: np.ndarray, routine: Referenc
     errors = np.full((len(student), len(PART_NAMES)), np.nan, np.float32)
     errors[usable] = part_errors(hers.directions[usable], steps.directions[looped.steps],
                                  hers.weights[usable])
-    warp = Warp(1.0, 0.0, looped.cost, len(usable) / student.rate, math.nan)
     path = np.where(frames >= 0, frames, np.nan).astype(np.float64)
-    return PairAlignment(warp=warp, mirrored=looped.mirrored, path_times=path,
+    return PairAlignment(warp=None, mirrored=looped.mirrored, path_times=path,
                          teacher_frames=frames, part_errors=errors, student=hers, teacher=steps)
 
 

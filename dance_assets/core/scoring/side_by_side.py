@@ -20,12 +20,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dance_assets.core.ingest.dense_poses import DensePoses
 from dance_assets.core.ingest.pose import CONNECTIONS, LANDMARK_NAMES
+from dance_assets.core.ingest.skeletons import stick_figure
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.errors import DanceAssetsError
-from dance_assets.core.scoring.movement import PART_NAMES, UNSEEN
+from dance_assets.core.performance.movement import PART_NAMES, UNSEEN
 from dance_assets.core.scoring.pair_alignment import PairAlignment
 from dance_assets.core.scoring.score_report_page import TEACHER_COLOUR, Colour, band_colour
-from dance_assets.core.scoring.skeletons import stick_figure
 
 _OUTLINE = (20, 20, 20)
 _BACKDROP = (28, 30, 36)  # around the frames, behind captions and the reference figure
@@ -172,14 +172,11 @@ class SideBySideMp4:
 
 @dataclass(frozen=True)
 class Sound:
-    """Her video file as the report's sound: AAC (what phones record) is copied as it
-    is, any other codec encoded as AAC, so the side-by-side MP4 plays everywhere."""
+    """Her video's sound as AAC (ADTS), as her performance was read with it
+    (core/performance/performance.py): copied into the report's MP4 as it is, so the
+    report reads nothing of her video file again."""
 
-    path: Path
-    codec: str
-
-    def audio_options(self) -> list[str]:
-        return ["-c:a", "copy"] if self.codec == "aac" else ["-c:a", "aac", "-b:a", "128k"]
+    aac: bytes
 
 
 def encode_mp4(pictures: SideBySide, ffmpeg: FfmpegSettings,
@@ -191,9 +188,11 @@ def encode_mp4(pictures: SideBySide, ffmpeg: FfmpegSettings,
     with tempfile.TemporaryDirectory(prefix="score-report-") as scratch:
         output = Path(scratch) / "side-by-side.mp4"
         if sound is not None:
+            heard = Path(scratch) / "sound.aac"
+            heard.write_bytes(sound.aac)
             with_sound = ["-ss", f"{start_s:.3f}", "-t", f"{len(pictures) / rate:.3f}",
-                          "-i", str(sound.path), "-map", "0:v:0", "-map", "1:a:0",
-                          *sound.audio_options()]
+                          "-f", "aac", "-i", str(heard), "-map", "0:v:0", "-map", "1:a:0",
+                          "-c:a", "copy"]
             try:
                 _encode(pictures.frames(), pictures.size, rate, ffmpeg, with_sound, output)
                 return SideBySideMp4(output.read_bytes(), True)

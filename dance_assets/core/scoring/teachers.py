@@ -6,7 +6,8 @@ class folder of raw/ (core/ingest/ingest.py: hidden files, OS junk and unfinishe
 are skipped, links never followed out of it); every other file is probed, and one that
 is not a usable video, or shows nobody in most of it, is recorded with the reason and
 passed over. The first usable file by name is the dance's teacher; its poses are kept
-in the lake's cache (core/scoring/reference_poses.py), so `score` does not pose it again.
+in the lake's cache with its beats (core/performance/store.py), so `score` reads no more
+of it than its report draws.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dance_assets.core.ingest.pose_features import JOINTS, normalise
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
-from dance_assets.core.scoring.reference_poses import cached_poses
+from dance_assets.core.performance.performance import read_performance
 from dance_assets.core.scoring.routines import TEACHER_VIDEO
 
 USED, SPARE, REJECTED = "used", "not used", "rejected"
@@ -49,9 +50,9 @@ class TeacherVideo:
 
 def _posed(lake: Lake, path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings
            ) -> DensePoses:
-    """The file's dense poses, from the cache or posed now (and cached); DanceAssetsError
-    says why the file cannot be a teacher."""
-    poses = cached_poses(lake, path, ffmpeg, settings)
+    """The file's dense poses, from the cache or read now (and cached, with its beats);
+    DanceAssetsError says why the file cannot be a teacher."""
+    poses = read_performance(path, ffmpeg, settings, cache=lake.cache).poses
     found = int(poses.found.sum())
     if not shows_a_dancer(found, len(poses)):
         raise DanceAssetsError(f"no dancer found in most of it (a pose in {found} of "

@@ -22,7 +22,13 @@ from dance_assets.core.ingest.dense_poses import shows_a_dancer
 from dance_assets.core.ingest.pose import FramePose, estimator
 from dance_assets.core.ingest.pose_features import normalise, windows
 from dance_assets.core.ingest.quality import load_rgb, video_features
-from dance_assets.core.ingest.video import FfmpegSettings, VideoError, extract_frames, probe_video
+from dance_assets.core.ingest.video import (
+    FfmpegSettings,
+    Probe,
+    VideoError,
+    extract_frames,
+    probe_video,
+)
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import (
     DEFAULT_PROTOCOL,
@@ -94,6 +100,7 @@ class Seconds:
     found: np.ndarray
     reasons: pd.Series
     usable: np.ndarray  # posed and kept by cleaning: the seconds that are judged
+    probe: Probe  # the video's, so nothing probes it again
 
     def skeletons(self) -> np.ndarray:
         """The dancer's normalised skeletons in the usable seconds, in time order."""
@@ -137,7 +144,7 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
     if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
         usable = found.copy()
     return Seconds(seconds=seconds, images=images, poses=poses, found=found, reasons=reasons,
-                   usable=usable)
+                   usable=usable, probe=probe)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+VERSION = 1  # of what find_beats finds: beats cached by another version are found again
 HOP = 256  # samples between onset-strength frames (11.6 ms at 22050 Hz)
 COMB_SPAN = 0.03  # how far (a share of the period) the comb looks from the coarse tempo
 LOW_BAND_HZ = 200.0
