@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,7 +80,8 @@ from dance_assets.core.scoring.score_report import write_report
 from dance_assets.core.scoring.side_by_side import Sound
 from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
 
-# Below this share of frames with a dancer, a video is not a performance to judge.
+# The stages of scoring against a teacher, as score_against_teacher announces them.
+POSING, IN_STEP, REPORT = "posing", "putting in step", "the report"
 
 
 @dataclass(frozen=True)
@@ -143,16 +145,19 @@ def _sound(video: Path, probe: Probe) -> Sound | None:
 
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: FfmpegSettings, *,
                           dance: str | None = None, verdict: Verdict | None = None,
-                          settings: DenseSettings = DEFAULT_SETTINGS,
-                          keep: bool = True) -> DanceScore:
+                          settings: DenseSettings = DEFAULT_SETTINGS, keep: bool = True,
+                          progress: Callable[[str], None] = lambda _stage: None) -> DanceScore:
     """Her video against a teacher's: both posed densely, their music compared, put in
     step (by the sound first when they share a song) and judged. With `keep` False
-    nothing is written into the lake: no pose cache, the report in a temporary folder."""
+    nothing is written into the lake: no pose cache, the report in a temporary folder.
+    `progress` hears each stage as it starts (POSING, IN_STEP, REPORT): the studio shows
+    them while she waits."""
     started = time.perf_counter()
     # A file that is no video is told before any posing.
     her_probe, _ = (_probed(video, ffmpeg) for video in (student, teacher))
     # The music runs in a thread of its own from the start: its CPU work (librosa's
     # import is most of it) shares the cores with the posing instead of following it.
+    progress(POSING)
     with ThreadPoolExecutor(1) as listener, ThreadPoolExecutor(2) as pool:
         songs = [listener.submit(music_of, video, ffmpeg)
                  for video in (student, teacher)]
@@ -165,19 +170,16 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: Ffmp
     _require_dancer(student_poses, student.name)
     _require_dancer(teacher_poses, teacher.name)
     (her_music, her_note), (their_music, their_note) = (song.result() for song in songs)
+    progress(IN_STEP)
     movement = movement_of(student_poses)
     alignment, judged, synced = judge_pair(movement, movement_of(teacher_poses), her_music,
                                            their_music)
-    if not judged.shares_a_dance:
-        tried = f"{dance}'s teacher ({teacher.name})" if dance else teacher.name
-        raise DanceAssetsError(
-            f"{student.name} and {tried} share no dance: however they are put in "
-            f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
-            f"body-part angle of {judged.error_deg:.0f}°)")
+    _require_shared_dance(judged, student, teacher, dance)
     music = _music_feedback(movement, her_music, synced, teacher.name, her_note=her_note,
                             their_note=their_note)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
+    progress(REPORT)
     report = write_report(_report_path(lake, student, keep), student_poses, teacher_poses,
                           alignment,
                           judged, student_name=student.name, reference_name=reference.name,
@@ -186,6 +188,16 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: Ffmp
     return DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
                       nearest=None, report=report,
                       elapsed_s=time.perf_counter() - started, music=music)
+
+
+def _require_shared_dance(judged: Feedback, student: Path, teacher: Path,
+                          dance: str | None) -> None:
+    if not judged.shares_a_dance:
+        tried = f"{dance}'s teacher ({teacher.name})" if dance else teacher.name
+        raise DanceAssetsError(
+            f"{student.name} and {tried} share no dance: however they are put in "
+            f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
+            f"body-part angle of {judged.error_deg:.0f}°)")
 
 
 def judge_pair(hers: Movement, theirs: Movement, her_music: Beats | None,

@@ -1,0 +1,136 @@
+"""The studio's web app: its page, a small JSON API, the lake's reports, the live socket.
+
+Safe on her machine: it answers only requests addressed to the loopback names (a web
+page elsewhere cannot reach it by a name it rebinds to 127.0.0.1), and every upload and
+the practice WebSocket refuse a request whose Origin is another site, so no page open
+in her browser can drive her camera's endpoint or add to her attempts. A teacher is
+named by its dance, never by a path; only the studio's own files and the lake's
+reports/ are served, nothing else from the disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.core.lake.lake import Lake
+from dance_assets.studio import library
+from dance_assets.studio.attempts import Attempts
+from dance_assets.studio.practice import serve_practice
+from dance_assets.studio.uploads import MAX_UPLOAD_BYTES, discard, receive, sweep_uploads
+
+STATIC = Path(__file__).resolve().parent / "static"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+# The WebSocket close code for a policy violation (RFC 6455).
+POLICY_VIOLATION = 1008
+
+
+def same_origin(connection: HTTPConnection) -> bool:
+    """Whether a request comes from the studio's own page (or from no page at all: a
+    browser always sends Origin with a WebSocket and a cross-site POST)."""
+    origin = connection.headers.get("origin")
+    return origin is None or origin == f"http://{connection.headers.get('host')}"
+
+
+def _refused(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_app(lake: Lake) -> Starlette:
+    """The studio for one lake."""
+    attempts = Attempts(lake)
+
+    async def home(_request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    async def dances(_request: Request) -> Response:
+        overview = await run_in_threadpool(library.overview, lake)
+        return JSONResponse({"dances": overview, "lake": str(lake.root),
+                             "max_upload_mb": MAX_UPLOAD_BYTES // 2**20})
+
+    async def teacher_video(request: Request) -> Response:
+        video = library.teacher_of(lake, request.path_params["dance"])
+        return FileResponse(video) if video else _refused("no such dance", 404)
+
+    async def add_teacher(request: Request) -> Response:
+        if not same_origin(request):
+            return _refused("refused: this request came from another site", 403)
+        dance = request.query_params.get("dance", "")
+        problem = library.dance_name_problem(dance)
+        if problem:
+            return _refused(problem)
+        try:
+            upload = await receive(lake, request.query_params.get("name", "video"),
+                                   request.stream())
+        except DanceAssetsError as exc:
+            return _refused(str(exc))
+        try:
+            kept = await run_in_threadpool(library.add_teacher, lake, dance, upload)
+        except DanceAssetsError as exc:
+            return _refused(str(exc))
+        finally:
+            discard(upload)
+        return JSONResponse({"dance": dance, "teacher": kept.name}, status_code=201)
+
+    async def new_attempt(request: Request) -> Response:
+        if not same_origin(request):
+            return _refused("refused: this request came from another site", 403)
+        dance = request.query_params.get("dance", "")
+        teacher = library.teacher_of(lake, dance) if not library.dance_name_problem(
+            dance) else None
+        if teacher is None:
+            return _refused(f"no teacher for {dance!r}: add her first", 404)
+        try:
+            upload = await receive(lake, request.query_params.get("name", "video"),
+                                   request.stream())
+        except DanceAssetsError as exc:
+            return _refused(str(exc))
+        job = await run_in_threadpool(attempts.start, dance, teacher, upload)
+        return JSONResponse(job.as_dict(), status_code=202)
+
+    async def attempt(request: Request) -> Response:
+        job = attempts.jobs.get(request.path_params["id"])
+        return JSONResponse(job.as_dict()) if job else _refused("no such attempt", 404)
+
+    async def practice(websocket: WebSocket) -> None:
+        dance = websocket.path_params["dance"]
+        teacher = None if library.dance_name_problem(dance) else library.teacher_of(lake,
+                                                                                      dance)
+        if not same_origin(websocket) or teacher is None:
+            await websocket.close(code=POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        await serve_practice(websocket, lake, teacher)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        sweep_uploads(lake)
+        try:
+            yield
+        finally:
+            attempts.stop()
+
+    routes = [
+        Route("/", home), Route("/api/dances", dances),
+        Route("/api/dances/{dance}/video", teacher_video),
+        Route("/api/teachers", add_teacher, methods=["POST"]),
+        Route("/api/attempts", new_attempt, methods=["POST"]),
+        Route("/api/attempts/{id}", attempt),
+        WebSocketRoute("/ws/practice/{dance}", practice),
+        Mount("/static", StaticFiles(directory=STATIC)),
+        Mount("/reports", StaticFiles(directory=lake.reports, check_dir=False)),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_NAMES))])
