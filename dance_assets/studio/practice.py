@@ -12,9 +12,9 @@ poses are not smoothed in time as `score`'s are (that filter looks ahead); the s
 jitter that leaves shows in the colours, hardly in the running score.
 
 A frame's message is binary: 4 bytes (little-endian) giving the length of a JSON header,
-the header ({"teacher_s": the teacher video's time when the frame was taken, "speed":
-its playback rate, "run": which run of hers it belongs to, "scoring": false during the
-countdown}), then the JPEG.
+the header ({"frame": the page's number for it, echoed in the answer, "teacher_s": the
+teacher video's time when the frame was taken, "speed": its playback rate, "run": which
+run of hers it belongs to, "scoring": false during the countdown}), then the JPEG.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ class PracticeSession:
         height, width = rgb.shape[:2]
         person = self.follower.step(self.frames, rgb)
         self.frames += 1
-        reply: dict = {"landmarks": None, "advice": whole_body_advice(*_landmarks(person))}
+        reply: dict = {"frame": header.get("frame"), "landmarks": None,
+                       "advice": whole_body_advice(*_landmarks(person))}
         if person is not None:
             reply["landmarks"] = np.round(np.stack([person.x, person.y, person.visibility],
                                                    axis=1), 4).tolist()

@@ -110,7 +110,7 @@ class LiveComparison:
         """Whether she matches the teacher's mirror image better over the session so far."""
         means = {side: np.mean(t.errors) if t.errors else math.inf
                  for side, t in self.tallies.items()}
-        return means[True] < means[False]
+        return bool(means[True] < means[False])
 
     def score(self) -> int | None:
         """The running score (module docstring), None before any pose was matched."""

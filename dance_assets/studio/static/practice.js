@@ -102,14 +102,20 @@ function connect(ui, state, dance) {
   socket.binaryType = "arraybuffer";
   state.socket = socket;
   const grab = document.createElement("canvas");
+  state.shown = document.createElement("canvas");
   const send = async () => {
     if (state.closed || state.inFlight || socket.readyState !== WebSocket.OPEN || !ui.camera.videoWidth) {
       setTimeout(send, 30);
       return;
     }
     state.inFlight = true;
-    const header = { teacher_s: ui.teacher.currentTime, speed: ui.teacher.playbackRate, run: state.run,
+    state.frame = (state.frame || 0) + 1;
+    const header = { frame: state.frame, teacher_s: ui.teacher.currentTime, speed: ui.teacher.playbackRate, run: state.run,
                      scoring: state.mode === "dancing" && !ui.teacher.paused };
+    // The frame as she sees it, kept to be shown under its skeleton when the answer comes.
+    state.shown.width = ui.camera.videoWidth;
+    state.shown.height = ui.camera.videoHeight;
+    state.shown.getContext("2d").drawImage(ui.camera, 0, 0);
     const jpeg = await scaled(ui.camera, state.hello.short_side, grab);
     state.lastSent = performance.now();
     socket.send(frameMessage(header, jpeg));
@@ -132,10 +138,12 @@ function connect(ui, state, dance) {
 
 function show(ui, state, reply) {
   if (reply.error) { ui.status.textContent = reply.error; return; }
-  ui.canvas.width = ui.camera.videoWidth;
-  ui.canvas.height = ui.camera.videoHeight;
+  // Her skeleton over the very frame it was found in (a tenth of a second or so ago),
+  // not over the live picture, which has moved on: the two always agree.
+  ui.canvas.width = state.shown.width;
+  ui.canvas.height = state.shown.height;
   const judged = reply.colours && state.mode === "dancing";
-  drawSkeleton(ui.canvas, reply.landmarks, state.hello.bones, judged ? reply.colours : null);
+  drawSkeleton(ui.canvas, state.shown, reply.landmarks, state.hello.bones, judged ? reply.colours : null);
   state.advice = reply.advice;
   ui.advice.hidden = state.mode !== "countdown" || !reply.advice;
   ui.advice.textContent = reply.advice || "";

@@ -1,13 +1,13 @@
-// Her skeleton over her camera: each bone in its body part's colour, on a dark outline
-// (legible on any clothes), as the report's video draws it.
+// Her skeleton over the camera frame it was found in: each bone in its body part's
+// colour, on a dark outline (legible on any clothes), as the report's video draws it.
 
 const OUTLINE = "#141414";
 const NOT_COMPARED = "#f0f0f0"; // before she dances: the report's neutral colour
 const SEEN = 0.35; // MediaPipe's visibility under which a landmark is not drawn (movement.UNSEEN)
 
-export function drawSkeleton(canvas, landmarks, bones, colours) {
+export function drawSkeleton(canvas, frame, landmarks, bones, colours) {
   const context = canvas.getContext("2d");
-  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(frame, 0, 0, canvas.width, canvas.height);
   if (!landmarks) return;
   const w = canvas.width, h = canvas.height;
   const at = (i) => [landmarks[i][0] * w, landmarks[i][1] * h];
