@@ -33,7 +33,8 @@ from dance_assets.studio.uploads import MAX_UPLOAD_BYTES, discard, receive, swee
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
-# The WebSocket close code for a policy violation (RFC 6455).
+# Closing a WebSocket before accepting it refuses the handshake (uvicorn answers 403),
+# with the close code for a policy violation (RFC 6455) where the server can say one.
 POLICY_VIOLATION = 1008
 
 

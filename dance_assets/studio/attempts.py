@@ -91,18 +91,24 @@ class Attempts:
                                        text=True, start_new_session=True)
             self._running.add(process)
             try:
-                self._follow(job, process)
+                outcome = self._follow(job, process)
             finally:
                 self._running.discard(process)
-        if job.stage != DONE and fresh:
+        if "report" not in outcome and fresh:  # refused: nothing stays of it
             shutil.rmtree(video.parent, ignore_errors=True)
+        if "report" in outcome:
+            job.report = Path(outcome["report"]).relative_to("reports").as_posix()
+            job.score, job.stage = outcome["score"], DONE
+        else:
+            job.message, job.stage = outcome["refused"], REFUSED
 
     @staticmethod
-    def _follow(job: Job, process: subprocess.Popen) -> None:
-        """Read the worker's JSON lines into the job until it ends; its other output (a
-        traceback, a library's warning) only to say why, should it fail."""
+    def _follow(job: Job, process: subprocess.Popen) -> dict:
+        """Follow the worker's stages until it ends; its last word ({"report": ...} or
+        {"refused": ...}). Its other output (a traceback, a library's warning) only says
+        why, should it fail."""
         assert process.stdout is not None
-        said = ""
+        said, outcome = "", None
         for line in process.stdout:
             try:
                 message = json.loads(line)
@@ -110,17 +116,13 @@ class Attempts:
                 message = None
             if not isinstance(message, dict):
                 said = line.strip() or said
-                continue
-            if "stage" in message:
+            elif "stage" in message:
                 job.stage = message["stage"]
-            elif "refused" in message:
-                job.stage, job.message = REFUSED, message["refused"]
-            elif "report" in message:
-                job.report = Path(message["report"]).relative_to("reports").as_posix()
-                job.stage, job.score = DONE, message["score"]
-        if process.wait() != 0 and job.stage != REFUSED:
-            job.stage = REFUSED
-            job.message = f"the scoring stopped unexpectedly: {said or 'no word why'}"
+            else:
+                outcome = message
+        if process.wait() != 0 and outcome is None:
+            outcome = {"refused": f"the scoring stopped unexpectedly: {said or 'no word why'}"}
+        return outcome or {"refused": "the scoring ended without a word"}
 
     def stop(self) -> None:
         """Stop every attempt being scored, and what each started (the studio's exit)."""

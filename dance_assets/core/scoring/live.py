@@ -41,7 +41,7 @@ from dance_assets.core.ingest.pose_features import JOINTS, normalise
 from dance_assets.core.scoring.coaching import MIN_MOTION_DEG, frame_errors, score_of
 from dance_assets.core.scoring.movement import (
     PART_NAMES,
-    SEEN,
+    UNSEEN,
     Movement,
     directions_of,
     part_errors,
@@ -51,8 +51,8 @@ from dance_assets.core.scoring.movement import (
 from dance_assets.core.scoring.score_report_page import band_colour, hex_colour
 
 LAG_S, LEAD_S = 1.0, 0.3  # the window around the teacher's moment (module docstring)
-# Her whole body is in view when every joint that carries the dance (pose_features.JOINTS)
-# is seen and this far inside the picture's edges (a share of its width or height).
+# Her whole body is in view when her feet and head are seen and every joint that carries
+# the dance is this far inside the picture's edges (a share of its width or height).
 IN_VIEW_MARGIN = 0.02
 _NOSE, _ANKLES = 0, (27, 28)
 
@@ -159,17 +159,19 @@ class LiveComparison:
 
 def whole_body_advice(x: np.ndarray, y: np.ndarray, visibility: np.ndarray) -> str | None:
     """What she should do so that the camera sees her whole body (None: it does), from one
-    frame's 33 landmarks (NaN: nobody found)."""
+    frame's 33 landmarks (NaN: nobody found): her feet and head seen (MediaPipe's
+    visibility past movement.UNSEEN, as the report draws a joint) and every joint that
+    carries the dance (pose_features.JOINTS) inside the picture's edges."""
     if np.isnan(x[_NOSE]):
         return "nobody in view: stand in front of the camera, your whole body in the picture"
-    joints = list(JOINTS)
-    seen = np.nan_to_num(visibility[joints]) >= SEEN
+    seen = np.nan_to_num(visibility) >= UNSEEN
     low, high = IN_VIEW_MARGIN, 1 - IN_VIEW_MARGIN
-    feet = [JOINTS.index(a) for a in _ANKLES]
-    if not seen[feet].all() or y[list(_ANKLES)].max() > high:
+    ankles = list(_ANKLES)
+    if not seen[ankles].all() or y[ankles].max() > high:
         return "step back: your feet are out of the picture"
-    if not seen[JOINTS.index(_NOSE)] or y[_NOSE] < low:
+    if not seen[_NOSE] or y[_NOSE] < low:
         return "raise the phone or step back: your head is out of the picture"
-    if not seen.all() or x[joints].min() < low or x[joints].max() > high:
+    joints = list(JOINTS)
+    if x[joints].min() < low or x[joints].max() > high:
         return "move to the middle of the picture: part of you is outside it"
     return None
