@@ -10,6 +10,7 @@ their poses in the lake's cache.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -133,7 +134,7 @@ def test_another_sites_page_can_neither_upload_nor_open_the_camera_socket(client
     assert refused.value.code == POLICY_VIOLATION  # refused before the socket opens
 
 
-def test_practice_poses_her_frame_and_judges_it_against_the_teacher(lake, client, lessons):
+def test_practice_poses_her_frame_and_judges_it_against_the_teacher(client, lessons):
     """A frame of the teacher's own video at 3 s, sent as the teacher shows 3 s: her
     skeleton comes back, green nearly everywhere, with a running score; frames sent
     while one is posed are dropped but the latest."""
@@ -219,3 +220,84 @@ def test_an_attempt_score_refuses_gets_its_message_and_stores_nothing(lake, clie
     assert not list((lake.root / "attempts").rglob("*.txt"))
     unknown = client.post("/api/attempts?dance=salsa&name=a.mp4", content=b"x")
     assert unknown.status_code == 404
+
+
+@pytest.mark.slow  # a real attempt: two videos posed, their music, the report (about 25 s)
+def test_an_attempt_is_scored_in_the_background_and_agrees_with_the_live_score(
+        lake, client, lessons):
+    student = lessons / "wap" / "s01.mp4"
+    job = client.post("/api/attempts?dance=wap&name=s01.mp4", content=student.read_bytes())
+    done = _wait_for(client, job.json())
+    assert done["stage"] == "done", done
+    assert "posing" in done["stages"] and done["stages"][-1] == "done"
+    report = client.get(f"/reports/{done['report']}")
+    assert report.status_code == 200 and "s01.mp4" in report.text
+    row = tables.read_table(lake, "scores").iloc[-1]
+    assert (row["source"], row["target_dance"], row["target_score"]) == (
+        "studio", "wap", done["score"])
+    assert Path(row["path"]) == lake.root / "attempts" / "wap" / Path(row["path"]).parent.name \
+        / "s01.mp4"
+    (listed,) = [d for d in client.get("/api/dances").json()["dances"] if d["dance"] == "wap"]
+    assert [a["score"] for a in listed["attempts"]] == [done["score"]]
+    assert listed["weakest"] is None or "teacher_start_s" in listed["weakest"]
+    # Her recording played back live as she danced it, starting with the teacher's video:
+    # the running score tells the story her report tells (core/scoring/live.py).
+    her = movement_of(read_video(student, FfmpegSettings(find_ffmpeg())))
+    teacher = movement_of(teacher_poses(lake, teacher_of(lake, "wap")))
+    live, _, _ = _live_score(her, teacher, her.times, 1.0)
+    assert abs(live - done["score"]) <= 10, (live, done["score"])
+
+
+@pytest.fixture
+def studio_server(lake: Lake) -> tuple[str, subprocess.Popen]:
+    """`dance-assets studio` on a free port, as she starts it; its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dance_assets.cli", "studio", "--lake", str(lake.root)],
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    line = process.stderr.readline()  # printed once the app is built
+    assert line.startswith("dance studio: http://127.0.0.1:"), line
+    address = line.split()[2]
+    yield address, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _fake_camera(video: Path, folder: Path) -> Path:
+    """The video as Chromium's fake camera plays it: raw frames in a .y4m file."""
+    camera = folder / "camera.y4m"
+    subprocess.run([find_ffmpeg(), "-loglevel", "error", "-y", "-i", str(video),
+                    "-pix_fmt", "yuv420p", str(camera)], check=True)
+    return camera
+
+
+@pytest.mark.slow  # Chromium and the studio's own server
+def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
+        studio_server, lessons, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    address, process = studio_server
+    camera = _fake_camera(lessons / "wap" / "s01.mp4", tmp_path)
+    shots = DOCS if os.environ.get("DANCE_ASSETS_DOCS") else tmp_path
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=[
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+            "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(address)
+        page.wait_for_selector("section[data-dance=wap]")
+        page.screenshot(path=shots / "studio-home.png", full_page=True)
+        page.click("section[data-dance=wap] >> text=Practise live")
+        page.wait_for_selector("text=Ready: press Start", timeout=60_000)
+        page.click("#start")  # the countdown waits until the camera sees all of her
+        page.wait_for_function("document.getElementById('live-parts').dataset.colours",
+                               timeout=30_000)
+        page.wait_for_timeout(2500)
+        colours = json.loads(page.get_attribute("#live-parts", "data-colours"))
+        assert set(colours.values()) <= {"#26a64a", "#f2a30d", "#de3535", "#969696"}
+        assert int(page.inner_text("#live-score")) in range(101)
+        page.screenshot(path=shots / "studio-practice.png", full_page=True)
+        browser.close()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) is not None

@@ -38,7 +38,9 @@ export function progressChart(attempts) {
     chart.append(label);
   });
   for (const [part, colour] of Object.entries(PART_COLOURS)) {
-    chart.append(line(attempts.map((a) => a.body_parts[part]), x, y, colour, 1.5));
+    const values = attempts.map((a) => a.body_parts[part]);
+    chart.append(line(values, x, y, colour, 1.5));
+    values.forEach((v, i) => v != null && chart.append(svg("circle", { cx: x(i), cy: y(v), r: 2.5, fill: colour })));
   }
   chart.append(line(attempts.map((a) => a.score), x, y, "#1d1f24", 3.5));
   attempts.forEach((a, i) => chart.append(svg("circle", { cx: x(i), cy: y(a.score), r: 4.5, fill: "#1d1f24" })));

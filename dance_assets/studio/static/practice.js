@@ -229,8 +229,12 @@ function stopDancing(ui, state, dance, start, stop) {
   recorder.onstop = () => {
     const video = new Blob(state.chunks, { type: "video/webm" });
     const name = `practice-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}.webm`;
-    ui.status.textContent += " Your recording is being scored as an attempt (the report tells the whole story).";
-    scoreAttempt(ui.results, dance, video, name);
+    const running = ui.score.textContent;
+    ui.status.textContent += " Your recording is being scored as an attempt.";
+    scoreAttempt(ui.results, dance, video, name).then((done) => {
+      if (done) ui.status.textContent = `Your report scores ${done.score}; the running score was ${running}. ` +
+        "The report puts your whole recording in step with the teacher at once and leaves out the still seconds at either end, so the two differ by a few points.";
+    });
   };
   recorder.stop();
 }
