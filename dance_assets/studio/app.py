@@ -49,23 +49,31 @@ def _refused(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def create_app(lake: Lake) -> Starlette:
-    """The studio for one lake."""
-    attempts = Attempts(lake)
+class Studio:
+    """The studio's handlers for one lake."""
 
-    async def home(_request: Request) -> Response:
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.attempts = Attempts(lake)
+
+    async def home(self, _request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
-    async def dances(_request: Request) -> Response:
-        overview = await run_in_threadpool(library.overview, lake)
-        return JSONResponse({"dances": overview, "lake": str(lake.root),
+    async def dances(self, _request: Request) -> Response:
+        overview = await run_in_threadpool(library.overview, self.lake)
+        return JSONResponse({"dances": overview, "lake": str(self.lake.root),
                              "max_upload_mb": MAX_UPLOAD_BYTES // 2**20})
 
-    async def teacher_video(request: Request) -> Response:
-        video = library.teacher_of(lake, request.path_params["dance"])
+    def _teacher(self, dance: str) -> Path | None:
+        """The dance's teacher, None for no such dance (or a name that is none)."""
+        return None if library.dance_name_problem(dance) else library.teacher_of(self.lake,
+                                                                                   dance)
+
+    async def teacher_video(self, request: Request) -> Response:
+        video = self._teacher(request.path_params["dance"])
         return FileResponse(video) if video else _refused("no such dance", 404)
 
-    async def add_teacher(request: Request) -> Response:
+    async def add_teacher(self, request: Request) -> Response:
         if not same_origin(request):
             return _refused("refused: this request came from another site", 403)
         dance = request.query_params.get("dance", "")
@@ -73,65 +81,68 @@ def create_app(lake: Lake) -> Starlette:
         if problem:
             return _refused(problem)
         try:
-            upload = await receive(lake, request.query_params.get("name", "video"),
+            upload = await receive(self.lake, request.query_params.get("name", "video"),
                                    request.stream())
         except DanceAssetsError as exc:
             return _refused(str(exc))
         try:
-            kept = await run_in_threadpool(library.add_teacher, lake, dance, upload)
+            kept = await run_in_threadpool(library.add_teacher, self.lake, dance, upload)
         except DanceAssetsError as exc:
             return _refused(str(exc))
         finally:
             discard(upload)
         return JSONResponse({"dance": dance, "teacher": kept.name}, status_code=201)
 
-    async def new_attempt(request: Request) -> Response:
+    async def new_attempt(self, request: Request) -> Response:
         if not same_origin(request):
             return _refused("refused: this request came from another site", 403)
         dance = request.query_params.get("dance", "")
-        teacher = library.teacher_of(lake, dance) if not library.dance_name_problem(
-            dance) else None
+        teacher = self._teacher(dance)
         if teacher is None:
             return _refused(f"no teacher for {dance!r}: add her first", 404)
         try:
-            upload = await receive(lake, request.query_params.get("name", "video"),
+            upload = await receive(self.lake, request.query_params.get("name", "video"),
                                    request.stream())
         except DanceAssetsError as exc:
             return _refused(str(exc))
-        job = await run_in_threadpool(attempts.start, dance, teacher, upload)
+        job = await run_in_threadpool(self.attempts.start, dance, teacher, upload)
         return JSONResponse(job.as_dict(), status_code=202)
 
-    async def attempt(request: Request) -> Response:
-        job = attempts.jobs.get(request.path_params["id"])
+    async def attempt(self, request: Request) -> Response:
+        job = self.attempts.jobs.get(request.path_params["id"])
         return JSONResponse(job.as_dict()) if job else _refused("no such attempt", 404)
 
-    async def practice(websocket: WebSocket) -> None:
-        dance = websocket.path_params["dance"]
-        teacher = None if library.dance_name_problem(dance) else library.teacher_of(lake,
-                                                                                      dance)
+    async def practice(self, websocket: WebSocket) -> None:
+        teacher = self._teacher(websocket.path_params["dance"])
         if not same_origin(websocket) or teacher is None:
             await websocket.close(code=POLICY_VIOLATION)
             return
         await websocket.accept()
-        await serve_practice(websocket, lake, teacher)
+        await serve_practice(websocket, self.lake, teacher)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        sweep_uploads(lake)
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        """Sweep what a killed server left of its uploads; at the end, stop every
+        attempt being scored."""
+        sweep_uploads(self.lake)
         try:
             yield
         finally:
-            attempts.stop()
+            self.attempts.stop()
 
+
+def create_app(lake: Lake) -> Starlette:
+    """The studio for one lake."""
+    studio = Studio(lake)
     routes = [
-        Route("/", home), Route("/api/dances", dances),
-        Route("/api/dances/{dance}/video", teacher_video),
-        Route("/api/teachers", add_teacher, methods=["POST"]),
-        Route("/api/attempts", new_attempt, methods=["POST"]),
-        Route("/api/attempts/{id}", attempt),
-        WebSocketRoute("/ws/practice/{dance}", practice),
+        Route("/", studio.home), Route("/api/dances", studio.dances),
+        Route("/api/dances/{dance}/video", studio.teacher_video),
+        Route("/api/teachers", studio.add_teacher, methods=["POST"]),
+        Route("/api/attempts", studio.new_attempt, methods=["POST"]),
+        Route("/api/attempts/{id}", studio.attempt),
+        WebSocketRoute("/ws/practice/{dance}", studio.practice),
         Mount("/static", StaticFiles(directory=STATIC)),
         Mount("/reports", StaticFiles(directory=lake.reports, check_dir=False)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[
+    return Starlette(routes=routes, lifespan=studio.lifespan, middleware=[
         Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_NAMES))])

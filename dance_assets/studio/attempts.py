@@ -35,7 +35,7 @@ def attempts_folder(lake: Lake) -> Path:
     return lake.root / "attempts"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Job:
     """One attempt as the page follows it."""
 

@@ -96,7 +96,7 @@ def add_teacher(lake: Lake, dance: str, upload: Path) -> Path:
     return target
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Attempt:
     """One of her scored attempts, as home shows it."""
 
