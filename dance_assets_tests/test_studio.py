@@ -186,9 +186,9 @@ def test_the_live_comparison_on_recorded_pose_tracks(lake):
     assert wrong[0] <= good[0] - 30, (wrong, good)
 
 
-def test_her_poses_normalised_live_are_the_scores(lessons):
+def test_her_poses_normalised_live_are_the_scores(lake):
     """her_pose on a frame's landmarks gives what movement_of gives for that frame."""
-    poses = read_video(lessons / "wap" / "s01.mp4", FfmpegSettings(find_ffmpeg()))
+    poses = teacher_poses(lake, teacher_of(lake, "wap"))
     movement = movement_of(poses)
     i = int(np.flatnonzero(poses.found)[5])
     directions, weights = her_pose(poses.x[i], poses.y[i], poses.visibility[i], poses.width,
@@ -222,12 +222,20 @@ def test_an_attempt_score_refuses_gets_its_message_and_stores_nothing(lake, clie
     assert unknown.status_code == 404
 
 
-@pytest.mark.slow  # a real attempt: two videos posed, their music, the report (about 25 s)
+@pytest.fixture(scope="module")
+def scored_attempt(lake: Lake, lessons: Path) -> dict:
+    """The generated student of wap sent as an attempt and scored (about 25 s: two videos
+    posed, their music, the report); the job as the page last saw it."""
+    with TestClient(create_app(lake), base_url=LOCAL) as client:
+        job = client.post("/api/attempts?dance=wap&name=s01.mp4",
+                          content=(lessons / "wap" / "s01.mp4").read_bytes())
+        return _wait_for(client, job.json())
+
+
+@pytest.mark.slow  # a real attempt scored
 def test_an_attempt_is_scored_in_the_background_and_agrees_with_the_live_score(
-        lake, client, lessons):
-    student = lessons / "wap" / "s01.mp4"
-    job = client.post("/api/attempts?dance=wap&name=s01.mp4", content=student.read_bytes())
-    done = _wait_for(client, job.json())
+        lake, client, lessons, scored_attempt):
+    done = scored_attempt
     assert done["stage"] == "done", done
     assert "posing" in done["stages"] and done["stages"][-1] == "done"
     report = client.get(f"/reports/{done['report']}")
@@ -235,14 +243,14 @@ def test_an_attempt_is_scored_in_the_background_and_agrees_with_the_live_score(
     row = tables.read_table(lake, "scores").iloc[-1]
     assert (row["source"], row["target_dance"], row["target_score"]) == (
         "studio", "wap", done["score"])
-    assert Path(row["path"]) == lake.root / "attempts" / "wap" / Path(row["path"]).parent.name \
-        / "s01.mp4"
+    kept = Path(row["path"])
+    assert kept.name == "s01.mp4" and kept.parent.parent == lake.root / "attempts" / "wap"
     (listed,) = [d for d in client.get("/api/dances").json()["dances"] if d["dance"] == "wap"]
     assert [a["score"] for a in listed["attempts"]] == [done["score"]]
-    assert listed["weakest"] is None or "teacher_start_s" in listed["weakest"]
+    assert "teacher_start_s" in listed["weakest"]  # her splice of another dance
     # Her recording played back live as she danced it, starting with the teacher's video:
     # the running score tells the story her report tells (core/scoring/live.py).
-    her = movement_of(read_video(student, FfmpegSettings(find_ffmpeg())))
+    her = movement_of(read_video(lessons / "wap" / "s01.mp4", FfmpegSettings(find_ffmpeg())))
     teacher = movement_of(teacher_poses(lake, teacher_of(lake, "wap")))
     live, _, _ = _live_score(her, teacher, her.times, 1.0)
     assert abs(live - done["score"]) <= 10, (live, done["score"])
@@ -272,8 +280,12 @@ def _fake_camera(video: Path, folder: Path) -> Path:
 
 
 @pytest.mark.slow  # Chromium and the studio's own server
+@pytest.mark.usefixtures("scored_attempt")
 def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
-        studio_server, lessons, tmp_path):
+        studio_server, lessons, lake, tmp_path):
+    """Home with her attempt, a text file refused as a teacher in the page, then practice
+    with Chromium's fake camera (the generated student): coloured limbs, a running score,
+    her weakest moment looped at 0.75x."""
     from playwright.sync_api import sync_playwright
 
     address, process = studio_server
@@ -286,8 +298,16 @@ def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
             "--autoplay-policy=no-user-gesture-required"])
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         page.goto(address)
-        page.wait_for_selector("section[data-dance=wap]")
+        page.wait_for_selector("section[data-dance=wap] >> text=report")
         page.screenshot(path=shots / "studio-home.png", full_page=True)
+        notes = tmp_path / "notes.txt"
+        notes.write_text("not a video")
+        page.fill("input[name=dance]", "salsa")
+        page.set_input_files("input[aria-label=\"the teacher's video\"]", notes)
+        page.click("text=Add the teacher")
+        refused = page.wait_for_selector("[role=alert]").inner_text()
+        assert refused == "notes.txt is not a usable video: plain text, not a video"
+        assert not (lake.references / "salsa").exists()
         page.click("section[data-dance=wap] >> text=Practise live")
         page.wait_for_selector("text=Ready: press Start", timeout=60_000)
         page.click("#start")  # the countdown waits until the camera sees all of her
@@ -298,6 +318,9 @@ def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
         assert set(colours.values()) <= {"#26a64a", "#f2a30d", "#de3535", "#969696"}
         assert int(page.inner_text("#live-score")) in range(101)
         page.screenshot(path=shots / "studio-practice.png", full_page=True)
+        page.click("text=Loop my weakest moment")
+        assert page.eval_on_selector(".panel video", "v => v.playbackRate") == 0.75
+        assert page.inner_text(".controls").count("loop ") == 1
         browser.close()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) is not None

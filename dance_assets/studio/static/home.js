@@ -36,10 +36,14 @@ function danceCard(item, refresh) {
     ? el("div", { class: "chart" }, progressChart(attempts), chartLegend())
     : el("p", { class: "message" }, "No attempts yet: score a video of yourself dancing it below, ",
          "or practise live and record yourself.");
+  const weakest = item.weakest
+    ? el("p", { class: "small" }, `Weakest last time: ${item.weakest.what}, at ${item.weakest.teacher_start_s.toFixed(1)}–`,
+         `${item.weakest.teacher_end_s.toFixed(1)} s of the teacher's video: "Loop my weakest moment" in Practise live plays it at 0.75x.`)
+    : null;
   const summary = latest
     ? el("div", {}, el("p", {}, el("strong", {}, `Latest: ${latest.score}/100`), ` · ${attempts.length} attempt(s)`),
          el("p", { class: "small" }, latest.timing ? `Timing: ${latest.timing}` : "No timing for this attempt"),
-         attemptsTable(attempts))
+         weakest, attemptsTable(attempts))
     : el("p", { class: "small" }, "Your attempts will be listed here, each with its report.");
   return el("section", { class: "card dance", "data-dance": dance },
     el("div", {},
