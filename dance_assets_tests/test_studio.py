@@ -158,17 +158,22 @@ def test_practice_poses_her_frame_and_judges_it_against_the_teacher(client, less
         assert "cannot read" in socket.receive_json()["error"]
 
 
+RED = "#de3535"
+
+
 def _live_score(her: Movement, teacher: Movement, teacher_s: np.ndarray, speed: float
-                ) -> tuple[int, int, list[str]]:
+                ) -> tuple[int, int, np.ndarray]:
     """Her poses (a Movement's frames) fed one by one as taken while the teacher's video
-    showed `teacher_s`; the running score, her lag and the last pose's colours."""
+    showed `teacher_s`; the running score, her lag and each pose's number of red parts."""
     live = LiveComparison(teacher)
+    reds = []
     for i in range(len(her.times)):
         found = her.found[i]
         judged = live.compare(her.directions[i:i + 1] if found else None,
                               her.weights[i:i + 1] if found else None, float(teacher_s[i]),
                               speed)
-    return judged.score, judged.lag_ms, list(judged.colours.values())
+        reds.append(list(judged.colours.values()).count(RED))
+    return judged.score, judged.lag_ms, np.array(reds)
 
 
 def test_the_live_comparison_on_recorded_pose_tracks(lake):
@@ -184,6 +189,7 @@ def test_the_live_comparison_on_recorded_pose_tracks(lake):
     assert late[0] >= 90 and abs(late[1] - 500) <= 100
     assert slow[0] >= 90 and abs(slow[1] - 500) <= 100
     assert wrong[0] <= good[0] - 30, (wrong, good)
+    assert wrong[2].mean() >= good[2].mean() + 1  # red limbs, pose after pose
 
 
 def test_her_poses_normalised_live_are_the_scores(lake):
@@ -252,8 +258,12 @@ def test_an_attempt_is_scored_in_the_background_and_agrees_with_the_live_score(
     # the running score tells the story her report tells (core/scoring/live.py).
     her = movement_of(read_video(lessons / "wap" / "s01.mp4", FfmpegSettings(find_ffmpeg())))
     teacher = movement_of(teacher_poses(lake, teacher_of(lake, "wap")))
-    live, _, _ = _live_score(her, teacher, her.times, 1.0)
+    live, _, reds = _live_score(her, teacher, her.times, 1.0)
     assert abs(live - done["score"]) <= 10, (live, done["score"])
+    # The seconds she danced another dance's moves (her sidecar's splice) turn red live.
+    truth = json.loads((lessons / "wap" / "s01.truth.json").read_text())
+    spliced = (her.times >= truth["splice_start_s"]) & (her.times < truth["splice_end_s"])
+    assert reds[spliced].mean() >= max(1.5, 3 * reds[~spliced].mean()), reds
 
 
 @pytest.fixture
