@@ -152,18 +152,31 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_studio(args: argparse.Namespace) -> int:
-    """The dancer's web app on 127.0.0.1. uvicorn stops on Ctrl-C or SIGTERM, and the
-    app's shutdown stops every attempt it is scoring (each a process group)."""
+    """The dancer's web app on 127.0.0.1. Its socket is bound before the address is
+    printed, so a browser sent there at once is answered. uvicorn stops on Ctrl-C or
+    SIGTERM, and the app's shutdown stops every attempt it is scoring (each a process
+    group)."""
+    import socket
+
     import uvicorn
 
     from dance_assets.studio.app import create_app
 
     lake = Lake.resolve(args.lake)
-    port = args.port or _free_port()
     app = create_app(lake)
+    listening = socket.socket()
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", args.port or 0))
+    except OSError as exc:
+        raise DanceAssetsError(f"cannot listen on port {args.port}: {exc.strerror}; choose "
+                               "another with --port") from None
+    listening.listen(128)
+    port = listening.getsockname()[1]
     _echo(f"dance studio: http://127.0.0.1:{port}  (lake {lake.root}); Ctrl-C stops it")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning",
-                timeout_graceful_shutdown=3)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
+                                           timeout_graceful_shutdown=3))
+    server.run(sockets=[listening])
     return 0
 
 

@@ -144,9 +144,8 @@ def _attempt(lake: Lake, row: pd.Series) -> Attempt:
         source=row["source"] if isinstance(row["source"], str) else None)
 
 
-def attempts(lake: Lake, dance: str, teacher: Path) -> list[Attempt]:
-    """Her attempts against the dance's teacher, oldest first."""
-    scores = tables.read_table(lake, "scores")
+def attempts(lake: Lake, scores: pd.DataFrame, dance: str, teacher: Path) -> list[Attempt]:
+    """Her attempts against the dance's teacher among the `scores` rows, oldest first."""
     if scores.empty:
         return []
     against = scores["reference_kind"] == TEACHER_VIDEO
@@ -168,8 +167,9 @@ def weakest_moment(found: list[Attempt]) -> dict | None:
 def overview(lake: Lake) -> list[dict]:
     """Home's content: each dance with a teacher, her attempts and her weakest moment."""
     dances = []
+    scores = tables.read_table(lake, "scores")
     for dance, video in sorted(teachers(lake).items()):
-        found = attempts(lake, dance, video)
+        found = attempts(lake, scores, dance, video)
         dances.append({"dance": dance, "teacher": video.name,
                        "attempts": [a.__dict__ for a in found],
                        "weakest": weakest_moment(found)})
