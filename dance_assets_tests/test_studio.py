@@ -334,3 +334,16 @@ def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
         browser.close()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) is not None
+
+
+def test_practice_against_a_teacher_that_shows_nobody_says_so(tmp_path):
+    """A teacher put in references/ by hand that cannot be one: the page is told why."""
+    lake = Lake.resolve(tmp_path / "lake")
+    (lake.references / "empty").mkdir(parents=True)
+    subprocess.run([find_ffmpeg(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=gray:s=160x284:d=2", "-pix_fmt", "yuv420p",
+                    str(lake.references / "empty" / "wall.mp4")], check=True)
+    with TestClient(create_app(lake), base_url=LOCAL) as client, \
+            client.websocket_connect(f"{SOCKETS}/empty", headers={"origin": LOCAL}) as socket:
+        said = socket.receive_json()["error"]
+    assert said.startswith("the teacher's video cannot be used: no dancer found in most of")

@@ -25,7 +25,7 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.movement import PART_NAMES
-from dance_assets.core.scoring.reference_poses import cached_poses, content_id
+from dance_assets.core.scoring.reference_poses import content_id
 from dance_assets.core.scoring.routines import TEACHER_VIDEO
 from dance_assets.core.scoring.scoring import score_ffmpeg
 from dance_assets.core.scoring.teachers import usable_teacher
@@ -36,9 +36,11 @@ MAX_DANCE_NAME = 64
 
 def teacher_poses(lake: Lake, video: Path) -> DensePoses:
     """The teacher's dense poses, as `score` reads them, from the lake's pose cache (posed
-    and cached on first use). The one place the studio gets them: when poses come from
-    another stage of the pipeline, only this function changes."""
-    return cached_poses(lake, video, score_ffmpeg(), DEFAULT_SETTINGS)
+    and cached on first use), checked as the choreography asset checks a teacher
+    (DanceAssetsError says why a file put in by hand cannot be one). The one place the
+    studio gets them: when poses come from another stage of the pipeline, only this
+    function changes."""
+    return usable_teacher(lake, video, score_ffmpeg(), DEFAULT_SETTINGS, ProbeLimits())
 
 
 def dance_name_problem(name: str) -> str | None:

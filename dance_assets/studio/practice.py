@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
 from dance_assets.core.ingest.follower import Follower
+from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.scoring.live import (
     LAG_S,
@@ -129,7 +130,13 @@ async def serve_practice(websocket: WebSocket, lake: Lake, teacher: Path) -> Non
     loop = asyncio.get_running_loop()
     # MediaPipe's graphs are used from one thread, this session's own.
     worker = ThreadPoolExecutor(1, thread_name_prefix="practice")
-    session = await loop.run_in_executor(worker, PracticeSession, lake, teacher)
+    try:
+        session = await loop.run_in_executor(worker, PracticeSession, lake, teacher)
+    except DanceAssetsError as exc:  # a teacher put in by hand that cannot be one
+        await websocket.send_json({"error": f"the teacher's video cannot be used: {exc}"})
+        await websocket.close()
+        worker.shutdown(wait=False)
+        return
     latest: list[bytes] = []
     arrived, gone = asyncio.Event(), asyncio.Event()
 

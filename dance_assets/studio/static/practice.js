@@ -128,11 +128,18 @@ function connect(ui, state, dance) {
       send();
       return;
     }
+    if (!state.hello) { // refused before it was ready: the teacher's video cannot be used
+      state.refused = true;
+      ui.status.textContent = reply.error;
+      return;
+    }
     state.inFlight = false;
     show(ui, state, reply);
     setTimeout(send, Math.max(0, FRAME_EVERY_MS - (performance.now() - state.lastSent)));
   };
-  socket.onclose = () => { if (!state.closed) ui.status.textContent = "The studio closed the connection: reload the page."; };
+  socket.onclose = () => {
+    if (!state.closed && !state.refused) ui.status.textContent = "The studio closed the connection: reload the page.";
+  };
   ui.status.textContent = "loading the teacher's poses…";
 }
 
