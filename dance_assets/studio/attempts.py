@@ -65,12 +65,13 @@ class Attempts:
         """Keep the upload as an attempt of `dance` and score it against `teacher` in the
         background; the job the page follows."""
         folder = attempts_folder(self.lake) / dance / content_id(upload)
-        fresh = not folder.exists()
-        if fresh:
-            folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
             upload.parent.rename(folder)  # one rename: the whole file or nothing
-        else:
-            discard(upload)  # the same video again: scored again from the kept copy
+            fresh = True
+        except OSError:  # the same video again (or from another tab at once): kept once
+            discard(upload)
+            fresh = False
         video = next(p for p in folder.iterdir() if p.is_file())
         job = Job(id=uuid.uuid4().hex[:12], dance=dance, video=video.name)
         self.jobs[job.id] = job
