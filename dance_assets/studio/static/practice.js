@@ -186,6 +186,8 @@ function buildControls(ui, state, dance) {
   }, { disabled: !weak, title: weak ? weak.what : "score an attempt against this teacher first" });
   const start = button("Start", () => startCountdown(ui, state, record.checked, start, stop), { class: "primary", id: "start" });
   const stop = button("Stop", () => stopDancing(ui, state, dance, start, stop), { disabled: true, id: "stop" });
+  // The teacher's video at its end stops her run too (and scores her recording).
+  t.addEventListener("ended", () => { if (state.mode === "dancing") stop.click(); });
   return el("div", { class: "controls" },
     el("div", { class: "group" }, start, stop, el("label", {}, record, " record me")),
     el("div", { class: "group" }, mirror),
