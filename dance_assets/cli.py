@@ -95,9 +95,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
-    from dance_assets.core.scoring.score_record import as_json, record
+    from dance_assets.core.scoring.score_record import COMMAND_LINE, as_json, record_attempt
     from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
     lake = Lake.resolve(args.lake)
@@ -106,8 +105,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                    if args.reference else None, dance=args.dance, arch=args.arch,
                    protocol=args.protocol, keep=not args.no_record)
     if not args.no_record:
-        record(lake, result)
-        refresh_views(lake)
+        record_attempt(lake, result, COMMAND_LINE)
     if args.json:
         print(json.dumps(as_json(result), indent=2))
     else:
@@ -118,8 +116,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
+def _free_port() -> int:
     import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
     from dance_assets.core.lake.processes import sigterm_interrupts, stop_group
@@ -127,11 +132,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     lake = use_lake(args.lake)
     home = dagster_home()
-    port = args.port
-    if not port:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+    port = args.port or _free_port()
     _echo(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={home}, lake {lake.root}); "
           "Ctrl-C stops it")
     command = [sys.executable, "-m", "dagster", "dev", "-m", "dance_assets.definitions",
@@ -148,6 +149,35 @@ def cmd_ui(args: argparse.Namespace) -> int:
         _echo("stopping the Dagster UI and the processes it started")
         stop_group(process)
         return 0
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    """The dancer's web app on 127.0.0.1. Its socket is bound before the address is
+    printed, so a browser sent there at once is answered. uvicorn stops on Ctrl-C or
+    SIGTERM, and the app's shutdown stops every attempt it is scoring (each a process
+    group)."""
+    import socket
+
+    import uvicorn
+
+    from dance_assets.studio.app import create_app
+
+    lake = Lake.resolve(args.lake)
+    app = create_app(lake)
+    listening = socket.socket()
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", args.port or 0))
+    except OSError as exc:
+        raise DanceAssetsError(f"cannot listen on port {args.port}: {exc.strerror}; choose "
+                               "another with --port") from None
+    listening.listen(128)
+    port = listening.getsockname()[1]
+    _echo(f"dance studio: http://127.0.0.1:{port}  (lake {lake.root}); Ctrl-C stops it")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
+                                           timeout_graceful_shutdown=3))
+    server.run(sockets=[listening])
+    return 0
 
 
 AddCommand = Callable[..., argparse.ArgumentParser]  # a subcommand group's add_parser
@@ -229,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="start the Dagster UI on 127.0.0.1 with the project's instance")
     ui.add_argument("--port", type=int, help="port (default: a free one)")
     ui.set_defaults(handler=cmd_ui)
+
+    studio = commands.add_parser("studio", parents=[common],
+                                 help="start the dancer's web app on 127.0.0.1: teachers, "
+                                 "attempts, live practice, progress")
+    studio.add_argument("--port", type=int, help="port (default: a free one)")
+    studio.set_defaults(handler=cmd_studio)
 
     sql = commands.add_parser("sql", parents=[common], help="read-only SQL over the tables")
     sql.add_argument("query", help='e.g. "SELECT dance_class, count(*) FROM frames GROUP BY 1"')

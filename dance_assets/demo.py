@@ -179,9 +179,8 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     against her dance's teacher (or its averaged routine), as the command prints it."""
     from dance_assets.core.curation.splits import VALID, split_column
     from dance_assets.core.lake import tables
-    from dance_assets.core.lake.warehouse import refresh_views
     from dance_assets.core.scoring.score_lines import score_lines
-    from dance_assets.core.scoring.score_record import DEMO, as_json, record
+    from dance_assets.core.scoring.score_record import DEMO, as_json, record_attempt
     from dance_assets.core.scoring.scoring import score, score_ffmpeg
 
     manifest = tables.read_table(lake, "frame_manifest")
@@ -198,8 +197,7 @@ def _score_a_held_out_dancer(lake: Lake) -> None:
     except DanceAssetsError as exc:
         _echo(f"scoring {video.name} against its dance: {exc}")
         return
-    record(lake, result, source=DEMO)
-    refresh_views(lake)
+    record_attempt(lake, result, DEMO)
     print(f"\na held-out dancer scored: dance-assets score {lake.relative(video)} --dance "
           f"{first['dance_class']}")
     print("\n".join(score_lines(as_json(result))))

@@ -166,7 +166,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     # its beat (beat_offset_ms, positive late; beat_spread_ms; on_beat_share), and
     # same_song: whether the teacher's video plays the same song (null: no music to tell).
     # The rest is `score --json` field by field (core/scoring/score_record.py): source
-    # ("command line", "demo"), error_deg, timing (JSON stretches), turned_deg,
+    # ("command line", "demo", "studio"), error_deg, timing (JSON stretches), turned_deg,
     # weights, steady, coverage, nearest, audio_offset_s, the sentences, elapsed_s.
     "scores": _schema(
         ("scored_at", _TS), ("path", _STR), ("reference_kind", _STR),

@@ -15,11 +15,13 @@ import pandas as pd
 
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
+from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.scoring.scoring import DanceScore
 
 # Where an attempt was scored from (the `scores` table's source column).
 COMMAND_LINE = "command line"
 DEMO = "demo"
+STUDIO = "studio"
 
 
 def as_json(result: DanceScore) -> dict:
@@ -103,3 +105,10 @@ def record(lake: Lake, result: DanceScore, source: str = COMMAND_LINE) -> None:
     """Her attempt as one row of the `scores` table."""
     row = table_row(as_json(result), lake.relative(result.report), source)
     tables.append_rows(lake, "scores", pd.DataFrame([row]))
+
+
+def record_attempt(lake: Lake, result: DanceScore, source: str) -> None:
+    """Her attempt as a row of `scores`, with the warehouse's views refreshed so that SQL
+    and the UI see it at once: what `score` and the studio do after every attempt."""
+    record(lake, result, source)
+    refresh_views(lake)

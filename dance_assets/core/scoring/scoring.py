@@ -24,6 +24,7 @@ import importlib
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,7 +74,8 @@ from dance_assets.core.scoring.score_report import write_report
 from dance_assets.core.scoring.side_by_side import Sound
 from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
 
-# Below this share of frames with a dancer, a video is not a performance to judge.
+# The stages of scoring against a teacher, as score_against_teacher announces them.
+POSING, IN_STEP, REPORT = "posing", "putting in step", "the report"
 
 
 @dataclass(frozen=True)
@@ -115,18 +117,20 @@ def score_ffmpeg() -> FfmpegSettings:
 
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: FfmpegSettings, *,
                           dance: str | None = None, verdict: Verdict | None = None,
-                          settings: DenseSettings = DEFAULT_SETTINGS,
-                          keep: bool = True) -> DanceScore:
+                          settings: DenseSettings = DEFAULT_SETTINGS, keep: bool = True,
+                          progress: Callable[[str], None] = lambda _stage: None) -> DanceScore:
     """Her video against a teacher's: both read once (core/performance), their music
     compared, put in step (by the sound first when they share a song) and judged. With
     `keep` False nothing is written into the lake: no cached performance, the report in a
-    temporary folder."""
+    temporary folder. `progress` hears each stage as it starts (POSING, IN_STEP, REPORT):
+    the studio shows them while she waits."""
     started = time.perf_counter()
     # A file that is no video is told before any posing.
     her_probe, their_probe = (probed(video, ffmpeg) for video in (student, teacher))
     # librosa's import (seconds of CPU) runs beside the posing instead of after it.
     threading.Thread(target=importlib.import_module, args=("librosa",), daemon=True).start()
     cache = lake.cache if keep else None
+    progress(POSING)
     with ThreadPoolExecutor(2) as pool:
         # A dancer of the lake's own raw/ is read once for her score and the music asset.
         in_lake = student.resolve().is_relative_to(lake.raw.resolve())
@@ -138,18 +142,15 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: Ffmp
         her, their = hers.result(), theirs.result()
     her.require_dancer()
     their.require_dancer()
+    progress(IN_STEP)
     alignment, judged, synced = judge_pair(her.movement, their.movement, her.beats,
                                            their.beats)
-    if not judged.shares_a_dance:
-        tried = f"{dance}'s teacher ({teacher.name})" if dance else teacher.name
-        raise DanceAssetsError(
-            f"{student.name} and {tried} share no dance: however they are put in "
-            f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
-            f"body-part angle of {judged.error_deg:.0f}°)")
+    _require_shared_dance(judged, student, teacher, dance)
     music = _music_feedback(her.movement, her.beats, synced, teacher.name,
                             her_note=her.no_beat, their_note=their.no_beat)
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
+    progress(REPORT)
     report = write_report(_report_path(lake, student, keep), her.poses, their.poses,
                           alignment,
                           judged, student_name=student.name, reference_name=reference.name,
@@ -158,6 +159,16 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: Ffmp
     return DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
                       nearest=None, report=report,
                       elapsed_s=time.perf_counter() - started, music=music)
+
+
+def _require_shared_dance(judged: Feedback, student: Path, teacher: Path,
+                          dance: str | None) -> None:
+    if not judged.shares_a_dance:
+        tried = f"{dance}'s teacher ({teacher.name})" if dance else teacher.name
+        raise DanceAssetsError(
+            f"{student.name} and {tried} share no dance: however they are put in "
+            f"step, her moves do not match the teacher's (score {judged.score}/100, a mean "
+            f"body-part angle of {judged.error_deg:.0f}°)")
 
 
 def judge_pair(hers: Movement, theirs: Movement, her_music: Beats | None,

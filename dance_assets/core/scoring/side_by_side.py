@@ -44,8 +44,9 @@ def _part_of(a: int, b: int) -> int:
 
 
 # The body's bones (the face's small ones left out: the neck stands for the head), each
-# with its body part.
-_BODY_BONES = tuple((a, b, _part_of(a, b)) for a, b in CONNECTIONS if min(a, b) >= 11)
+# with its body part (its position in PART_NAMES): what the report's video and the
+# studio's live skeleton draw.
+BODY_BONES = tuple((a, b, _part_of(a, b)) for a, b in CONNECTIONS if min(a, b) >= 11)
 _HEAD = PART_NAMES.index("head")
 _NOSE, _SHOULDERS = 0, (11, 12)
 
@@ -129,7 +130,7 @@ class SideBySide:
         ys = top + y * poses.height
         seen = np.nan_to_num(poses.visibility[index]) >= UNSEEN
         neck = (xs[list(_SHOULDERS)].mean(), ys[list(_SHOULDERS)].mean())
-        bones = [((xs[a], ys[a]), (xs[b], ys[b]), part) for a, b, part in _BODY_BONES
+        bones = [((xs[a], ys[a]), (xs[b], ys[b]), part) for a, b, part in BODY_BONES
                  if seen[a] and seen[b]]
         if seen[_NOSE] and seen[list(_SHOULDERS)].all():
             bones.append((neck, (xs[_NOSE], ys[_NOSE]), _HEAD))

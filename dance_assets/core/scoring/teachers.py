@@ -48,15 +48,18 @@ class TeacherVideo:
     poses: DensePoses | None = None
 
 
-def _posed(lake: Lake, path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings
-           ) -> DensePoses:
-    """The file's dense poses, from the cache or read now (and cached, with its beats);
-    DanceAssetsError says why the file cannot be a teacher."""
+def usable_teacher(lake: Lake, path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings,
+                   limits: ProbeLimits) -> DensePoses:
+    """The file's dense poses, from the cache or read now (and cached, with its beats),
+    when it can be a teacher; DanceAssetsError says why it cannot (UnusableVideo: it is
+    no video)."""
     poses = read_performance(path, ffmpeg, settings, cache=lake.cache).poses
     found = int(poses.found.sum())
     if not shows_a_dancer(found, len(poses)):
         raise DanceAssetsError(f"no dancer found in most of it (a pose in {found} of "
                                f"{len(poses)} frames)")
+    if len(poses) / poses.rate > limits.max_duration_s:
+        raise DanceAssetsError("too long")
     return poses
 
 
@@ -73,13 +76,10 @@ def _dance_teachers(lake: Lake, dance: str, ffmpeg: FfmpegSettings, settings: De
             videos.append(TeacherVideo(dance, entry.path, SPARE, "another file is the teacher"))
             continue
         try:
-            poses = _posed(lake, entry.path, ffmpeg, settings)
+            poses = usable_teacher(lake, entry.path, ffmpeg, settings, limits)
         except DanceAssetsError as exc:
             reason = exc.reason if isinstance(exc, UnusableVideo) else str(exc)
             videos.append(TeacherVideo(dance, entry.path, REJECTED, reason))
-            continue
-        if len(poses) / poses.rate > limits.max_duration_s:
-            videos.append(TeacherVideo(dance, entry.path, REJECTED, "too long"))
             continue
         videos.append(TeacherVideo(dance, entry.path, USED, None, poses))
         chosen = True
