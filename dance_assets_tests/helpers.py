@@ -29,6 +29,7 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES
 from dance_assets.core.learning.card import FrameSetting, MadeWith, ModelCard, trained_card
 from dance_assets.core.learning.learners import TrainResult
+from dance_assets.lake_tables import LAKE_TABLES, lake_tables_io_manager
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 
@@ -72,7 +73,21 @@ class TrainedLake:
 
 
 def resources_for(lake: Lake) -> dict[str, object]:
-    return {"lake": LakeResource(root=str(lake.root)), "ffmpeg": FfmpegResource(workers=2)}
+    return {"lake": LakeResource(root=str(lake.root)), LAKE_TABLES: lake_tables_io_manager,
+            "ffmpeg": FfmpegResource(workers=2)}
+
+
+def materialize(assets: Sequence[dg.AssetsDefinition], resources: dict[str, object],
+                **kwargs: object) -> dg.ExecuteInProcessResult:
+    """dg.materialize of `assets` (and their checks) alone, among every asset of the code
+    location and with its resources where `resources` has none: an asset takes its
+    upstream's tables as inputs, which Dagster resolves only where the upstream is
+    defined; those not materialized here are read from the lake."""
+    from dance_assets.definitions import defs
+
+    return dg.materialize(list(defs.assets or []),  # type: ignore[arg-type]
+                          selection=dg.AssetSelection.assets(*assets),
+                          resources={**(defs.resources or {}), **resources}, **kwargs)
 
 
 def register_classes(instance: dg.DagsterInstance, lake: Lake) -> list[str]:
@@ -93,9 +108,9 @@ def materialize_manifest(instance: dg.DagsterInstance, lake: Lake,
                          **config: object) -> dg.ExecuteInProcessResult:
     from dance_assets.assets.curation import frame_manifest
 
-    return dg.materialize([frame_manifest], instance=instance, resources=resources_for(lake),
-                          run_config={"ops": {"frame_manifest": {"config": config}}},
-                          raise_on_error=False)
+    return materialize([frame_manifest], instance=instance, resources=resources_for(lake),
+                       run_config={"ops": {"frame_manifest": {"config": config}}},
+                       raise_on_error=False)
 
 
 def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
@@ -110,10 +125,10 @@ def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
     chosen = [asset for asset in model_assets
               if archs is None or asset.key.path[-1] in archs]
     ops = {asset.op.name: {"config": config} for asset in chosen}
-    return dg.materialize(chosen, partition_key=protocol, instance=instance,
-                          resources={**resources_for(lake),
-                                     "torch_compute": TorchComputeResource(**(compute or {}))},
-                          run_config={"ops": ops}, raise_on_error=False)
+    return materialize(chosen, partition_key=protocol, instance=instance,
+                       resources={**resources_for(lake),
+                                  "torch_compute": TorchComputeResource(**(compute or {}))},
+                       run_config={"ops": ops}, raise_on_error=False)
 
 
 def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:

@@ -21,7 +21,7 @@ from dance_assets.core.evaluation.evaluation import (
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.warehouse import query
 from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
-from dance_assets_tests.helpers import TINY_TRAIN, model_card, resources_for
+from dance_assets_tests.helpers import TINY_TRAIN, materialize, model_card, resources_for
 
 CLASSES = ["a", "b", "c"]
 # Six validation frames from three videos. By hand:
@@ -127,9 +127,9 @@ def test_reports_exist_embed_their_images_and_feed_the_views(evaluated_tiny):
     from dance_assets.assets.evaluation import model_comparison, review_queue
 
     instance, lake = evaluated_tiny
-    result = dg.materialize([model_comparison, review_queue], instance=instance,
-                            resources=resources_for(lake),
-                            run_config={"ops": {"review_queue": {"config": {"top_k": 4}}}})
+    result = materialize([model_comparison, review_queue], instance=instance,
+                         resources=resources_for(lake),
+                         run_config={"ops": {"review_queue": {"config": {"top_k": 4}}}})
     assert result.success
     page = (lake.reports / "index.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
@@ -187,9 +187,9 @@ def test_a_model_no_better_than_guessing_is_not_evaluated(instance, curated_tiny
     lake = curated_tiny_lake
     strict = {**TINY_TRAIN, "significance": 1e-9}
     resources = {**resources_for(lake), "torch_compute": TorchComputeResource()}
-    trained = dg.materialize([model_assets[0]], partition_key="random_frames",
-                             instance=instance, resources=resources, raise_on_error=False,
-                             run_config={"ops": {model_assets[0].op.name: {"config": strict}}})
+    trained = materialize([model_assets[0]], partition_key="random_frames",
+                          instance=instance, resources=resources, raise_on_error=False,
+                          run_config={"ops": {model_assets[0].op.name: {"config": strict}}})
     assert not trained.success  # the blocking check failed
     # Even launched on its own, the evaluation refuses.
     alone = dg.materialize([evaluation_assets[0]], partition_key="random_frames",

@@ -11,13 +11,15 @@ rebuilds a stale warehouse before querying).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake, atomic_path, sweep_stale_temps
-from dance_assets.core.lake.tables import SCHEMAS, table_dir
+from dance_assets.core.lake.tables import SCHEMAS, table_dir, write_table
 
 READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 _ROOT_MARKER = "dance_assets_lake_root"
@@ -75,6 +77,20 @@ def refresh_views(lake: Lake) -> list[str]:
         finally:
             connection.close()
     return names
+
+
+def publish_tables(lake: Lake, rows: Mapping[str, pd.DataFrame], **partition: str) -> list[Path]:
+    """Replace `partition` of each table with its rows, in the order given, then rebuild
+    the views: how every pipeline step stores its tables (dance_assets/lake_tables.py).
+
+    Each file is published in one rename (tables.write_table), so a crash leaves each
+    table as it was or as it is now, never half written; the views are rebuilt once the
+    last file is in place, so SQL sees every table the step wrote as soon as it ends. The
+    order is the caller's: video_frames writes its ledger, extractions, last.
+    """
+    written = [write_table(lake, name, frame, **partition) for name, frame in rows.items()]
+    refresh_views(lake)
+    return written
 
 
 def _is_current(lake: Lake) -> bool:
