@@ -209,3 +209,42 @@ def model_card(**changes: object) -> ModelCard:
                         packages=("pandas",), input="frame", image_size=64)
     training = card.training.model_copy(update=dict(changes.pop("training", {})))
     return card.model_copy(update={**changes, "training": training})
+
+
+def small_video_frames(lake: Lake, dark_second: int = 0,
+                       pose_params: str = "pose-v1") -> dict[str, pd.DataFrame]:
+    """video_frames' three tables, small: 2 classes × 3 dancers × 4 seconds, a dancer found
+    in every frame but the too dark `dark_second` of each video, whose JPEG (the sheet of
+    dropped frames draws it) is written under `lake`; nothing else is."""
+    frames, poses, extractions = [], [], []
+    for dance_class in ("renegade", "savage"):
+        for participant in ("p01", "p02", "p03"):
+            video_id = f"{dance_class[:3]}{participant}"
+            for second in range(4):
+                dark = second == dark_second
+                frame_id = f"{video_id}_{second:05d}"
+                path = f"frames/{dance_class}/{video_id}/{second:05d}.jpg"
+                picture = lake.absolute(path)
+                picture.parent.mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", (36, 64), (10, 10, 10) if dark else (120, 110, 100)).save(
+                    picture)
+                frames.append({
+                    "frame_id": frame_id, "video_id": video_id, "dance_class": dance_class,
+                    "participant": participant, "second": second, "path": path,
+                    "width": 36, "height": 64, "brightness": 10.0 if dark else 120.0,
+                    "contrast": 30.0, "sharpness": 100.0, "noise": 1.0,
+                    "subject_score": 0.3, "near_duplicate_of": None, "uniform_share": 0.2})
+                poses.append({
+                    "frame_id": frame_id, "video_id": video_id, "dance_class": dance_class,
+                    "second": second, "person_found": not dark, "people": int(not dark),
+                    "x": None if dark else [0.5] * 33, "y": None if dark else [0.5] * 33,
+                    "visibility": None if dark else [1.0] * 33, "box_x0": 0.3,
+                    "box_y0": 0.2, "box_x1": 0.7, "box_y1": 0.9})
+            extractions.append({
+                "video_id": video_id, "dance_class": dance_class, "participant": participant,
+                "path": f"raw/{dance_class}/{participant}.mp4", "status": "extracted",
+                "reason": None, "n_frames": 4, "expected_frames": 4, "params": "every-1s",
+                "seconds": 1.0, "extracted_at": pd.Timestamp("2026-01-01", tz="UTC"),
+                "pose_params": pose_params, "pose_seconds": 1.0})
+    return {"frames": pd.DataFrame(frames), "poses": pd.DataFrame(poses),
+            "extractions": pd.DataFrame(extractions)}

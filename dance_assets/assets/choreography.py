@@ -107,7 +107,7 @@ def _teacher_steps(teacher: TeacherVideo) -> np.ndarray:
 )
 def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,
                  lake: LakeResource, ffmpeg: FfmpegResource,
-                 frame_manifest: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+                 frame_manifest: pd.DataFrame) -> dg.MaterializeResult:
     the_lake = lake.lake()
     with user_errors_fail_the_step():
         routines, steps_per_second, n_training = _routines(the_lake, frame_manifest,
@@ -130,7 +130,7 @@ def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,
     context.log.info(f"references: {len(used)} teacher video(s), {len(routines)} averaged "
                      f"routine(s) from {n_training} training videos")
     rejected = sum(t.status != USED for t in teachers)
-    return dg.Output(table, metadata={
+    return dg.MaterializeResult(value=table, metadata={
         "dagster/row_count": len(table),
         "dances": len({*(r.dance for r in routines), *(t.dance for t in used)}),
         "teacher_videos": len(used),

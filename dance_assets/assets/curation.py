@@ -1,7 +1,6 @@
 """Curation: every extracted frame, kept or dropped with a reason, and split two ways."""
 
 import time
-from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -94,7 +93,7 @@ class CurationConfig(LaunchpadConfig):
 def frame_manifest(
     context: dg.AssetExecutionContext, config: CurationConfig, lake: LakeResource,
     video_frames: Tables,
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
+) -> dg.MaterializeResult:
     """The manifest from video_frames' frames, poses and extractions; the lake gives the
     reviewers' decisions and keeps the cleaning thresholds and the dropped frames' sheet."""
     started = time.perf_counter()
@@ -131,11 +130,16 @@ def frame_manifest(
     }
     metadata.update(_graded(context, the_lake, manifest, frames))
     pose_params = video_frames["extractions"]["pose_params"].dropna()
-    yield dg.Output(manifest, metadata=metadata, data_version=dg.DataVersion(
-        manifest_version(manifest, sorted(set(pose_params)))))
-    yield checks.classes_on_both_sides(manifest)
-    yield checks.no_participant_leak(manifest)
-    yield checks.dropped_share(manifest, config.max_dropped_share)
+    return dg.MaterializeResult(
+        value=manifest,
+        metadata=metadata,
+        data_version=dg.DataVersion(manifest_version(manifest, sorted(set(pose_params)))),
+        check_results=[
+            checks.classes_on_both_sides(manifest),
+            checks.no_participant_leak(manifest),
+            checks.dropped_share(manifest, config.max_dropped_share),
+        ],
+    )
 
 
 def _graded(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.DataFrame,

@@ -79,7 +79,8 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         description=f"{arch} on its protocol's validation frames: predictions, per-video "
         "verdicts, confusion matrix, per-class precision/recall/F1, top-loss frames.",
     )
-    def evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Output[Tables]:
+    def evaluation(context: dg.AssetExecutionContext,
+                   lake: LakeResource) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
         with user_errors_fail_the_step():
@@ -104,7 +105,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "
                          f"video accuracy {scores['video_accuracy']:.3f}, "
                          f"macro F1 {scores['macro_f1']:.3f}")
-        return dg.Output(rows, metadata={
+        return dg.MaterializeResult(value=rows, metadata={
             **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
             "dagster/row_count": len(predictions),
             "per_class": dg.MetadataValue.md(markdown_table(per_class)),
@@ -213,7 +214,7 @@ class ReviewQueueConfig(LaunchpadConfig):
 )
 def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
                  lake: LakeResource, frame_manifest: pd.DataFrame,
-                 **evaluations: Tables) -> dg.Output[pd.DataFrame]:
+                 **evaluations: Tables) -> dg.MaterializeResult:
     """From each model's predictions and metrics (its evaluation's input, by arch) and the
     manifest; the lake gives the models' cards and keeps the queue's sheet."""
     the_lake = lake.lake()
@@ -243,7 +244,7 @@ def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
                                                 strict=True)], columns=6, thumb_height=128))
         save_png(the_lake.reports / "review_queue.png", png)
         sheet = markdown_image(png, "review queue")
-    return dg.Output(queue, metadata={
+    return dg.MaterializeResult(value=queue, metadata={
         "dagster/row_count": len(queue),
         "queue": dg.MetadataValue.md(markdown_table(queue.drop(columns=["path"])) + "\n\n" +
                                      sheet + "\n\nDecide with `dance-assets review "

@@ -47,7 +47,7 @@ from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io
 )
 def raw_videos(
     context: dg.AssetExecutionContext, lake: LakeResource, ffmpeg: FfmpegResource
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
+) -> dg.MaterializeResult:
     the_lake = lake.lake()
     dance_class = context.partition_key
     # What was probed before (this class's rows, and every class's for duplicates): a
@@ -66,16 +66,19 @@ def raw_videos(
     not_ok = videos[videos["status"] != "ok"][["path", "status", "reason"]]
     for row in not_ok.itertuples():
         context.log.warning(f"{row.status}: {row.path}: {row.reason}")
-    yield dg.Output(videos, metadata={
-        "dagster/row_count": len(videos),
-        "ok": counts.get("ok", 0),
-        "rejected": counts.get("rejected", 0),
-        "duplicate": counts.get("duplicate", 0),
-        "participants": videos.loc[videos["status"] == "ok", "participant"].nunique(),
-        "total_duration_s": float(videos.loc[videos["status"] == "ok", "duration_s"].sum()),
-        "not_usable": dg.MetadataValue.md(markdown_table(not_ok)),
-    })
-    yield checks.videos_readable(videos)
+    return dg.MaterializeResult(
+        value=videos,
+        metadata={
+            "dagster/row_count": len(videos),
+            "ok": counts.get("ok", 0),
+            "rejected": counts.get("rejected", 0),
+            "duplicate": counts.get("duplicate", 0),
+            "participants": videos.loc[videos["status"] == "ok", "participant"].nunique(),
+            "total_duration_s": float(videos.loc[videos["status"] == "ok", "duration_s"].sum()),
+            "not_usable": dg.MetadataValue.md(markdown_table(not_ok)),
+        },
+        check_results=[checks.videos_readable(videos)],
+    )
 
 
 _EXTRACTION = ExtractionParams()

@@ -9,7 +9,6 @@ models/<protocol>/<name>/ (model.onnx, weights, model card, plots).
 """
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -173,7 +172,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
     )
     def model(context: dg.AssetExecutionContext, config: TrainConfig, lake: LakeResource,
               torch_compute: TorchComputeResource, frame_manifest: pd.DataFrame,
-              ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+              ) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
         column = split_column(protocol)
@@ -196,16 +195,16 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                             packages=("fastai", "torch", "torchvision"))
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
-        yield from _published(key, arch, protocol, result, card, paths, out_dir,
-                              config.significance, {
-                                  "fast_path": result.fast_path,
-                                  "waited_for_device_s": round(turn.waited_s, 1),
-                                  "learner": dg.MetadataValue.path(str(paths["learner"])),
-                                  "input": settings.input,
-                                  "frame_cache": dg.MetadataValue.path(str(cache.path)),
-                                  "what_the_model_sees": dg.MetadataValue.md(
-                                      _input_sheet(the_lake, cache, settings.input)),
-                              })
+        return _published(key, arch, protocol, result, card, paths, out_dir,
+                          config.significance, {
+                              "fast_path": result.fast_path,
+                              "waited_for_device_s": round(turn.waited_s, 1),
+                              "learner": dg.MetadataValue.path(str(paths["learner"])),
+                              "input": settings.input,
+                              "frame_cache": dg.MetadataValue.path(str(cache.path)),
+                              "what_the_model_sees": dg.MetadataValue.md(
+                                  _input_sheet(the_lake, cache, settings.input)),
+                          })
 
     return model
 
@@ -243,14 +242,14 @@ def _trained_on(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.
 
 def _published(key: dg.AssetKey, name: str, protocol: str, result: TrainResult,
                card: ModelCard, paths: dict[str, Path], out_dir: Path, significance: float,
-               extra: dict) -> Iterator[dg.Output | dg.AssetCheckResult]:
+               extra: dict) -> dg.MaterializeResult:
     """The training history rows, the accuracy plot, the metadata and the blocking check
     of a trained model, CNN or pose."""
     plot = accuracy_curves_png({f"{name}, {protocol}": {name: result.history}},
                                chance=1 / len(result.classes))
     save_png(out_dir / "accuracy_by_epoch.png", plot)
-    yield dg.Output(
-        result.history.assign(arch=name, protocol=protocol),
+    return dg.MaterializeResult(
+        value=result.history.assign(arch=name, protocol=protocol),
         metadata={
             "accuracy": round(result.accuracy, 4),
             "video_accuracy": round(result.video_accuracy, 4),
@@ -269,8 +268,8 @@ def _published(key: dg.AssetKey, name: str, protocol: str, result: TrainResult,
             "accuracy_by_epoch": dg.MetadataValue.md(markdown_image(plot, "accuracy by epoch")),
             **extra,
         },
+        check_results=[checks.accuracy_above_chance(key, result, significance)],
     )
-    yield checks.accuracy_above_chance(key, result, significance)
 
 
 model_assets = [build_model_asset(arch) for arch in ARCHITECTURES]
@@ -317,7 +316,7 @@ POSE_MODEL_KEY = dg.AssetKey(["models", POSE_MODEL])
 )
 def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConfig,
                         lake: LakeResource, frame_manifest: pd.DataFrame,
-                        ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+                        ) -> dg.MaterializeResult:
     the_lake = lake.lake()
     protocol = context.partition_key
     column = split_column(protocol)
@@ -344,7 +343,7 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
     sheet = png_bytes(skeleton_sheet(the_lake, shown, poses, list(shown["dance_class"]),
                                      thumb_height=128))
     save_png(the_lake.reports / "inputs" / "pose.png", sheet)
-    yield from _published(POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
+    return _published(POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
                           paths, out_dir, config.significance, {
                               "window_seconds": settings.window,
                               "what_the_model_sees": dg.MetadataValue.md(

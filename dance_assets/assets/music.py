@@ -69,7 +69,7 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
     "furthest off. Incremental: unchanged videos keep their rows.",
 )
 def music(context: dg.AssetExecutionContext, lake: LakeResource, ffmpeg: FfmpegResource,
-          raw_videos: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+          raw_videos: pd.DataFrame) -> dg.MaterializeResult:
     the_lake = lake.lake()
     dance_class = context.partition_key
     videos = _with_sound(raw_videos)
@@ -95,7 +95,7 @@ def music(context: dg.AssetExecutionContext, lake: LakeResource, ffmpeg: FfmpegR
     rows = pd.concat([keep, new], ignore_index=True) if len(keep) else new
     rows = rows.sort_values("path", ignore_index=True)
     analysed = rows[rows["status"] == ANALYSED]
-    return dg.Output(rows, metadata={
+    return dg.MaterializeResult(value=rows, metadata={
         "dagster/row_count": len(rows),
         "analysed": len(analysed), "new": len(new), "unchanged": len(keep),
         "median_tempo_bpm": float(np.median(analysed["tempo_bpm"])) if len(analysed) else 0.0,
