@@ -1,7 +1,9 @@
 """The lake's tables as Dagster stores and loads them: the one way an asset writes a table.
 
-An asset that writes tables declares them (`stores_tables`) and returns their rows: one
-DataFrame, or a dict of them by table name when it writes several. The `lake_tables` IO
+An asset that writes tables declares them (`stores_tables`) and returns their rows as
+its MaterializeResult's value: one DataFrame, or a dict of them by table name when it
+writes several (its `dagster_type` says which: beside check outputs, Dagster takes a
+bare MaterializeResult annotation for no value at all). The `lake_tables` IO
 manager writes them into the lake's Parquet truth with core/lake's atomic writes and
 rebuilds the DuckDB views (warehouse.publish_tables), so no asset opens the lake for a
 table, remembers the views, or can be tested only on a lake: called directly, an asset

@@ -96,6 +96,7 @@ def _teacher_steps(teacher: TeacherVideo) -> np.ndarray:
 @dg.asset(
     ins={"frame_manifest": table_input(frame_manifest)},
     io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="training",
     kinds={"numpy", "parquet"},
     metadata=stores_tables("choreography"),

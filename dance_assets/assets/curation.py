@@ -81,6 +81,7 @@ class CurationConfig(LaunchpadConfig):
 @dg.asset(
     ins={"video_frames": table_input(video_frames)},
     io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="curation",
     automation_condition=follow_new_frames,
     kinds={"pandas", "parquet"},

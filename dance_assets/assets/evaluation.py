@@ -72,6 +72,7 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         deps=[dg.AssetKey(["models", arch])],
         partitions_def=split_protocol_partitions,
         io_manager_key=LAKE_TABLES,
+        dagster_type=dict,
         group_name="evaluation",
         kinds={"onnx", "parquet"},
         metadata=stores_tables(*EVALUATION_TABLES, arch=arch),
@@ -204,6 +205,7 @@ class ReviewQueueConfig(LaunchpadConfig):
          **{asset.key.path[-1]: table_input(asset, "predictions", "model_metrics")
             for asset in evaluation_assets}},
     io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="evaluation",
     kinds={"pandas", "parquet"},
     metadata=stores_tables("review_queue"),

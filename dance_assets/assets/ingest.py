@@ -40,6 +40,7 @@ from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io
     group_name="ingest",
     kinds={"ffmpeg", "parquet"},
     io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     metadata=stores_tables("videos"),
     check_specs=checks.RAW_VIDEOS_CHECKS,
     description="Every file under raw/<dance class>/ probed: duration, fps, size, rotation, "

@@ -129,6 +129,7 @@ def _trained_on_the_manifest(key: dg.AssetKey) -> dict[str, object]:
         "key": key,
         "ins": {"frame_manifest": table_input(frame_manifest)},
         "io_manager_key": LAKE_TABLES,
+        "dagster_type": pd.DataFrame,
         "partitions_def": split_protocol_partitions,
         "group_name": "training",
         "kinds": {"pytorch", "fastai"},

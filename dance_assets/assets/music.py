@@ -59,6 +59,7 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
     partitions_def=dance_class_partitions,
     ins={"raw_videos": table_input(raw_videos)},
     io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="ingest",
     automation_condition=follow_new_frames,
     kinds={"librosa", "parquet"},
