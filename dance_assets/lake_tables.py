@@ -5,10 +5,10 @@ its MaterializeResult's value: one DataFrame, or a dict of them by table name wh
 writes several (its `dagster_type` says which: beside check outputs, Dagster takes a
 bare MaterializeResult annotation for no value at all). The `lake_tables` IO
 manager writes them into the lake's Parquet truth with core/lake's atomic writes and
-rebuilds the DuckDB views (warehouse.publish_tables), so no asset opens the lake for a
-table, remembers the views, or can be tested only on a lake: called directly, an asset
-is a function of the DataFrames it is given. A downstream asset takes an upstream's
-tables as an input (`table_input`), loaded by the same manager.
+rebuilds the DuckDB views (warehouse.publish_tables), so no asset writes a table or has
+to remember the views, and called directly an asset is a function of the DataFrames it
+is given. A downstream asset takes an upstream's tables as an input (`table_input`),
+loaded by the same manager.
 
 Partitioned tables keep the layout SQL users query (tables/<table>/<column>=<value>/):
 the run's partition key fills the table's one partition column the asset does not fix
@@ -62,7 +62,8 @@ class LakeTableIOManager(dg.IOManager):
             raise dg.DagsterInvariantViolationError(
                 f"{context.asset_key.to_user_string()} returned tables {list(rows)}, "
                 f"but declares {names}")
-        # One asset's tables share their partitioning (write_table refuses one that does not).
+        # One asset's tables share their partitioning (publish_tables refuses one that
+        # does not).
         key = context.partition_key if context.has_partition_key else None
         publish_tables(self.lake, rows,
                        **_filled(names[0], context.definition_metadata[_FIXED], key))
