@@ -49,11 +49,11 @@ def _evaluation_rows(arch: str, protocol: str, frames: list[str]) -> dict[str, p
     return rows
 
 
-def _publish_frames(lake: Lake, video_frames: dict[str, pd.DataFrame]) -> None:
+def _publish_frames(lake: Lake, frame_tables: dict[str, pd.DataFrame]) -> None:
     """video_frames' tables in the lake, a partition per class, as its publish step writes."""
     for dance_class in ("renegade", "savage"):
         publish_tables(lake, {name: frame[frame["dance_class"] == dance_class]
-                              for name, frame in video_frames.items()}, dance_class=dance_class)
+                              for name, frame in frame_tables.items()}, dance_class=dance_class)
 
 
 def test_sql_sees_a_materialized_table_and_its_replacement(instance, tmp_path):
