@@ -26,6 +26,7 @@ from dance_assets.assets.models import (
 from dance_assets.assets.music import music
 from dance_assets.automation import automation_sensor
 from dance_assets.core.lake.errors import DanceAssetsError
+from dance_assets.lake_tables import LAKE_TABLES, lake_tables_io_manager
 from dance_assets.loggers import one_line_console
 from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource
 from dance_assets.sensors import new_videos_sensor
@@ -181,7 +182,8 @@ defs = dg.Definitions(
         pose_sequence_model, *evaluation_assets, model_comparison, review_queue]),
     jobs=[ingest_job, beats_job, curation_job, training_job, reports_job],
     sensors=[new_videos_sensor, automation_sensor],
-    resources={"lake": LakeResource(), "ffmpeg": FfmpegResource(videos_per_step=videos_per_step()),
+    resources={"lake": LakeResource(), LAKE_TABLES: lake_tables_io_manager,
+               "ffmpeg": FfmpegResource(videos_per_step=videos_per_step()),
                "torch_compute": TorchComputeResource()},
     loggers={"console": one_line_console},
     executor=executor(),

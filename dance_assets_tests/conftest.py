@@ -20,6 +20,7 @@ from dance_assets_tests.helpers import (
     TINY_TRAIN,
     IngestedLake,
     TrainedLake,
+    materialize,
     materialize_ingest,
     materialize_manifest,
     register_classes,
@@ -137,7 +138,7 @@ def trained_tiny_original(tmp_path_factory: pytest.TempPathFactory,
         for dance_class in register_classes(instance, lake):
             assert materialize_ingest(instance, lake, dance_class).success
         for protocol in PROTOCOLS:
-            runs[protocol] = dg.materialize(
+            runs[protocol] = materialize(
                 [*model_assets, pose_sequence_model, *evaluation_assets],
                 partition_key=protocol, instance=instance,
                 resources={**resources_for(lake), "torch_compute": TorchComputeResource()},

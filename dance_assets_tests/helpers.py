@@ -29,6 +29,7 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES
 from dance_assets.core.learning.card import FrameSetting, MadeWith, ModelCard, trained_card
 from dance_assets.core.learning.learners import TrainResult
+from dance_assets.lake_tables import LAKE_TABLES, lake_tables_io_manager
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 
@@ -72,7 +73,21 @@ class TrainedLake:
 
 
 def resources_for(lake: Lake) -> dict[str, object]:
-    return {"lake": LakeResource(root=str(lake.root)), "ffmpeg": FfmpegResource(workers=2)}
+    return {"lake": LakeResource(root=str(lake.root)), LAKE_TABLES: lake_tables_io_manager,
+            "ffmpeg": FfmpegResource(workers=2)}
+
+
+def materialize(assets: Sequence[dg.AssetsDefinition], resources: dict[str, object],
+                **kwargs: object) -> dg.ExecuteInProcessResult:
+    """dg.materialize of `assets` (and their checks) alone, among every asset of the code
+    location and with its resources where `resources` has none: an asset takes its
+    upstream's tables as inputs, which Dagster resolves only where the upstream is
+    defined; those not materialized here are read from the lake."""
+    from dance_assets.definitions import defs
+
+    return dg.materialize(list(defs.assets or []),  # type: ignore[arg-type]
+                          selection=dg.AssetSelection.assets(*assets),
+                          resources={**(defs.resources or {}), **resources}, **kwargs)
 
 
 def register_classes(instance: dg.DagsterInstance, lake: Lake) -> list[str]:
@@ -93,9 +108,9 @@ def materialize_manifest(instance: dg.DagsterInstance, lake: Lake,
                          **config: object) -> dg.ExecuteInProcessResult:
     from dance_assets.assets.curation import frame_manifest
 
-    return dg.materialize([frame_manifest], instance=instance, resources=resources_for(lake),
-                          run_config={"ops": {"frame_manifest": {"config": config}}},
-                          raise_on_error=False)
+    return materialize([frame_manifest], instance=instance, resources=resources_for(lake),
+                       run_config={"ops": {"frame_manifest": {"config": config}}},
+                       raise_on_error=False)
 
 
 def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
@@ -110,10 +125,10 @@ def materialize_models(instance: dg.DagsterInstance, lake: Lake, protocol: str,
     chosen = [asset for asset in model_assets
               if archs is None or asset.key.path[-1] in archs]
     ops = {asset.op.name: {"config": config} for asset in chosen}
-    return dg.materialize(chosen, partition_key=protocol, instance=instance,
-                          resources={**resources_for(lake),
-                                     "torch_compute": TorchComputeResource(**(compute or {}))},
-                          run_config={"ops": ops}, raise_on_error=False)
+    return materialize(chosen, partition_key=protocol, instance=instance,
+                       resources={**resources_for(lake),
+                                  "torch_compute": TorchComputeResource(**(compute or {}))},
+                       run_config={"ops": ops}, raise_on_error=False)
 
 
 def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
@@ -194,3 +209,42 @@ def model_card(**changes: object) -> ModelCard:
                         packages=("pandas",), input="frame", image_size=64)
     training = card.training.model_copy(update=dict(changes.pop("training", {})))
     return card.model_copy(update={**changes, "training": training})
+
+
+def small_video_frames(lake: Lake, dark_second: int = 0,
+                       pose_params: str = "pose-v1") -> dict[str, pd.DataFrame]:
+    """video_frames' three tables, small: 2 classes × 3 dancers × 4 seconds, a dancer found
+    in every frame but the too dark `dark_second` of each video, whose JPEG (the sheet of
+    dropped frames draws it) is written under `lake`; nothing else is."""
+    frames, poses, extractions = [], [], []
+    for dance_class in ("renegade", "savage"):
+        for participant in ("p01", "p02", "p03"):
+            video_id = f"{dance_class[:3]}{participant}"
+            for second in range(4):
+                dark = second == dark_second
+                frame_id = f"{video_id}_{second:05d}"
+                path = f"frames/{dance_class}/{video_id}/{second:05d}.jpg"
+                picture = lake.absolute(path)
+                picture.parent.mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", (36, 64), (10, 10, 10) if dark else (120, 110, 100)).save(
+                    picture)
+                frames.append({
+                    "frame_id": frame_id, "video_id": video_id, "dance_class": dance_class,
+                    "participant": participant, "second": second, "path": path,
+                    "width": 36, "height": 64, "brightness": 10.0 if dark else 120.0,
+                    "contrast": 30.0, "sharpness": 100.0, "noise": 1.0,
+                    "subject_score": 0.3, "near_duplicate_of": None, "uniform_share": 0.2})
+                poses.append({
+                    "frame_id": frame_id, "video_id": video_id, "dance_class": dance_class,
+                    "second": second, "person_found": not dark, "people": int(not dark),
+                    "x": None if dark else [0.5] * 33, "y": None if dark else [0.5] * 33,
+                    "visibility": None if dark else [1.0] * 33, "box_x0": 0.3,
+                    "box_y0": 0.2, "box_x1": 0.7, "box_y1": 0.9})
+            extractions.append({
+                "video_id": video_id, "dance_class": dance_class, "participant": participant,
+                "path": f"raw/{dance_class}/{participant}.mp4", "status": "extracted",
+                "reason": None, "n_frames": 4, "expected_frames": 4, "params": "every-1s",
+                "seconds": 1.0, "extracted_at": pd.Timestamp("2026-01-01", tz="UTC"),
+                "pose_params": pose_params, "pose_seconds": 1.0})
+    return {"frames": pd.DataFrame(frames), "poses": pd.DataFrame(poses),
+            "extractions": pd.DataFrame(extractions)}

@@ -97,6 +97,19 @@ def test_comparison_does_not_wait_for_blocked_evaluations(instance):
     assert clock.at(1, 12).total_requested == 1
 
 
+def test_the_review_queue_follows_evaluations_not_a_new_manifest(instance):
+    """The queue takes the frames' paths from frame_manifest, an input since it is handed
+    its tables; a rebuilt manifest changes no model's losses, so it does not requeue."""
+    queue = dg.AssetKey("review_queue")
+    clock = Clock(instance, dg.AssetSelection.assets(queue))
+    clock.at(1, 10)
+    _materialized(instance, queue)
+    _materialized(instance, MANIFEST, data_version="second")
+    assert clock.at(1, 11).total_requested == 0
+    _materialized(instance, dg.AssetKey(["evaluation", "resnet18"]), "by_participant")
+    assert clock.at(1, 12).total_requested == 1
+
+
 def test_every_stage_has_its_condition_and_sensors_run_by_default():
     graph = defs.resolve_asset_graph()
     conditions = {key.to_user_string(): graph.get(key).automation_condition

@@ -27,7 +27,12 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.learning.card import FrameSetting, MadeWith, read_card
 from dance_assets.core.learning.registry import extraction_fields, frames_made_with, pose_fields
 from dance_assets.core.scoring import verdict
-from dance_assets_tests.helpers import model_card, register_classes, resources_for
+from dance_assets_tests.helpers import (
+    materialize,
+    model_card,
+    register_classes,
+    resources_for,
+)
 
 EVERY_2_S = ExtractionParams(interval_s=2)
 TWO_PEOPLE = PoseSettings(max_people=2)
@@ -155,11 +160,11 @@ def test_score_follows_the_card_of_a_lake_extracted_every_2_s(tmp_path, instance
                               run_config={"ops": {"video_frames": {"config": INGEST_CONFIG}}},
                               ).success
     assert sorted(tables.read_table(lake, "frames")["second"].unique()) == [0, 2]
-    assert dg.materialize(
+    assert materialize(
         [frame_manifest, choreography], instance=instance, resources=resources,
         run_config={"ops": {"frame_manifest": {"config": CURATION_CONFIG},
                             "choreography": {"config": {"min_seconds": 2}}}}).success
-    assert dg.materialize(
+    assert materialize(
         [pose_sequence_model], partition_key="by_participant", instance=instance,
         resources=resources, run_config={"ops": {pose_sequence_model.op.name: {
             "config": {"epochs": 3, "significance": 1.0}}}}).success

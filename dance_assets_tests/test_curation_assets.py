@@ -1,16 +1,72 @@
-"""frame_manifest on a real Dagster instance over a real tiny lake."""
+"""frame_manifest called as a function on small tables, and on a real Dagster instance
+over a real tiny lake."""
 
 from __future__ import annotations
 
+import dagster as dg
+
+from dance_assets.assets.curation import CurationConfig, frame_manifest
+from dance_assets.checks import CLASSES_ON_BOTH_SIDES, NO_PARTICIPANT_LEAK
 from dance_assets.cli import main
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.warehouse import query
+from dance_assets.resources import LakeResource
 from dance_assets_tests.helpers import (
     checks_of,
     materialize_ingest,
     materialize_manifest,
     metadata_of,
+    small_video_frames,
 )
+
+
+def _curated(lake: Lake, video_frames: dict,
+             **config: object) -> tuple[dg.MaterializeResult, dict[str, bool]]:
+    """frame_manifest called directly: its result and its checks' verdicts by name."""
+    result = frame_manifest(
+        context=dg.build_asset_context(), config=CurationConfig(**config),
+        lake=LakeResource(root=str(lake.root)), video_frames=video_frames)
+    return result, {check.check_name: check.passed for check in result.check_results}
+
+
+def test_the_manifest_is_a_function_of_video_frames_tables(tmp_path):
+    """No lake tables: the frames, poses and extractions are DataFrames, and storing the
+    manifest is the IO manager's, so the call writes no table."""
+    lake = Lake.resolve(tmp_path / "lake")
+    output, passed = _curated(lake, small_video_frames(lake, dark_second=0))
+    manifest = output.value
+    assert len(manifest) == 24 and output.metadata["dagster/row_count"] == 24
+    dropped = manifest[~manifest["keep"]]
+    assert set(dropped["second"]) == {0} and set(dropped["reason"]) == {"too dark"}
+    kept = manifest[manifest["keep"]]
+    assert kept["split_by_participant"].isin(["train", "valid"]).all()
+    assert (kept.groupby("participant")["split_by_participant"].nunique() == 1).all()
+    assert passed[NO_PARTICIPANT_LEAK] and passed[CLASSES_ON_BOTH_SIDES]
+    assert "data:image/png;base64," in output.metadata["dropped_frames"].value
+    assert not list(lake.root.rglob("*.parquet")) and not lake.warehouse.exists()
+
+
+def test_the_manifest_version_follows_its_inputs(tmp_path):
+    """The data version the models' nightly retraining watches: the same tables give the
+    same version; another dark second, or frames posed another way, another."""
+    lake = Lake.resolve(tmp_path / "lake")
+    version = _curated(lake, small_video_frames(lake))[0].data_version
+    assert _curated(lake, small_video_frames(lake))[0].data_version == version
+    assert _curated(lake, small_video_frames(lake, dark_second=1))[0].data_version != version
+    reposed = small_video_frames(lake, pose_params="pose-v2")
+    assert _curated(lake, reposed)[0].data_version != version
+
+
+def test_a_lake_without_frames_fails_in_one_line(tmp_path):
+    lake = Lake.resolve(tmp_path / "lake")
+    empty = {name: tables.empty_frame(name) for name in ("frames", "poses", "extractions")}
+    try:
+        _curated(lake, empty)
+    except dg.Failure as failure:
+        assert failure.description.startswith("no frames yet")
+    else:
+        raise AssertionError("an empty frames table was curated")
 
 
 def test_manifest_keeps_cleans_and_splits(instance, ingested_tiny_lake):

@@ -19,9 +19,18 @@ from dance_assets.core.evaluation.evaluation import (
     video_predictions,
 )
 from dance_assets.core.lake import tables
+from dance_assets.core.lake.artifacts import CARD_NAME
+from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.warehouse import query
+from dance_assets.core.learning.card import write_card
 from dance_assets.core.learning.registry import current_evaluations, model_status, of_current_models
-from dance_assets_tests.helpers import TINY_TRAIN, model_card, resources_for
+from dance_assets_tests.helpers import (
+    TINY_TRAIN,
+    materialize,
+    model_card,
+    resources_for,
+    small_video_frames,
+)
 
 CLASSES = ["a", "b", "c"]
 # Six validation frames from three videos. By hand:
@@ -113,6 +122,51 @@ def test_only_the_current_models_evaluations_count():
     assert model_status(cards, current, "random_frames", "alexnet") == "not trained"
 
 
+def _predictions(arch: str, losses: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame([{"arch": arch, "protocol": "by_participant", "frame_id": frame,
+                          "loss": loss} for frame, loss in losses.items()])
+
+
+def _evaluated(lake, arch: str, losses: dict[str, float], evaluated: str,
+               trained: str) -> dict[str, pd.DataFrame]:
+    """An evaluation's predictions and metrics as its input hands them over, of a model
+    whose card (written under `lake`) says it was trained at `trained`."""
+    write_card(lake.model_dir("by_participant", arch) / CARD_NAME,
+               model_card(training={"trained_at": trained}))
+    return {"predictions": _predictions(arch, losses),
+            "model_metrics": pd.DataFrame([{"arch": arch, "protocol": "by_participant",
+                                            "model_trained_at": evaluated}])}
+
+
+def test_review_queue_is_a_function_of_the_evaluations(tmp_path):
+    """Called on small tables: a frame is queued when at least two models as they are now
+    have it among their top losses; a model retrained since its evaluation (its check
+    blocked the new one) does not vote. The lake gives only the cards and the pictures."""
+    from dance_assets.assets.evaluation import ReviewQueueConfig, review_queue
+    from dance_assets.resources import LakeResource
+
+    lake = Lake.resolve(tmp_path / "lake")
+    manifest = small_video_frames(lake)["frames"]
+    x, y, z, w = manifest["frame_id"].iloc[[1, 2, 5, 6]]
+    result = review_queue(
+        context=dg.build_asset_context(), config=ReviewQueueConfig(top_k=2, min_models=2),
+        lake=LakeResource(root=str(lake.root)), frame_manifest=manifest,
+        alexnet=_evaluated(lake, "alexnet", {x: 3.0, z: 2.0, y: 0.1, w: 0.2}, "t1", "t1"),
+        resnet18=_evaluated(lake, "resnet18", {x: 2.0, y: 1.5, z: 0.1}, "t2", "t2"),
+        squeezenet1_0=_evaluated(lake, "squeezenet1_0", {y: 4.0, z: 3.0}, "old", "new"),
+        pose_sequence={"predictions": _predictions("pose_sequence", {}),
+                       "model_metrics": tables.empty_frame("model_metrics")})
+    queue = result.value
+    assert queue["frame_id"].tolist() == [x]  # y and z only with the stale squeezenet1_0
+    assert queue["n_models"].tolist() == [2] and queue["models"].tolist() == [
+        "alexnet, resnet18"]
+    assert queue["path"].tolist() == manifest.loc[manifest["frame_id"] == x, "path"].tolist()
+    assert list(queue.columns) == tables.SCHEMAS["review_queue"].names
+    assert result.metadata["dagster/row_count"] == 1
+    assert (lake.reports / "review_queue.png").is_file()
+    assert not list(lake.root.rglob("*.parquet"))  # storing it is the IO manager's
+
+
 @pytest.fixture
 def evaluated_tiny(tmp_path, trained_tiny_original):
     """All four models trained and evaluated on the tiny lake (check relaxed: tiny is
@@ -127,9 +181,9 @@ def test_reports_exist_embed_their_images_and_feed_the_views(evaluated_tiny):
     from dance_assets.assets.evaluation import model_comparison, review_queue
 
     instance, lake = evaluated_tiny
-    result = dg.materialize([model_comparison, review_queue], instance=instance,
-                            resources=resources_for(lake),
-                            run_config={"ops": {"review_queue": {"config": {"top_k": 4}}}})
+    result = materialize([model_comparison, review_queue], instance=instance,
+                         resources=resources_for(lake),
+                         run_config={"ops": {"review_queue": {"config": {"top_k": 4}}}})
     assert result.success
     page = (lake.reports / "index.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
@@ -187,9 +241,9 @@ def test_a_model_no_better_than_guessing_is_not_evaluated(instance, curated_tiny
     lake = curated_tiny_lake
     strict = {**TINY_TRAIN, "significance": 1e-9}
     resources = {**resources_for(lake), "torch_compute": TorchComputeResource()}
-    trained = dg.materialize([model_assets[0]], partition_key="random_frames",
-                             instance=instance, resources=resources, raise_on_error=False,
-                             run_config={"ops": {model_assets[0].op.name: {"config": strict}}})
+    trained = materialize([model_assets[0]], partition_key="random_frames",
+                          instance=instance, resources=resources, raise_on_error=False,
+                          run_config={"ops": {model_assets[0].op.name: {"config": strict}}})
     assert not trained.success  # the blocking check failed
     # Even launched on its own, the evaluation refuses.
     alone = dg.materialize([evaluation_assets[0]], partition_key="random_frames",

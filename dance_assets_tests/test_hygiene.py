@@ -60,13 +60,13 @@ def test_a_training_step_run_in_the_callers_process_leaves_its_allocator_alone(
     """glibc is told to keep freed memory (core/learning/host_memory.py) only where a
     training step has a process of its own: under the executors the definitions pick,
     not in a run in the caller's process, as this one in pytest's."""
-    import dagster as dg
 
     import dance_assets.core.learning.training as training
     from dance_assets.assets.models import model_assets
     from dance_assets.assets.placement import OWN_PROCESS_EXECUTORS
     from dance_assets.definitions import defs
     from dance_assets.resources import FfmpegResource, LakeResource, TorchComputeResource
+    from dance_assets_tests.helpers import materialize
 
     assert defs.resolve_job_def("training").executor_def.name in OWN_PROCESS_EXECUTORS
     asked = []
@@ -74,7 +74,7 @@ def test_a_training_step_run_in_the_callers_process_leaves_its_allocator_alone(
     squeezenet = next(a for a in model_assets if a.key.path[-1] == "squeezenet1_0")
     settings = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
                 "significance": 1.0}
-    result = dg.materialize(
+    result = materialize(
         [squeezenet], partition_key="random_frames", instance=instance,
         resources={"lake": LakeResource(root=str(curated_tiny_lake.root)),
                    "ffmpeg": FfmpegResource(), "torch_compute": TorchComputeResource(device="cpu")},

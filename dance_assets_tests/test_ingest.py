@@ -132,6 +132,7 @@ def test_awkward_files_are_accounted_for_and_never_fail_the_partition(instance, 
                                            ({"max_side": 1000}, "too large")])
 def test_limits_reject_with_a_reason(instance, corpus, tmp_path, limit, phrase):
     from dance_assets.assets.ingest import raw_videos
+    from dance_assets.lake_tables import LAKE_TABLES, lake_tables_io_manager
     from dance_assets.resources import FfmpegResource, LakeResource
 
     source, _ = corpus
@@ -140,6 +141,7 @@ def test_limits_reject_with_a_reason(instance, corpus, tmp_path, limit, phrase):
     register_classes(instance, lake)
     result = dg.materialize([raw_videos], partition_key="awkward_a", instance=instance,
                             resources={"lake": LakeResource(root=str(lake.root)),
+                                       LAKE_TABLES: lake_tables_io_manager,
                                        "ffmpeg": FfmpegResource(**limit)})
     assert result.success
     reasons = tables.read_table(lake, "videos")["reason"].dropna()

@@ -36,7 +36,7 @@ from dance_assets.core.synthetic.soundtrack import SAMPLE_RATE, add_noise, rende
 from dance_assets.core.synthetic.specs import sidecar_path
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets.resources import FfmpegResource
-from dance_assets_tests.helpers import register_classes, resources_for
+from dance_assets_tests.helpers import materialize, register_classes, resources_for
 
 pytestmark = pytest.mark.slow  # beats and poses of 16 s videos, the music asset
 
@@ -157,8 +157,8 @@ def test_the_music_table_follows_the_class_incrementally(tmp_path, instance):
         truth = json.loads(sidecar_path(lake.absolute(video.path)).read_text())
         assert rows.loc[video.video_id, "status"] == "analysed"
         assert abs(rows.loc[video.video_id, "tempo_bpm"] / truth["music_bpm"] - 1) < 0.02
-    again = dg.materialize([music], partition_key="savage", instance=instance,
-                           resources=resources_for(lake))
+    again = materialize([music], partition_key="savage", instance=instance,
+                        resources=resources_for(lake))
     metadata = again.asset_materializations_for_node("music")[0].metadata
     assert metadata["new"].value == 0 and metadata["unchanged"].value == len(rows)
     # The FfmpegResource's timeout reaches the music's ffmpeg: a tiny one fails each
@@ -166,8 +166,8 @@ def test_the_music_table_follows_the_class_incrementally(tmp_path, instance):
     shutil.rmtree(tables.table_dir(lake, "music"))
     shutil.rmtree(lake.cache / "poses")  # a cached video is only probed: too quick to time out
     hurried = {**resources_for(lake), "ffmpeg": FfmpegResource(timeout_s=0.001)}
-    assert dg.materialize([music], partition_key="savage", instance=instance,
-                          resources=hurried).success
+    assert materialize([music], partition_key="savage", instance=instance,
+                       resources=hurried).success
     rows = tables.read_table(lake, "music")
     assert set(rows["status"]) == {"failed"}
     assert all("took longer than the 0.001 s" in reason for reason in rows["reason"])

@@ -31,7 +31,7 @@ from dance_assets.core.scoring.routines import (
     references_from_table,
     references_table,
 )
-from dance_assets_tests.helpers import resources_for
+from dance_assets_tests.helpers import materialize, resources_for
 
 # A standing body in torso lengths from the hips (y down), in pose_features.JOINTS order.
 STANDING = np.array([[0, -1.5], [-0.4, -1], [0.4, -1], [-0.6, -0.5], [0.6, -0.5], [-0.7, 0],
@@ -202,9 +202,9 @@ def test_pose_model_and_choreography_materialize_and_evaluate(instance, curated_
     lake = curated_tiny_lake
     evaluation = next(a for a in evaluation_assets
                       if a.key == dg.AssetKey(["evaluation", "pose_sequence"]))
-    assert dg.materialize([choreography], instance=instance,
-                          resources=resources_for(lake)).success
-    result = dg.materialize(
+    assert materialize([choreography], instance=instance,
+                       resources=resources_for(lake)).success
+    result = materialize(
         [pose_sequence_model, evaluation], partition_key="by_participant", instance=instance,
         resources=resources_for(lake), raise_on_error=False,
         run_config={"ops": {"models__pose_sequence": {"config": {

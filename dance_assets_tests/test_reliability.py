@@ -26,6 +26,7 @@ from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.warehouse import query
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import generate
+from dance_assets.lake_tables import LAKE_TABLES, lake_tables_io_manager
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 from dance_assets_tests.helpers import materialize_ingest, register_classes
@@ -254,7 +255,7 @@ def test_free_disk_check_refuses_before_writing(instance, tiny_lake):
         [raw_videos, video_frames], partition_key=dance_class, instance=instance,
         raise_on_error=False,
         resources={"lake": LakeResource(root=str(tiny_lake.root), min_free_gb=1e9),
-                   "ffmpeg": FfmpegResource()})
+                   LAKE_TABLES: lake_tables_io_manager, "ffmpeg": FfmpegResource()})
     assert not result.success
     message = next(e for e in result.all_events if e.is_step_failure
                    ).event_specific_data.error.message

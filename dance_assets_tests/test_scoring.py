@@ -16,7 +16,7 @@ from dance_assets.core.performance.movement import PART_NAMES
 from dance_assets.core.scoring.scoring import score, score_ffmpeg
 from dance_assets.core.scoring.verdict import choose_model
 from dance_assets_tests.corpus import Expectation
-from dance_assets_tests.helpers import TINY_TRAIN, in_fresh_python, resources_for
+from dance_assets_tests.helpers import TINY_TRAIN, in_fresh_python, materialize, resources_for
 
 CLASSES = ["renegade", "savage", "say_so"]
 
@@ -37,13 +37,13 @@ def scored_lake(tmp_path_factory, curated_tiny_original):
     resources = {**resources_for(lake), "torch_compute": TorchComputeResource()}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(dance_class_partitions.name, CLASSES)
-        assert dg.materialize([choreography], instance=instance, resources=resources).success
+        assert materialize([choreography], instance=instance, resources=resources).success
         # The by_participant model is trained with Launchpad settings other than the
         # defaults; evaluation and score must follow its card.
         configs = {"random_frames": {**TINY_TRAIN, "epochs": 12},
                    "by_participant": {**TINY_TRAIN, "epochs": 12, **CARD_SETTINGS}}
         for protocol, config in configs.items():
-            assert dg.materialize(
+            assert materialize(
                 [model_assets[1], evaluation_assets[1]], partition_key=protocol,
                 instance=instance, resources=resources,
                 run_config={"ops": {model_assets[1].op.name: {"config": config}}}).success

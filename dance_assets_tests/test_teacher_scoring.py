@@ -9,7 +9,6 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pytest
 
@@ -33,7 +32,7 @@ from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets.resources import FfmpegResource
-from dance_assets_tests.helpers import resources_for
+from dance_assets_tests.helpers import materialize, resources_for
 
 pytestmark = pytest.mark.slow  # poses ten times a second on 12 s pairs
 
@@ -289,7 +288,7 @@ def test_a_tiny_ffmpeg_timeout_stops_the_choreography_and_score_with_one_line(le
     (lake.references / "wap").mkdir(parents=True)
     shutil.copy(lessons / "wap" / "teacher.mp4", lake.references / "wap" / "teacher.mp4")
     hurried = {**resources_for(lake), "ffmpeg": FfmpegResource(timeout_s=0.001)}
-    result = dg.materialize([choreography], resources=hurried, raise_on_error=False)
+    result = materialize([choreography], resources=hurried, raise_on_error=False)
     failure = result.failure_data_for_node("choreography").user_failure_data
     assert failure.description.endswith(
         "(references/wap/teacher.mp4: ffmpeg took longer than the 0.001 s limit per video)")
@@ -308,7 +307,7 @@ def test_the_choreography_asset_takes_a_dances_teacher(lessons, tmp_path, capsys
     shutil.copy(lessons / "wap" / "teacher.mp4", lake.references / "wap" / "teacher.mp4")
     (lake.references / "wap" / "notes.mp4").write_text("not a video\n")
     (lake.references / "wap" / ".DS_Store").write_bytes(b"\0")
-    result = dg.materialize([choreography], resources=resources_for(lake))
+    result = materialize([choreography], resources=resources_for(lake))
     assert result.success
     table = tables.read_table(lake, "choreography")
     assert set(table["source"]) == {"teacher video"}

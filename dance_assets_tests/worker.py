@@ -14,6 +14,7 @@ import dagster as dg
 
 def ingest(lake_root: str, dance_class: str, pose_max_people: str = "3") -> None:
     from dance_assets.assets.ingest import raw_videos, video_frames
+    from dance_assets.lake_tables import LAKE_TABLES, lake_tables_io_manager
     from dance_assets.partitions import dance_class_partitions
     from dance_assets.resources import FfmpegResource, LakeResource
 
@@ -22,23 +23,30 @@ def ingest(lake_root: str, dance_class: str, pose_max_people: str = "3") -> None
         instance.add_dynamic_partitions(dance_class_partitions.name, [dance_class])
         dg.materialize([raw_videos, video_frames], partition_key=dance_class, instance=instance,
                        resources={"lake": LakeResource(root=lake_root),
+                                  LAKE_TABLES: lake_tables_io_manager,
                                   "ffmpeg": FfmpegResource(workers=1)}, run_config=config)
 
 
 def manifest(lake_root: str) -> None:
-    """The manifest's computation and its write, as frame_manifest runs them."""
+    """The manifest's computation, and its write as the lake_tables IO manager stores
+    frame_manifest's output."""
     import pandas as pd
 
+    from dance_assets.assets.curation import frame_manifest
     from dance_assets.core.curation.cleaning import CleaningThresholds, with_poses
     from dance_assets.core.curation.manifest import ManifestSettings, build_manifest
     from dance_assets.core.lake import tables
     from dance_assets.core.lake.lake import Lake
+    from dance_assets.lake_tables import LakeTableIOManager
 
     lake = Lake.resolve(lake_root)
     frames = with_poses(tables.read_table(lake, "frames"), tables.read_table(lake, "poses"))
     no_decisions = pd.DataFrame(columns=["frame_id", "decision", "note"])
     built = build_manifest(frames, no_decisions, ManifestSettings(CleaningThresholds()))
-    tables.write_table(lake, "frame_manifest", built)
+    stored = dg.build_output_context(asset_key=frame_manifest.key,
+                                     definition_metadata=frame_manifest.specs_by_key[
+                                         frame_manifest.key].metadata)
+    LakeTableIOManager(lake).handle_output(stored, built)
 
 
 # The code location's jobs, for dg.reconstructable (the multiprocess executor rebuilds the

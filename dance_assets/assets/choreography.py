@@ -10,7 +10,6 @@ from pydantic import Field
 from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
-from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core.curation.splits import TRAIN, split_column
 from dance_assets.core.ingest.pose_features import normalise, skeletons_of
@@ -20,7 +19,6 @@ from dance_assets.core.lake.catalogue import BY_PARTICIPANT
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
-from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.scoring.routines import Reference, build_references, references_table
 from dance_assets.core.scoring.teachers import (
     REJECTED,
@@ -29,6 +27,7 @@ from dance_assets.core.scoring.teachers import (
     find_teachers,
     teacher_rows,
 )
+from dance_assets.lake_tables import LAKE_TABLES, stores_tables, table_input
 from dance_assets.resources import FfmpegResource, LakeResource
 
 # The participants a by_participant model never saw are the honest test of a score too.
@@ -40,10 +39,11 @@ class ChoreographyConfig(LaunchpadConfig):
                              "seconds that have a pose are left out of the averaged routine.")
 
 
-def _routines(the_lake: Lake, min_seconds: int) -> tuple[list[Reference], float, int]:
+def _routines(the_lake: Lake, manifest: pd.DataFrame,
+              min_seconds: int) -> tuple[list[Reference], float, int]:
     """The averaged routines of the training performances, their steps a second, and
-    how many training videos they come from (none before any frames are curated)."""
-    manifest = tables.read_table(the_lake, "frame_manifest")
+    how many training videos they come from (none before any frames are curated). Their
+    poses are read from the lake: frame_manifest, not video_frames, is upstream here."""
     column, side = REFERENCE_SIDE
     kept = manifest[manifest["keep"]]
     training = kept[kept[column] == side].groupby("video_id", as_index=False)["dance_class"].first()
@@ -94,10 +94,12 @@ def _teacher_steps(teacher: TeacherVideo) -> np.ndarray:
 
 
 @dg.asset(
-    deps=[frame_manifest],
+    ins={"frame_manifest": table_input(frame_manifest)},
+    io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="training",
     kinds={"numpy", "parquet"},
-    metadata=column_schema("choreography"),
+    metadata=stores_tables("choreography"),
     automation_condition=follow_new_frames,
     description="Per dance, what `dance-assets score` judges a dancer against: the "
     "teacher's video under references/<dance>/ (posed 10 times a second), and the "
@@ -105,10 +107,12 @@ def _teacher_steps(teacher: TeacherVideo) -> np.ndarray:
     "DTW barycentre averaging, with its spread). Score uses the teacher where there is one.",
 )
 def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,
-                 lake: LakeResource, ffmpeg: FfmpegResource) -> dg.MaterializeResult:
+                 lake: LakeResource, ffmpeg: FfmpegResource,
+                 frame_manifest: pd.DataFrame) -> dg.MaterializeResult:
     the_lake = lake.lake()
     with user_errors_fail_the_step():
-        routines, steps_per_second, n_training = _routines(the_lake, config.min_seconds)
+        routines, steps_per_second, n_training = _routines(the_lake, frame_manifest,
+                                                           config.min_seconds)
         teachers = find_teachers(the_lake, ffmpeg.settings(), limits=ffmpeg.limits(),
                                  progress=context.log.info)
         used = [t for t in teachers if t.status == USED]
@@ -120,8 +124,6 @@ def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,
                                    + (f" ({rejected})" if rejected else ""))
     table = pd.concat([references_table(routines, steps_per_second),
                        *(teacher_rows(the_lake, t) for t in used)], ignore_index=True)
-    tables.write_table(the_lake, "choreography", table)
-    refresh_views(the_lake)
     sheet = png_bytes(references_sheet({**{r.dance: r.skeletons for r in routines},
                                         **{f"{t.dance} (teacher)": _teacher_steps(t)
                                            for t in used}}))
@@ -129,7 +131,7 @@ def choreography(context: dg.AssetExecutionContext, config: ChoreographyConfig,
     context.log.info(f"references: {len(used)} teacher video(s), {len(routines)} averaged "
                      f"routine(s) from {n_training} training videos")
     rejected = sum(t.status != USED for t in teachers)
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(value=table, metadata={
         "dagster/row_count": len(table),
         "dances": len({*(r.dance for r in routines), *(t.dance for t in used)}),
         "teacher_videos": len(used),

@@ -10,7 +10,6 @@ from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.ingest import video_frames
 from dance_assets.assets.launchpad import LaunchpadConfig
-from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core.curation.cleaning import CleaningThresholds, with_poses
 from dance_assets.core.curation.decisions import decisions_path, read_decisions, unknown_frames
@@ -28,7 +27,7 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import BY_PARTICIPANT, PROTOCOLS, RANDOM_FRAMES, VALID_SHARE
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
-from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.lake_tables import LAKE_TABLES, Tables, stores_tables, table_input
 from dance_assets.resources import LakeResource
 
 
@@ -80,25 +79,29 @@ class CurationConfig(LaunchpadConfig):
 
 
 @dg.asset(
-    deps=[video_frames],
+    ins={"video_frames": table_input(video_frames)},
+    io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="curation",
     automation_condition=follow_new_frames,
     kinds={"pandas", "parquet"},
-    metadata=column_schema("frame_manifest"),
+    metadata=stores_tables("frame_manifest"),
     check_specs=checks.FRAME_MANIFEST_CHECKS,
     description="Every extracted frame with keep / reason (automatic verdicts, overridden "
     f"by review/decisions.csv) and its side under {split_column(RANDOM_FRAMES)} and "
     f"{split_column(BY_PARTICIPANT)}.",
 )
 def frame_manifest(
-    context: dg.AssetExecutionContext, config: CurationConfig, lake: LakeResource
+    context: dg.AssetExecutionContext, config: CurationConfig, lake: LakeResource,
+    video_frames: Tables,
 ) -> dg.MaterializeResult:
+    """The manifest from video_frames' frames, poses and extractions; the lake gives the
+    reviewers' decisions and keeps the cleaning thresholds and the dropped frames' sheet."""
     started = time.perf_counter()
     the_lake = lake.lake()
-    frames = tables.read_table(the_lake, "frames")
+    frames, poses = video_frames["frames"], video_frames["poses"]
     if frames.empty:
         raise dg.Failure("no frames yet: materialize video_frames for at least one class first")
-    poses = tables.read_table(the_lake, "poses")
     decisions = read_decisions(decisions_path(the_lake))
     stale = unknown_frames(decisions["frame_id"], frames["frame_id"])
     if stale:
@@ -108,9 +111,7 @@ def frame_manifest(
     with user_errors_fail_the_step():
         frames = with_poses(frames, poses)
         manifest = build_manifest(frames, decisions, settings)
-    tables.write_table(the_lake, "frame_manifest", manifest)
     record_thresholds(the_lake, manifest, settings.thresholds)  # for the models' cards
-    refresh_views(the_lake)
     seconds = time.perf_counter() - started
 
     kept = manifest[manifest["keep"]]
@@ -129,8 +130,9 @@ def frame_manifest(
         "dropped_frames": dg.MetadataValue.md(_dropped_sheet(the_lake, manifest, poses)),
     }
     metadata.update(_graded(context, the_lake, manifest, frames))
-    pose_params = tables.read_table(the_lake, "extractions")["pose_params"].dropna()
+    pose_params = video_frames["extractions"]["pose_params"].dropna()
     return dg.MaterializeResult(
+        value=manifest,
         metadata=metadata,
         data_version=dg.DataVersion(manifest_version(manifest, sorted(set(pose_params)))),
         check_results=[

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
-from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_any_evaluation, follow_passing_models
 from dance_assets.core.curation.splits import VALID, split_column
 from dance_assets.core.evaluation.comparison import (
@@ -39,7 +39,6 @@ from dance_assets.core.lake.reports import (
     png_bytes,
     save_png,
 )
-from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.learning.card import ModelCard
 from dance_assets.core.learning.frame_cache import kept_frames_cache
 from dance_assets.core.learning.inference import (
@@ -50,13 +49,19 @@ from dance_assets.core.learning.inference import (
 )
 from dance_assets.core.learning.registry import (
     accuracy_check,
-    current_models,
+    current_evaluations,
     of_current_models,
+    read_cards,
 )
+from dance_assets.lake_tables import LAKE_TABLES, Tables, stores_tables, table_input
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource
 
 TOP_LOSSES_SHOWN = 12
+# What an evaluation writes, one partition per (protocol, arch) of each table; model_metrics
+# last, as it ties the others to the model as it was trained.
+EVALUATION_TABLES = ("predictions", "video_predictions", "confusion", "class_metrics",
+                     "model_metrics")
 
 
 def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
@@ -66,14 +71,17 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         key=dg.AssetKey(["evaluation", arch]),
         deps=[dg.AssetKey(["models", arch])],
         partitions_def=split_protocol_partitions,
+        io_manager_key=LAKE_TABLES,
+        dagster_type=dict,
         group_name="evaluation",
         kinds={"onnx", "parquet"},
-        metadata=column_schema("predictions"),
+        metadata=stores_tables(*EVALUATION_TABLES, arch=arch),
         automation_condition=follow_passing_models,
         description=f"{arch} on its protocol's validation frames: predictions, per-video "
         "verdicts, confusion matrix, per-class precision/recall/F1, top-loss frames.",
     )
-    def evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    def evaluation(context: dg.AssetExecutionContext,
+                   lake: LakeResource) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
         with user_errors_fail_the_step():
@@ -91,14 +99,14 @@ def build_evaluation_asset(arch: str) -> dg.AssetsDefinition:
         scores = summary(predictions, videos, per_class)
 
         keys = {"protocol": protocol, "arch": arch}
-        _write_tables(the_lake, keys, card, scores, {
+        rows = _evaluation_tables(keys, card, scores, {
             "predictions": predictions, "video_predictions": videos, "confusion": confusion,
             "class_metrics": per_class})
         pictures = _pictures(the_lake, keys, classes, confusion, predictions, valid)
         context.log.info(f"{arch} / {protocol}: frame accuracy {scores['frame_accuracy']:.3f}, "
                          f"video accuracy {scores['video_accuracy']:.3f}, "
                          f"macro F1 {scores['macro_f1']:.3f}")
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(value=rows, metadata={
             **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
             "dagster/row_count": len(predictions),
             "per_class": dg.MetadataValue.md(markdown_table(per_class)),
@@ -129,18 +137,16 @@ def _pictures(the_lake: Lake, keys: dict[str, str], classes: list[str],
     }
 
 
-def _write_tables(the_lake: Lake, keys: dict[str, str], card: ModelCard, scores: dict,
-                  rows: dict[str, pd.DataFrame]) -> None:
-    """The evaluation's rows, one partition per (protocol, arch) of each table, and the
-    model_metrics row that ties them to the model as it was trained."""
-    for name, frame in rows.items():
-        tables.write_table(the_lake, name, frame.assign(**keys), **keys)
+def _evaluation_tables(keys: dict[str, str], card: ModelCard, scores: dict,
+                       rows: Tables) -> Tables:
+    """The evaluation's rows tagged with its model, and the model_metrics row that ties
+    them to the model as it was trained."""
     metrics = pd.DataFrame([{
         **keys, **scores, "epochs": len(card.training.history), "image_size": card.image_size,
         "device": card.training.device, "pretrained": card.training.pretrained,
         "model_trained_at": card.training.trained_at, "evaluated_at": datetime.now(UTC)}])
-    tables.write_table(the_lake, "model_metrics", metrics, **keys)
-    refresh_views(the_lake)
+    return {**{name: frame.assign(**keys) for name, frame in rows.items()},
+            "model_metrics": metrics}
 
 
 def _top_losses_sheet(the_lake: Lake, hardest: pd.DataFrame) -> bytes:
@@ -195,21 +201,29 @@ class ReviewQueueConfig(LaunchpadConfig):
 
 
 @dg.asset(
-    deps=evaluation_assets,
+    ins={"frame_manifest": table_input(frame_manifest),
+         **{asset.key.path[-1]: table_input(asset, "predictions", "model_metrics")
+            for asset in evaluation_assets}},
+    io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="evaluation",
     kinds={"pandas", "parquet"},
-    metadata=column_schema("review_queue"),
-    automation_condition=follow_any_evaluation,
+    metadata=stores_tables("review_queue"),
+    # The frames' paths come from the manifest; a new manifest alone changes no loss.
+    automation_condition=follow_any_evaluation.ignore(dg.AssetSelection.assets(frame_manifest)),
     description="Frames among the top losses of several models (the study's section 3.3 "
     "found the same noisy frames at the top for different models), for a person to review.",
 )
 def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
-                 lake: LakeResource) -> dg.MaterializeResult:
+                 lake: LakeResource, frame_manifest: pd.DataFrame,
+                 **evaluations: Tables) -> dg.MaterializeResult:
+    """From each model's predictions and metrics (its evaluation's input, by arch) and the
+    manifest; the lake gives the models' cards and keeps the queue's sheet."""
     the_lake = lake.lake()
     # Only the models as they are now: a retrain its check blocked leaves the old
     # model's predictions in the table.
-    predictions = of_current_models(tables.read_table(the_lake, "predictions"),
-                                    current_models(the_lake))
+    current = current_evaluations(_stacked(evaluations, "model_metrics"), read_cards(the_lake))
+    predictions = of_current_models(_stacked(evaluations, "predictions"), current)
     if predictions.empty:
         context.log.warning("no evaluated model yet (none passed its accuracy check): "
                             "the review queue is empty")
@@ -219,11 +233,9 @@ def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
         for arch, frames in predictions.groupby("arch")
     }
     flagged = frames_flagged_by_several(per_model, config.min_models)
-    manifest = tables.read_table(the_lake, "frame_manifest")[["frame_id", "path", "dance_class"]]
+    manifest = frame_manifest[["frame_id", "path", "dance_class"]]
     queue = flagged.merge(manifest, on="frame_id")
     queue = queue[tables.SCHEMAS["review_queue"].names]
-    tables.write_table(the_lake, "review_queue", queue)
-    refresh_views(the_lake)
     context.log.info(f"{len(queue)} frames in the review queue")
     sheet = ""
     if not queue.empty:
@@ -234,12 +246,19 @@ def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
                                                 strict=True)], columns=6, thumb_height=128))
         save_png(the_lake.reports / "review_queue.png", png)
         sheet = markdown_image(png, "review queue")
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(value=queue, metadata={
         "dagster/row_count": len(queue),
         "queue": dg.MetadataValue.md(markdown_table(queue.drop(columns=["path"])) + "\n\n" +
                                      sheet + "\n\nDecide with `dance-assets review "
                                      "exclude|include FRAME_ID`."),
     })
+
+
+def _stacked(evaluations: dict[str, Tables], name: str) -> pd.DataFrame:
+    """One table's rows from every evaluation; empty, with its columns, where none has any."""
+    frames = [evaluated[name] for evaluated in evaluations.values()]
+    filled = [frame for frame in frames if not frame.empty]
+    return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
 
 @dg.asset(

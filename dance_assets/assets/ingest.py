@@ -12,7 +12,6 @@ from pydantic import Field
 from dance_assets import checks
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
-from dance_assets.assets.schemas import column_schema
 from dance_assets.core.ingest.frames import (
     BatchOutcome,
     ClassPlan,
@@ -30,7 +29,8 @@ from dance_assets.core.ingest.video import ExtractionParams
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake, remove_dir
 from dance_assets.core.lake.reports import markdown_image, markdown_table, png_bytes, save_png
-from dance_assets.core.lake.warehouse import refresh_views
+from dance_assets.core.lake.warehouse import publish_tables
+from dance_assets.lake_tables import LAKE_TABLES, stores_tables
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io_manager
 
@@ -39,7 +39,9 @@ from dance_assets.resources import FfmpegResource, LakeResource, step_outputs_io
     partitions_def=dance_class_partitions,
     group_name="ingest",
     kinds={"ffmpeg", "parquet"},
-    metadata=column_schema("videos"),
+    io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
+    metadata=stores_tables("videos"),
     check_specs=checks.RAW_VIDEOS_CHECKS,
     description="Every file under raw/<dance class>/ probed: duration, fps, size, rotation, "
     "codec, sha256, participant, and status ok / rejected / duplicate with a reason.",
@@ -49,6 +51,8 @@ def raw_videos(
 ) -> dg.MaterializeResult:
     the_lake = lake.lake()
     dance_class = context.partition_key
+    # What was probed before (this class's rows, and every class's for duplicates): a
+    # video whose file is unchanged is not probed again.
     previous = tables.read_table(the_lake, "videos", dance_class=dance_class)
 
     def progress(done: int, total: int, _path: str) -> None:
@@ -59,13 +63,12 @@ def raw_videos(
                         tables.read_table(the_lake, "videos"), ffmpeg.parallelism(), progress)
     if videos.empty and not (the_lake.raw / dance_class).is_dir():
         context.log.warning(f"raw/{dance_class}/ is gone: the class now has no videos")
-    tables.write_table(the_lake, "videos", videos, dance_class=dance_class)
-    refresh_views(the_lake)
     counts = videos["status"].value_counts().to_dict()
     not_ok = videos[videos["status"] != "ok"][["path", "status", "reason"]]
     for row in not_ok.itertuples():
         context.log.warning(f"{row.status}: {row.path}: {row.reason}")
     return dg.MaterializeResult(
+        value=videos,
         metadata={
             "dagster/row_count": len(videos),
             "ok": counts.get("ok", 0),
@@ -189,13 +192,13 @@ def publish_frames(context: dg.OpExecutionContext, lake: LakeResource, plan: Cla
     # The class's tables are read again rather than passed on: no other step writes them
     # during the run, and a read is cheaper than pickling them through the lake.
     result = combine(plan, _previous(the_lake, dance_class), outcomes)
+    # Published here rather than by the lake_tables IO manager, with the same call: the
+    # frames of videos that left are removed only once the tables no longer list them.
     # extractions is the ledger of what is done: written last, so a crash in between
     # means the work is redone, never that a row is missing.
-    tables.write_table(the_lake, "frames", result.frames, dance_class=dance_class)
-    tables.write_table(the_lake, "poses", result.poses, dance_class=dance_class)
-    tables.write_table(the_lake, "extractions", result.extractions, dance_class=dance_class)
+    publish_tables(the_lake, {"frames": result.frames, "poses": result.poses,
+                              "extractions": result.extractions}, dance_class=dance_class)
     remove_stale_frames(the_lake, dance_class, set(result.frames["video_id"]))
-    refresh_views(the_lake)
     remove_dir(the_lake.step_outputs / context.run_id)  # passed on: no longer needed
     with_pose = float(result.poses["person_found"].mean()) if len(result.poses) else 0.0
     context.log.info(
@@ -235,7 +238,7 @@ with warnings.catch_warnings():
         config=_same_settings_for_every_step,
         group_name="ingest",
         kinds={"ffmpeg", "parquet"},
-        metadata=column_schema("frames"),
+        metadata=stores_tables("frames", "poses", "extractions"),
         check_specs=checks.VIDEO_FRAMES_CHECKS,
         resource_defs={_STEP_OUTPUTS: step_outputs_io_manager},
         description="One JPEG per interval for every ok video of the class, rotation applied, "

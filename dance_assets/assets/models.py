@@ -23,7 +23,6 @@ from dance_assets.assets.curation import frame_manifest
 from dance_assets.assets.failures import user_errors_fail_the_step
 from dance_assets.assets.launchpad import LaunchpadConfig
 from dance_assets.assets.placement import GPU_POOL, gpu_op_tags, in_own_process
-from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import retrain_nightly_when_upstream_changed
 from dance_assets.core.curation.manifest import manifest_fingerprint, recorded_thresholds
 from dance_assets.core.curation.splits import TRAIN, split_column
@@ -39,7 +38,6 @@ from dance_assets.core.lake.reports import (
     png_bytes,
     save_png,
 )
-from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.learning.card import ModelCard, trained_card
 from dance_assets.core.learning.cnn_export import export
 from dance_assets.core.learning.compute import resolve_device
@@ -61,6 +59,7 @@ from dance_assets.core.learning.training import (
     train,
 )
 from dance_assets.core.learning.turns import Turn, turn_on
+from dance_assets.lake_tables import LAKE_TABLES, stores_tables, table_input
 from dance_assets.partitions import split_protocol_partitions
 from dance_assets.resources import LakeResource, TorchComputeResource
 
@@ -124,24 +123,26 @@ class TrainConfig(LaunchpadConfig):
 
 
 def _trained_on_the_manifest(key: dg.AssetKey) -> dict[str, object]:
-    """What every model asset declares: partitions, group, schedule, its blocking check."""
+    """What every model asset declares: the manifest as its input, partitions, group,
+    schedule, its blocking check, and its output: its training_history rows."""
     return {
         "key": key,
-        "deps": [frame_manifest],
+        "ins": {"frame_manifest": table_input(frame_manifest)},
+        "io_manager_key": LAKE_TABLES,
+        "dagster_type": pd.DataFrame,
         "partitions_def": split_protocol_partitions,
         "group_name": "training",
         "kinds": {"pytorch", "fastai"},
-        "metadata": column_schema("training_history"),
+        "metadata": stores_tables("training_history", arch=key.path[-1]),
         "automation_condition": retrain_nightly_when_upstream_changed(),
         "check_specs": [checks.accuracy_check_spec(key)],
     }
 
 
-def _manifest_and_classes(the_lake: Lake) -> tuple[pd.DataFrame, list[str]]:
-    manifest = tables.read_table(the_lake, "frame_manifest")
+def _classes(manifest: pd.DataFrame) -> list[str]:
     if manifest.empty:
         raise dg.Failure("frame_manifest is empty: materialize it first")
-    return manifest, sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
+    return sorted(manifest.loc[manifest["keep"], "dance_class"].unique())
 
 
 def _train_in_turn(context: dg.AssetExecutionContext, arch: str,
@@ -171,11 +172,12 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
         "frames of frame_manifest under the partition's split protocol.",
     )
     def model(context: dg.AssetExecutionContext, config: TrainConfig, lake: LakeResource,
-              torch_compute: TorchComputeResource) -> dg.MaterializeResult:
+              torch_compute: TorchComputeResource, frame_manifest: pd.DataFrame,
+              ) -> dg.MaterializeResult:
         the_lake = lake.lake()
         protocol = context.partition_key
         column = split_column(protocol)
-        manifest, classes = _manifest_and_classes(the_lake)
+        manifest, classes = frame_manifest, _classes(frame_manifest)
         settings = config.settings()
         with user_errors_fail_the_step():
             check_image_size(arch, settings.image_size)
@@ -194,7 +196,7 @@ def build_model_asset(arch: str) -> dg.AssetsDefinition:
                             packages=("fastai", "torch", "torchvision"))
         paths = export(result, out_dir, settings.image_size,
                        the_lake.root / manifest.loc[manifest["keep"], "path"].iloc[0], card)
-        return _published(the_lake, key, arch, protocol, result, card, paths, out_dir,
+        return _published(key, arch, protocol, result, card, paths, out_dir,
                           config.significance, {
                               "fast_path": result.fast_path,
                               "waited_for_device_s": round(turn.waited_s, 1),
@@ -239,19 +241,16 @@ def _trained_on(context: dg.AssetExecutionContext, the_lake: Lake, manifest: pd.
     return {"manifest_sha256": manifest_fingerprint(manifest, column), "made_with": made_with}
 
 
-def _published(the_lake: Lake, key: dg.AssetKey, name: str,
-               protocol: str, result: TrainResult, card: ModelCard, paths: dict[str, Path],
-               out_dir: Path, significance: float, extra: dict) -> dg.MaterializeResult:
-    """The training history table, the accuracy plot, the metadata and the blocking check
+def _published(key: dg.AssetKey, name: str, protocol: str, result: TrainResult,
+               card: ModelCard, paths: dict[str, Path], out_dir: Path, significance: float,
+               extra: dict) -> dg.MaterializeResult:
+    """The training history rows, the accuracy plot, the metadata and the blocking check
     of a trained model, CNN or pose."""
-    tables.write_table(the_lake, "training_history",
-                       result.history.assign(arch=name, protocol=protocol), protocol=protocol,
-                       arch=name)
     plot = accuracy_curves_png({f"{name}, {protocol}": {name: result.history}},
                                chance=1 / len(result.classes))
     save_png(out_dir / "accuracy_by_epoch.png", plot)
-    refresh_views(the_lake)
     return dg.MaterializeResult(
+        value=result.history.assign(arch=name, protocol=protocol),
         metadata={
             "accuracy": round(result.accuracy, 4),
             "video_accuracy": round(result.video_accuracy, 4),
@@ -317,12 +316,14 @@ POSE_MODEL_KEY = dg.AssetKey(["models", POSE_MODEL])
     "seconds on a CPU.",
 )
 def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConfig,
-                        lake: LakeResource) -> dg.MaterializeResult:
+                        lake: LakeResource, frame_manifest: pd.DataFrame,
+                        ) -> dg.MaterializeResult:
     the_lake = lake.lake()
     protocol = context.partition_key
     column = split_column(protocol)
-    manifest, classes = _manifest_and_classes(the_lake)
+    manifest, classes = frame_manifest, _classes(frame_manifest)
     settings = config.settings()
+    # The skeletons come from the lake: frame_manifest, not video_frames, is upstream here.
     poses = tables.read_table(the_lake, "poses")
     skeletons = skeletons_of(poses, tables.read_table(the_lake, "frames"))
     train_set, valid_set = pose_sets(skeletons, manifest, column, classes, settings.window)
@@ -343,9 +344,9 @@ def pose_sequence_model(context: dg.AssetExecutionContext, config: PoseModelConf
     sheet = png_bytes(skeleton_sheet(the_lake, shown, poses, list(shown["dance_class"]),
                                      thumb_height=128))
     save_png(the_lake.reports / "inputs" / "pose.png", sheet)
-    return _published(the_lake, POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
-                      paths, out_dir, config.significance, {
-                          "window_seconds": settings.window,
-                          "what_the_model_sees": dg.MetadataValue.md(
-                              markdown_image(sheet, "skeletons the model reads")),
-                      })
+    return _published(POSE_MODEL_KEY, POSE_MODEL, protocol, result, card,
+                          paths, out_dir, config.significance, {
+                              "window_seconds": settings.window,
+                              "what_the_model_sees": dg.MetadataValue.md(
+                                  markdown_image(sheet, "skeletons the model reads")),
+                          })

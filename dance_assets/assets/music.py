@@ -9,21 +9,18 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from dance_assets.assets.ingest import raw_videos
-from dance_assets.assets.schemas import column_schema
 from dance_assets.automation import follow_new_frames
 from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
 from dance_assets.core.ingest.ingest import NO_AUDIO
 from dance_assets.core.lake import tables
-from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.reports import UI_IMAGE_WIDTH, markdown_image, markdown_table, png_bytes
-from dance_assets.core.lake.warehouse import refresh_views
 from dance_assets.core.scoring.music import ANALYSED, fingerprint, music_row
+from dance_assets.lake_tables import LAKE_TABLES, stores_tables, table_input
 from dance_assets.partitions import dance_class_partitions
 from dance_assets.resources import FfmpegResource, LakeResource
 
 
-def _with_sound(the_lake: Lake, dance_class: str) -> pd.DataFrame:
-    videos = tables.read_table(the_lake, "videos", dance_class=dance_class)
+def _with_sound(videos: pd.DataFrame) -> pd.DataFrame:
     has_sound = videos["audio_codec"].notna() & (videos["audio_codec"] != NO_AUDIO)
     return videos[(videos["status"] == "ok") & has_sound].drop_duplicates("video_id")
 
@@ -60,21 +57,24 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 @dg.asset(
     partitions_def=dance_class_partitions,
-    deps=[raw_videos],
+    ins={"raw_videos": table_input(raw_videos)},
+    io_manager_key=LAKE_TABLES,
+    dagster_type=pd.DataFrame,
     group_name="ingest",
     automation_condition=follow_new_frames,
     kinds={"librosa", "parquet"},
-    metadata=column_schema("music"),
+    metadata=stores_tables("music"),
     description="Per video with sound: the music's tempo and beats (librosa, from the "
     "video's own audio), and the dancer's hits against them from her skeletons ten times a "
     "second: mean offset (late or early), spread, the share on the beat, the stretch "
     "furthest off. Incremental: unchanged videos keep their rows.",
 )
-def music(context: dg.AssetExecutionContext, lake: LakeResource,
-          ffmpeg: FfmpegResource) -> dg.MaterializeResult:
+def music(context: dg.AssetExecutionContext, lake: LakeResource, ffmpeg: FfmpegResource,
+          raw_videos: pd.DataFrame) -> dg.MaterializeResult:
     the_lake = lake.lake()
     dance_class = context.partition_key
-    videos = _with_sound(the_lake, dance_class)
+    videos = _with_sound(raw_videos)
+    # This class's rows from before: a video analysed with these settings is not again.
     previous = tables.read_table(the_lake, "music", dance_class=dance_class)
     params = fingerprint(DEFAULT_SETTINGS)
     keep = previous[previous["video_id"].isin(videos["video_id"]) & (previous["params"] == params)]
@@ -95,10 +95,8 @@ def music(context: dg.AssetExecutionContext, lake: LakeResource,
                            columns=tables.SCHEMAS["music"].names)
     rows = pd.concat([keep, new], ignore_index=True) if len(keep) else new
     rows = rows.sort_values("path", ignore_index=True)
-    tables.write_table(the_lake, "music", rows, dance_class=dance_class)
-    refresh_views(the_lake)
     analysed = rows[rows["status"] == ANALYSED]
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(value=rows, metadata={
         "dagster/row_count": len(rows),
         "analysed": len(analysed), "new": len(new), "unchanged": len(keep),
         "median_tempo_bpm": float(np.median(analysed["tempo_bpm"])) if len(analysed) else 0.0,

@@ -261,8 +261,12 @@ def to_arrow(name: str, df: pd.DataFrame) -> pa.Table:
 
 def write_table(lake: Lake, name: str, df: pd.DataFrame, **partition: str) -> Path:
     """Replace one partition (or the whole unpartitioned table) in one atomic rename."""
+    return write_arrow(lake, name, to_arrow(name, df), **partition)
+
+
+def write_arrow(lake: Lake, name: str, table: pa.Table, **partition: str) -> Path:
+    """write_table of rows already cast to the table's schema (to_arrow)."""
     target = partition_file(lake, name, **partition)
-    table = to_arrow(name, df)
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     sweep_stale_temps(target.parent)

@@ -11,13 +11,15 @@ rebuilds a stale warehouse before querying).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake, atomic_path, sweep_stale_temps
-from dance_assets.core.lake.tables import SCHEMAS, table_dir
+from dance_assets.core.lake.tables import SCHEMAS, partition_file, table_dir, to_arrow, write_arrow
 
 READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 _ROOT_MARKER = "dance_assets_lake_root"
@@ -75,6 +77,25 @@ def refresh_views(lake: Lake) -> list[str]:
         finally:
             connection.close()
     return names
+
+
+def publish_tables(lake: Lake, rows: Mapping[str, pd.DataFrame], **partition: str) -> list[Path]:
+    """Replace `partition` of each table with its rows, in the order given, then rebuild
+    the views: how every pipeline step stores its tables (dance_assets/lake_tables.py).
+
+    Every table is cast to its schema, and its partition checked, before the first file is
+    replaced, so rows that do not fit fail the step with every table as it was. Each file
+    is then published in one rename (tables.write_arrow), so a crash leaves each table as
+    it was or as it is now, never half written; the views are rebuilt once the last file
+    is in place, so SQL sees every table the step wrote as soon as it ends. The order is
+    the caller's: video_frames writes its ledger, extractions, last.
+    """
+    cast = {name: to_arrow(name, frame) for name, frame in rows.items()}
+    for name in cast:
+        partition_file(lake, name, **partition)  # refuses a partition the table lacks
+    written = [write_arrow(lake, name, table, **partition) for name, table in cast.items()]
+    refresh_views(lake)
+    return written
 
 
 def _is_current(lake: Lake) -> bool:
