@@ -12,7 +12,6 @@ screenshots are written to docs/.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -119,7 +118,9 @@ class Journey:
 
     def __init__(self, page, base: str, shots: Path):  # type: ignore[no-untyped-def]
         self.page, self.base, self.shots, self.step = page, base, shots, 0
-        self.greeted = False
+        # Dagster's "join the community" dialog greets a new instance whenever its page
+        # loads (late, on a busy machine) unless the browser remembers it was dismissed.
+        page.add_init_script("window.localStorage.setItem('communityNux', '\"1\"')")
 
     def shot(self, name: str) -> Path:
         self.step += 1
@@ -137,10 +138,6 @@ class Journey:
 
     def open(self, path: str) -> None:
         self.page.goto(self.base + path)
-        if not self.greeted:  # Dagster's "join the community" dialog greets a new instance
-            self.greeted = True
-            with contextlib.suppress(PlaywrightTimeout):
-                self.page.get_by_role("button", name="Skip").click(timeout=5000)
 
     def wait_for_success(self, timeout_s: float) -> None:
         """On a run's page: until its status reads Success (a failure fails at once)."""

@@ -94,12 +94,12 @@ def test_an_empty_lake_says_what_to_do_and_the_page_is_served(tmp_path):
         assert client.get("/api/dances", headers={"host": "evil.example"}).status_code == 400
 
 
-def test_teachers_added_through_the_studio_are_kept_by_content(lake, client):
+def test_teachers_added_through_the_studio_are_kept_as_the_dances_teacher(lake, client):
     listed = {d["dance"]: d for d in client.get("/api/dances").json()["dances"]}
     assert sorted(listed) == sorted(DANCES)
     for dance in DANCES:
         kept = teacher_of(lake, dance)
-        assert kept.parent == lake.references / dance and len(kept.stem) == 16
+        assert kept == lake.references / dance / "teacher.mp4"
         assert listed[dance]["teacher"] == kept.name and listed[dance]["attempts"] == []
     assert not any(uploads_folder(lake).iterdir())
     again = client.post("/api/teachers?dance=wap&name=t.mp4", content=kept.read_bytes())

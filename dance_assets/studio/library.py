@@ -25,7 +25,6 @@ from dance_assets.core.lake import tables
 from dance_assets.core.lake.errors import DanceAssetsError, UnusableVideo
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.performance.movement import PART_NAMES
-from dance_assets.core.performance.store import content_id
 from dance_assets.core.scoring.routines import TEACHER_VIDEO
 from dance_assets.core.scoring.scoring import score_ffmpeg
 from dance_assets.core.scoring.teachers import usable_teacher
@@ -74,9 +73,10 @@ def teachers(lake: Lake) -> dict[str, Path]:
 
 
 def add_teacher(lake: Lake, dance: str, upload: Path) -> Path:
-    """Keep an uploaded teacher video as references/<dance>/<content id><suffix>, after it
-    is probed and posed as the choreography asset does (teachers.usable_teacher: its poses
-    land in the lake's cache on the way); DanceAssetsError, with the ingest's reason, when
+    """Keep an uploaded teacher video as references/<dance>/teacher<suffix> (the name
+    her reports and the practice page show, as in the demo's lake), after it is probed
+    and posed as the choreography asset does (teachers.usable_teacher: its poses land in
+    the lake's cache on the way); DanceAssetsError, with the ingest's reason, when
     it cannot be a teacher, and nothing is stored then. The upload is moved, not copied."""
     problem = dance_name_problem(dance)
     if problem:
@@ -91,7 +91,7 @@ def add_teacher(lake: Lake, dance: str, upload: Path) -> Path:
         raise DanceAssetsError(f"{upload.name} is not a usable video: {exc.reason}") from None
     except DanceAssetsError as exc:
         raise DanceAssetsError(f"{upload.name} cannot be a teacher: {exc}") from None
-    target = lake.references / dance / f"{content_id(upload)}{upload.suffix.lower()}"
+    target = lake.references / dance / f"teacher{upload.suffix.lower()}"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(upload, target)  # one rename: the upload waits inside the lake
     return target

@@ -11,6 +11,7 @@ import math
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -273,9 +274,11 @@ def output_size(probe: Probe, short_side: int) -> tuple[int, int]:
 
 
 def extract_frames(
-    path: Path, probe: Probe, out_dir: Path, params: ExtractionParams, settings: FfmpegSettings
+    path: Path, probe: Probe, out_dir: Path, params: ExtractionParams, settings: FfmpegSettings,
+    also: Sequence[str] = (),
 ) -> list[tuple[int, Path]]:
-    """Write one JPEG per interval into `out_dir` as <second:05d>.jpg, rotation applied.
+    """Write one JPEG per interval into `out_dir` as <second:05d>.jpg, rotation applied;
+    `also`: further ffmpeg outputs the same decoding writes (a video's sound).
 
     `skip_nonref` lets the decoder skip frames no other frame depends on; a sampled
     frame then comes from at most a few frames off the exact second, and decoding is
@@ -298,7 +301,7 @@ def extract_frames(
         .global_args("-hide_banner", "-nostdin", "-v", "error", "-threads", str(settings.threads))
         .compile(cmd=settings.binary)
     )
-    result = _run(args, settings.timeout_s)
+    result = _run([*args, *also], settings.timeout_s)
     written = sorted(out_dir.glob("*.jpg"))
     if result.returncode != 0 and not written:
         message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output"

@@ -12,7 +12,6 @@ and its sound when the report plays it.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -125,20 +124,3 @@ def _hear(capture: SoundCapture | None) -> Heard:
     beats = find_beats(samples, ANALYSIS_RATE)
     return Heard(beats, "" if beats else NO_STEADY_BEAT)
 
-
-def read_sound(video: Path, probe: Probe, ffmpeg: FfmpegSettings) -> bytes | None:
-    """The video's sound alone, as AAC for a report: for a video read as a classifier's
-    frames rather than as a performance. None without a sound, or one ffmpeg cannot read
-    (the report then plays silent)."""
-    if probe.audio_codec is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="sound-") as scratch:
-        capture = SoundCapture(Path(scratch), probe.audio_codec, samples=False,
-                               keep_stream=True)
-        command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
-                   "-threads", str(ffmpeg.threads), "-i", str(video), *capture.output_args()]
-        try:
-            subprocess.run(command, capture_output=True, timeout=ffmpeg.timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            return None
-        return capture.stream()

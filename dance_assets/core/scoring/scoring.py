@@ -38,7 +38,7 @@ from dance_assets.core.ingest.dense_poses import (
     DenseSettings,
     probed,
 )
-from dance_assets.core.ingest.video import FfmpegSettings, Probe, find_ffmpeg
+from dance_assets.core.ingest.video import FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.catalogue import FFMPEG_DENSE_TIMEOUT_S
 from dance_assets.core.lake.errors import DanceAssetsError
@@ -51,7 +51,7 @@ from dance_assets.core.performance.movement import (
     movement_of,
     part_errors,
 )
-from dance_assets.core.performance.performance import read_performance, read_sound
+from dance_assets.core.performance.performance import read_performance
 from dance_assets.core.scoring.coaching import Feedback, feedback
 from dance_assets.core.scoring.music import (
     AudioSync,
@@ -230,16 +230,11 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
     report = write_report(_report_path(lake, video, keep), student, None, alignment, judged,
                           student_name=video.name, reference_name=reference.name,
                           ffmpeg=ffmpeg,
-                          sound=_sound_of(video, shown.probe, ffmpeg))
+                          sound=Sound(shown.sound) if shown.sound else None)
     upright = alignment.student.skeletons[np.flatnonzero(shown.usable)]  # as compared
     return DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
                       nearest=nearest_dance(upright, routines), report=report,
                       elapsed_s=time.perf_counter() - started)
-
-
-def _sound_of(video: Path, probe: Probe, ffmpeg: FfmpegSettings) -> Sound | None:
-    aac = read_sound(video, probe, ffmpeg)
-    return Sound(aac) if aac else None
 
 
 def _seconds_as_poses(shown: Seconds) -> DensePoses:

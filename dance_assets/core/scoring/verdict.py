@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from dance_assets.core.curation.cleaning import automatic_verdicts
+from dance_assets.core.ingest.audio import SoundCapture
 from dance_assets.core.ingest.dense_poses import shows_a_dancer
 from dance_assets.core.ingest.pose import FramePose, estimator
 from dance_assets.core.ingest.pose_features import normalise, windows
 from dance_assets.core.ingest.quality import load_rgb, video_features
 from dance_assets.core.ingest.video import (
     FfmpegSettings,
-    Probe,
     VideoError,
     extract_frames,
     probe_video,
@@ -100,7 +100,7 @@ class Seconds:
     found: np.ndarray
     reasons: pd.Series
     usable: np.ndarray  # posed and kept by cleaning: the seconds that are judged
-    probe: Probe  # the video's, so nothing probes it again
+    sound: bytes | None  # the video's sound as AAC for a report, from the same decoding
 
     def skeletons(self) -> np.ndarray:
         """The dancer's normalised skeletons in the usable seconds, in time order."""
@@ -126,7 +126,10 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
     """
     try:
         probe = probe_video(video, settings)
-        frames = extract_frames(video, probe, scratch, card.extraction_params, settings)
+        heard = (SoundCapture(scratch, probe.audio_codec, samples=False, keep_stream=True)
+                 if probe.audio_codec else None)
+        frames = extract_frames(video, probe, scratch, card.extraction_params, settings,
+                                also=heard.output_args() if heard else ())
     except VideoError as exc:
         raise UnusableVideo(video, exc) from None
     seconds = np.array([second for second, _ in frames], dtype=int)
@@ -144,7 +147,7 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
     if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
         usable = found.copy()
     return Seconds(seconds=seconds, images=images, poses=poses, found=found, reasons=reasons,
-                   usable=usable, probe=probe)
+                   usable=usable, sound=heard.stream() if heard else None)
 
 
 @dataclass
