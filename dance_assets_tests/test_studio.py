@@ -294,8 +294,9 @@ def _fake_camera(video: Path, folder: Path) -> Path:
 def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
         studio_server, lessons, lake, tmp_path):
     """Home with her attempt, a text file refused as a teacher in the page, then practice
-    with Chromium's fake camera (the generated student): coloured limbs, a running score,
-    her weakest moment looped at 0.75x."""
+    with Chromium's fake camera (the generated student), recording her: coloured limbs,
+    a running score, her weakest moment looped at 0.75x; when she stops, her recording
+    is scored as an attempt and the page sets the report's score beside the running one."""
     from playwright.sync_api import sync_playwright
 
     address, process = studio_server
@@ -320,6 +321,7 @@ def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
         assert not (lake.references / "salsa").exists()
         page.click("section[data-dance=wap] >> text=Practise live")
         page.wait_for_selector("text=Ready: press Start", timeout=60_000)
+        page.check("#record")
         page.click("#start")  # the countdown waits until the camera sees all of her
         page.wait_for_function("document.getElementById('live-parts').dataset.colours",
                                timeout=30_000)
@@ -331,7 +333,14 @@ def test_practice_in_chromium_colours_her_limbs_and_the_studio_stops_on_sigterm(
         page.click("text=Loop my weakest moment")
         assert page.eval_on_selector(".panel video", "v => v.playbackRate") == 0.75
         assert page.inner_text(".controls").count("loop ") == 1
+        page.wait_for_timeout(6000)  # about ten seconds of her recorded in all
+        page.click("#stop")
+        told = page.wait_for_selector("text=Your report scores", timeout=240_000).inner_text()
+        assert "the running score was" in told
         browser.close()
+    scores = tables.read_table(lake, "scores")
+    recorded = scores[scores["path"].str.endswith(".webm")]
+    assert len(recorded) == 1 and recorded.iloc[0]["source"] == "studio"
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) is not None
 
