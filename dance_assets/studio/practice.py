@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS
+from dance_assets.core.ingest.dense_poses import DEFAULT_SETTINGS, pose_rows
 from dance_assets.core.ingest.follower import Follower
 from dance_assets.core.lake.errors import DanceAssetsError
 from dance_assets.core.lake.lake import Lake
@@ -89,7 +89,7 @@ class PracticeSession:
         person = self.follower.step(self.frames, rgb)
         self.frames += 1
         reply: dict = {"frame": header.get("frame"), "landmarks": None,
-                       "advice": whole_body_advice(*_landmarks(person))}
+                       "advice": whole_body_advice(*pose_rows(person))}
         if person is not None:
             reply["landmarks"] = np.round(np.stack([person.x, person.y, person.visibility],
                                                    axis=1), 4).tolist()
@@ -105,13 +105,6 @@ class PracticeSession:
 
     def close(self) -> None:
         self.follower.close()
-
-
-def _landmarks(person: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if person is None:
-        nothing = np.full(33, np.nan, np.float32)
-        return nothing, nothing, nothing
-    return person.x, person.y, person.visibility
 
 
 def hello() -> dict:

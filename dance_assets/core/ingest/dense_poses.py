@@ -209,7 +209,7 @@ def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,
     kept: list[np.ndarray] = []
     try:
         for index, rgb in enumerate(frames):
-            rows.append(_landmarks(follower.step(index, rgb)))
+            rows.append(pose_rows(follower.step(index, rgb)))
             people.append(follower.key.people)
             if keep_frames:
                 kept.append(rgb)
@@ -224,7 +224,8 @@ def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,
                       rate=settings.rate, frames=kept)
 
 
-def _landmarks(person: Person | None) -> np.ndarray:
+def pose_rows(person: Person | None) -> np.ndarray:
+    """A pose's x, y and visibility rows (3 × 33), NaN where nobody was found."""
     if person is None:
         return np.full((3, N_LANDMARKS), np.nan, np.float32)
     return np.stack([person.x, person.y, person.visibility]).astype(np.float32)
