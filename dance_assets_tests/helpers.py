@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 
 from dance_assets.core.curation.cleaning import CleaningThresholds
 from dance_assets.core.ingest.frames import fingerprint
-from dance_assets.core.ingest.video import ExtractionParams
+from dance_assets.core.ingest.video import ExtractionParams, FfmpegSettings, find_ffmpeg
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.profiles import PROFILES
 from dance_assets.core.learning.card import FrameSetting, MadeWith, ModelCard, trained_card
@@ -147,6 +147,21 @@ def in_fresh_python(code: str, env: dict[str, str] | None = None) -> list[str]:
     with `env` added to the environment."""
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, env={**os.environ, **(env or {})}).stdout.split()
+
+
+def counting_ffmpeg(folder: Path) -> tuple[FfmpegSettings, Path]:
+    """The real ffmpeg behind a script that first writes down each command line."""
+    log, shim = folder / "ffmpeg.log", folder / "ffmpeg"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {find_ffmpeg()} "$@"\n')
+    shim.chmod(0o755)
+    return FfmpegSettings(str(shim), threads=1, timeout_s=600), log
+
+
+def reads_of(log: Path, *videos: Path) -> list[list[str]]:
+    """For each video, the logged command lines that open it; the log is emptied."""
+    lines = log.read_text().splitlines()
+    log.write_text("")
+    return [[line for line in lines if f"-i {video} " in line + " "] for video in videos]
 
 
 def chromium() -> str:

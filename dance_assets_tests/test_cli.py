@@ -14,7 +14,7 @@ import pytest
 
 from dance_assets.assets.models import TrainConfig
 from dance_assets.cli import main
-from dance_assets_tests.helpers import TINY
+from dance_assets_tests.helpers import TINY, counting_ffmpeg, reads_of
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +192,30 @@ def test_demo_ends_by_scoring_a_held_out_dancer(demo_lake):
     assert scores.loc[0, "reference_kind"] == "teacher video"
     assert scores.loc[0, "reference_path"].endswith("teacher.mp4")
     assert (lake.root / scores.loc[0, "report"]).is_file()
+
+
+@pytest.mark.slow
+def test_score_with_the_lakes_classifier_and_teacher_reads_her_video_once(demo_lake,
+                                                                          tmp_path):
+    """`score --dance` in a lake with a classifier and the dance's teacher: one decoding
+    of her video gives her dense poses, her sound and the classifier's frames, whose
+    verdict is the one the classifier gives from frames extracted on their own. Nothing
+    is written into the lake (keep=False), which other tests read."""
+    from dance_assets.core.lake.lake import Lake
+    from dance_assets.core.scoring.scoring import score, score_ffmpeg
+    from dance_assets.core.scoring.verdict import choose_model, classify
+
+    lake = Lake.resolve(demo_lake)
+    video = sorted((lake.raw / "savage").glob("*.mp4"))[0]
+    ffmpeg, log = counting_ffmpeg(tmp_path)
+    result = score(lake, video, ffmpeg, dance="savage", keep=False)
+    (hers,) = reads_of(log, video)
+    assert len(hers) == 2, hers  # a probe, then one decoding
+    assert ".jpg" in hers[1] and "rgb24" in hers[1] and "f32le" in hers[1]
+    assert result.reference.kind == "teacher video" and result.verdict is not None
+    alone = classify(video, choose_model(lake, None, None), score_ffmpeg())
+    assert result.verdict.predicted == alone.predicted
+    assert len(result.verdict.shown.seconds) == len(alone.shown.seconds)
 
 
 @pytest.mark.slow

@@ -42,8 +42,11 @@ from dance_assets.core.scoring.music import (
     hits,
 )
 from dance_assets.core.scoring.pair_alignment import PairAlignment, align_pair
+from dance_assets.core.scoring.routines import TEACHER_VIDEO
+from dance_assets.core.scoring.score_record import as_json
 from dance_assets.core.scoring.score_report import write_report
 from dance_assets.core.scoring.score_timeline import beat_html
+from dance_assets.core.scoring.scoring import DanceScore, ReferenceInfo
 from dance_assets.core.scoring.side_by_side import Sound
 from dance_assets.core.synthetic.lessons import student_specs, teacher_spec
 from dance_assets.core.synthetic.soundtrack import beat_times
@@ -120,11 +123,14 @@ def _write(scored: Scored, path: Path, ffmpeg_binary: str, with_teacher: bool = 
                             "-map", "0:a:0", "-c:a", "copy", "-f", "adts", "pipe:1"],
                            capture_output=True, check=True).stdout
     sound = sound if with_teacher else b"no sound at all"
+    music = scored.music if with_teacher else None
+    record = as_json(DanceScore(
+        video=Path("student.mp4"), feedback=scored.feedback, verdict=None, nearest=None,
+        reference=ReferenceInfo(TEACHER_VIDEO, "the savage teacher", None, None),
+        report=path, music=music))
     return write_report(path, scored.student, scored.teacher if with_teacher else None,
-                        scored.alignment, scored.feedback, student_name="student.mp4",
-                        reference_name="the savage teacher",
-                        ffmpeg=ffmpeg, music=scored.music if with_teacher else None,
-                        sound=Sound(sound))
+                        scored.alignment, scored.feedback, record=record, ffmpeg=ffmpeg,
+                        music=music, sound=Sound(sound))
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ mirroring, moments, the command's answers and errors, and teachers kept in the l
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -32,7 +33,7 @@ from dance_assets.core.synthetic.lessons import write_pairs
 from dance_assets.core.synthetic.plans import plan_videos
 from dance_assets.core.synthetic.writing import write_video
 from dance_assets.resources import FfmpegResource
-from dance_assets_tests.helpers import materialize, resources_for
+from dance_assets_tests.helpers import counting_ffmpeg, materialize, reads_of, resources_for
 
 pytestmark = pytest.mark.slow  # poses ten times a second on 12 s pairs
 
@@ -106,6 +107,12 @@ def test_score_against_a_teacher_needs_no_lake_and_answers_in_json(lessons, tmp_
     assert music["hits"]["count"] >= 4 and "the beat" in music["words"]
     report = Path(answer["report"])
     assert report.is_file() and report.parent == lake / "reports" / "scores"
+    # The report's header says what the JSON says.
+    header = report.read_text().split("</header>")[0]
+    assert f'<span id="score">{answer["score"]}</span>' in header
+    assert html.escape(answer["timing"]["words"]) in header
+    assert f"{music['tempo_bpm']:.0f} bpm · the same song" in header
+    assert f"{answer['seconds']['compared']:g} of {answer['seconds']['video']:g} s" in header
     row = tables.read_table(Lake.resolve(lake), "scores").iloc[0]
     assert row["reference_kind"] == "teacher video" and row["reference_path"] == str(teacher)
     assert row["offset_ms"] == answer["timing"]["offset_ms"] and row["report"].endswith(".html")
@@ -239,37 +246,22 @@ def test_dense_poses_trust_nobody_on_static(tmp_path):
     assert poses.found[:20].mean() > 0.9 and poses.found[40:].mean() > 0.9
 
 
-def _counting_ffmpeg(folder: Path) -> tuple[FfmpegSettings, Path]:
-    """The real ffmpeg behind a script that first writes down each command line."""
-    log, shim = folder / "ffmpeg.log", folder / "ffmpeg"
-    shim.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {find_ffmpeg()} "$@"\n')
-    shim.chmod(0o755)
-    return FfmpegSettings(str(shim), threads=1, timeout_s=600), log
-
-
-def _reads_of(log: Path, *videos: Path) -> list[list[str]]:
-    """For each video, the logged command lines that open it; the log is emptied."""
-    lines = log.read_text().splitlines()
-    log.write_text("")
-    return [[line for line in lines if f"-i {video} " in line + " "] for video in videos]
-
-
 def test_a_score_reads_each_video_once_and_a_cached_teacher_only_for_its_report(lessons,
                                                                                 tmp_path):
     """Each file is probed once and decoded once per score (the pictures, her pixel motion
     and her sound in one ffmpeg pass); a teacher read before, even under another name, is
     decoded only for the frames its report draws: no posing, no sound."""
     lake = Lake.resolve(tmp_path / "lake")
-    ffmpeg, log = _counting_ffmpeg(tmp_path)
+    ffmpeg, log = counting_ffmpeg(tmp_path)
     student, teacher = lessons / "wap" / "s01.mp4", lessons / "wap" / "teacher.mp4"
     first = score_against_teacher(lake, student, teacher, ffmpeg)
-    hers, theirs = _reads_of(log, student, teacher)
+    hers, theirs = reads_of(log, student, teacher)
     assert len(hers) == 2 and len(theirs) == 2, (hers, theirs)
     assert "f32le" in hers[1] and "adts" in hers[1] and "gray" in hers[1]
     assert "f32le" in theirs[1]  # the teacher's beats, kept with her poses
     renamed = Path(shutil.copy(teacher, tmp_path / "renamed.mp4"))
     again = score_against_teacher(lake, student, renamed, ffmpeg)
-    hers, theirs = _reads_of(log, student, renamed)
+    hers, theirs = reads_of(log, student, renamed)
     assert len(hers) == 2 and len(theirs) == 2
     assert "f32le" not in theirs[1] and "adts" not in theirs[1]
     assert again.feedback.score == first.feedback.score

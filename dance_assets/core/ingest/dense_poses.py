@@ -19,13 +19,12 @@ import os
 import queue
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dance_assets.core.ingest.audio import SoundCapture
 from dance_assets.core.ingest.follower import Follower
 from dance_assets.core.ingest.motion import SHORT_SIDE as MOTION_SHORT_SIDE
 from dance_assets.core.ingest.motion import MotionReader, PixelMotion, motion_rate
@@ -94,15 +93,16 @@ class DensePoses:
 
 def read_video(path: Path, ffmpeg: FfmpegSettings, settings: DenseSettings = DEFAULT_SETTINGS,
                keep_frames: bool = False, motion: bool = False, *, probe: Probe | None = None,
-               sound: SoundCapture | None = None) -> DensePoses:
+               also: Sequence[str] = ()) -> DensePoses:
     """Probe (unless `probe` is given), decode and pose a video, with `motion` also its
-    pixel motion at its own frame rate (where her hits are timed), with `sound` its sound
-    from the same decoding; DanceAssetsError names what is wrong with it."""
+    pixel motion at its own frame rate (where her hits are timed); `also`: further ffmpeg
+    outputs the same decoding writes (its sound, a classifier's frames). DanceAssetsError
+    names what is wrong with it."""
     probe = probe or probed(path, ffmpeg)
     width, height = output_size(probe, settings.short_side)
     reader = (MotionReader(output_size(probe, MOTION_SHORT_SIDE), motion_rate(probe.fps))
               if motion else None)
-    frames = decode(path, settings.rate, (width, height), ffmpeg, reader, sound)
+    frames = decode(path, settings.rate, (width, height), ffmpeg, reader, also)
     poses = pose_frames(frames, width, height, settings, keep_frames)
     if reader is not None:
         poses.motion = reader.result()
@@ -122,20 +122,20 @@ def probed(path: Path, ffmpeg: FfmpegSettings) -> Probe:
 
 def decode(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSettings,
            motion: MotionReader | None = None,
-           sound: SoundCapture | None = None) -> Iterator[np.ndarray]:
+           also: Sequence[str] = ()) -> Iterator[np.ndarray]:
     """RGB frames at `rate` a second, `size` (width, height), display rotation applied.
 
     Frame n is the latest shown at or before n / rate (round=up; the default keeps one a
     third of a step later, and every move would look early against the music). ffmpeg
     decodes into a pipe a thread reads a few dozen frames ahead, beside the posing. With
     `motion`, the same decoding also feeds every frame, small and grey, to its reader
-    (core/ingest/motion.py) through a pipe of its own, and with `sound` writes the
-    sound where it says. A decoding that runs past ffmpeg's time limit raises
+    (core/ingest/motion.py) through a pipe of its own, and writes the outputs of `also`
+    (its sound, a classifier's frames). A decoding that runs past ffmpeg's time limit raises
     DanceAssetsError rather than end early as if the video did.
     """
     width, height = size
     frame_bytes = width * height * 3
-    process = subprocess.Popen(_decoding(path, rate, size, ffmpeg, motion, sound),
+    process = subprocess.Popen(_decoding(path, rate, size, ffmpeg, motion, also),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                pass_fds=(motion.write_fd,) if motion else ())
     if motion is not None:
@@ -181,22 +181,21 @@ def _read_ahead(process: subprocess.Popen, frame_bytes: int,
 
 
 def _decoding(path: Path, rate: float, size: tuple[int, int], ffmpeg: FfmpegSettings,
-              motion: MotionReader | None, sound: SoundCapture | None) -> list[str]:
+              motion: MotionReader | None, also: Sequence[str]) -> list[str]:
     """The ffmpeg command for decode: RGB frames on stdout, with `motion` every frame
-    small and grey on the motion reader's pipe, with `sound` the sound into its files."""
+    small and grey on the motion reader's pipe, then the outputs of `also`."""
     width, height = size
     posed = f"fps={rate:g}:round=up,scale={width}:{height}:flags=area"
     command = [ffmpeg.binary, "-hide_banner", "-nostdin", "-v", "error",
                "-threads", str(ffmpeg.threads), "-i", str(path)]
-    heard = sound.output_args() if sound is not None else []
     if motion is None:
         return [*command, "-map", "0:v:0", "-vf", posed, "-f", "rawvideo", "-pix_fmt",
-                "rgb24", "pipe:1", *heard]
+                "rgb24", "pipe:1", *also]
     grey = (f"fps={motion.rate:g}:round=up,scale={motion.width}:{motion.height}"
             ":flags=area,format=gray")
     return [*command, "-filter_complex", f"[0:v:0]split=2[a][b];[a]{posed}[posed];[b]{grey}[grey]",
             "-map", "[posed]", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-            "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}", *heard]
+            "-map", "[grey]", "-f", "rawvideo", f"pipe:{motion.write_fd}", *also]
 
 
 def pose_frames(frames: Iterator[np.ndarray], width: int, height: int,

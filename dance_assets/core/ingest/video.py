@@ -273,6 +273,31 @@ def output_size(probe: Probe, short_side: int) -> tuple[int, int]:
     return even(width * scale), even(height * scale)
 
 
+def frame_outputs(out_dir: Path, size: tuple[int, int], params: ExtractionParams) -> list[str]:
+    """The ffmpeg output that writes one JPEG per interval of the decoded video, `size`
+    (width, height), into `out_dir` as 00000.jpg, 00001.jpg, … (collect_frames names
+    them by their second). Any decoding can write it beside its other outputs."""
+    width, height = size
+    return ["-map", "0:v:0", "-vf",
+            f"fps=fps=1/{params.interval_s},scale={width}:{height}:flags=area",
+            "-fps_mode", "passthrough", "-q:v", str(params.jpeg_quality),
+            "-start_number", "0", str(out_dir / "%05d.jpg")]
+
+
+def collect_frames(out_dir: Path, interval_s: int) -> list[tuple[int, Path]]:
+    """frame_outputs' JPEGs renamed <second:05d>.jpg, with their seconds, in time order."""
+    written = sorted(out_dir.glob("*.jpg"))
+    frames = []
+    # Highest index first: a target name (index * interval) is never one still unread.
+    for index in range(len(written) - 1, -1, -1):
+        second = index * interval_s
+        target = out_dir / f"{second:05d}.jpg"
+        if written[index] != target:
+            written[index].rename(target)
+        frames.append((second, target))
+    return frames[::-1]
+
+
 def extract_frames(
     path: Path, probe: Probe, out_dir: Path, params: ExtractionParams, settings: FfmpegSettings,
     also: Sequence[str] = (),
@@ -285,33 +310,12 @@ def extract_frames(
     much faster. ffmpeg applies the display rotation itself (autorotate).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    width, height = output_size(probe, params.short_side)
-    input_args: dict[str, object] = {}
-    if params.skip_nonref:
-        input_args["skip_frame"] = "noref"
-    args = (
-        ffmpeg.input(str(path), **input_args)
-        .video.filter("fps", fps=f"1/{params.interval_s}")
-        .filter("scale", width, height, flags="area")
-        .output(
-            str(out_dir / "%05d.jpg"),
-            start_number=0,
-            **{"q:v": params.jpeg_quality, "fps_mode": "passthrough"},
-        )
-        .global_args("-hide_banner", "-nostdin", "-v", "error", "-threads", str(settings.threads))
-        .compile(cmd=settings.binary)
-    )
-    result = _run([*args, *also], settings.timeout_s)
-    written = sorted(out_dir.glob("*.jpg"))
-    if result.returncode != 0 and not written:
+    skip = ["-skip_frame", "noref"] if params.skip_nonref else []
+    command = [settings.binary, "-hide_banner", "-nostdin", "-v", "error",
+               "-threads", str(settings.threads), *skip, "-i", str(path),
+               *frame_outputs(out_dir, output_size(probe, params.short_side), params), *also]
+    result = _run(command, settings.timeout_s)
+    if result.returncode != 0 and not any(out_dir.glob("*.jpg")):
         message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output"
         raise VideoError(f"ffmpeg failed to extract frames: {message}")
-    frames = []
-    # Highest index first: a target name (index * interval) is never one still unread.
-    for index in range(len(written) - 1, -1, -1):
-        second = index * params.interval_s
-        target = out_dir / f"{second:05d}.jpg"
-        if written[index] != target:
-            written[index].rename(target)
-        frames.append((second, target))
-    return frames[::-1]
+    return collect_frames(out_dir, params.interval_s)

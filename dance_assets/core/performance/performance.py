@@ -13,6 +13,7 @@ and its sound when the report plays it.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -78,12 +79,13 @@ class Performance:
 def read_performance(video: Path, ffmpeg: FfmpegSettings,
                      settings: DenseSettings = DEFAULT_SETTINGS, *,
                      probe: Probe | None = None, cache: Path | None = None,
-                     frames: bool = False, motion: bool = False,
-                     sound: bool = False) -> Performance:
+                     frames: bool = False, motion: bool = False, sound: bool = False,
+                     also: Sequence[str] = ()) -> Performance:
     """The video read once (probed, unless `probe` is given): with `cache` (the lake's
     cache folder) taken from and kept there; with `frames` its frames kept and with
     `sound` its sound, both for a report; with `motion` its pixel motion where it has a
-    sound to time her hits against. DanceAssetsError names what is wrong with it."""
+    sound to time her hits against; `also`: further ffmpeg outputs the same decoding
+    writes (a classifier's frames). DanceAssetsError names what is wrong with it."""
     probe = probe or probed(video, ffmpeg)
     codec = probe.audio_codec
     motion = motion and codec is not None
@@ -95,22 +97,27 @@ def read_performance(video: Path, ffmpeg: FfmpegSettings,
             poses, heard = stored
             capture = (SoundCapture(Path(scratch), codec, samples=False, keep_stream=True)
                        if sound and codec else None)
-            if frames or capture is not None:
+            if frames or capture is not None or also:
                 size = output_size(probe, settings.short_side)
-                poses.frames = list(decode(video, settings.rate, size, ffmpeg,
-                                           sound=capture))[:len(poses)]
-                if not frames:
-                    poses.frames = []
+                poses.frames = []
+                for frame in decode(video, settings.rate, size, ffmpeg,
+                                    also=[*_outputs(capture), *also]):
+                    if frames and len(poses.frames) < len(poses):
+                        poses.frames.append(frame)
         else:
             capture = (SoundCapture(Path(scratch), codec, keep_stream=sound)
                        if codec else None)
             poses = read_video(video, ffmpeg, settings, keep_frames=frames, motion=motion,
-                               probe=probe, sound=capture)
+                               probe=probe, also=[*_outputs(capture), *also])
             heard = _hear(capture)
             if target is not None:
                 save_poses(target, poses, heard)
         return Performance(path=video, probe=probe, poses=poses, heard=heard,
                            sound=capture.stream() if capture is not None else None)
+
+
+def _outputs(capture: SoundCapture | None) -> list[str]:
+    return capture.output_args() if capture is not None else []
 
 
 def _hear(capture: SoundCapture | None) -> Heard:

@@ -19,7 +19,7 @@ From a PairAlignment (core/scoring/pair_alignment.py):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import siegelslopes
@@ -58,6 +58,7 @@ STEADY_SHARE = 0.6
 # A moment closer to the teacher than this is not weak, whatever its rank.
 WEAK_FROM_DEG = 15.0
 MOMENT_S = (1.0, 4.0)  # shortest and longest weak moment
+NO_TIMING = "no timing: the reference is an average of many performances"
 SMOOTHING_S = 2.0  # errors are judged over two seconds: a glitch is not a moment
 ON_TIME_MS = 100  # closer than this is on time
 SAME_TEMPO = 0.03  # within 3 % is the teacher's tempo
@@ -118,14 +119,8 @@ class Feedback:
     def timing_words(self) -> str:
         """Her timing in one phrase: "240 ms behind, 0.85x the teacher's tempo (slower)"."""
         if self.offset_ms is None or self.tempo is None:
-            return "no timing: the reference is an average of many performances"
+            return NO_TIMING
         return f"{offset_words(self.offset_ms)}, {tempo_words(self.tempo)}"
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out["timing_words"] = self.timing_words()
-        return out
-
 
 def offset_words(offset_ms: int) -> str:
     if abs(offset_ms) < ON_TIME_MS:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from dance_assets.core.lake import tables
 from dance_assets.core.lake.lake import Lake
 from dance_assets.core.lake.warehouse import refresh_views
-from dance_assets.core.scoring.scoring import DanceScore
+
+if TYPE_CHECKING:  # scoring renders its report's header from as_json
+    from dance_assets.core.scoring.scoring import DanceScore
 
 # Where an attempt was scored from (the `scores` table's source column).
 COMMAND_LINE = "command line"

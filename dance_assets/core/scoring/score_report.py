@@ -29,7 +29,7 @@ from dance_assets.core.ingest.dense_poses import DensePoses
 from dance_assets.core.ingest.video import FfmpegSettings
 from dance_assets.core.lake.lake import atomic_write_text
 from dance_assets.core.performance.movement import PART_NAMES
-from dance_assets.core.scoring.coaching import Feedback, Moment, offset_words
+from dance_assets.core.scoring.coaching import NO_TIMING, Feedback, Moment, offset_words
 from dance_assets.core.scoring.music import MusicFeedback
 from dance_assets.core.scoring.pair_alignment import PairAlignment
 from dance_assets.core.scoring.score_report_page import (
@@ -68,12 +68,12 @@ def jpeg_base64(image: Image.Image, quality: int = 85) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _parts_html(feedback: Feedback) -> str:
+def _parts_html(body_parts: dict[str, int | None]) -> str:
     """A small bar per body part, its score written beside it ("not seen" where the part
     never was)."""
     rows = []
     for part in PART_NAMES:
-        score = feedback.body_parts.get(part)
+        score = body_parts.get(part)
         bar = (f'<span class="bar"><span style="width:{score}%;background:'
                f'{hex_colour(score_colour(score))}"></span></span>' if score is not None
                else '<span class="bar"></span>')
@@ -83,46 +83,54 @@ def _parts_html(feedback: Feedback) -> str:
     return f'<ul class="parts" aria-label="Score per body part">{"".join(rows)}</ul>'
 
 
-def _music_html(music: MusicFeedback | None) -> str:
+def _music_html(music: dict | None) -> str:
     """Her music's tempo and whether the teacher's video plays the same song, briefly."""
-    if music is None or music.tempo_bpm is None:
+    if music is None or music["tempo_bpm"] is None:
         return ""
     song = {True: " · the same song as the teacher's video",
-            False: " · not the song of the teacher's video", None: ""}[music.same_song]
-    return f'<p id="music"><strong>Music:</strong> {music.tempo_bpm:.0f} bpm{song}</p>'
+            False: " · not the song of the teacher's video", None: ""}[music["same_song"]]
+    return f'<p id="music"><strong>Music:</strong> {music["tempo_bpm"]:.0f} bpm{song}</p>'
 
 
-def _header_html(feedback: Feedback, music: MusicFeedback | None, student_name: str,
-                 reference_name: str) -> str:
-    """The score, what it was measured against, her timing, her music, whether she
-    mirrored and whether a video showed its dancer turned."""
-    notes = [f'<p id="timing"><strong>Timing:</strong> {escape(feedback.timing_words())}</p>']
-    if len(feedback.timing) > 1:
-        stretches = "; ".join(f"{t.start_s:g}–{t.end_s:g} s {offset_words(t.offset_ms)}, "
-                              f"{t.tempo:.2f}x" for t in feedback.timing)
+def _timing_html(timing: dict | None) -> str:
+    """Her timing in words, and each stretch's where her timing changed."""
+    words = timing["words"] if timing is not None else NO_TIMING
+    notes = [f'<p id="timing"><strong>Timing:</strong> {escape(words)}</p>']
+    if timing is not None and len(timing["stretches"]) > 1:
+        stretches = "; ".join(f"{t['start_s']:g}–{t['end_s']:g} s "
+                              f"{offset_words(t['offset_ms'])}, {t['tempo']:.2f}x"
+                              for t in timing["stretches"])
         notes.append(f'<p class="small">{escape(stretches)}</p>')
-    notes.append(_music_html(music))
-    if feedback.mirrored:
+    return "".join(notes)
+
+
+def _header_html(record: dict) -> str:
+    """The score, what it was measured against, her timing, her music, whether she
+    mirrored and whether a video showed its dancer turned: from the score's record
+    (score_record.as_json), as `--json`, the printed lines and the `scores` row are."""
+    notes = [_timing_html(record["timing"]), _music_html(record["music"])]
+    if record["mirrored"]:
         notes.append('<p id="mirrored">You danced as in a mirror of the teacher: that is '
                      "fine, you were compared with the teacher's mirror image.</p>")
-    for whose, degrees in (("Your video", feedback.turned_deg),
-                           ("The teacher's video", feedback.reference_turned_deg)):
+    for whose, degrees in (("Your video", record["turned_deg"]["video"]),
+                           ("The teacher's video", record["turned_deg"]["reference"])):
         if degrees:
             notes.append(f'<p class="turned">{whose} shows the dancer turned {degrees}° '
                          "clockwise: the poses were turned upright to compare.</p>")
-    if not feedback.shares_a_dance:
-        notes.append('<p class="warning">These two videos hardly share a dance: is this the '
-                     "right reference?</p>")
-    colour = hex_colour(score_colour(feedback.score))
-    angle = (f" · body parts {feedback.error_deg:.0f}° from the teacher's on average"
-             if math.isfinite(feedback.error_deg) else "")
+    if record["classifier"] is not None and not record["classifier"]["recognised"]:
+        notes.append('<p class="warning">No routine matches your dance better than halfway '
+                     "to another dance: is this the dance you meant?</p>")
+    score, seconds = record["score"], record["seconds"]
+    colour = hex_colour(score_colour(score))
+    angle = (f" · body parts {record['error_deg']:.0f}° from the teacher's on average"
+             if math.isfinite(record["error_deg"]) else "")
     return (f'<header class="summary"><div class="score" style="border-color:{colour}" '
-            f'role="img" aria-label="score {feedback.score} out of 100"><span id="score">'
-            f'{feedback.score}</span><small>/ 100</small></div>'
-            f'<div class="about"><h1>Your dance beside {escape(reference_name)}</h1>'
-            f'<p class="small">{escape(student_name)} · {feedback.compared_s:g} of '
-            f"{feedback.video_s:g} s compared{angle}</p>{''.join(notes)}</div>"
-            f"{_parts_html(feedback)}</header>")
+            f'role="img" aria-label="score {score} out of 100"><span id="score">'
+            f'{score}</span><small>/ 100</small></div>'
+            f'<div class="about"><h1>Your dance beside {escape(record["reference"]["name"])}'
+            f'</h1><p class="small">{escape(Path(record["video"]).name)} · '
+            f'{seconds["compared"]:g} of {seconds["video"]:g} s compared{angle}</p>'
+            f"{''.join(notes)}</div>{_parts_html(record['body_parts'])}</header>")
 
 
 def _video_html(mp4: SideBySideMp4, size: tuple[int, int], reference_is_video: bool) -> str:
@@ -164,26 +172,28 @@ def _stills_html(pictures: SideBySide, feedback: Feedback) -> str:
 
 
 def write_report(path: Path, student: DensePoses, teacher: DensePoses | None,
-                 alignment: PairAlignment, feedback: Feedback, *, student_name: str,
-                 reference_name: str, ffmpeg: FfmpegSettings,
-                 music: MusicFeedback | None = None, sound: Sound | None = None) -> Path:
+                 alignment: PairAlignment, feedback: Feedback, *, record: dict,
+                 ffmpeg: FfmpegSettings, music: MusicFeedback | None = None,
+                 sound: Sound | None = None) -> Path:
     """Write her report, one self-contained HTML file (module docstring), at `path`.
 
     `student` and `teacher` must be read with keep_frames=True; `teacher` is None where
     the reference is an averaged routine without a video, whose matched stick figure is
-    drawn instead. `music` is her hits against her music's beat (None: no music judged);
-    `sound` is her video's audio, which plays in the side-by-side video (None: it plays
-    silent). Written under a temporary name and renamed:
-    never half a file.
+    drawn instead. `record` is the score's record (score_record.as_json), which the header
+    and the title say; `feedback` and `music` (her hits against her music's beat, None: no
+    music judged) draw the timeline, the beat grid and the stills. `sound` is her video's
+    audio, which plays in the side-by-side video (None: it plays silent). Written under a
+    temporary name and renamed: never half a file.
     """
     pictures = SideBySide(student, teacher, alignment)
     mp4 = encode_mp4(pictures, ffmpeg, sound)
-    body = (_header_html(feedback, music, student_name, reference_name)
+    body = (_header_html(record)
             + _video_html(mp4, pictures.size, teacher is not None)
             + '<section aria-labelledby="over-time"><h2 id="over-time">Over time</h2>'
             + '<p class="small">Each body part, half a second at a time. Click anywhere '
             + "to watch from there.</p>"
             + timeline_svg(alignment, feedback) + beat_html(music, duration_of(alignment))
             + "</section>" + _stills_html(pictures, feedback))
-    return atomic_write_text(path, page(f"{student_name}: {feedback.score}/100 beside "
-                                        f"{reference_name}", body))
+    title = (f"{Path(record['video']).name}: {record['score']}/100 beside "
+             f"{record['reference']['name']}")
+    return atomic_write_text(path, page(title, body))

@@ -51,7 +51,7 @@ from dance_assets.core.performance.movement import (
     movement_of,
     part_errors,
 )
-from dance_assets.core.performance.performance import read_performance
+from dance_assets.core.performance.performance import Performance, read_performance
 from dance_assets.core.scoring.coaching import Feedback, feedback
 from dance_assets.core.scoring.music import (
     AudioSync,
@@ -70,9 +70,16 @@ from dance_assets.core.scoring.routines import (
     nearest_dance,
     references_from_table,
 )
+from dance_assets.core.scoring.score_record import as_json
 from dance_assets.core.scoring.score_report import write_report
 from dance_assets.core.scoring.side_by_side import Sound
-from dance_assets.core.scoring.verdict import Seconds, Verdict, choose_model, classify
+from dance_assets.core.scoring.verdict import (
+    Seconds,
+    Verdict,
+    choose_model,
+    classify,
+    classify_while_reading,
+)
 
 # The stages of scoring against a teacher, as score_against_teacher announces them.
 POSING, IN_STEP, REPORT = "posing", "putting in step", "the report"
@@ -95,9 +102,9 @@ class DanceScore:
     feedback: Feedback
     verdict: Verdict | None  # the lake classifier's, when there is one
     nearest: tuple[str, int] | None  # the routine that fits best and its old-scale score
-    report: Path
-    elapsed_s: float
+    report: Path  # where her report is written
     music: MusicFeedback | None = None  # None against an averaged routine
+    elapsed_s: float = 0.0  # set once the report is written
 
     @property
     def recognised(self) -> bool:
@@ -118,28 +125,28 @@ def score_ffmpeg() -> FfmpegSettings:
 def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: FfmpegSettings, *,
                           dance: str | None = None, verdict: Verdict | None = None,
                           settings: DenseSettings = DEFAULT_SETTINGS, keep: bool = True,
-                          progress: Callable[[str], None] = lambda _stage: None) -> DanceScore:
-    """Her video against a teacher's: both read once (core/performance), their music
-    compared, put in step (by the sound first when they share a song) and judged. With
-    `keep` False nothing is written into the lake: no cached performance, the report in a
-    temporary folder. `progress` hears each stage as it starts (POSING, IN_STEP, REPORT):
-    the studio shows them while she waits."""
+                          progress: Callable[[str], None] = lambda _stage: None,
+                          read: Performance | None = None) -> DanceScore:
+    """Her video against a teacher's: both read once (core/performance; hers already, where
+    `read` is given), their music compared, put in step (by the sound first when they
+    share a song) and judged. With `keep` False nothing is written into the lake: no
+    cached performance, the report in a temporary folder. `progress` hears each stage as
+    it starts (POSING, IN_STEP, REPORT): the studio shows them while she waits."""
     started = time.perf_counter()
     # A file that is no video is told before any posing.
-    her_probe, their_probe = (probed(video, ffmpeg) for video in (student, teacher))
+    her_probe = None if read is not None else probed(student, ffmpeg)
+    their_probe = probed(teacher, ffmpeg)
     # librosa's import (seconds of CPU) runs beside the posing instead of after it.
     threading.Thread(target=importlib.import_module, args=("librosa",), daemon=True).start()
-    cache = lake.cache if keep else None
     progress(POSING)
     with ThreadPoolExecutor(2) as pool:
-        # A dancer of the lake's own raw/ is read once for her score and the music asset.
-        in_lake = student.resolve().is_relative_to(lake.raw.resolve())
-        hers = pool.submit(read_performance, student, ffmpeg, settings, probe=her_probe,
-                           cache=cache if in_lake else None, frames=True, motion=True,
-                           sound=True)
+        hers = None if read is not None else pool.submit(
+            read_performance, student, ffmpeg, settings, probe=her_probe,
+            cache=_her_cache(lake, student, keep), frames=True, motion=True, sound=True)
         theirs = pool.submit(read_performance, teacher, ffmpeg, settings, probe=their_probe,
-                             cache=cache, frames=True)
-        her, their = hers.result(), theirs.result()
+                             cache=lake.cache if keep else None, frames=True)
+        her = read if hers is None else hers.result()
+        their = theirs.result()
     her.require_dancer()
     their.require_dancer()
     progress(IN_STEP)
@@ -151,14 +158,20 @@ def score_against_teacher(lake: Lake, student: Path, teacher: Path, ffmpeg: Ffmp
     reference = ReferenceInfo(TEACHER_VIDEO, teacher.name + (f" ({dance}'s teacher)"
                                                              if dance else ""), teacher, dance)
     progress(REPORT)
-    report = write_report(_report_path(lake, student, keep), her.poses, their.poses,
-                          alignment,
-                          judged, student_name=student.name, reference_name=reference.name,
-                          ffmpeg=ffmpeg, music=music,
-                          sound=Sound(her.sound) if her.sound else None)
-    return DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
-                      nearest=None, report=report,
-                      elapsed_s=time.perf_counter() - started, music=music)
+    result = DanceScore(video=student, reference=reference, feedback=judged, verdict=verdict,
+                        nearest=None, report=_report_path(lake, student, keep), music=music)
+    write_report(result.report, her.poses, their.poses, alignment, judged,
+                 record=as_json(result), ffmpeg=ffmpeg, music=music,
+                 sound=Sound(her.sound) if her.sound else None)
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _her_cache(lake: Lake, student: Path, keep: bool) -> Path | None:
+    """Where her performance is cached: a dancer of the lake's own raw/ is read once for
+    her score and the music asset; any other video is not kept."""
+    in_lake = student.resolve().is_relative_to(lake.raw.resolve())
+    return lake.cache if keep and in_lake else None
 
 
 def _require_shared_dance(judged: Feedback, student: Path, teacher: Path,
@@ -227,14 +240,14 @@ def score_against_routine(lake: Lake, verdict: Verdict, dance: str,
     video = verdict.video
     reference = ReferenceInfo(ROUTINE, f"{dance}'s routine, averaged over "
                               f"{routines[dance].n_videos} training performances", None, dance)
-    report = write_report(_report_path(lake, video, keep), student, None, alignment, judged,
-                          student_name=video.name, reference_name=reference.name,
-                          ffmpeg=ffmpeg,
-                          sound=Sound(shown.sound) if shown.sound else None)
     upright = alignment.student.skeletons[np.flatnonzero(shown.usable)]  # as compared
-    return DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
-                      nearest=nearest_dance(upright, routines), report=report,
-                      elapsed_s=time.perf_counter() - started)
+    result = DanceScore(video=video, reference=reference, feedback=judged, verdict=verdict,
+                        nearest=nearest_dance(upright, routines),
+                        report=_report_path(lake, video, keep))
+    write_report(result.report, student, None, alignment, judged, record=as_json(result),
+                 ffmpeg=ffmpeg, sound=Sound(shown.sound) if shown.sound else None)
+    result.elapsed_s = time.perf_counter() - started
+    return result
 
 
 def _seconds_as_poses(shown: Seconds) -> DensePoses:
@@ -314,9 +327,19 @@ def score(lake: Lake, video: Path, ffmpeg: FfmpegSettings, *, reference: Path | 
     known = sorted(set(teachers) | set(model.card.classes if model else ()))
     if dance is not None and dance not in known:
         raise DanceAssetsError(f"unknown dance {dance!r}; known dances: {', '.join(known)}")
-    verdict = classify(video, model, ffmpeg) if model else None
+    started, her, verdict = time.perf_counter(), None, None
+    if model is not None and (dance in teachers if dance else teachers):
+        # Her score will need her poses: one decoding gives them and the classifier's frames.
+        probe = probed(video, ffmpeg)
+        her, verdict = classify_while_reading(video, probe, model, lambda outputs: (
+            read_performance(video, ffmpeg, probe=probe, cache=_her_cache(lake, video, keep),
+                             frames=True, motion=True, sound=True, also=outputs)))
+    elif model is not None:
+        verdict = classify(video, model, ffmpeg)
     target = dance or verdict.predicted
     if target in teachers:
-        return score_against_teacher(lake, video, teachers[target], ffmpeg,
-                                     dance=target, verdict=verdict, keep=keep)
+        result = score_against_teacher(lake, video, teachers[target], ffmpeg, dance=target,
+                                       verdict=verdict, keep=keep, read=her)
+        result.elapsed_s = time.perf_counter() - started
+        return result
     return score_against_routine(lake, verdict, target, ffmpeg, keep)

@@ -10,6 +10,7 @@ skeletons for the pose model, as its card says.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,12 @@ from dance_assets.core.ingest.pose_features import normalise, windows
 from dance_assets.core.ingest.quality import load_rgb, video_features
 from dance_assets.core.ingest.video import (
     FfmpegSettings,
+    Probe,
     VideoError,
+    collect_frames,
     extract_frames,
+    frame_outputs,
+    output_size,
     probe_video,
 )
 from dance_assets.core.lake import tables
@@ -50,6 +55,7 @@ from dance_assets.core.learning.registry import (
     model_status,
     read_cards,
 )
+from dance_assets.core.performance.performance import Performance
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,13 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
                                 also=heard.output_args() if heard else ())
     except VideoError as exc:
         raise UnusableVideo(video, exc) from None
+    return seconds_of(video, frames, card, heard.stream() if heard else None)
+
+
+def seconds_of(video: Path, frames: list[tuple[int, Path]], card: ModelCard,
+               sound: bytes | None) -> Seconds:
+    """The card's frames of `video` (second, JPEG), posed and cleaned as its training
+    frames were; `sound` her video's sound as AAC for a report."""
     seconds = np.array([second for second, _ in frames], dtype=int)
     images = [load_rgb(path) for _, path in frames]
     poses = estimator(card.pose_settings).video(images)
@@ -147,7 +160,7 @@ def read_seconds(video: Path, scratch: Path, settings: FfmpegSettings,
     if usable.sum() < 2:  # cleaning took nearly everything: judge every posed second
         usable = found.copy()
     return Seconds(seconds=seconds, images=images, poses=poses, found=found, reasons=reasons,
-                   usable=usable, sound=heard.stream() if heard else None)
+                   usable=usable, sound=sound)
 
 
 @dataclass
@@ -193,6 +206,26 @@ def classify(video: Path, model: ChosenModel, ffmpeg: FfmpegSettings) -> Verdict
         shown = read_seconds(video, Path(scratch), ffmpeg, model.card)
         probabilities = _probabilities(network_loading.result(), shown)
     return Verdict(video, model, list(model.card.classes), probabilities, shown)
+
+
+def classify_while_reading(video: Path, probe: Probe, model: ChosenModel,
+                           read: Callable[[Sequence[str]], Performance]
+                           ) -> tuple[Performance, Verdict]:
+    """Her video read once for both her score and the classifier: `read` (her
+    read_performance, given further ffmpeg outputs) decodes it, and its one decoding
+    also writes the frames the model's card asks for, which are then posed, cleaned and
+    classified (from every frame of the video, where the training frames may have been
+    sampled from nearby reference frames only: see video.ExtractionParams)."""
+    params = model.card.extraction_params
+    with tempfile.TemporaryDirectory(prefix="dance-score-") as scratch, \
+            ThreadPoolExecutor(1) as loader:
+        network_loading = loader.submit(load_network, model.folder)  # while ffmpeg decodes
+        folder = Path(scratch)
+        her = read(frame_outputs(folder, output_size(probe, params.short_side), params))
+        shown = seconds_of(video, collect_frames(folder, params.interval_s), model.card,
+                           her.sound)
+        probabilities = _probabilities(network_loading.result(), shown)
+    return her, Verdict(video, model, list(model.card.classes), probabilities, shown)
 
 
 def _probabilities(network: Network, shown: Seconds) -> np.ndarray:
