@@ -77,7 +77,7 @@ SECTIONS = (
     ("Ingest, cleaning and scale", ("extract.json", "cleaning.json", "fan_out.json",
                                     "sensor.json", "scale.json")),
     ("Scoring a dancer against her teacher", ("real.json", "score.json", "score-pairs.json",
-                                              "score-speed.json")),
+                                              "score-speed.json", "score-versions.json")),
     ("Music", ("music.json", "music-videos.json")),
 )
 
@@ -535,6 +535,19 @@ def render_score_speed(name: str, data: dict) -> list[str]:
     return lines
 
 
+def render_score_versions(name: str, data: dict) -> list[str]:
+    lines = header(name, data)
+    medians = data.get("median_s", {})
+    lines += [f"`score STUDENT --reference TEACHER` at {data.get('current_commit')} beside "
+              f"{data.get('baseline_commit')}, each run a fresh process, versions alternating "
+              "first; cold: a new lake, warm: the teacher's poses cached.", ""]
+    lines += table(["code", "cold median, s", "warm median, s"],
+                   [[f"{name} ({data.get(name + '_commit')})", kinds.get("cold"),
+                     kinds.get("warm")] for name, kinds in medians.items()])
+    lines += table(["target", "value", "target", "met?"], target_rows(data.get("targets", {})))
+    return lines
+
+
 def render_music_videos(name: str, data: dict) -> list[str]:
     lines = header(name, data)
     summary = data.get("summary", {})
@@ -615,6 +628,7 @@ RENDERERS: dict[str, Callable[[str, dict], list[str]]] = {
     "music.json": render_targets_summary,
     "score-pairs.json": render_score_pairs,
     "score-speed.json": render_score_speed,
+    "score-versions.json": render_score_versions,
     "music-videos.json": render_music_videos,
 }
 
