@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +19,8 @@ from dance_assets_tests.corpus import build_awkward_corpus
 from dance_assets_tests.helpers import (
     TINY,
     TINY_TRAIN,
-    IngestedLake,
-    TrainedLake,
+    BuiltLake,
+    built_once,
     materialize,
     materialize_ingest,
     materialize_manifest,
@@ -48,13 +49,22 @@ def ffmpeg_settings(ffmpeg_binary: str) -> FfmpegSettings:
 
 
 @pytest.fixture(scope="session")
-def tiny_raw(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: str) -> Path:
+def shared(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every test worker of this session sees: what one builds (built_once) the
+    others use instead of building it again."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_raw(shared: Path, ffmpeg_binary: str) -> Path:
     """The tiny profile's videos, generated once per session; copy before changing."""
-    raw = tmp_path_factory.mktemp("tiny_source") / "raw"
-    specs = plan_videos(list(DANCE_CLASSES[: TINY.classes]), TINY.participants, TINY.seconds,
-                        TINY.video_size, seed=0)
-    generate(raw, specs, ffmpeg_binary)
-    return raw
+    def build(folder: Path) -> None:
+        specs = plan_videos(list(DANCE_CLASSES[: TINY.classes]), TINY.participants,
+                            TINY.seconds, TINY.video_size, seed=0)
+        generate(folder / "raw", specs, ffmpeg_binary)
+
+    return built_once(shared, "tiny_source", build) / "raw"
 
 
 @pytest.fixture
@@ -80,71 +90,86 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture(scope="session")
-def tiny_ingest(tmp_path_factory: pytest.TempPathFactory, tiny_raw: Path) -> IngestedLake:
+def tiny_ingest(shared: Path, tiny_raw: Path) -> BuiltLake:
     """The tiny lake with every class ingested through the real assets, once a session
     (each ingest of it costs 10-25 s, and holds on to MediaPipe's memory), and each
     class's run. Never change the lake: copy it (ingested_tiny_lake does)."""
-    lake = Lake.resolve(tmp_path_factory.mktemp("tiny_ingested") / "lake")
-    shutil.copytree(tiny_raw, lake.raw)
-    runs = {}
-    with dg.instance_for_test() as instance:
-        for dance_class in register_classes(instance, lake):
-            runs[dance_class] = materialize_ingest(instance, lake, dance_class)
-            assert runs[dance_class].success
-    return IngestedLake(lake=lake, runs=runs)
+    def build(folder: Path) -> None:
+        lake = Lake.resolve(folder / "lake")
+        shutil.copytree(tiny_raw, lake.raw)
+        (folder / "dagster_home").mkdir()
+        with dg.instance_for_test(temp_dir=str(folder / "dagster_home")) as instance:
+            runs = {dance_class: materialize_ingest(instance, lake, dance_class)
+                    for dance_class in register_classes(instance, lake)}
+        assert all(run.success for run in runs.values())
+        _write_run_ids(folder, runs)
+
+    return _built_lake(built_once(shared, "tiny_ingested", build))
 
 
 @pytest.fixture(scope="session")
-def ingested_tiny_original(tiny_ingest: IngestedLake) -> Lake:
+def ingested_tiny_original(tiny_ingest: BuiltLake) -> Lake:
     """tiny_ingest's lake. Never change it: copy it (ingested_tiny_lake does)."""
     return tiny_ingest.lake
 
 
 @pytest.fixture(scope="session")
-def curated_tiny_original(tmp_path_factory: pytest.TempPathFactory,
-                          ingested_tiny_original: Lake) -> Lake:
+def curated_tiny_original(shared: Path, ingested_tiny_original: Lake) -> Lake:
     """That lake with its frame manifest built by the real asset, once a session. Never
     change it: copy it (curated_tiny_lake does)."""
-    lake = Lake.resolve(tmp_path_factory.mktemp("tiny_curated") / "lake")
-    shutil.copytree(ingested_tiny_original.root, lake.root, symlinks=True)
-    with dg.instance_for_test() as instance:
-        assert materialize_manifest(instance, lake).success
-    return lake
+    def build(folder: Path) -> None:
+        lake = Lake.resolve(folder / "lake")
+        shutil.copytree(ingested_tiny_original.root, lake.root, symlinks=True)
+        with dg.instance_for_test() as instance:
+            assert materialize_manifest(instance, lake).success
+
+    return Lake.resolve(built_once(shared, "tiny_curated", build) / "lake")
 
 
 @pytest.fixture(scope="session")
-def trained_tiny_original(tmp_path_factory: pytest.TempPathFactory,
-                          curated_tiny_original: Lake) -> TrainedLake:
+def trained_tiny_original(shared: Path, curated_tiny_original: Lake) -> BuiltLake:
     """That lake with the three CNNs (head dropout 0.3, not fastai's 0.5) and the pose
     model trained and evaluated under both protocols by the real assets, once a session
     (the eight trainings cost 30-40 s), recorded in an instance of its own whose folder
     stays: every class ingested again there first (nothing to extract), so it holds
-    video_frames' metadata too. Never change either: copy them (TrainedLake.copy)."""
-    from dance_assets.assets.evaluation import evaluation_assets
-    from dance_assets.assets.models import model_assets, pose_sequence_model
-    from dance_assets.core.lake.catalogue import PROTOCOLS
-    from dance_assets.resources import TorchComputeResource
+    video_frames' metadata too. Never change either: copy them (BuiltLake.copy)."""
+    def build(folder: Path) -> None:
+        from dance_assets.assets.evaluation import evaluation_assets
+        from dance_assets.assets.models import model_assets, pose_sequence_model
+        from dance_assets.core.lake.catalogue import PROTOCOLS
+        from dance_assets.resources import TorchComputeResource
 
-    root = tmp_path_factory.mktemp("tiny_trained")
-    lake = Lake.resolve(root / "lake")
-    shutil.copytree(curated_tiny_original.root, lake.root, symlinks=True)
-    home = root / "dagster_home"
-    home.mkdir()
-    ops = {asset.op.name: {"config": {**TINY_TRAIN, "head_dropout": 0.3}}
-           for asset in model_assets}
-    ops[pose_sequence_model.op.name] = {"config": {"epochs": 10, "significance": 1.0}}
-    runs = {}
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
-        for dance_class in register_classes(instance, lake):
-            assert materialize_ingest(instance, lake, dance_class).success
-        for protocol in PROTOCOLS:
-            runs[protocol] = materialize(
-                [*model_assets, pose_sequence_model, *evaluation_assets],
-                partition_key=protocol, instance=instance,
-                resources={**resources_for(lake), "torch_compute": TorchComputeResource()},
-                run_config={"ops": ops})
-            assert runs[protocol].success
-    return TrainedLake(lake=lake, dagster_home=home, runs=runs)
+        lake = Lake.resolve(folder / "lake")
+        shutil.copytree(curated_tiny_original.root, lake.root, symlinks=True)
+        home = folder / "dagster_home"
+        home.mkdir()
+        ops = {asset.op.name: {"config": {**TINY_TRAIN, "head_dropout": 0.3}}
+               for asset in model_assets}
+        ops[pose_sequence_model.op.name] = {"config": {"epochs": 10, "significance": 1.0}}
+        runs = {}
+        with dg.instance_for_test(temp_dir=str(home)) as instance:
+            for dance_class in register_classes(instance, lake):
+                assert materialize_ingest(instance, lake, dance_class).success
+            for protocol in PROTOCOLS:
+                runs[protocol] = materialize(
+                    [*model_assets, pose_sequence_model, *evaluation_assets],
+                    partition_key=protocol, instance=instance,
+                    resources={**resources_for(lake), "torch_compute": TorchComputeResource()},
+                    run_config={"ops": ops})
+                assert runs[protocol].success
+        _write_run_ids(folder, runs)
+
+    return _built_lake(built_once(shared, "tiny_trained", build))
+
+
+def _write_run_ids(folder: Path, runs: dict[str, dg.ExecuteInProcessResult]) -> None:
+    (folder / "runs.json").write_text(json.dumps({name: run.run_id
+                                                  for name, run in runs.items()}))
+
+
+def _built_lake(folder: Path) -> BuiltLake:
+    return BuiltLake(lake=Lake.resolve(folder / "lake"), dagster_home=folder / "dagster_home",
+                     run_ids=json.loads((folder / "runs.json").read_text()))
 
 
 def _copy_of(original: Lake, tmp_path: Path, instance: dg.DagsterInstance) -> Lake:

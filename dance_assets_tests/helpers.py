@@ -7,11 +7,13 @@ or from conftest.py, and a child process can import it by name too.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,34 +44,76 @@ TINY_TRAIN = {"epochs": 1, "image_size": 64, "batch_size": 8, "augment": False,
               "significance": 1.0}
 
 
+class RecordedRun:
+    """A run read back from the instance that recorded it: what the tests ask of an
+    ExecuteInProcessResult, for a run made by another test worker."""
+
+    def __init__(self, events: Sequence[dg.DagsterEvent]):
+        self.all_events = list(events)
+
+    @property
+    def success(self) -> bool:
+        return any(e.event_type == dg.DagsterEventType.RUN_SUCCESS for e in self.all_events)
+
+    def asset_materializations_for_node(self, node_name: str) -> list[dg.AssetMaterialization]:
+        return [e.step_materialization_data.materialization for e in self.all_events
+                if e.is_step_materialization and e.node_name == node_name]
+
+    def get_asset_check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
+        return [e.event_specific_data for e in self.all_events  # type: ignore[misc]
+                if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+
+    def get_asset_materialization_events(self) -> list[dg.DagsterEvent]:
+        return [e for e in self.all_events if e.is_step_materialization]
+
+
 @dataclass(frozen=True)
-class IngestedLake:
-    """A lake with every class ingested, and each class's run (by class, in order)."""
-
-    lake: Lake
-    runs: dict[str, dg.ExecuteInProcessResult]
-
-
-@dataclass(frozen=True)
-class TrainedLake:
-    """A lake with trained and evaluated models, the folder of the instance that recorded
-    it, and that instance's training run of each protocol (their events stay readable
-    after the instance closes)."""
+class BuiltLake:
+    """A lake built once a session, the folder of the instance that recorded it and its
+    runs' ids by name (a class, a protocol). Never change either: copy them (copy)."""
 
     lake: Lake
     dagster_home: Path
-    runs: dict[str, dg.ExecuteInProcessResult]
+    run_ids: dict[str, str]
+
+    @property
+    def runs(self) -> dict[str, RecordedRun]:
+        """Each run as recorded, read from a copy of the instance (another worker may be
+        reading the original)."""
+        with tempfile.TemporaryDirectory(prefix="runs-") as folder, \
+                self.copy(Path(folder), with_lake=False) as (instance, _lake):
+            return {name: RecordedRun([e.dagster_event for e in instance.all_logs(run_id)
+                                       if e.dagster_event is not None])
+                    for name, run_id in self.run_ids.items()}
 
     @contextmanager
-    def copy(self, folder: Path) -> Iterator[tuple[dg.DagsterInstance, Lake]]:
-        """The lake and the instance copied into `folder`, the instance open (as the
-        `instance` fixture's: DAGSTER_HOME is its folder while it is)."""
+    def copy(self, folder: Path, with_lake: bool = True
+             ) -> Iterator[tuple[dg.DagsterInstance, Lake]]:
+        """The lake (unless not `with_lake`) and the instance copied into `folder`, the
+        instance open (as the `instance` fixture's: DAGSTER_HOME is its folder while it
+        is)."""
         lake = Lake.resolve(folder / "lake")
-        shutil.copytree(self.lake.root, lake.root, symlinks=True)
+        if with_lake:
+            shutil.copytree(self.lake.root, lake.root, symlinks=True)
         home = folder / "dagster_home"
         shutil.copytree(self.dagster_home, home)
         with dg.instance_for_test(temp_dir=str(home)) as instance:
             yield instance, lake
+
+
+def built_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """`root/name`, built in place by `build` for the first test worker that asks, while
+    the others wait on a lock (they share `root`); a build that failed is started over.
+    In place, because a lake's instance records its absolute paths."""
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 def resources_for(lake: Lake) -> dict[str, object]:

@@ -18,11 +18,13 @@ from dance_assets_tests.helpers import TINY, counting_ffmpeg, reads_of
 
 
 @pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory, tiny_raw) -> Path:
+def demo_lake(tmp_path_factory, ingested_tiny_original) -> Path:
     """A tiny lake after `dance-assets demo --profile tiny`, with its own DAGSTER_HOME: a
     demo stopped with Ctrl-C as its second CNN starts training (what it printed is in
     stopped.json), then `demo` again, in this process (its output in demo.out and
-    demo.err)."""
+    demo.err). The lake starts as a copy of the session's ingested tiny lake (its files'
+    times kept): the demo's ingest runs record every class without extracting again
+    (test_ingest extracts)."""
     import shutil
 
     from dance_assets.core.ingest.video import find_ffmpeg
@@ -31,7 +33,7 @@ def demo_lake(tmp_path_factory, tiny_raw) -> Path:
 
     root = tmp_path_factory.mktemp("cli")
     lake = root / "lake"
-    shutil.copytree(tiny_raw, lake / "raw")
+    shutil.copytree(ingested_tiny_original.root, lake, symlinks=True)
     # As `generate` leaves them: a teacher per dance beside raw/.
     generate(lake / "references", [teacher_spec(d.name, 0, TINY.seconds, TINY.video_size)
                                    for d in sorted((lake / "raw").iterdir())], find_ffmpeg())

@@ -128,12 +128,15 @@ print(json.dumps({
 
 @pytest.mark.usefixtures("postgres_home")
 def test_the_pipeline_runs_on_a_postgres_instance_and_a_second_process_reads_it_back(
-        tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch):
+        tmp_path: Path, ingested_tiny_original: Lake, monkeypatch: pytest.MonkeyPatch):
     from dance_assets.resources import LakeResource
     from dance_assets.sensors import new_videos_sensor
 
+    # The tiny lake as ingested (its files' times kept): the ingest runs below record
+    # every class on Postgres without extracting again (test_reliability extracts under
+    # the multiprocess executor).
     lake = tmp_path / "lake"
-    shutil.copytree(tiny_raw, lake / "raw")
+    shutil.copytree(ingested_tiny_original.root, lake, symlinks=True)
     monkeypatch.setenv("DANCE_LAKE", str(lake))
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
@@ -197,9 +200,8 @@ def test_ten_runs_at_once_all_succeed_and_training_takes_turns_on_the_device(
     from dance_assets.core.synthetic.plans import plan_videos
     from dance_assets.core.synthetic.writing import generate
 
-    # The known classes already ingested and curated (the test above does that on Postgres
-    # with the multiprocess executor): their runs below find nothing to do, and the
-    # trainings find a manifest.
+    # The known classes already ingested and curated: their runs below find nothing to
+    # do, and the trainings find a manifest.
     lake = tmp_path / "lake"
     shutil.copytree(curated_tiny_original.root, lake, symlinks=True)
     # One short video per new class: the runs below check that ten succeed at once and
