@@ -57,7 +57,8 @@ class RecordedRun:
 
     def asset_materializations_for_node(self, node_name: str) -> list[dg.AssetMaterialization]:
         return [e.step_materialization_data.materialization for e in self.all_events
-                if e.is_step_materialization and e.node_name == node_name]
+                if e.is_step_materialization and e.node_handle is not None
+                and e.node_handle.path[0] == node_name]  # the node or one inside it
 
     def get_asset_check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
         return [e.event_specific_data for e in self.all_events  # type: ignore[misc]

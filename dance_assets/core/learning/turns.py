@@ -64,10 +64,11 @@ def turn_on(device: str, report: Callable[[str], None],
         try:
             yield turn
         finally:
+            # Said before it is so: the next training's "has the" line comes after it.
+            report(f"training gave the {device} back after {time.monotonic() - held:.1f} s")
             # Unlocked before the close: a process forked while training (a DataLoader
             # worker) shares the descriptor, and closing ours alone would keep the lock.
             fcntl.flock(descriptor, fcntl.LOCK_UN)
-            report(f"training gave the {device} back after {time.monotonic() - held:.1f} s")
     finally:
         os.close(descriptor)
 
